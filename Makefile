@@ -38,3 +38,6 @@ test: build
 
 clean:
 	rm -rf .build obj_dir build synth $(RTL)/*.v $(RTL)/config.json
+
+# Feature areas add their targets here (synth, bench, verilate, ...).
+-include mk/*.mk

@@ -1,0 +1,78 @@
+import Foundation
+
+/// The one configuration value of the accelerator. The command line fills it, `validate()` checks it
+/// in one place, and every generator reads its parameters from it (never from constants of its own).
+///
+/// Parallelism follows seed 003 (section 3.2): the convolution engine has PK×PC×PF multipliers;
+/// standard convolution uses PK kernel taps × PC input channels × PF filters, pointwise uses PV
+/// pixels in place of the taps (so PV = PK), depthwise uses PK taps × PD windows × PC channels.
+public struct AcceleratorConfig: Codable, Sendable, Equatable {
+    /// Kernel taps computed in parallel (the reshape unit's window: 3×3 = 9).
+    public var pk: Int = 9
+    /// Pixels computed in parallel by pointwise convolution.
+    public var pv: Int = 9
+    /// Input channels in parallel.
+    public var pc: Int = 16
+    /// Filters (output channels) in parallel.
+    public var pf: Int = 16
+    /// Depthwise windows in parallel.
+    public var pd: Int = 6
+    /// Activation and weight widths (int8 in the numeric contract) and the accumulator width.
+    public var dataWidth: Int = 8
+    public var weightWidth: Int = 8
+    public var accumulatorWidth: Int = 32
+    /// Widest feature-map row the reshape unit's line buffers hold.
+    public var maxRowWidth: Int = 224
+    /// Target clock, for FPS figures and the timing constraint.
+    public var clockMHz: Double = 150
+    /// Two int8×int8 products per DSP48E1 (seed: DSP packing), halving DSPs for the same multipliers.
+    public var dspPacking: Bool = false
+
+    public init() {}
+
+    /// The paper's configuration: PK=9, PV=9, PC=16, PF=16, PD=6, int8, 150 MHz.
+    public static let paper = AcceleratorConfig()
+
+    public var multipliers: Int { pk * pc * pf }
+
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
+    /// Checks every rule and throws the first broken one, naming the knob and the rule.
+    public func validate() throws {
+        func rule(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw Invalid(description: message()) }
+        }
+        for (name, v) in [("pk", pk), ("pv", pv), ("pc", pc), ("pf", pf), ("pd", pd)] {
+            try rule(v >= 1, "--\(name) \(v): must be at least 1")
+        }
+        try rule(pk == 9, "--pk \(pk): the reshape unit produces 3×3 windows, so PK must be 9 (larger kernels are split into 3×3 pieces by the mapper)")
+        try rule(pv == pk, "--pv \(pv): pointwise convolution uses PV pixels on the PK tap lanes, so PV must equal PK (\(pk))")
+        try rule(pc <= 64, "--pc \(pc): at most 64 input channels in parallel")
+        try rule(pf <= 64, "--pf \(pf): at most 64 filters in parallel")
+        try rule(pd <= pf, "--pd \(pd): depthwise windows run on filter lanes, so PD must not exceed PF (\(pf))")
+        try rule((2...8).contains(dataWidth), "--data-width \(dataWidth): must be 2 to 8 bits")
+        try rule((2...8).contains(weightWidth), "--weight-width \(weightWidth): must be 2 to 8 bits")
+        try rule(accumulatorWidth == 32, "--acc-width \(accumulatorWidth): must be 32 to stay bit-exact with TFLite's int32 accumulation")
+        try rule((3...4096).contains(maxRowWidth), "--max-row \(maxRowWidth): must be 3 to 4096 pixels")
+        try rule(clockMHz > 0 && clockMHz <= 1000, "--clock-mhz \(clockMHz): must be in (0, 1000]")
+    }
+
+    /// `config.json` as written next to the RTL (sorted keys, so it is byte-stable).
+    public func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try e.encode(self), as: UTF8.self) + "\n"
+    }
+
+    public static func load(from url: URL) throws -> AcceleratorConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw Invalid(description: "cannot read \(url.path): no such file") }
+        let c: AcceleratorConfig
+        do { c = try JSONDecoder().decode(AcceleratorConfig.self, from: data) }
+        catch { throw Invalid(description: "\(url.path) is not an accelerator config.json") }
+        try c.validate()
+        return c
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+
+/// Runs a design cycle by cycle in Verilator or Icarus Verilog and returns what its outputs showed.
+///
+/// The protocol is the same for both simulators, so one test drives both:
+/// all clocks tick together; `rst` (every reset port) is held high for two cycles with inputs at
+/// zero; then, for each cycle of stimulus, the inputs are set, the outputs are sampled (after the
+/// combinational logic settles, before the clock edge), and the clock rises. Inputs not given in a
+/// cycle keep their previous value.
+///
+/// Builds are cached by the hash of the Verilog and harness text, so re-running a test whose
+/// hardware has not changed costs no compilation.
+public final class Simulator {
+    public enum Backend: String, Sendable { case verilator, icarus }
+
+    public struct Port: Sendable {
+        public let name: String
+        public let type: HWType
+    }
+
+    public let backend: Backend
+    public let top: String
+    public let inputs: [Port]
+    public let outputs: [Port]
+    let clocks: [String]
+    let resets: [String]
+    let directory: URL
+    let executable: URL
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Emits `design`, writes the harness and builds it (or reuses a cached build).
+    public init(_ design: Design, backend: Backend = .verilator, verilatorFlags: [String] = []) throws {
+        let files = try design.verilog()
+        let m = design.top
+        self.backend = backend
+        self.top = m.name
+        self.inputs = m.ports.filter { $0.kind == .input }.map { Port(name: $0.name, type: $0.type) }
+        self.outputs = m.ports.filter { $0.kind == .output }.map { Port(name: $0.name, type: $0.type) }
+        self.clocks = m.domains
+        let resetDomains = ModuleEmitter.resetDomains(m)
+        self.resets = m.domains.filter { resetDomains.contains($0) }.map(Module.resetName)
+
+        let harness = backend == .verilator ? Self.verilatorHarness(top: m.name, inputs: inputs, outputs: outputs, clocks: clocks, resets: resets)
+                                            : Self.icarusHarness(top: m.name, inputs: inputs, outputs: outputs, clocks: clocks, resets: resets)
+        var hash = FNV1a()
+        hash.add(backend.rawValue)
+        verilatorFlags.forEach { hash.add($0) }
+        for f in files { hash.add(f.fileName); hash.add(f.text) }
+        hash.add(harness)
+        let cacheRoot = ProcessInfo.processInfo.environment["HDLKIT_SIM_CACHE"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("hdlkit-sim")
+        directory = cacheRoot.appendingPathComponent("\(m.name)-\(hash.hex)")
+        executable = directory.appendingPathComponent(backend == .verilator ? "sim" : "sim.vvp")
+        if FileManager.default.isExecutableFile(atPath: executable.path) || FileManager.default.fileExists(atPath: executable.path) {
+            return
+        }
+
+        // Build in a private folder and rename it into place, so concurrent tests never see half a build.
+        let staging = cacheRoot.appendingPathComponent("staging-\(UUID().uuidString)")
+        let rtl = staging.appendingPathComponent("rtl")
+        try FileManager.default.createDirectory(at: rtl, withIntermediateDirectories: true)
+        var paths: [String] = []
+        for f in files {
+            let u = rtl.appendingPathComponent(f.fileName)
+            try f.text.write(to: u, atomically: true, encoding: .utf8)
+            paths.append(u.path)
+        }
+        switch backend {
+        case .verilator:
+            let h = staging.appendingPathComponent("harness.cpp")
+            try harness.write(to: h, atomically: true, encoding: .utf8)
+            try Self.runTool("verilator", ["--cc", "--exe", "--build", "-j", "2", "-Wall", "--top-module", m.name, "--prefix", "Vsim",
+                                           "--Mdir", staging.appendingPathComponent("obj").path, "-o", staging.appendingPathComponent("sim").path,
+                                           "-CFLAGS", "-O1", "--x-assign", "unique", "--x-initial", "unique"]
+                                          + verilatorFlags + paths + [h.path], in: staging)
+        case .icarus:
+            let tb = staging.appendingPathComponent("hdlkit_tb.v")
+            try harness.write(to: tb, atomically: true, encoding: .utf8)
+            try Self.runTool("iverilog", ["-g2005", "-s", "hdlkit_tb", "-o", staging.appendingPathComponent("sim.vvp").path] + paths + [tb.path], in: staging)
+        }
+        try? FileManager.default.removeItem(at: directory)
+        do { try FileManager.default.moveItem(at: staging, to: directory) }
+        catch { if !FileManager.default.fileExists(atPath: executable.path) { throw error } }
+    }
+
+    /// Runs the stimulus (one dictionary of input values per cycle) and returns the outputs seen in
+    /// each of those cycles.
+    public func run(_ stimulus: [[String: BitVector]]) throws -> [[String: BitVector]] {
+        let known = Set(inputs.map(\.name))
+        for (i, c) in stimulus.enumerated() {
+            for k in c.keys where !known.contains(k) { throw Failure(description: "cycle \(i): \(top) has no input '\(k)'") }
+        }
+        var current = inputs.map { BitVector(0, width: $0.type.width) }
+        var lines = ["\(stimulus.count)"]
+        for c in stimulus {
+            for (j, p) in inputs.enumerated() { if let v = c[p.name] { current[j] = BitVector(words: v.words, width: p.type.width) } }
+            lines.append(current.map(\.hex).joined(separator: " "))
+        }
+        let run = FileManager.default.temporaryDirectory.appendingPathComponent("hdlkit-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: run) }
+        let stim = run.appendingPathComponent("stim.txt"), out = run.appendingPathComponent("out.txt")
+        try (lines.joined(separator: "\n") + "\n").write(to: stim, atomically: true, encoding: .utf8)
+        switch backend {
+        case .verilator: try Self.runTool(executable.path, [stim.path, out.path], in: run)
+        case .icarus: try Self.runTool("vvp", ["-n", executable.path, "+stim=\(stim.path)", "+out=\(out.path)"], in: run)
+        }
+        let text = try String(contentsOf: out, encoding: .utf8)
+        var result: [[String: BitVector]] = []
+        for (i, line) in text.split(separator: "\n").enumerated() {
+            let tokens = line.split(separator: " ")
+            guard tokens.count == outputs.count else { throw Failure(description: "simulator output line \(i) is malformed: \(line)") }
+            var row: [String: BitVector] = [:]
+            for (p, t) in zip(outputs, tokens) {
+                guard let v = BitVector(hex: String(t), width: p.type.width) else {
+                    throw Failure(description: "cycle \(i): output '\(p.name)' is \(t) (unknown or undriven bits)")
+                }
+                row[p.name] = v
+            }
+            result.append(row)
+        }
+        guard result.count == stimulus.count else { throw Failure(description: "simulator returned \(result.count) cycles for \(stimulus.count)") }
+        return result
+    }
+
+    /// The same with plain integers: inputs are wrapped to their port width, outputs read with the
+    /// port's signedness.
+    public func run(_ stimulus: [[String: Int]]) throws -> [[String: Int]] {
+        let types = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.type) })
+        let wide = try run(stimulus.map { c in
+            Dictionary(uniqueKeysWithValues: c.map { k, v in (k, BitVector(v, width: types[k]?.width ?? 64)) })
+        })
+        let outTypes = Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, $0.type) })
+        return wide.map { row in
+            Dictionary(uniqueKeysWithValues: row.map { k, v in (k, outTypes[k]!.isSigned ? v.signed : Int(truncatingIfNeeded: v.unsigned)) })
+        }
+    }
+
+    @discardableResult
+    static func runTool(_ tool: String, _ args: [String], in dir: URL) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [tool] + args
+        p.currentDirectoryURL = dir
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        do { try p.run() } catch { throw Failure(description: "cannot run \(tool): \(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let out = String(decoding: data, as: UTF8.self)
+        guard p.terminationStatus == 0 else {
+            throw Failure(description: "\(tool) failed (status \(p.terminationStatus)):\n\(out.suffix(4000))")
+        }
+        return out
+    }
+}
+
+/// A stable 64-bit hash for cache keys (Swift's own `Hasher` is seeded per process).
+struct FNV1a {
+    private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ s: String) {
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        h = (h ^ 0xff) &* 0x100_0000_01b3
+    }
+    var hex: String { String(h, radix: 16) }
+}
