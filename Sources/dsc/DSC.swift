@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import Reference
+
+@main
+struct DSC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dsc",
+        abstract: "Inspect and run int8 TFLite models with the bit-exact reference model.",
+        subcommands: [Info.self, Infer.self])
+}
+
+/// Prints a failure as one line on stderr and exits with status 1.
+func failing<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        let message = (error as? ReferenceError)?.description ?? "\(error.localizedDescription)"
+        FileHandle.standardError.write(Data("dsc: error: \(message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func readModel(_ path: String) throws -> Network {
+    guard FileManager.default.fileExists(atPath: path) else { throw ReferenceError.io("model file \(path) does not exist") }
+    return try TFLiteReader.read(contentsOf: URL(fileURLWithPath: path))
+}

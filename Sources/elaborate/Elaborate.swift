@@ -1,0 +1,46 @@
+import Accelerator
+import ArgumentParser
+import Foundation
+import HDLKit
+
+/// `elaborate`: the one place the command line becomes an `AcceleratorConfig`.
+@main
+struct Elaborate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Writes the accelerator as Verilog-2005 for the chosen parallelism knobs.")
+
+    @Option(help: "Kernel taps in parallel (PK).") var pk = AcceleratorConfig.paper.pk
+    @Option(help: "Pixels in parallel for pointwise convolution (PV).") var pv = AcceleratorConfig.paper.pv
+    @Option(help: "Input channels in parallel (PC).") var pc = AcceleratorConfig.paper.pc
+    @Option(help: "Filters in parallel (PF).") var pf = AcceleratorConfig.paper.pf
+    @Option(help: "Depthwise windows in parallel (PD).") var pd = AcceleratorConfig.paper.pd
+    @Option(name: .customLong("data-width"), help: "Activation width in bits.") var dataWidth = AcceleratorConfig.paper.dataWidth
+    @Option(name: .customLong("weight-width"), help: "Weight width in bits.") var weightWidth = AcceleratorConfig.paper.weightWidth
+    @Option(name: .customLong("acc-width"), help: "Accumulator width in bits.") var accWidth = AcceleratorConfig.paper.accumulatorWidth
+    @Option(name: .customLong("max-row"), help: "Widest feature-map row the line buffers hold.") var maxRow = AcceleratorConfig.paper.maxRowWidth
+    @Option(name: .customLong("clock-mhz"), help: "Target clock in MHz.") var clockMHz = AcceleratorConfig.paper.clockMHz
+    @Flag(name: .customLong("dsp-packing"), help: "Pack two int8 products into each DSP48E1.") var dspPacking = false
+    @Option(help: "Output folder for the Verilog and config.json.") var out = "rtl"
+
+    func config() -> AcceleratorConfig {
+        var c = AcceleratorConfig()
+        c.pk = pk; c.pv = pv; c.pc = pc; c.pf = pf; c.pd = pd
+        c.dataWidth = dataWidth; c.weightWidth = weightWidth; c.accumulatorWidth = accWidth
+        c.maxRowWidth = maxRow; c.clockMHz = clockMHz; c.dspPacking = dspPacking
+        return c
+    }
+
+    func run() throws {
+        let c = config()
+        do {
+            try c.validate()
+            let dir = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try c.json().write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+            print("elaborate: \(c.multipliers) multipliers (PK=\(c.pk) PC=\(c.pc) PF=\(c.pf) PD=\(c.pd) PV=\(c.pv)) -> \(out)/config.json")
+        } catch {
+            FileHandle.standardError.write(Data("elaborate: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
