@@ -1,6 +1,8 @@
-/// MEAN over some axes, as tflite-micro evaluates it for int8: when input and output share scale
-/// and zero point, the int32 sum divided by the count, truncating (`reference_ops::Mean`);
-/// otherwise `QuantizedMeanOrSum`, which folds 1/count into the requantization multiplier.
+/// MEAN over some axes, bit-exact with tflite-micro's int8 MEAN (`QuantizedMeanOrSumExtraArgs`):
+/// the int32 sum of x - in_zp over the reduced axes, requantized by in_s/out_s with 1/count folded
+/// into the multiplier (multiplier * 2^k / count, k = min(floor(log2 count), 32, 31 + shift)), so
+/// the result is rounded twice. tflite-micro takes this path even when input and output share
+/// scale and zero point, and so does LiteRT's reference kernel; a plain rounded average differs.
 public struct MeanParameters: Sendable, Equatable {
     public var inputShape: [Int]
     /// Reduced axes, each in 0..<rank.
@@ -48,9 +50,6 @@ public enum Mean {
                 index[d] = 0
                 d -= 1
             }
-        }
-        if p.inputZeroPoint == p.outputZeroPoint && p.inputScale == p.outputScale {
-            return sums.map { Int8(truncatingIfNeeded: $0 / Int32(count)) }
         }
         var (multiplier, shift) = FixedPoint.quantizeMultiplier(Double(p.inputScale) / Double(p.outputScale))
         let log2Count = 63 - UInt64(count).leadingZeroBitCount
