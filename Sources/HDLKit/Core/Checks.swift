@@ -36,6 +36,7 @@ enum Checks {
 
         for d in m.decls {
             let id = ObjectIdentifier(d)
+            if m.rejectedAssignments.contains(id) { continue }
             switch d.kind {
             case .output, .wire:
                 if !assignedAnywhere.contains(id) {

@@ -112,8 +112,10 @@ public final class Module {
 
     /// Claims `name` for a memory or instance; reports a clash with any signal, memory or instance.
     func claim(_ name: String, as what: String, at location: SourceLocation) {
-        if !Module.isIdentifier(name) || Module.keywords.contains(name) {
+        if !Module.isIdentifier(name) {
             error("'\(name)' is not a valid \(what) name", at: location)
+        } else if Module.keywords.contains(name) {
+            error("'\(name)' is a Verilog keyword and cannot name a \(what)", at: location)
         } else if let d = names[name] {
             error("duplicate name '\(name)' (first declared at \(d.location))", at: location)
         } else if let previous = otherNames[name] {
@@ -191,6 +193,9 @@ public final class Module {
 
     /// For each output, the inputs it depends on combinationally (filled in by `Checks`).
     var combinationalInputs: [String: Set<String>] = [:]
+
+    /// Signals whose assignment was rejected with an error; they are not reported again as unassigned.
+    var rejectedAssignments = Set<ObjectIdentifier>()
 
     private(set) var registerEnables: [ObjectIdentifier: Node] = [:]
 
