@@ -59,6 +59,11 @@ enum Checks {
             }
         }
 
+        for mem in m.memories {
+            if mem.reads.isEmpty { m.error("memory '\(mem.name)' is never read", at: mem.location) }
+            if mem.writes.isEmpty && mem.initial == nil { m.error("memory '\(mem.name)' is never written", at: mem.location) }
+        }
+
         // Combinational dependencies of child outputs on child inputs, seen from this module.
         for inst in m.instances {
             var local: [String: Decl] = [:]

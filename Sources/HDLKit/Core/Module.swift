@@ -141,7 +141,7 @@ public final class Module {
     @discardableResult
     public func output(_ name: String, _ value: Signal, file: StaticString = #fileID, line: UInt = #line) -> Signal {
         let o = output(name, value.type, file: file, line: line)
-        o.assign(value, file: file, line: line)
+        atTopLevel { o.assign(value, file: file, line: line) }
         return o
     }
 
@@ -196,6 +196,10 @@ public final class Module {
 
     /// Signals whose assignment was rejected with an error; they are not reported again as unassigned.
     var rejectedAssignments = Set<ObjectIdentifier>()
+
+    /// The emitted Verilog and the reset domains used beneath, computed once the module is built.
+    var emittedText: String?
+    var cachedResetDomains: Set<String>?
 
     private(set) var registerEnables: [ObjectIdentifier: Node] = [:]
 

@@ -77,23 +77,21 @@ final class Node {
     /// The module the expression belongs to; nil for pure literals.
     let module: Module?
 
+    /// The first problem anywhere in the expression (found once, when the node is made, so that
+    /// asking is cheap however much the expression shares).
+    let problem: String?
+
     init(_ kind: Kind, _ type: HWType, _ module: Module?) {
         self.kind = kind
         self.type = type
         self.module = module
-    }
-
-    /// The first problem anywhere in the expression.
-    var problem: String? {
         switch kind {
-        case .invalid(let m): return m
-        case .ref, .literal: return nil
-        case .unary(_, let a), .slice(let a, _, _), .convert(let a): return a.problem
-        case .binary(_, let a, let b, _): return a.problem ?? b.problem
-        case .mux(let c, let a, let b): return c.problem ?? a.problem ?? b.problem
-        case .concat(let xs):
-            for x in xs { if let p = x.problem { return p } }
-            return nil
+        case .invalid(let m): problem = m
+        case .ref, .literal: problem = nil
+        case .unary(_, let a), .slice(let a, _, _), .convert(let a): problem = a.problem
+        case .binary(_, let a, let b, _): problem = a.problem ?? b.problem
+        case .mux(let c, let a, let b): problem = c.problem ?? a.problem ?? b.problem
+        case .concat(let xs): problem = xs.lazy.compactMap(\.problem).first
         }
     }
 

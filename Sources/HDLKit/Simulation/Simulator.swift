@@ -26,6 +26,9 @@ public final class Simulator {
     let resets: [String]
     let directory: URL
     let executable: URL
+    /// Wall-clock time the simulator process took in the latest `run` (without the Swift side's
+    /// writing of stimulus and reading of outputs): for benchmarks.
+    public private(set) var lastSimulationTime: Duration?
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -104,10 +107,12 @@ public final class Simulator {
         defer { try? FileManager.default.removeItem(at: run) }
         let stim = run.appendingPathComponent("stim.txt"), out = run.appendingPathComponent("out.txt")
         try (lines.joined(separator: "\n") + "\n").write(to: stim, atomically: true, encoding: .utf8)
+        let started = ContinuousClock.now
         switch backend {
         case .verilator: try Self.runTool(executable.path, [stim.path, out.path], in: run)
         case .icarus: try Self.runTool("vvp", ["-n", executable.path, "+stim=\(stim.path)", "+out=\(out.path)"], in: run)
         }
+        lastSimulationTime = ContinuousClock.now - started
         let text = try String(contentsOf: out, encoding: .utf8)
         var result: [[String: BitVector]] = []
         for (i, line) in text.split(separator: "\n").enumerated() {

@@ -50,13 +50,18 @@ public struct Design {
 extension ModuleEmitter {
     /// Domains whose reset `m` (or a child) uses; only those get a reset port.
     static func resetDomains(_ m: Module) -> Set<String> {
+        if let r = m.cachedResetDomains { return r }
         var r = Set<String>()
         for d in m.decls { if case .register(let reset?, let domain) = d.kind { _ = reset; r.insert(domain) } }
         for i in m.instances { r.formUnion(resetDomains(i.module)) }
+        m.cachedResetDomains = r
         return r
     }
 
     static func text(_ m: Module) -> String {
-        ModuleEmitter(module: m, resetDomains: resetDomains(m), childResetDomains: resetDomains).emit()
+        if let t = m.emittedText { return t }
+        let t = ModuleEmitter(module: m, resetDomains: resetDomains(m), childResetDomains: resetDomains).emit()
+        m.emittedText = t
+        return t
     }
 }
