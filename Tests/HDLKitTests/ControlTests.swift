@@ -49,6 +49,17 @@ enum ControlZoo {
             m.when(en) { ticks.assign(ticks &+ 1) }
             m.output("ticks_out", ticks)
 
+            // A declared domain nothing uses still gets its ports (and lint stays quiet).
+            _ = m.clockDomain("clk_spare")
+
+            // Vectors of registers and outputs: a three-tap shift register.
+            let taps = m.regs("tap", count: 3, .uint(8), reset: 0)
+            for (i, tap) in taps.enumerated() { tap.assign(i == 0 ? x : taps[i - 1]) }
+            for (out, tap) in zip(m.outputs("tap_out", count: 3, .uint(8)), taps) { out.assign(tap) }
+
+            // Naming a value is structural even when written inside a branch.
+            m.when(c1) { m.output("x_named", x) }
+
             // A combinational output: default, a chain, and a later override (last assignment wins).
             let w = m.output("w", .uint(8))
             w.assign(0)
@@ -71,6 +82,7 @@ enum ControlZoo {
     /// The same behaviour in plain Swift: outputs before each clock edge, then the registers update.
     struct Model {
         var acc = 5, cnt = -7, prod = 0, hold = 0, state = 0, ticks = 3
+        var taps = [0, 0, 0]
 
         mutating func step(_ i: [String: Int]) -> [String: Int?] {
             let (en, clr, c1, c2) = (i["en"]! == 1, i["clr"]! == 1, i["c1"]! == 1, i["c2"]! == 1)
@@ -80,7 +92,9 @@ enum ControlZoo {
             if x == y { w = 255 }
             let sw = [x + y, x, x ^ y, 0x1ff][op]
             let out: [String: Int?] = ["acc_out": acc, "cnt_out": cnt, "prod_out": prod, "hold_out": hold, "state_out": state,
-                                       "ticks_out": ticks, "w": w, "sw": sw]
+                                       "ticks_out": ticks, "w": w, "sw": sw, "x_named": x,
+                                       "tap_out_0": taps[0], "tap_out_1": taps[1], "tap_out_2": taps[2]]
+            taps = [x, taps[0], taps[1]]
             if en { acc = clr ? 0 : (acc + x) & 0xfff }
             if c1 { cnt = wrapped(cnt + 1, .sint(6)) } else if c2 { cnt = wrapped(cnt - 3, .sint(6)) }
             prod = x * y

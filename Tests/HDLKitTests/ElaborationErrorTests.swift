@@ -209,6 +209,16 @@ final class ElaborationErrorTests: XCTestCase {
         assertFails(m, at: counterLine, "counter 'c' needs a modulus of at least 1, not 0")
     }
 
+    func testAMemoryNeverReadIsAnError() {
+        var line = 0
+        let m = Module("WriteOnly") { m in
+            let a = m.input("a", .uint(3))
+            line = #line; let mem = m.memory("ram", depth: 8, .uint(3))
+            mem.write(a, a)
+        }
+        assertFails(m, at: line, "memory 'ram' is never read")
+    }
+
     func testEveryProblemIsReportedInOneRun() {
         let m = Module("ManyProblems") { m in
             let a = m.input("a", .uint(8))

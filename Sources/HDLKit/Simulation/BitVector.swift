@@ -21,28 +21,45 @@ public struct BitVector: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses hexadecimal digits (as `%x`/`%h` print them); nil for anything else, X and Z included.
     public init?(hex: String, width: Int) {
+        var hex = hex
+        guard let v = hex.withUTF8({ BitVector(hexDigits: $0, width: width) }) else { return nil }
+        self = v
+    }
+
+    /// Parses hexadecimal digits given as ASCII bytes (the simulators' output, read without making
+    /// a `String` per value).
+    public init?(hexDigits bytes: UnsafeBufferPointer<UInt8>, width: Int) {
         var w = [UInt64](repeating: 0, count: max(1, (width + 63) / 64))
         var bit = 0
-        for c in hex.reversed() {
-            guard let d = c.hexDigitValue else { return nil }
+        for c in bytes.reversed() {
+            let d: UInt64
+            switch c {
+            case 48...57: d = UInt64(c - 48)
+            case 97...102: d = UInt64(c - 87)
+            case 65...70: d = UInt64(c - 55)
+            default: return nil
+            }
             let word = bit / 64, off = bit % 64
-            if word < w.count { w[word] |= UInt64(d) << UInt64(off) }
-            if off > 60, word + 1 < w.count { w[word + 1] |= UInt64(d) >> UInt64(64 - off) }
+            if word < w.count { w[word] |= d << UInt64(off) }
+            if off > 60, word + 1 < w.count { w[word + 1] |= d >> UInt64(64 - off) }
             bit += 4
         }
         self.init(words: w, width: width)
     }
 
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
     public var hex: String {
-        let digits = max(1, (width + 3) / 4)
-        var s = ""
-        for i in stride(from: digits - 1, through: 0, by: -1) {
-            let bit = i * 4
-            var d = (words[bit / 64] >> UInt64(bit % 64)) & 0xF
-            if bit % 64 > 60, bit / 64 + 1 < words.count { d |= (words[bit / 64 + 1] << UInt64(64 - bit % 64)) & 0xF }
-            s.append(Character(String(d, radix: 16)))
+        let count = max(1, (width + 3) / 4)
+        return String(unsafeUninitializedCapacity: count) { out in
+            for i in 0..<count {
+                let bit = (count - 1 - i) * 4
+                var d = (words[bit / 64] >> UInt64(bit % 64)) & 0xF
+                if bit % 64 > 60, bit / 64 + 1 < words.count { d |= (words[bit / 64 + 1] << UInt64(64 - bit % 64)) & 0xF }
+                out[i] = BitVector.digits[Int(d)]
+            }
+            return count
         }
-        return s
     }
 
     /// The value read as unsigned (widths up to 64).

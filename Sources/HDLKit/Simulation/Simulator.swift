@@ -113,19 +113,41 @@ public final class Simulator {
         case .icarus: try Self.runTool("vvp", ["-n", executable.path, "+stim=\(stim.path)", "+out=\(out.path)"], in: run)
         }
         lastSimulationTime = ContinuousClock.now - started
-        let text = try String(contentsOf: out, encoding: .utf8)
+        let bytes = try Data(contentsOf: out)
         var result: [[String: BitVector]] = []
-        for (i, line) in text.split(separator: "\n").enumerated() {
-            let tokens = line.split(separator: " ")
-            guard tokens.count == outputs.count else { throw Failure(description: "simulator output line \(i) is malformed: \(line)") }
-            var row: [String: BitVector] = [:]
-            for (p, t) in zip(outputs, tokens) {
-                guard let v = BitVector(hex: String(t), width: p.type.width) else {
-                    throw Failure(description: "cycle \(i): output '\(p.name)' is \(t) (unknown or undriven bits)")
+        result.reserveCapacity(stimulus.count)
+        let names = outputs.map(\.name), widths = outputs.map(\.type.width)
+        try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let all = raw.bindMemory(to: UInt8.self)
+            var lineStart = 0
+            var index = 0
+            while lineStart < all.count {
+                var lineEnd = lineStart
+                while lineEnd < all.count && all[lineEnd] != 10 { lineEnd += 1 }
+                var row: [String: BitVector] = [:]
+                row.reserveCapacity(names.count)
+                var p = lineStart, k = 0
+                while p < lineEnd {
+                    var q = p
+                    while q < lineEnd && all[q] != 32 { q += 1 }
+                    guard k < names.count else { break }
+                    let token = UnsafeBufferPointer(rebasing: all[p..<q])
+                    guard let v = BitVector(hexDigits: token, width: widths[k]) else {
+                        let t = String(decoding: token, as: UTF8.self)
+                        throw Failure(description: "cycle \(index): output '\(names[k])' is \(t) (unknown or undriven bits)")
+                    }
+                    row[names[k]] = v
+                    k += 1
+                    p = q + 1
                 }
-                row[p.name] = v
+                guard row.count == names.count || (names.isEmpty && lineEnd == lineStart) else {
+                    let line = String(decoding: UnsafeBufferPointer(rebasing: all[lineStart..<lineEnd]), as: UTF8.self)
+                    throw Failure(description: "simulator output line \(index) is malformed: \(line)")
+                }
+                result.append(row)
+                index += 1
+                lineStart = lineEnd + 1
             }
-            result.append(row)
         }
         guard result.count == stimulus.count else { throw Failure(description: "simulator returned \(result.count) cycles for \(stimulus.count)") }
         return result
