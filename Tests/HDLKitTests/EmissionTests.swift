@@ -47,7 +47,8 @@ final class EmissionTests: XCTestCase {
         }
     }
 
-    /// A signed 8x8 multiply-accumulate lands on a DSP48E1 and a 1024x8 RAM on block RAM.
+    /// A signed 8x8 multiply-accumulate lands on a DSP48E1, and a simple and a true dual-port
+    /// 1024x8 RAM on block RAM each.
     func testYosysMapsMultipliersOntoDSP48AndRamsOntoBlockRam() throws {
         let dir = try scratchDirectory("synth")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -59,7 +60,7 @@ final class EmissionTests: XCTestCase {
         let stat = try String(contentsOf: report, encoding: .utf8)
         let counts = SynthProbe.cellCounts(stat)
         XCTAssertGreaterThanOrEqual(counts["DSP48E1"] ?? 0, 1, stat)
-        XCTAssertGreaterThanOrEqual((counts["RAMB18E1"] ?? 0) + (counts["RAMB36E1"] ?? 0), 1, stat)
+        XCTAssertGreaterThanOrEqual((counts["RAMB18E1"] ?? 0) + (counts["RAMB36E1"] ?? 0), 2, stat)
     }
 }
 
@@ -79,6 +80,14 @@ enum SynthProbe {
             mem.write(waddr, wdata, enable: we)
             m.output("q", mem.read(m.input("raddr", .uint(10)), name: "store_q"))
         }
+        let trueDualPort = Module("TrueDualPortRAM_d1024_u8") { m in
+            let mem = m.memory("store", depth: 1024, .uint(8), style: .block)
+            for port in ["a", "b"] {
+                let addr = m.input("addr_\(port)", .uint(10))
+                mem.write(addr, m.input("data_\(port)", .uint(8)), enable: m.input("we_\(port)", .bool))
+                m.output("q_\(port)", mem.read(addr, name: "store_q\(port)"))
+            }
+        }
         return Module("SynthProbe") { m in
             let u = m.instance(mac, "mac")
             for p in ["a", "b"] { u.port(p).assign(m.input(p, .sint(8))) }
@@ -89,6 +98,13 @@ enum SynthProbe {
                 r.port(p).assign(m.input(p, t))
             }
             m.output("q", r.q)
+            let t = m.instance(trueDualPort, "tdp")
+            for port in ["a", "b"] {
+                for (p, ty) in [("addr_\(port)", HWType.uint(10)), ("data_\(port)", .uint(8)), ("we_\(port)", .bool)] {
+                    t.port(p).assign(m.input("dual_\(p)", ty))
+                }
+                m.output("dual_q_\(port)", t.port("q_\(port)"))
+            }
         }
     }
 
