@@ -130,6 +130,10 @@ final class ModuleEmitter {
             return "\(op.rawValue)\(full(a, hint))"
         case .binary(let op, let a, let b, let ew):
             switch op {
+            case .mul where a.type.isSigned:
+                // Said to be signed so that synthesis sees a signed multiply of the original widths
+                // (one DSP48E1 for a 25x18 product) rather than an unsigned one of the extended operands.
+                return "$signed(\(extended(a, to: ew, hint))) * $signed(\(extended(b, to: ew, hint)))"
             case .add, .sub, .mul, .and, .or, .xor:
                 return "\(extended(a, to: ew, hint)) \(op.rawValue) \(extended(b, to: ew, hint))"
             case .eq, .ne, .lt, .le, .gt, .ge:
