@@ -27,14 +27,17 @@ ECP5_PD ?= 4
 
 synth-elaborate: build
 ifeq ($(filter command line environment,$(origin RTL)),)
+	rm -rf $(SYNTH_RTL)
 	$(BIN)/elaborate $(SYNTH_KNOBS) --out $(SYNTH_RTL)
 endif
 
 synth: synth-elaborate
+	$(if $(SYNTH_TOP),,rm -rf $(SYNTH_OUT))
 	scripts/synth-xilinx.sh $(SYNTH_RTL) $(SYNTH_OUT) $(SYNTH_TOP)
 	@scripts/synth-table.sh $(SYNTH_OUT) $(SYNTH_RTL)/config.json | tee $(SYNTH_OUT)/table.md
 
 pnr-ecp5: build
+	rm -rf build/rtl-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF)
 	$(BIN)/elaborate --pk $(PK) --pv $(PV) --pc $(ECP5_PC) --pf $(ECP5_PF) --pd $(ECP5_PD) --clock-mhz $(CLOCK_MHZ) \
 	  --out build/rtl-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF)
 	scripts/pnr-ecp5.sh build/rtl-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF) build/pnr-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF) $(SYNTH_TOP)

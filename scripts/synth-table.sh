@@ -22,13 +22,17 @@ echo "$mults multipliers (PK×PC×PF) need $need DSP48E1 in the convolution engi
 echo
 echo "| top | LUT | FF | DSP48E1 | RAMB18 | RAMB36 | BRAM (36 Kb) | LUT-RAM cells | Yosys s |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-found=0
-for r in "$synth"/*/report.txt; do
-  [ -f "$r" ] || continue
-  found=1
+reports=()
+for r in "$synth"/*/report.txt; do [ -f "$r" ] && reports+=("$r"); done
+[ ${#reports[@]} -gt 0 ] || { echo "synth-table: no report.txt under $synth" >&2; exit 1; }
+for r in "${reports[@]}"; do
   echo "| $(get "$r" top) | $(get "$r" lut) | $(get "$r" ff) | $(get "$r" dsp) | $(get "$r" ramb18) | $(get "$r" ramb36) | $(get "$r" bram36) | $(get "$r" lutram) | $(get "$r" seconds) |"
 done
-[ "$found" -eq 1 ] || { echo "synth-table: no report.txt under $synth" >&2; exit 1; }
+# Tops are separate units (TOPS lists each once), so their sum is the datapath's total.
+if [ ${#reports[@]} -gt 1 ]; then
+  total() { for r in "${reports[@]}"; do get "$r" "$1"; done | awk '{ s += $1 } END { printf "%g", s }'; }
+  echo "| total | $(total lut) | $(total ff) | $(total dsp) | $(total ramb18) | $(total ramb36) | $(total bram36) | $(total lutram) | $(total seconds) |"
+fi
 if [ "$pk $pv $pc $pf $pd $packing" = "9 9 16 16 6 false" ]; then
   # Seed 003, Table 1: Vivado after place and route on XC7V690T at 150 MHz, the whole accelerator.
   echo "| paper Table 1 (Vivado, XC7V690T, whole accelerator) | 308449 | 278926 | 2160 | - | - | 941.5 | - | - |"
