@@ -92,21 +92,88 @@ public final class Simulator {
     /// Runs the stimulus (one dictionary of input values per cycle) and returns the outputs seen in
     /// each of those cycles.
     public func run(_ stimulus: [[String: BitVector]]) throws -> [[String: BitVector]] {
-        let known = Set(inputs.map(\.name))
-        for (i, c) in stimulus.enumerated() {
-            for k in c.keys where !known.contains(k) { throw Failure(description: "cycle \(i): \(top) has no input '\(k)'") }
-        }
+        try checkInputNames(stimulus)
         var current = inputs.map { BitVector(0, width: $0.type.width) }
-        var lines = ["\(stimulus.count)"]
+        var lines: [String] = []
+        lines.reserveCapacity(stimulus.count)
         for c in stimulus {
             for (j, p) in inputs.enumerated() { if let v = c[p.name] { current[j] = BitVector(words: v.words, width: p.type.width) } }
             lines.append(current.map(\.hex).joined(separator: " "))
         }
+        var result = [[String: BitVector]](repeating: [:], count: stimulus.count)
+        let widths = outputs.map(\.type.width)
+        try execute(lines) { cycle, port, token in
+            guard let v = BitVector(hexDigits: token, width: widths[port]) else { return false }
+            result[cycle][outputs[port].name] = v
+            return true
+        }
+        return result
+    }
+
+    /// The same with plain integers: inputs are wrapped to their port width, outputs read with the
+    /// port's signedness. (Ports wider than 64 bits need the `BitVector` form.)
+    public func run(_ stimulus: [[String: Int]]) throws -> [[String: Int]] {
+        if (inputs + outputs).contains(where: { $0.type.width > 64 }) {
+            let types = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.type) })
+            let wide = try run(stimulus.map { c in
+                Dictionary(uniqueKeysWithValues: c.map { k, v in (k, BitVector(v, width: types[k]?.width ?? 64)) })
+            })
+            let outTypes = Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, $0.type) })
+            return wide.map { row in
+                Dictionary(uniqueKeysWithValues: row.map { k, v in (k, outTypes[k]!.isSigned ? v.signed : Int(truncatingIfNeeded: v.unsigned)) })
+            }
+        }
+        // Everything fits a machine word: no BitVector on the way in or out.
+        try checkInputNames(stimulus)
+        let masks = inputs.map { $0.type.width == 64 ? UInt64.max : (UInt64(1) << UInt64($0.type.width)) - 1 }
+        var current = [UInt64](repeating: 0, count: inputs.count)
+        var lines: [String] = []
+        lines.reserveCapacity(stimulus.count)
+        for c in stimulus {
+            for (j, p) in inputs.enumerated() { if let v = c[p.name] { current[j] = UInt64(bitPattern: Int64(v)) & masks[j] } }
+            lines.append(current.map { String($0, radix: 16) }.joined(separator: " "))
+        }
+        let names = outputs.map(\.name), widths = outputs.map(\.type.width), signed = outputs.map(\.type.isSigned)
+        var result = [[String: Int]](repeating: [:], count: stimulus.count)
+        try execute(lines) { cycle, port, token in
+            var v: UInt64 = 0
+            for c in token {
+                switch c {
+                case 48...57: v = v << 4 | UInt64(c - 48)
+                case 97...102: v = v << 4 | UInt64(c - 87)
+                case 65...70: v = v << 4 | UInt64(c - 55)
+                default: return false
+                }
+            }
+            let w = widths[port]
+            if w < 64 { v &= (UInt64(1) << UInt64(w)) - 1 }
+            var x = Int(Int64(bitPattern: v))
+            if signed[port] && w < 64 && (v >> UInt64(w - 1)) & 1 == 1 { x -= 1 << w }
+            if result[cycle].isEmpty { result[cycle].reserveCapacity(names.count) }
+            result[cycle][names[port]] = x
+            return true
+        }
+        return result
+    }
+
+    private func checkInputNames<V>(_ stimulus: [[String: V]]) throws {
+        let known = Set(inputs.map(\.name))
+        for (i, c) in stimulus.enumerated() {
+            for k in c.keys where !known.contains(k) { throw Failure(description: "cycle \(i): \(top) has no input '\(k)'") }
+        }
+    }
+
+    /// Writes one stimulus line per cycle, runs the simulator, and hands every output token (hex
+    /// digits, in port order) to `take`, which returns false for a value it cannot read (X or Z).
+    private func execute(_ lines: [String], _ take: (_ cycle: Int, _ port: Int, UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
         let run = FileManager.default.temporaryDirectory.appendingPathComponent("hdlkit-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: run) }
         let stim = run.appendingPathComponent("stim.txt"), out = run.appendingPathComponent("out.txt")
-        try (lines.joined(separator: "\n") + "\n").write(to: stim, atomically: true, encoding: .utf8)
+        var text = "\(lines.count)\n"
+        text.reserveCapacity(lines.reduce(16) { $0 + $1.utf8.count + 1 })
+        for l in lines { text += l; text += "\n" }
+        try text.write(to: stim, atomically: false, encoding: .utf8)
         let started = ContinuousClock.now
         switch backend {
         case .verilator: try Self.runTool(executable.path, [stim.path, out.path], in: run)
@@ -114,56 +181,34 @@ public final class Simulator {
         }
         lastSimulationTime = ContinuousClock.now - started
         let bytes = try Data(contentsOf: out)
-        var result: [[String: BitVector]] = []
-        result.reserveCapacity(stimulus.count)
-        let names = outputs.map(\.name), widths = outputs.map(\.type.width)
+        var cycles = 0
         try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let all = raw.bindMemory(to: UInt8.self)
             var lineStart = 0
-            var index = 0
             while lineStart < all.count {
                 var lineEnd = lineStart
                 while lineEnd < all.count && all[lineEnd] != 10 { lineEnd += 1 }
-                var row: [String: BitVector] = [:]
-                row.reserveCapacity(names.count)
-                var p = lineStart, k = 0
+                let line = { String(decoding: UnsafeBufferPointer(rebasing: all[lineStart..<lineEnd]), as: UTF8.self) }
+                guard cycles < lines.count else { throw Failure(description: "simulator returned more cycles than the \(lines.count) asked for") }
+                var p = lineStart, port = 0
                 while p < lineEnd {
                     var q = p
                     while q < lineEnd && all[q] != 32 { q += 1 }
-                    guard k < names.count else { break }
+                    guard port < outputs.count else { throw Failure(description: "simulator output line \(cycles) is malformed: \(line())") }
                     let token = UnsafeBufferPointer(rebasing: all[p..<q])
-                    guard let v = BitVector(hexDigits: token, width: widths[k]) else {
+                    guard try take(cycles, port, token) else {
                         let t = String(decoding: token, as: UTF8.self)
-                        throw Failure(description: "cycle \(index): output '\(names[k])' is \(t) (unknown or undriven bits)")
+                        throw Failure(description: "cycle \(cycles): output '\(outputs[port].name)' is \(t) (unknown or undriven bits)")
                     }
-                    row[names[k]] = v
-                    k += 1
+                    port += 1
                     p = q + 1
                 }
-                guard row.count == names.count || (names.isEmpty && lineEnd == lineStart) else {
-                    let line = String(decoding: UnsafeBufferPointer(rebasing: all[lineStart..<lineEnd]), as: UTF8.self)
-                    throw Failure(description: "simulator output line \(index) is malformed: \(line)")
-                }
-                result.append(row)
-                index += 1
+                guard port == outputs.count else { throw Failure(description: "simulator output line \(cycles) is malformed: \(line())") }
+                cycles += 1
                 lineStart = lineEnd + 1
             }
         }
-        guard result.count == stimulus.count else { throw Failure(description: "simulator returned \(result.count) cycles for \(stimulus.count)") }
-        return result
-    }
-
-    /// The same with plain integers: inputs are wrapped to their port width, outputs read with the
-    /// port's signedness.
-    public func run(_ stimulus: [[String: Int]]) throws -> [[String: Int]] {
-        let types = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.type) })
-        let wide = try run(stimulus.map { c in
-            Dictionary(uniqueKeysWithValues: c.map { k, v in (k, BitVector(v, width: types[k]?.width ?? 64)) })
-        })
-        let outTypes = Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, $0.type) })
-        return wide.map { row in
-            Dictionary(uniqueKeysWithValues: row.map { k, v in (k, outTypes[k]!.isSigned ? v.signed : Int(truncatingIfNeeded: v.unsigned)) })
-        }
+        guard cycles == lines.count else { throw Failure(description: "simulator returned \(cycles) cycles for \(lines.count)") }
     }
 
     @discardableResult
