@@ -219,6 +219,17 @@ final class ElaborationErrorTests: XCTestCase {
         assertFails(m, at: line, "memory 'ram' is never read")
     }
 
+    func testMappingADomainTheChildDoesNotHaveIsAnError() {
+        let child = Module("Comb") { m in m.output("y", m.input("a", .uint(2))) }
+        var line = 0
+        let m = Module("BadDomainMap") { m in
+            line = #line; let u = m.instance(child, "u0", domains: ["clk": "clk_b"])
+            u.a.assign(m.input("a", .uint(2)))
+            m.output("y", u.y)
+        }
+        assertFails(m, at: line, "module Comb has no clock domain 'clk' to connect to 'clk_b'")
+    }
+
     func testEveryProblemIsReportedInOneRun() {
         let m = Module("ManyProblems") { m in
             let a = m.input("a", .uint(8))

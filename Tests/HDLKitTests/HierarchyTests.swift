@@ -24,6 +24,14 @@ enum HierarchyZoo {
         }
     }
 
+    static func ticker(modulus: Int) -> Module {
+        Module("Ticker_m\(modulus)") { m in
+            let c = m.counter("count", modulus: modulus)
+            m.output("value", c.value)
+            m.output("wrap", c.tick)
+        }
+    }
+
     static func build() -> Module {
         let sum3 = sum(n: 3, width: 4)
         return Module("HierarchyTop") { m in
@@ -49,6 +57,11 @@ enum HierarchyZoo {
             let again = m.instance(sum(n: 3, width: 4), "sum_again")
             m.wires("w", v).enumerated().forEach { again.port("v_\($0.offset)").assign($0.element) }
             m.outputs("lane", [again.sum, forward.sum])
+
+            // A clocked child run from another of the parent's clock domains.
+            let ticker = m.instance(ticker(modulus: 5), "ticker", domains: ["clk": "clk_fast"])
+            m.output("tick_value", ticker.value)
+            m.output("tick_wrap", ticker.wrap)
         }
     }
 }
@@ -62,11 +75,12 @@ final class HierarchyTests: XCTestCase {
              "v_0": rng.value(.uint(4)), "v_1": rng.value(.uint(4)), "v_2": rng.value(.uint(4))]
         }
         var totalQ = 0
-        let expected: [[String: Int?]] = stimulus.map { s in
+        let expected: [[String: Int?]] = stimulus.enumerated().map { t, s in
             let total = s["v_0"]! + s["v_1"]! + s["v_2"]!
             defer { totalQ = total }
             return ["down_valid": s["up_valid"]!, "down_payload": s["up_payload"]! + 8, "up_ready": s["down_ready"]!,
-                    "fired": s["up_valid"]! & s["down_ready"]!, "total": total, "total_q": totalQ, "lane_0": total, "lane_1": total]
+                    "fired": s["up_valid"]! & s["down_ready"]!, "total": total, "total_q": totalQ, "lane_0": total, "lane_1": total,
+                    "tick_value": t % 5, "tick_wrap": t % 5 == 4 ? 1 : 0]
         }
         for backend in [Simulator.Backend.verilator, .icarus] {
             let sim = try Simulator(design, backend: backend)
@@ -76,7 +90,14 @@ final class HierarchyTests: XCTestCase {
 
     func testEachDefinitionIsOneFileNamedAfterItsParameters() throws {
         let names = try Design(top: HierarchyZoo.build()).verilog().map(\.fileName)
-        XCTAssertEqual(names, ["Offset_k3_w8.v", "Offset_k5_w9.v", "Sum_n3_w4.v", "HierarchyTop.v"])
+        XCTAssertEqual(names, ["Offset_k3_w8.v", "Offset_k5_w9.v", "Sum_n3_w4.v", "Ticker_m5.v", "HierarchyTop.v"])
+    }
+
+    func testAChildsClockDomainCanBeDrivenByAnotherOfTheParentsDomains() throws {
+        let top = try Design(top: HierarchyZoo.build()).verilog().last!.text
+        for text in ["input wire clk_fast,", "input wire clk_fast_rst,", ".clk(clk_fast)", ".rst(clk_fast_rst)"] {
+            XCTAssertTrue(top.contains(text), "missing \(text)")
+        }
     }
 
     func testBundlePortsAreNamedAfterTheirFields() throws {

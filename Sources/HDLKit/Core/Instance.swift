@@ -13,11 +13,17 @@ public final class Instance {
     private(set) var connections: [(port: Decl, local: Decl)] = []
     private var byName: [String: Decl] = [:]
 
-    init(name: String, module: Module, parent: Module, location: SourceLocation) {
+    /// Child clock domain → the parent's domain that drives it (identity where not listed).
+    public let domains: [String: String]
+
+    func parentDomain(_ childDomain: String) -> String { domains[childDomain] ?? childDomain }
+
+    init(name: String, module: Module, parent: Module, location: SourceLocation, domains: [String: String] = [:]) {
         self.name = name
         self.module = module
         self.parent = parent
         self.location = location
+        self.domains = domains
         for p in module.ports {
             let isInput = p.kind == .input
             let local = parent.declare("\(name)_\(p.name)", p.type,

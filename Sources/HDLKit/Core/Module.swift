@@ -300,13 +300,22 @@ public final class Module {
 
     // MARK: hierarchy
 
-    /// Places `child` in this module as instance `name`.
+    /// Places `child` in this module as instance `name`. The child's clock domains connect to the
+    /// parent's domains of the same names, or as `domains` maps them (child domain → parent domain):
+    /// `m.instance(fifo, "u0", domains: ["clk": "clk_b"])` runs the child on `clk_b`/`clk_b_rst`.
     @discardableResult
-    public func instance(_ child: Module, _ name: String, file: StaticString = #fileID, line: UInt = #line) -> Instance {
+    public func instance(_ child: Module, _ name: String, domains: [String: String] = [:],
+                         file: StaticString = #fileID, line: UInt = #line) -> Instance {
         let loc = SourceLocation(file: file, line: line)
         claim(name, as: "instance", at: loc)
-        let inst = Instance(name: name, module: child, parent: self, location: loc)
-        for d in child.domains { useDomain(d, at: loc) }
+        for (from, to) in domains.sorted(by: { $0.key < $1.key }) {
+            if !child.domains.contains(from) {
+                error("module \(child.name) has no clock domain '\(from)' to connect to '\(to)'", at: loc)
+            }
+            if !Module.isIdentifier(to) || to == "rst" { error("'\(to)' cannot name a clock domain", at: loc) }
+        }
+        let inst = Instance(name: name, module: child, parent: self, location: loc, domains: domains)
+        for d in child.domains { useDomain(inst.parentDomain(d), at: loc) }
         instances.append(inst)
         return inst
     }

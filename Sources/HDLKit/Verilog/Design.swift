@@ -53,7 +53,7 @@ extension ModuleEmitter {
         if let r = m.cachedResetDomains { return r }
         var r = Set<String>()
         for d in m.decls { if case .register(let reset?, let domain) = d.kind { _ = reset; r.insert(domain) } }
-        for i in m.instances { r.formUnion(resetDomains(i.module)) }
+        for i in m.instances { r.formUnion(resetDomains(i.module).map(i.parentDomain)) }
         m.cachedResetDomains = r
         return r
     }

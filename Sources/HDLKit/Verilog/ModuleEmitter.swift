@@ -346,8 +346,9 @@ final class ModuleEmitter {
             var conns: [String] = []
             let childResets = childResetDomains(inst.module)
             for domain in inst.module.domains {
-                conns.append(".\(domain)(\(domain))")
-                if childResets.contains(domain) { conns.append(".\(Module.resetName(domain))(\(Module.resetName(domain)))") }
+                let parent = inst.parentDomain(domain)
+                conns.append(".\(domain)(\(parent))")
+                if childResets.contains(domain) { conns.append(".\(Module.resetName(domain))(\(Module.resetName(parent)))") }
             }
             for c in inst.connections {
                 conns.append(".\(c.port.name)(\(c.local.name))")
@@ -381,7 +382,7 @@ final class ModuleEmitter {
             default: break
             }
         }
-        for i in m.instances { clocked.formUnion(i.module.domains) }
+        for i in m.instances { clocked.formUnion(i.module.domains.map(i.parentDomain)) }
         for domain in m.domains where !clocked.contains(domain) {
             sinkLines.append("    wire \(unique("unused_\(domain)")) = \(domain);")
         }
