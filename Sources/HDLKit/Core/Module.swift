@@ -325,6 +325,10 @@ public final class Module {
     /// Ports in declaration order (clock and reset ports are added by the emitter).
     var ports: [Decl] { decls.filter { $0.kind == .input || $0.kind == .output } }
 
+    /// The module's ports in declaration order, without clocks and resets: for code that wraps or
+    /// drives any module (test benches, generic wrappers).
+    public var portList: [ModulePort] { ports.map { ModulePort(name: $0.name, type: $0.type, isInput: $0.kind == .input) } }
+
     /// The module's own problems and those of every child definition.
     var allErrors: [ElaborationError] {
         var seen = Set<ObjectIdentifier>()
@@ -341,6 +345,13 @@ public final class Module {
     }
 
     func lookup(_ name: String) -> Decl? { names[name] }
+}
+
+/// One port of a module, as seen from outside.
+public struct ModulePort: Sendable, Hashable {
+    public let name: String
+    public let type: HWType
+    public let isInput: Bool
 }
 
 extension DeclKind {
