@@ -67,8 +67,9 @@ public struct FIFO {
             let pushFire = m.wire("push_fire", push.valid && !full)
             let popFire = m.wire("pop_fire", pop.ready && !empty)
             func successor(_ p: Signal) -> Signal { mux(p == words - 1, .literal(0, p.type), p &+ 1) }
+            let readAfter = successor(readAt)
             m.when(pushFire) { writeAt.assign(successor(writeAt)) }
-            m.when(popFire) { readAt.assign(successor(readAt)) }
+            m.when(popFire) { readAt.assign(readAfter) }
             m.when(pushFire && !popFire) { held.assign(held &+ 1) }
                 .elsewhen(popFire && !pushFire) { held.assign(held &- 1) }
 
@@ -85,7 +86,7 @@ public struct FIFO {
                     // Read ahead: the synchronous read port always holds the word at the next read
                     // address; a write into that very slot in the same cycle is forwarded around the
                     // memory (which returns the old word for a read during write).
-                    let readNext = m.wire("read_next", mux(popFire, successor(readAt), readAt))
+                    let readNext = m.wire("read_next", mux(popFire, readAfter, readAt))
                     let ahead = mem.read(readNext, name: "head_q")
                     let forward = m.reg("forward", next: pushFire && writeAt == readNext)
                     let forwardPayload = m.reg("forward_payload", next: push.payload)
