@@ -35,10 +35,23 @@ public final class Simulator {
     }
 
     /// Emits `design`, writes the harness and builds it (or reuses a cached build).
-    public init(_ design: Design, backend: Backend = .verilator, verilatorFlags: [String] = []) throws {
+    /// What an output showing unknown bits (X or Z, which only Icarus shows: Verilator has two
+    /// states) means to `run`.
+    public enum UnknownBits: Sendable {
+        /// A `Failure` naming the cycle and output: the safe default, since X is usually a bug.
+        case fail
+        /// Read as 0: for designs whose data registers are deliberately not reset (a FIFO's or skid
+        /// buffer's payload before the first word), where the test looks at data only when it is valid.
+        case readAsZero
+    }
+
+    public let unknownBits: UnknownBits
+
+    public init(_ design: Design, backend: Backend = .verilator, verilatorFlags: [String] = [], unknownBits: UnknownBits = .fail) throws {
         let files = try design.verilog()
         let m = design.top
         self.backend = backend
+        self.unknownBits = unknownBits
         self.top = m.name
         self.inputs = m.ports.filter { $0.kind == .input }.map { Port(name: $0.name, type: $0.type) }
         self.outputs = m.ports.filter { $0.kind == .output }.map { Port(name: $0.name, type: $0.type) }
@@ -103,7 +116,7 @@ public final class Simulator {
         var result = [[String: BitVector]](repeating: [:], count: stimulus.count)
         let widths = outputs.map(\.type.width)
         try execute(lines) { cycle, port, token in
-            guard let v = BitVector(hexDigits: token, width: widths[port]) else { return false }
+            guard let v = BitVector(hexDigits: token, width: widths[port]) ?? zeroingUnknown(token, widths[port]) else { return false }
             result[cycle][outputs[port].name] = v
             return true
         }
@@ -142,6 +155,9 @@ public final class Simulator {
                 case 48...57: v = v << 4 | UInt64(c - 48)
                 case 97...102: v = v << 4 | UInt64(c - 87)
                 case 65...70: v = v << 4 | UInt64(c - 55)
+                case 120, 88, 122, 90:   // x X z Z
+                    guard unknownBits == .readAsZero else { return false }
+                    v = v << 4
                 default: return false
                 }
             }
@@ -154,6 +170,13 @@ public final class Simulator {
             return true
         }
         return result
+    }
+
+    /// `token` with unknown digits read as 0, when the simulator was asked to.
+    private func zeroingUnknown(_ token: UnsafeBufferPointer<UInt8>, _ width: Int) -> BitVector? {
+        guard unknownBits == .readAsZero else { return nil }
+        let digits = token.map { [120, 88, 122, 90].contains($0) ? UInt8(48) : $0 }
+        return digits.withUnsafeBufferPointer { BitVector(hexDigits: $0, width: width) }
     }
 
     private func checkInputNames<V>(_ stimulus: [[String: V]]) throws {
