@@ -200,6 +200,8 @@ final class ElaborationErrorTests: XCTestCase {
         var line = 0
         line = #line; let fifo = FIFO(depth: 0, payload: .uint(8))
         assertFails(fifo.module, at: line, "FIFO depth must be at least 1, not 0")
+        line = #line; let skid = SkidBuffer(payload: .uint(0))
+        assertFails(skid.module, at: line, "skid buffer payload width must be at least 1, not 0")
         var counterLine = 0
         let m = Module("BadCounter") { m in
             counterLine = #line; let c = m.counter("c", modulus: 0)

@@ -47,6 +47,7 @@ public struct FIFO {
         let loc = SourceLocation(file: file, line: line)
         module = Module(name, file: file, line: line) { m in
             if depth < 1 { m.error("FIFO depth must be at least 1, not \(depth)", at: loc) }
+            if payload.width < 1 { m.error("FIFO payload width must be at least 1, not \(payload.width)", at: loc) }
             if style != nil && words < 2 { m.error("a FIFO in memory needs a depth of at least 2, not \(depth)", at: loc) }
             let push = m.input("push", .stream(payload))
             let pop = m.output("pop", .stream(payload))

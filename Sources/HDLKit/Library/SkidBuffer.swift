@@ -12,6 +12,9 @@ public struct SkidBuffer {
     public init(payload: HWType, file: StaticString = #fileID, line: UInt = #line) {
         self.payload = payload
         module = Module("SkidBuffer_\(payload.shortName)", file: file, line: line) { m in
+            if payload.width < 1 {
+                m.error("skid buffer payload width must be at least 1, not \(payload.width)", at: SourceLocation(file: file, line: line))
+            }
             let push = m.input("push", .stream(payload))
             let pop = m.output("pop", .stream(payload))
             let outValid = m.reg("out_valid", .bool, reset: 0)
