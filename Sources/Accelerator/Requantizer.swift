@@ -32,7 +32,8 @@ import HDLKit
 ///
 /// Shift is a 6-bit signed port (-32...31): QuantizeMultiplier only gives -31...30, and MEAN's
 /// folded multiplier stays within -31 as well (see `PoolingUnit`). An optional `tag` of
-/// `tagWidth` bits (channel index, last-beat flag, ...) travels with `valid`.
+/// `tagWidth` bits (channel index, last-beat flag, ...) travels with `valid`. Outputs read 0 while
+/// `out_valid` is low (the datapath has no reset, so this keeps X out of the ports in Icarus).
 public struct Requantizer {
     public let pixels: Int
     public let dataWidth: Int
@@ -80,7 +81,7 @@ public struct Requantizer {
             m.output("out_valid", valids[Requantizer.latency])
             if let tag {
                 let tags = RequantizerStages.delayLine(m, "tag", tag, stages: Requantizer.latency, reset: nil)
-                m.output("out_tag", tags[Requantizer.latency])
+                m.output("out_tag", mux(valids[Requantizer.latency], tags[Requantizer.latency], 0))
             }
 
             // Parameters, each delayed to the stage that reads it (index k = value at stage k's input).
@@ -106,7 +107,8 @@ public struct Requantizer {
                 let high = m.reg("high_\(i)", next: RequantizerStages.doublingHigh(prodp, negative: negp, saturate: satp))
                 let biased = m.reg("biased_\(i)", next: RequantizerStages.roundingBias(high, exponent: rights[5]))
                 let scaled = m.reg("scaled_\(i)", next: RequantizerStages.roundingShift(biased, exponent: rights[6]) &+ zps[6])
-                m.output("y_\(i)", m.reg("y_\(i)_q", next: RequantizerStages.clamp(scaled, mins[7], maxs[7])))
+                let y = m.reg("y_\(i)_q", next: RequantizerStages.clamp(scaled, mins[7], maxs[7]))
+                m.output("y_\(i)", mux(valids[Requantizer.latency], y, 0))
             }
         }
     }
@@ -152,7 +154,7 @@ enum RequantizerStages {
     static func roundedHigh(_ p: Signal, negative: Signal, dropping k: Int) -> Signal {
         let t = (p.resize(p.width + 1) &+ Signal.uint(1 << (k - 1), width: k)) &- negative.resize(p.width + 1)
         let q = (t >> k).toSigned
-        return mux(negative, -q, q.resize(q.width + 1)).truncate(to: 32)
+        return mux(negative, -q, q.resize(q.width + 1)).resize(32)
     }
 
     /// SaturatingRoundingDoublingHighMul from the 64-bit product's magnitude and sign:

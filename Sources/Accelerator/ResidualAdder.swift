@@ -25,7 +25,7 @@ import Reference
 /// code), 6 output product, 7 product register for the DSP, 8 high word, 9 rounding bias, 10 shift
 /// plus output offset, 11 clamp. A beat with `add` low leaves `y` unchanged (layers without a
 /// shortcut), delayed by the same latency so the unit's latency does not depend on the mode.
-/// The layer parameters travel with the data like the Requantizer's.
+/// The layer parameters travel with the data like the Requantizer's; outputs read 0 when not valid.
 public struct ResidualAdder {
     public let lanes: Int
     public let dataWidth: Int
@@ -75,7 +75,7 @@ public struct ResidualAdder {
             let valids = RequantizerStages.delayLine(m, "valid", valid, stages: L, reset: 0)
             m.output("out_valid", valids[L])
             if let tag {
-                m.output("out_tag", RequantizerStages.delayLine(m, "tag", tag, stages: L, reset: nil)[L])
+                m.output("out_tag", mux(valids[L], RequantizerStages.delayLine(m, "tag", tag, stages: L, reset: nil)[L], 0))
             }
             let adds = RequantizerStages.delayLine(m, "add", add, stages: L - 1, reset: nil)
             func magnitudes(_ name: String, _ x: Signal, stages: Int) -> (mag: [Signal], neg: [Signal]) {
@@ -120,7 +120,7 @@ public struct ResidualAdder {
                 let biased = m.reg("obiased_\(i)", next: RequantizerStages.roundingBias(high, exponent: oRights[8]))
                 let scaled = m.reg("oscaled_\(i)", next: RequantizerStages.roundingShift(biased, exponent: oRights[9]) &+ oOffsets[9])
                 let result = mux(adds[10], RequantizerStages.clamp(scaled, mins[10], maxs[10]), yPass[L - 1])
-                m.output("out_\(i)", m.reg("out_\(i)_q", next: result))
+                m.output("out_\(i)", mux(valids[L], m.reg("out_\(i)_q", next: result), 0))
             }
         }
     }
