@@ -29,6 +29,11 @@ import HDLKit
 /// FIFO's fill decides how many that is). The entries are not destroyed by reading, so a mapper
 /// that sweeps the channel slices once per pixel row (depthwise) and one that finishes a
 /// slice's pixels before the next (pointwise) load the FIFOs once per layer all the same.
+/// Lanes and the engine (`ConvolutionEngine`'s `sum_<f>_<j>`, once accumulated over channel
+/// slices): pointwise/standard results sum_<f>_<v> go to acc_<v>_<f> (filter f is the channel);
+/// depthwise results sum_<d>_<c> go to acc_<d>_<c> (window d is the pixel, channel c the filter
+/// lane), so a depthwise slice is PC channels; when PC < filters the mapper pushes filters - PC
+/// dummy entries after each slice's PC so that slices stay aligned with the banks.
 /// `param_overflow` goes high (until the next clear) if any FIFO is pushed past `maxChannels`.
 ///
 /// Layer-wide values (`zero_point`, the `res_*` ADD parameters) are ports that travel with the
@@ -47,9 +52,11 @@ public struct QuantizationUnit {
     public static let latency = Requantizer.latency + ResidualAdder.latency
     public var latency: Int { Self.latency }
 
-    /// The unit for the engine's PV × PF results.
+    /// The unit for every result shape of the engine: max(PV, PD) pixels × max(PF, PC) filters
+    /// (PV × PF for the paper's configuration).
     public init(config: AcceleratorConfig, maxChannels: Int = 1024, tagWidth: Int = 0) throws {
-        try self.init(config: config, pixels: config.pv, filters: config.pf, maxChannels: maxChannels, tagWidth: tagWidth)
+        try self.init(config: config, pixels: max(config.pv, config.pd), filters: max(config.pf, config.pc),
+                      maxChannels: maxChannels, tagWidth: tagWidth)
     }
 
     public init(config: AcceleratorConfig, pixels: Int, filters: Int, maxChannels: Int = 1024, tagWidth: Int = 0) throws {
