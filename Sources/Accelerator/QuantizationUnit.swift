@@ -20,7 +20,8 @@ import HDLKit
 ///                  applied where TFLite applies it),
 ///   FIFO3 `mult`  (the fixed-point multiplier M and its shift).
 /// Loading: pulse `param_clear`, then push the layer's channels in order 0, 1, 2, ... (each FIFO
-/// has its own push strobe, so the three can be streamed from three sources or one). Channel c
+/// has its own push strobe, so the three can be streamed from three sources or one); every FIFO
+/// gets one entry per channel (bias 0 for a layer without a bias tensor). Channel c
 /// lands in bank c % filters at slice c / filters: every FIFO is `filters` banks wide so a beat
 /// reads all its filter lanes' parameters at once. Leave one idle cycle between the last push and
 /// the first beat (the banks are synchronous-read).
