@@ -14,16 +14,18 @@ import HDLKit
 /// stage that uses it, so a parameter change between two beats applies exactly to the second:
 ///   1 `sum_i`     = acc + bias, wrapping in int32 as the C code does (VWW's ±2^30 biases on
 ///                   near-limit accumulators wrap, and so must we).
-///   2 `shifted_i` = sum << max(shift, 0), wrapping to int32 (C shifts in int32 too).
-///                 (`mag_i` = |shifted|, `neg_a_i` its sign: the product is sign-magnitude).
+///   2 `mag_i`     = |sum << max(shift, 0)| and `neg_a_i` its sign; the shift wraps to int32 first
+///                   (C shifts in int32 too). The product is formed sign-magnitude.
 ///   3 `prod_i`    = |shifted| × |M|, 64 bits unsigned, `neg_i` the product's sign; `sat_i` flags
 ///                   INT32_MIN × INT32_MIN, the one case SaturatingRoundingDoublingHighMul saturates.
 ///                   Unsigned operands are what Yosys maps to 4 DSP48E1 per lane (a sign-extended
 ///                   signed 64-bit product took 10).
 ///   4 `prodp_i`   = a second product register so synthesis can use the DSP's M and P registers.
-///   5 `high_i`    = (prod + 2^30) >> 31 (floor). gemmlowp adds a nudge of 2^30 or 1 - 2^30 and
+///   5 `high_i`    = floor((ab + 2^30) / 2^31). gemmlowp adds a nudge of 2^30 or 1 - 2^30 and
 ///                   divides truncating towards zero; for every int64 product both reduce to this
-///                   one floor (ab < 0: (ab + 1 - 2^30 + 2^31 - 1) >> 31 = (ab + 2^30) >> 31).
+///                   one floor (ab < 0: (ab + 1 - 2^30 + 2^31 - 1) >> 31 = (ab + 2^30) >> 31). From
+///                   the magnitude P: ab >= 0 gives (P + 2^30) >> 31, ab < 0 gives
+///                   -((P + 2^30 - 1) >> 31), so only the 33-bit quotient is ever negated.
 ///   6 `biased_i`  = high + 2^(e-1) - [high < 0], e = max(-shift, 0) in 0...32: RoundingDivideByPOT's
 ///                   remainder/threshold test is "round half away from zero", which is this
 ///                   addition followed by an arithmetic shift (e = 0 adds nothing).
