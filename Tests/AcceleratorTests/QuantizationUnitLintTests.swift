@@ -44,5 +44,6 @@ final class QuantizationUnitLintTests: XCTestCase {
         c.pd = 4
         try lint(QuantizationUnit(config: c, maxChannels: 100, tagWidth: 3).module)
         try lint(PoolingUnit(config: c, maxWindow: 9).module)
+        try lint(QuantizationUnit(config: c, maxChannels: 64, residual: false).module)
     }
 }
