@@ -12,6 +12,13 @@ import HDLKit
 /// through unchanged; the latency is `latency` = Requantizer.latency + ResidualAdder.latency = 19
 /// cycles either way, so `valid` and `tag` are delay-matched without knowing the mode. The
 /// shortcut `shortcut_<p>_<f>` is presented in the same beat as `acc_<p>_<f>` and delayed inside.
+/// Generated with `residual: false` there is no shortcut at all and the latency is 8.
+///
+/// Ports: in_valid, in_slice_last, [residual], [in_tag], acc_<p>_<f> (sint32),
+/// [shortcut_<p>_<f>] (sint dw), zero_point, the FIFO load ports below, [res_* ADD parameters];
+/// out_valid, [out_tag], y_<p>_<f> (sint dw, 0 while not valid), param_overflow.
+/// Cost in Yosys synth_xilinx (xc7) per lane: Requantizer ~530 LUT + 4 DSP48E1, ResidualAdder
+/// ~820 LUT + 8 DSP48E1 (two narrow input products of 2 DSPs, one 32-bit output product of 4).
 ///
 /// The three FIFOs of Fig. 10 hold the per-channel parameters of one layer:
 ///   FIFO1 `bias`  (int32: q_b_f of eq. 6, i.e. TFLite's bias),
