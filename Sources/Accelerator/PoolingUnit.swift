@@ -154,7 +154,7 @@ public struct PoolingUnit {
                 let signed = mux(negative2, -quotient, quotient.resize(n + 2))
                 let avg = m.reg("avg_\(l)", next: RequantizerStages.clamp(signed, mins[4], maxs[4]))
                 let padded = RequantizerStages.delayLine(m, "avg_\(l)_pad", avg, stages: Requantizer.latency - 3, reset: nil)
-                m.output("y_\(l)", mux(outMean, rq.port("y_\(l)"), padded[Requantizer.latency - 3]))
+                m.output("y_\(l)", mux(rq.out_valid, mux(outMean, rq.port("y_\(l)"), padded[Requantizer.latency - 3]), 0))
             }
             m.output("out_valid", rq.out_valid)
         }

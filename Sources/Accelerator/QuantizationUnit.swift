@@ -12,6 +12,13 @@ import HDLKit
 /// through unchanged; the latency is `latency` = Requantizer.latency + ResidualAdder.latency = 19
 /// cycles either way, so `valid` and `tag` are delay-matched without knowing the mode. The
 /// shortcut `shortcut_<p>_<f>` is presented in the same beat as `acc_<p>_<f>` and delayed inside.
+/// Generated with `residual: false` there is no shortcut at all and the latency is 8.
+///
+/// Ports: in_valid, in_slice_last, [residual], [in_tag], acc_<p>_<f> (sint32),
+/// [shortcut_<p>_<f>] (sint dw), zero_point, the FIFO load ports below, [res_* ADD parameters];
+/// out_valid, [out_tag], y_<p>_<f> (sint dw, 0 while not valid), param_overflow.
+/// Cost in Yosys synth_xilinx (xc7) per lane: Requantizer ~530 LUT + 4 DSP48E1, ResidualAdder
+/// ~820 LUT + 8 DSP48E1 (two narrow input products of 2 DSPs, one 32-bit output product of 4).
 ///
 /// The three FIFOs of Fig. 10 hold the per-channel parameters of one layer:
 ///   FIFO1 `bias`  (int32: q_b_f of eq. 6, i.e. TFLite's bias),
@@ -20,7 +27,8 @@ import HDLKit
 ///                  applied where TFLite applies it),
 ///   FIFO3 `mult`  (the fixed-point multiplier M and its shift).
 /// Loading: pulse `param_clear`, then push the layer's channels in order 0, 1, 2, ... (each FIFO
-/// has its own push strobe, so the three can be streamed from three sources or one). Channel c
+/// has its own push strobe, so the three can be streamed from three sources or one); every FIFO
+/// gets one entry per channel (bias 0 for a layer without a bias tensor). Channel c
 /// lands in bank c % filters at slice c / filters: every FIFO is `filters` banks wide so a beat
 /// reads all its filter lanes' parameters at once. Leave one idle cycle between the last push and
 /// the first beat (the banks are synchronous-read).
@@ -29,6 +37,11 @@ import HDLKit
 /// FIFO's fill decides how many that is). The entries are not destroyed by reading, so a mapper
 /// that sweeps the channel slices once per pixel row (depthwise) and one that finishes a
 /// slice's pixels before the next (pointwise) load the FIFOs once per layer all the same.
+/// Lanes and the engine (`ConvolutionEngine`'s `sum_<f>_<j>`, once accumulated over channel
+/// slices): pointwise/standard results sum_<f>_<v> go to acc_<v>_<f> (filter f is the channel);
+/// depthwise results sum_<d>_<c> go to acc_<d>_<c> (window d is the pixel, channel c the filter
+/// lane), so a depthwise slice is PC channels; when PC < filters the mapper pushes filters - PC
+/// dummy entries after each slice's PC so that slices stay aligned with the banks.
 /// `param_overflow` goes high (until the next clear) if any FIFO is pushed past `maxChannels`.
 ///
 /// Layer-wide values (`zero_point`, the `res_*` ADD parameters) are ports that travel with the
@@ -39,20 +52,28 @@ public struct QuantizationUnit {
     public let maxChannels: Int
     public let tagWidth: Int
     public let dataWidth: Int
+    /// Whether the fused shortcut (ResidualAdder) is built.
+    public let residual: Bool
     public let module: Module
 
     public var lanes: Int { pixels * filters }
     /// Parameter slices each FIFO bank holds.
     public var depth: Int { (maxChannels + filters - 1) / filters }
-    public static let latency = Requantizer.latency + ResidualAdder.latency
-    public var latency: Int { Self.latency }
+    /// Cycles from a beat to its result: Requantizer.latency (+ ResidualAdder.latency with the shortcut).
+    public var latency: Int { Requantizer.latency + (residual ? ResidualAdder.latency : 0) }
 
-    /// The unit for the engine's PV × PF results.
-    public init(config: AcceleratorConfig, maxChannels: Int = 1024, tagWidth: Int = 0) throws {
-        try self.init(config: config, pixels: config.pv, filters: config.pf, maxChannels: maxChannels, tagWidth: tagWidth)
+    /// The unit for every result shape of the engine: max(PV, PD) pixels × max(PF, PC) filters
+    /// (PV × PF for the paper's configuration).
+    public init(config: AcceleratorConfig, maxChannels: Int = 1024, tagWidth: Int = 0, residual: Bool = true) throws {
+        try self.init(config: config, pixels: max(config.pv, config.pd), filters: max(config.pf, config.pc),
+                      maxChannels: maxChannels, tagWidth: tagWidth, residual: residual)
     }
 
-    public init(config: AcceleratorConfig, pixels: Int, filters: Int, maxChannels: Int = 1024, tagWidth: Int = 0) throws {
+    /// `residual: false` leaves out the shortcut (its ports, the ADD datapath and its 11 cycles)
+    /// for networks without ADD, such as MobileNet v1 or VWW: about 820 LUTs and 8 DSP48E1 fewer
+    /// per lane in Yosys.
+    public init(config: AcceleratorConfig, pixels: Int, filters: Int, maxChannels: Int = 1024, tagWidth: Int = 0,
+                residual: Bool = true) throws {
         try config.validate()
         guard (1...256).contains(pixels) else {
             throw Requantizer.Invalid(description: "QuantizationUnit pixels \(pixels): must be 1 to 256")
@@ -71,22 +92,25 @@ public struct QuantizationUnit {
         self.maxChannels = maxChannels
         self.tagWidth = tagWidth
         self.dataWidth = config.dataWidth
+        self.residual = residual
         let dw = config.dataWidth, aw = config.accumulatorWidth, sw = Requantizer.shiftWidth
         let depth = max((maxChannels + filters - 1) / filters, 2)
-        // Each requantizer carries the residual flag (and the caller's tag) as its tag.
-        let requantizer = try Requantizer(config: config, pixels: pixels, tagWidth: tagWidth + 1)
-        let adder = try ResidualAdder(config: config, lanes: pixels * filters, tagWidth: tagWidth)
+        // With the shortcut, each requantizer carries the residual flag (and the caller's tag) as its tag.
+        let rqTagWidth = tagWidth + (residual ? 1 : 0)
+        let requantizer = try Requantizer(config: config, pixels: pixels, tagWidth: rqTagWidth)
+        let adder = residual ? try ResidualAdder(config: config, lanes: pixels * filters, tagWidth: tagWidth) : nil
         let name = "QuantizationUnit_p\(pixels)_f\(filters)_c\(maxChannels)_d\(dw)" + (tagWidth > 0 ? "_t\(tagWidth)" : "")
+            + (residual ? "" : "_nores")
         module = Module(name) { m in
             let valid = m.input("in_valid", .bool)
             let sliceLast = m.input("in_slice_last", .bool)
-            let residual = m.input("residual", .bool)
+            let residualFlag = residual ? m.input("residual", .bool) : nil
             let tag = tagWidth > 0 ? m.input("in_tag", .uint(tagWidth)) : nil
             var acc: [[Signal]] = [], shortcut: [[Signal]] = []
             for p in 0 ..< pixels {
                 acc.append((0 ..< filters).map { f in m.input("acc_\(p)_\(f)", .sint(aw)) })
             }
-            for p in 0 ..< pixels {
+            for p in 0 ..< pixels where residual {
                 shortcut.append((0 ..< filters).map { f in m.input("shortcut_\(p)_\(f)", .sint(dw)) })
             }
             let zeroPoint = m.input("zero_point", .sint(dw))
@@ -160,13 +184,18 @@ public struct QuantizationUnit {
             }
 
             // MARK: requantization, one Requantizer per filter lane
-            let rqTag = tag.map { cat($0, residual) } ?? residual
+            let rqTag: Signal? = switch (tag, residualFlag) {
+            case let (t?, r?): cat(t, r)
+            case let (t?, nil): t
+            case let (nil, r?): r
+            case (nil, nil): nil
+            }
             var ys: [[Signal]] = Array(repeating: [], count: filters)
-            var rqValid = Signal.false, rqTagOut = Signal.uint(0, width: tagWidth + 1)
+            var rqValid = Signal.false, rqTagOut: Signal? = nil
             for f in 0 ..< filters {
                 let u = m.instance(requantizer.module, "rq_\(f)")
                 u.in_valid.assign(valid)
-                u.in_tag.assign(rqTag)
+                if let rqTag { u.in_tag.assign(rqTag) }
                 for p in 0 ..< pixels { u.port("acc_\(p)").assign(acc[p][f]) }
                 u.bias.assign(bias[f])
                 u.multiplier.assign(mult[f])
@@ -177,12 +206,21 @@ public struct QuantizationUnit {
                 ys[f] = (0 ..< pixels).map { p in u.port("y_\(p)") }
                 if f == 0 {
                     rqValid = u.out_valid
-                    rqTagOut = u.out_tag
+                    if rqTagWidth > 0 { rqTagOut = u.out_tag }
                 } else {
                     // Every lane's valid and tag are identical; lane 0's stand for all.
                     m.discard(u.out_valid)
-                    m.discard(u.out_tag)
+                    if rqTagWidth > 0 { m.discard(u.out_tag) }
                 }
+            }
+
+            guard let adder, let rqTagOut else {
+                for p in 0 ..< pixels {
+                    for f in 0 ..< filters { m.output("y_\(p)_\(f)", ys[f][p]) }
+                }
+                m.output("out_valid", rqValid)
+                if let rqTagOut { m.output("out_tag", rqTagOut) }
+                return
             }
 
             // MARK: the fused shortcut (ADD)

@@ -14,14 +14,18 @@ import HDLKit
 /// stage that uses it, so a parameter change between two beats applies exactly to the second:
 ///   1 `sum_i`     = acc + bias, wrapping in int32 as the C code does (VWW's ±2^30 biases on
 ///                   near-limit accumulators wrap, and so must we).
-///   2 `shifted_i` = sum << max(shift, 0), wrapping to int32 (C shifts in int32 too).
-///   3 `prod_i`    = shifted × M, the full 64-bit product; `sat_i` flags INT32_MIN × INT32_MIN,
-///                   the one case SaturatingRoundingDoublingHighMul saturates.
-///   4 `prodp_i`   = a second product register so synthesis can use the DSP's M and P registers
-///                   (a 32×32 product is four DSP48 slices in a cascade; ~4 DSPs per lane).
-///   5 `high_i`    = (prod + 2^30) >> 31 (floor). gemmlowp adds a nudge of 2^30 or 1 - 2^30 and
+///   2 `mag_i`     = |sum << max(shift, 0)| and `neg_a_i` its sign; the shift wraps to int32 first
+///                   (C shifts in int32 too). The product is formed sign-magnitude.
+///   3 `prod_i`    = |shifted| × |M|, 64 bits unsigned, `neg_i` the product's sign; `sat_i` flags
+///                   INT32_MIN × INT32_MIN, the one case SaturatingRoundingDoublingHighMul saturates.
+///                   Unsigned operands are what Yosys maps to 4 DSP48E1 per lane (a sign-extended
+///                   signed 64-bit product took 10).
+///   4 `prodp_i`   = a second product register so synthesis can use the DSP's M and P registers.
+///   5 `high_i`    = floor((ab + 2^30) / 2^31). gemmlowp adds a nudge of 2^30 or 1 - 2^30 and
 ///                   divides truncating towards zero; for every int64 product both reduce to this
-///                   one floor (ab < 0: (ab + 1 - 2^30 + 2^31 - 1) >> 31 = (ab + 2^30) >> 31).
+///                   one floor (ab < 0: (ab + 1 - 2^30 + 2^31 - 1) >> 31 = (ab + 2^30) >> 31). From
+///                   the magnitude P: ab >= 0 gives (P + 2^30) >> 31, ab < 0 gives
+///                   -((P + 2^30 - 1) >> 31), so only the 33-bit quotient is ever negated.
 ///   6 `biased_i`  = high + 2^(e-1) - [high < 0], e = max(-shift, 0) in 0...32: RoundingDivideByPOT's
 ///                   remainder/threshold test is "round half away from zero", which is this
 ///                   addition followed by an arithmetic shift (e = 0 adds nothing).
@@ -30,7 +34,8 @@ import HDLKit
 ///
 /// Shift is a 6-bit signed port (-32...31): QuantizeMultiplier only gives -31...30, and MEAN's
 /// folded multiplier stays within -31 as well (see `PoolingUnit`). An optional `tag` of
-/// `tagWidth` bits (channel index, last-beat flag, ...) travels with `valid`.
+/// `tagWidth` bits (channel index, last-beat flag, ...) travels with `valid`. Outputs read 0 while
+/// `out_valid` is low (the datapath has no reset, so this keeps X out of the ports in Icarus).
 public struct Requantizer {
     public let pixels: Int
     public let dataWidth: Int
@@ -78,11 +83,12 @@ public struct Requantizer {
             m.output("out_valid", valids[Requantizer.latency])
             if let tag {
                 let tags = RequantizerStages.delayLine(m, "tag", tag, stages: Requantizer.latency, reset: nil)
-                m.output("out_tag", tags[Requantizer.latency])
+                m.output("out_tag", mux(valids[Requantizer.latency], tags[Requantizer.latency], 0))
             }
 
             // Parameters, each delayed to the stage that reads it (index k = value at stage k's input).
-            let mults = RequantizerStages.delayLine(m, "mult", multiplier, stages: 2, reset: nil)
+            let multMags = RequantizerStages.delayLine(m, "mult_mag", RequantizerStages.magnitude(multiplier), stages: 2, reset: nil)
+            let multNegs = RequantizerStages.delayLine(m, "mult_neg", multiplier < 0, stages: 2, reset: nil)
             let lefts = RequantizerStages.delayLine(m, "left", RequantizerStages.leftAmount(shift), stages: 1, reset: nil)
             let rights = RequantizerStages.delayLine(m, "right", RequantizerStages.rightAmount(shift), stages: 6, reset: nil)
             let zps = RequantizerStages.delayLine(m, "zp", zeroPoint, stages: 6, reset: nil)
@@ -91,15 +97,20 @@ public struct Requantizer {
 
             for i in 0 ..< pixels {
                 let sum = m.reg("sum_\(i)", next: (acc[i] &+ bias).resize(32))
-                let shifted = m.reg("shifted_\(i)", next: (sum << lefts[1]).truncate(to: 32))
-                let prod = m.reg("prod_\(i)", next: shifted * mults[2])
-                let sat = m.reg("sat_\(i)", next: RequantizerStages.bothMin(shifted, mults[2]))
+                let shifted = m.wire("shifted_\(i)", (sum << lefts[1]).truncate(to: 32))
+                let mag = m.reg("mag_\(i)", next: RequantizerStages.magnitude(shifted))
+                let negA = m.reg("neg_a_\(i)", next: shifted < 0)
+                let prod = m.reg("prod_\(i)", next: mag * multMags[2])
+                let neg = m.reg("neg_\(i)", next: negA ^ multNegs[2])
+                let sat = m.reg("sat_\(i)", next: RequantizerStages.bothMin(mag, multMags[2]))
                 let prodp = m.reg("prodp_\(i)", next: prod)
+                let negp = m.reg("negp_\(i)", next: neg)
                 let satp = m.reg("satp_\(i)", next: sat)
-                let high = m.reg("high_\(i)", next: RequantizerStages.doublingHigh(prodp, saturate: satp))
+                let high = m.reg("high_\(i)", next: RequantizerStages.doublingHigh(prodp, negative: negp, saturate: satp))
                 let biased = m.reg("biased_\(i)", next: RequantizerStages.roundingBias(high, exponent: rights[5]))
                 let scaled = m.reg("scaled_\(i)", next: RequantizerStages.roundingShift(biased, exponent: rights[6]) &+ zps[6])
-                m.output("y_\(i)", m.reg("y_\(i)_q", next: RequantizerStages.clamp(scaled, mins[7], maxs[7])))
+                let y = m.reg("y_\(i)_q", next: RequantizerStages.clamp(scaled, mins[7], maxs[7]))
+                m.output("y_\(i)", mux(valids[Requantizer.latency], y, 0))
             }
         }
     }
@@ -127,16 +138,34 @@ enum RequantizerStages {
         mux(shift < 0, (-shift).bits(5, 0), Signal.uint(0, width: 6))
     }
 
-    /// a == b == INT32_MIN: the only product SaturatingRoundingDoublingHighMul saturates.
-    static func bothMin(_ a: Signal, _ b: Signal) -> Signal {
-        let min32 = Signal.sint(-(1 << 31), width: 32)
-        return (a == min32) && (b == min32)
+    /// |x| as an unsigned number of the same width (|INT32_MIN| = 2^31 fits in 32 unsigned bits).
+    static func magnitude(_ x: Signal) -> Signal {
+        mux(x < 0, -x, x.resize(x.width + 1)).bits(x.width - 1, 0)
     }
 
-    /// SaturatingRoundingDoublingHighMul from the 64-bit product: floor((ab + 2^30) / 2^31).
-    static func doublingHigh(_ product: Signal, saturate: Signal) -> Signal {
-        let rounded = (product.resize(64) &+ Signal.sint(1 << 30, width: 32)) >> 31
-        return mux(saturate, Signal.sint(Int(Int32.max), width: 32), rounded.truncate(to: 32))
+    /// From magnitudes: a == b == INT32_MIN, the only product SaturatingRoundingDoublingHighMul
+    /// saturates (only INT32_MIN has magnitude 2^31).
+    static func bothMin(_ magA: Signal, _ magB: Signal) -> Signal {
+        let min32 = Signal.uint(1 << 31, width: 32)
+        return (magA == min32) && (magB == min32)
+    }
+
+    /// floor((±P + 2^(k-1)) / 2^k) from the magnitude P and the sign: for a negative product this
+    /// is -floor((P + 2^(k-1) - 1) / 2^k), so only the k-bit-shifted quotient is negated, never the
+    /// product. Result: sint(32); callers guarantee it fits.
+    static func roundedHigh(_ p: Signal, negative: Signal, dropping k: Int) -> Signal {
+        let t = (p.resize(p.width + 1) &+ Signal.uint(1 << (k - 1), width: k)) &- negative.resize(p.width + 1)
+        let q = (t >> k).toSigned
+        return mux(negative, -q, q.resize(q.width + 1)).resize(32)
+    }
+
+    /// SaturatingRoundingDoublingHighMul from the 64-bit product's magnitude and sign:
+    /// floor((ab + 2^30) / 2^31), or INT32_MAX for INT32_MIN². gemmlowp adds a nudge of 2^30 or
+    /// 1 - 2^30 and divides truncating towards zero; for every product both reduce to this floor.
+    /// The product is formed as |a|·|b| because that is what maps to 4 DSP48s per 32×32 product
+    /// (HDLKit's sign-extended signed multiply maps to 10 in Yosys).
+    static func doublingHigh(_ p: Signal, negative: Signal, saturate: Signal) -> Signal {
+        mux(saturate, Signal.sint(Int(Int32.max), width: 32), roundedHigh(p, negative: negative, dropping: 31))
     }
 
     /// The addend that makes an arithmetic right shift by `exponent` round half away from zero:

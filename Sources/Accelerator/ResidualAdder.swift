@@ -18,12 +18,14 @@ import Reference
 /// the products are (dataWidth+2)×32 bits and INT32_MIN can never reach the high multiply. The
 /// output multiply sees s_1 + s_2 in full int32, with the saturation case kept.
 ///
-/// Pipeline (`latency` = 11, one result per lane per cycle): 1 offsets, 2 input products,
+/// Products are sign-magnitude (|a|·|b| and a sign) like the Requantizer's, for DSP inference.
+///
+/// Pipeline (`latency` = 11, one result per lane per cycle): 1 offsets and magnitudes, 2 input products,
 /// 3 input high words, 4 rounding bias, 5 input shifts and their int32 sum (wrapping, like the C
 /// code), 6 output product, 7 product register for the DSP, 8 high word, 9 rounding bias, 10 shift
 /// plus output offset, 11 clamp. A beat with `add` low leaves `y` unchanged (layers without a
 /// shortcut), delayed by the same latency so the unit's latency does not depend on the mode.
-/// The layer parameters travel with the data like the Requantizer's.
+/// The layer parameters travel with the data like the Requantizer's; outputs read 0 when not valid.
 public struct ResidualAdder {
     public let lanes: Int
     public let dataWidth: Int
@@ -73,14 +75,18 @@ public struct ResidualAdder {
             let valids = RequantizerStages.delayLine(m, "valid", valid, stages: L, reset: 0)
             m.output("out_valid", valids[L])
             if let tag {
-                m.output("out_tag", RequantizerStages.delayLine(m, "tag", tag, stages: L, reset: nil)[L])
+                m.output("out_tag", mux(valids[L], RequantizerStages.delayLine(m, "tag", tag, stages: L, reset: nil)[L], 0))
             }
             let adds = RequantizerStages.delayLine(m, "add", add, stages: L - 1, reset: nil)
-            let yMults = RequantizerStages.delayLine(m, "ymult", yMultiplier, stages: 1, reset: nil)
-            let sMults = RequantizerStages.delayLine(m, "smult", sMultiplier, stages: 1, reset: nil)
+            func magnitudes(_ name: String, _ x: Signal, stages: Int) -> (mag: [Signal], neg: [Signal]) {
+                (RequantizerStages.delayLine(m, "\(name)_mag", RequantizerStages.magnitude(x), stages: stages, reset: nil),
+                 RequantizerStages.delayLine(m, "\(name)_neg", x < 0, stages: stages, reset: nil))
+            }
+            let yMults = magnitudes("ymult", yMultiplier, stages: 1)
+            let sMults = magnitudes("smult", sMultiplier, stages: 1)
             let yRights = RequantizerStages.delayLine(m, "yright", RequantizerStages.rightAmount(yShift), stages: 4, reset: nil)
             let sRights = RequantizerStages.delayLine(m, "sright", RequantizerStages.rightAmount(sShift), stages: 4, reset: nil)
-            let oMults = RequantizerStages.delayLine(m, "omult", outMultiplier, stages: 5, reset: nil)
+            let oMults = magnitudes("omult", outMultiplier, stages: 5)
             let oRights = RequantizerStages.delayLine(m, "oright", RequantizerStages.rightAmount(outShift), stages: 9, reset: nil)
             let oOffsets = RequantizerStages.delayLine(m, "ooff", outOffset, stages: 9, reset: nil)
             let mins = RequantizerStages.delayLine(m, "min", actMin, stages: 10, reset: nil)
@@ -88,26 +94,33 @@ public struct ResidualAdder {
 
             for i in 0 ..< lanes {
                 let yPass = RequantizerStages.delayLine(m, "ypass_\(i)", y[i], stages: L - 1, reset: nil)
-                // Input 1 and input 2: offset, narrow product, high word, rounding, shift.
-                func scaledInput(_ tag: String, _ v: Signal, _ offset: Signal, _ mult: Signal, _ rights: [Signal]) -> Signal {
-                    let d = m.reg("\(tag)d_\(i)", next: v + offset)
-                    let p = m.reg("\(tag)prod_\(i)", next: d * mult)
-                    let h = m.reg("\(tag)high_\(i)", next: ((p + (1 << (lowBits - 1))) >> lowBits).resize(32))
+                // Input 1 and input 2: offset, narrow product (sign-magnitude, as in the Requantizer),
+                // high word, rounding, shift.
+                func scaledInput(_ tag: String, _ v: Signal, _ offset: Signal, _ mult: (mag: [Signal], neg: [Signal]), _ rights: [Signal]) -> Signal {
+                    let d = m.wire("\(tag)d_\(i)", v + offset)
+                    let dMag = m.reg("\(tag)dmag_\(i)", next: RequantizerStages.magnitude(d))
+                    let dNeg = m.reg("\(tag)dneg_\(i)", next: d < 0)
+                    let p = m.reg("\(tag)prod_\(i)", next: dMag * mult.mag[1])
+                    let pNeg = m.reg("\(tag)neg_\(i)", next: dNeg ^ mult.neg[1])
+                    let h = m.reg("\(tag)high_\(i)", next: RequantizerStages.roundedHigh(p, negative: pNeg, dropping: lowBits))
                     let b = m.reg("\(tag)biased_\(i)", next: RequantizerStages.roundingBias(h, exponent: rights[3]))
                     return RequantizerStages.roundingShift(b, exponent: rights[4])
                 }
-                let sy = scaledInput("y", y[i], yOffset, yMults[1], yRights)
-                let ss = scaledInput("s", s[i], sOffset, sMults[1], sRights)
+                let sy = scaledInput("y", y[i], yOffset, yMults, yRights)
+                let ss = scaledInput("s", s[i], sOffset, sMults, sRights)
                 let sum = m.reg("rsum_\(i)", next: sy &+ ss)
-                let prod = m.reg("oprod_\(i)", next: sum * oMults[5])
-                let sat = m.reg("osat_\(i)", next: RequantizerStages.bothMin(sum, oMults[5]))
+                let sumMag = m.wire("rsum_mag_\(i)", RequantizerStages.magnitude(sum))
+                let prod = m.reg("oprod_\(i)", next: sumMag * oMults.mag[5])
+                let neg = m.reg("oneg_\(i)", next: (sum < 0) ^ oMults.neg[5])
+                let sat = m.reg("osat_\(i)", next: RequantizerStages.bothMin(sumMag, oMults.mag[5]))
                 let prodp = m.reg("oprodp_\(i)", next: prod)
+                let negp = m.reg("onegp_\(i)", next: neg)
                 let satp = m.reg("osatp_\(i)", next: sat)
-                let high = m.reg("ohigh_\(i)", next: RequantizerStages.doublingHigh(prodp, saturate: satp))
+                let high = m.reg("ohigh_\(i)", next: RequantizerStages.doublingHigh(prodp, negative: negp, saturate: satp))
                 let biased = m.reg("obiased_\(i)", next: RequantizerStages.roundingBias(high, exponent: oRights[8]))
                 let scaled = m.reg("oscaled_\(i)", next: RequantizerStages.roundingShift(biased, exponent: oRights[9]) &+ oOffsets[9])
                 let result = mux(adds[10], RequantizerStages.clamp(scaled, mins[10], maxs[10]), yPass[L - 1])
-                m.output("out_\(i)", m.reg("out_\(i)_q", next: result))
+                m.output("out_\(i)", mux(valids[L], m.reg("out_\(i)_q", next: result), 0))
             }
         }
     }

@@ -70,8 +70,9 @@ final class QuantizationUnitTests: XCTestCase {
     /// empty, the FIFOs pushed at different times), then streams beats whose slice boundaries,
     /// residual flag, accumulators and shortcuts are random; every valid output lane is compared
     /// with `FixedPoint.requantize` followed, on residual beats, by `AddParameters.add`.
-    private func check(pixels: Int, filters: Int, maxChannels: Int, beats: Int, seed: UInt64) throws {
-        let unit = try QuantizationUnit(config: .paper, pixels: pixels, filters: filters, maxChannels: maxChannels, tagWidth: 4)
+    private func check(pixels: Int, filters: Int, maxChannels: Int, beats: Int, seed: UInt64, withShortcut: Bool = true) throws {
+        let unit = try QuantizationUnit(config: .paper, pixels: pixels, filters: filters, maxChannels: maxChannels, tagWidth: 4,
+                                        residual: withShortcut)
         let sim = try Simulator(Design(top: unit.module), backend: .verilator)
         var rng = SplitMix(state: seed)
         var stimulus: [[String: Int]] = []
@@ -91,7 +92,7 @@ final class QuantizationUnitTests: XCTestCase {
                 stimulus.append(idle.merging(["mult_push": 1, "mult_multiplier": Int(c.multiplier), "mult_shift": c.shift]) { $1 })
             }
             stimulus.append(idle)
-            idle.merge(layer.residualPorts()) { $1 }
+            if withShortcut { idle.merge(layer.residualPorts()) { $1 } }
             idle["zero_point"] = Int(layer.zeroPoint)
             let slices = (count + filters - 1) / filters
             var head = 0
@@ -99,9 +100,9 @@ final class QuantizationUnitTests: XCTestCase {
                 var c = idle
                 c["in_valid"] = rng.below(6) == 0 ? 0 : 1
                 let last = rng.below(3) == 0
-                let residual = rng.below(2) == 0
+                let residual = withShortcut && rng.below(2) == 0
                 c["in_slice_last"] = last ? 1 : 0
-                c["residual"] = residual ? 1 : 0
+                if withShortcut { c["residual"] = residual ? 1 : 0 }
                 c["in_tag"] = b % 16
                 var want: [String: Int] = ["out_tag": b % 16]
                 for p in 0 ..< pixels {
@@ -117,7 +118,7 @@ final class QuantizationUnitTests: XCTestCase {
                         }
                         let s = Int8(truncatingIfNeeded: rng.int8())
                         c["acc_\(p)_\(f)"] = Int(acc)
-                        c["shortcut_\(p)_\(f)"] = Int(s)
+                        if withShortcut { c["shortcut_\(p)_\(f)"] = Int(s) }
                         guard ch < count else { continue }  // lanes past the layer's last channel carry nothing
                         let y = FixedPoint.requantize(acc: acc &+ param.bias, multiplier: param.multiplier, shift: param.shift,
                                                       outputZeroPoint: layer.zeroPoint, min: param.actMin, max: param.actMax)
@@ -140,7 +141,7 @@ final class QuantizationUnitTests: XCTestCase {
             XCTAssertEqual(out[t]["out_valid"], expected[s] == nil ? 0 : 1, "valid at cycle \(t)")
             guard let want = expected[s] else { continue }
             for (k, v) in want where out[t][k] != v {
-                XCTFail("beat at cycle \(s), \(k): hardware \(out[t][k] ?? 0), reference \(v) (residual \(stimulus[s]["residual"]!))")
+                XCTFail("beat at cycle \(s), \(k): hardware \(out[t][k] ?? 0), reference \(v) (residual \(stimulus[s]["residual"] ?? 0))")
                 return
             }
             compared += want.count - 1
@@ -155,6 +156,12 @@ final class QuantizationUnitTests: XCTestCase {
 
     func testThreePixelsTwoFiltersManySlices() throws {
         try check(pixels: 3, filters: 2, maxChannels: 9, beats: 3000, seed: 12)
+    }
+
+    /// Without the shortcut: the requantized values come out after the Requantizer's 8 cycles.
+    func testWithoutShortcut() throws {
+        XCTAssertEqual(try QuantizationUnit(config: .paper, pixels: 2, filters: 2, residual: false).latency, Requantizer.latency)
+        try check(pixels: 2, filters: 2, maxChannels: 7, beats: 1500, seed: 13, withShortcut: false)
     }
 
     /// Pushing past `maxChannels` raises `param_overflow` until the next clear.
