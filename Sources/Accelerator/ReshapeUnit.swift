@@ -44,17 +44,19 @@ import HDLKit
 /// Layers: `start` is taken in any cycle with `start_ready`; height or width 0, or a width over
 /// maxRowWidth, is not a layer and is ignored. With the unit idle the layer begins at once; while one
 /// runs, the next one's registers wait in a one-entry queue and it begins straight after the running
-/// layer's last pixel, whose windows it completes. This is how the PC-channel slices of one
-/// layer stream back to back.
+/// layer's last pixel. This is how the PC-channel slices of one layer stream back to back.
 ///
 /// Schedule (a stream that never runs dry and an output that never stalls): a layer takes
 /// `inputCycles` = (H + pad_bottom)·W cycles of pixels, e.g. (H+1)·W with padding 1 where
-/// direct padding would take (H+2)(W+2). When no next layer is queued by its last pixel, one extra
-/// flush cycle completes the last window. A window appears `latency` = 2 cycles after the
-/// pixel that completes it (its bottom-right tap) was taken. So a layer started in cycle 0 on an
-/// idle unit takes its pixels in cycles 1 ... N (N = inputCycles) and, with pad_right, shows its last
-/// window in cycle N + 1 + latency; K slices queued back to back show their last windows every N
-/// cycles.
+/// direct padding would take (H+2)(W+2). The window centred on a row's last pixel needs one more
+/// column to be shifted in; for the map's last row that is the next layer's first pixel, or, when
+/// no next layer is queued by then or its first pixel is not there in the next cycle, a flush
+/// column of `in_zp` that the unit shifts in itself (no pixel is taken; row 0's columns never
+/// belong to a window, so a flush in front of the next layer is harmless). A window appears
+/// `latency` = 2 cycles after the pixel that completes it (its bottom-right tap) was taken. So a
+/// layer started in cycle 0 on an idle unit takes its pixels in cycles 1 ... N (N = inputCycles)
+/// and, with pad_right, shows its last window in cycle N + 1 + latency; K slices queued back to back
+/// show their last windows every N cycles.
 ///
 /// Pipeline: stage 0 counts rows and columns, picks the pixel (input, inserted `in_zp`, or the
 /// flush) and reads the line buffer; stage 1 muxes the top padding into the line-buffer outputs,
@@ -145,6 +147,9 @@ public struct ReshapeUnit: Sendable {
             let queuedValid = m.reg("next_valid", .bool, reset: 0)
             let running = m.reg("running", .bool, reset: 0)
             let flushing = m.reg("flushing", .bool, reset: 0)
+            // A layer begun straight after the previous one's last pixel owes that layer its last
+            // window until the next shift (see `phantom`).
+            let owed = m.reg("owed", .bool, reset: 0)
             let row = m.reg("row", .uint(hb), reset: 0)
             let col = m.reg("col", .uint(cb), reset: 0)
 
@@ -157,18 +162,22 @@ public struct ReshapeUnit: Sendable {
             let inserting = m.wire("inserting", row == cur.height)
             let rowEnd = m.wire("row_end", col == lastCol)
             let layerEnd = m.wire("layer_end", rowEnd && row == lastRow)
-            let arrive = m.wire("arrive", running && !stall && (flushing || inserting || inValid))
+            // Owed a window and no pixel yet: shift a padding column in anyway (a flush). Row 0's
+            // columns are never part of a window, so the new layer does not notice.
+            let phantom = m.wire("phantom", owed && !inValid)
+            let arrive = m.wire("arrive", running && !stall && (flushing || inserting || inValid || owed))
             m.output("in_ready", running && !stall && !flushing && !inserting)
 
             let startTaken = m.wire("start_taken", start && !queuedValid && height != 0 && width != 0 && width <= maxW)
             let haveNext = m.wire("have_next", queuedValid || startTaken)
-            let begin = m.wire("begin_layer", haveNext && (!running || (arrive && (flushing || layerEnd))))
+            let begin = m.wire("begin_layer", haveNext && (!running || (arrive && !phantom && (flushing || layerEnd))))
             m.output("start_ready", !queuedValid)
 
             m.when(begin) {
                 for (r, (q, p)) in zip(cur.all, zip(queued.all, ports.all)) { r.assign(mux(queuedValid, q, p)) }
                 running.assign(Signal.true)
                 flushing.assign(Signal.false)
+                owed.assign(running && !flushing)
                 row.assign(0)
                 col.assign(0)
                 queuedValid.assign(Signal.false)
@@ -178,9 +187,11 @@ public struct ReshapeUnit: Sendable {
                     queuedValid.assign(Signal.true)
                 }
                 m.when(arrive) {
+                    owed.assign(Signal.false)
                     m.when(flushing) {
                         running.assign(Signal.false)
                         flushing.assign(Signal.false)
+                    }.elsewhen(phantom) {
                     }.elsewhen(layerEnd) {
                         flushing.assign(Signal.true)
                     }.elsewhen(rowEnd) {
@@ -199,7 +210,7 @@ public struct ReshapeUnit: Sendable {
             let rowOk = m.wire("row_ok", mux(cur.padTop, row >= 1, row >= 2) && (!cur.stride2 || row[0] == cur.padTop))
             let colOk = m.wire("col_ok", (cur.padLeft || col >= 1) && (cur.padRight || !rowEnd)
                                          && (!cur.stride2 || col[0] != cur.padLeft))
-            let centre = m.wire("centre", !flushing && rowOk && colOk)
+            let centre = m.wire("centre", !flushing && !phantom && rowOk && colOk)
             let rowFromTop = m.wire("row_from_top", (row + cur.padTop) &- 2)
             let colFromLeft = m.wire("col_from_left", (col + cur.padLeft) &- 1)
             let outRow = m.wire("centre_out_row", mux(cur.stride2, rowFromTop >> 1, rowFromTop).truncate(to: hb))
@@ -213,7 +224,7 @@ public struct ReshapeUnit: Sendable {
             // MARK: stage 1: top padding, line buffer write, matrix buffer shift
 
             let s1Valid = m.reg("s1_valid", next: arrive, reset: 0, enable: !stall)
-            let padPixel = flushing || inserting
+            let padPixel = flushing || inserting || phantom
             let s1Pixel = (0 ..< pc).map { c in m.reg("s1_pixel_\(c)", next: mux(padPixel, cur.zp, x[c]), enable: arrive) }
             let s1Row0 = m.reg("s1_row0", next: row == 0, enable: arrive)
             let s1Row1 = m.reg("s1_row1", next: row == 1, enable: arrive)

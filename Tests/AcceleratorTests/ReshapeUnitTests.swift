@@ -57,6 +57,11 @@ final class ReshapeUnitTests: XCTestCase {
         XCTAssertEqual(alone.lastWindowCycles.first, inputCycles[0] + 1 + unit.latency)
         XCTAssertEqual(alone.windows.count, firstLayer.height * firstLayer.width)
         XCTAssertLessThan(inputCycles[0], (firstLayer.height + 2) * (firstLayer.width + 2))
+
+        // The next layer queued but its pixels late: the last window does not wait for them.
+        let late = try bench.run(cycles: inputCycles[0] + 8, seed: 9, inputRate: 100, outputRate: 100, startRate: 100, inputEnds: inputCycles[0])
+        XCTAssertEqual(late.lastWindowCycles, [inputCycles[0] + 1 + unit.latency])
+        XCTAssertEqual(late.windows.count, firstLayer.height * firstLayer.width)
     }
 
     func testIllegalGeneratorParametersAreRejected() {
@@ -242,12 +247,15 @@ private struct ReshapeBench {
         var busyAtEnd = true
     }
 
-    func run(cycles: Int, seed: UInt64, inputRate: Int, outputRate: Int, startRate: Int, onlyFirstStart: Bool = false) throws -> Run {
+    /// `inputEnds`: the stream runs dry after that cycle.
+    func run(cycles: Int, seed: UInt64, inputRate: Int, outputRate: Int, startRate: Int, onlyFirstStart: Bool = false,
+             inputEnds: Int = .max) throws -> Run {
         var rng = ReshapeRandom(state: seed)
         var stimulus: [[String: Int]] = []
         for t in 0 ..< cycles {
             let startEn = onlyFirstStart ? t == 0 : rng.percent(startRate)
-            stimulus.append(["in_valid": rng.percent(inputRate) ? 1 : 0, "out_ready": rng.percent(outputRate) ? 1 : 0,
+            let inValid = rng.percent(inputRate) && t <= inputEnds
+            stimulus.append(["in_valid": inValid ? 1 : 0, "out_ready": rng.percent(outputRate) ? 1 : 0,
                              "start_en": startEn ? 1 : 0])
         }
         let outputs = try simulator.run(stimulus)
