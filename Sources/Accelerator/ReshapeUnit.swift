@@ -168,7 +168,9 @@ public struct ReshapeUnit: Sendable {
             let arrive = m.wire("arrive", running && !stall && (flushing || inserting || inValid || owed))
             m.output("in_ready", running && !stall && !flushing && !inserting)
 
-            let startTaken = m.wire("start_taken", start && !queuedValid && height != 0 && width != 0 && width <= maxW)
+            // (The width check only where the port can hold more than the line buffer.)
+            let widthFits = maxW < (1 << wb) - 1 ? width <= maxW : Signal.true
+            let startTaken = m.wire("start_taken", start && !queuedValid && height != 0 && width != 0 && widthFits)
             let haveNext = m.wire("have_next", queuedValid || startTaken)
             let begin = m.wire("begin_layer", haveNext && (!running || (arrive && !phantom && (flushing || layerEnd))))
             m.output("start_ready", !queuedValid)
@@ -243,12 +245,12 @@ public struct ReshapeUnit: Sendable {
             // The centre column of the matrix buffer is the pixel before the one in stage 1; its
             // window leaves with this shift.
             let centreValid = m.reg("centre_valid", next: s1Centre, reset: 0, enable: advance)
-            let centrePadLeft = m.reg("centre_pad_left", next: s1PadLeft, enable: advance)
-            let centrePadRight = m.reg("centre_pad_right", next: s1PadRight, enable: advance)
-            let centreOutRow = m.reg("centre_row", next: s1OutRow, enable: advance)
-            let centreOutCol = m.reg("centre_col", next: s1OutCol, enable: advance)
-            let centreIsLast = m.reg("centre_is_last", next: s1Last, enable: advance)
-            let centreZp = m.reg("centre_zp", next: s1Zp, enable: advance)
+            let centrePadLeft = m.reg("centre_pad_left", next: s1PadLeft, reset: 0, enable: advance)
+            let centrePadRight = m.reg("centre_pad_right", next: s1PadRight, reset: 0, enable: advance)
+            let centreOutRow = m.reg("centre_row", next: s1OutRow, reset: 0, enable: advance)
+            let centreOutCol = m.reg("centre_col", next: s1OutCol, reset: 0, enable: advance)
+            let centreIsLast = m.reg("centre_is_last", next: s1Last, reset: 0, enable: advance)
+            let centreZp = m.reg("centre_zp", next: s1Zp, reset: 0, enable: advance)
 
             let lb = m.instance(lineBuffer, "line_buffer")
             lb.rd_en.assign(arrive)
@@ -271,12 +273,12 @@ public struct ReshapeUnit: Sendable {
             // MARK: stage 2: the window
 
             m.when(!stall) { s2Valid.assign(s1Valid && centreValid) }
-            let s2PadLeft = m.reg("s2_pad_left", next: centrePadLeft, enable: advance)
-            let s2PadRight = m.reg("s2_pad_right", next: centrePadRight, enable: advance)
-            let s2Row = m.reg("s2_row", next: centreOutRow, enable: advance)
-            let s2Col = m.reg("s2_col", next: centreOutCol, enable: advance)
-            let s2Last = m.reg("s2_last", next: centreIsLast, enable: advance)
-            let s2Zp = m.reg("s2_zp", next: centreZp, enable: advance)
+            let s2PadLeft = m.reg("s2_pad_left", next: centrePadLeft, reset: 0, enable: advance)
+            let s2PadRight = m.reg("s2_pad_right", next: centrePadRight, reset: 0, enable: advance)
+            let s2Row = m.reg("s2_row", next: centreOutRow, reset: 0, enable: advance)
+            let s2Col = m.reg("s2_col", next: centreOutCol, reset: 0, enable: advance)
+            let s2Last = m.reg("s2_last", next: centreIsLast, reset: 0, enable: advance)
+            let s2Zp = m.reg("s2_zp", next: centreZp, reset: 0, enable: advance)
             mb.pad_left.assign(s2PadLeft)
             mb.pad_right.assign(s2PadRight)
             mb.pad_value.assign(s2Zp)

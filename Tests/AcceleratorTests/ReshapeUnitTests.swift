@@ -64,6 +64,14 @@ final class ReshapeUnitTests: XCTestCase {
         XCTAssertEqual(late.windows.count, firstLayer.height * firstLayer.width)
     }
 
+    /// Icarus sees the same windows, and no undefined output bit in any cycle after reset.
+    func testIcarusAgrees() throws {
+        let bench = try ReshapeBench(.odd, backend: .icarus)
+        let run = try bench.run(cycles: bench.cyclesNeeded(inputRate: 60, outputRate: 70), seed: 4, inputRate: 60, outputRate: 70, startRate: 30)
+        XCTAssertEqual(run.layersStarted, bench.layers.count)
+        XCTAssertEqual(run.windows, bench.expectedWindows())
+    }
+
     func testIllegalGeneratorParametersAreRejected() {
         var config = AcceleratorConfig()
         config.maxRowWidth = 2
@@ -163,7 +171,7 @@ private struct ReshapeBench {
     let layers: [ReshapeLayer]
     let simulator: Simulator
 
-    init(_ setup: ReshapeSetup) throws {
+    init(_ setup: ReshapeSetup, backend: Simulator.Backend = .verilator) throws {
         self.setup = setup
         unit = try ReshapeUnit(config: setup.config, maxHeight: setup.maxHeight)
         var rng = ReshapeRandom(state: setup.seed)
@@ -191,7 +199,7 @@ private struct ReshapeBench {
                                      padLeft: rng.percent(80) ? before : !before, padRight: rng.percent(80) ? after : !after, zp: zp))
         }
         layers = list
-        simulator = try Simulator(Design(top: Self.module(unit, list)), backend: .verilator)
+        simulator = try Simulator(Design(top: Self.module(unit, list)), backend: backend)
     }
 
     var expectedPixels: Int {
