@@ -115,7 +115,7 @@ private struct ReshapeSetup {
         return c
     }
 
-    static let small = ReshapeSetup(name: "PC=4 row 16", config: config(pc: 4, maxRowWidth: 16), maxHeight: 20, layerCount: 48, seed: 11)
+    static let small = ReshapeSetup(name: "PC=4 row 16", config: config(pc: 4, maxRowWidth: 16), maxHeight: 20, layerCount: 3 + 32 + 8, seed: 11)
     static let medium = ReshapeSetup(name: "PC=8 row 32", config: config(pc: 8, maxRowWidth: 32), maxHeight: 40, layerCount: 36, seed: 12)
     static let odd = ReshapeSetup(name: "PC=3 row 5 int6", config: config(pc: 3, maxRowWidth: 5, dataWidth: 6), maxHeight: 9, layerCount: 40, seed: 13)
 }
@@ -190,13 +190,11 @@ private struct ReshapeBench {
             if i == setup.layerCount / 2 { wd = 0 }                     // ignored: no width
             if i == setup.layerCount / 2 + 1 { h = 0 }                  // ignored: no height
             if i == setup.layerCount / 2 + 2 { wd = maxW + 1 }          // ignored: wider than the line buffer
-            // The named TFLite cases, then random padding bits.
-            let named: [(Bool, Bool, Bool)] = [(false, true, true), (true, true, true), (true, true, false), (false, false, false)]
-            let (s2, before, after): (Bool, Bool, Bool)
-            if i - ReshapeSetup.scheduleLayers < named.count { (s2, before, after) = named[i - ReshapeSetup.scheduleLayers] }
-            else { (s2, before, after) = (rng.percent(50), rng.percent(50), rng.percent(50)) }
-            list.append(ReshapeLayer(height: h, width: wd, stride2: s2, padTop: before, padBottom: after,
-                                     padLeft: rng.percent(80) ? before : !before, padRight: rng.percent(80) ? after : !after, zp: zp))
+            // Every stride and padding combination in turn (SAME, VALID, symmetric and the rest).
+            let mode = (i - ReshapeSetup.scheduleLayers) % 32
+            let bit = { (b: Int) in mode >> b & 1 == 1 }
+            list.append(ReshapeLayer(height: h, width: wd, stride2: bit(4), padTop: bit(0), padBottom: bit(1),
+                                     padLeft: bit(2), padRight: bit(3), zp: zp))
         }
         layers = list
         simulator = try Simulator(Design(top: Self.module(unit, list)), backend: backend)
