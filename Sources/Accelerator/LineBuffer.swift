@@ -21,8 +21,9 @@ public struct LineBuffer: Sendable {
     public let dataWidth: Int
     public let depth: Int
 
-    public init(config: AcceleratorConfig) {
-        channels = config.pc
+    /// `lanes`: pixel channels carried side by side (PC unless the caller widens it, e.g. PD·PC).
+    public init(config: AcceleratorConfig, lanes: Int? = nil) {
+        channels = max(lanes ?? config.pc, 1)
         dataWidth = config.dataWidth
         depth = config.maxRowWidth
     }
@@ -30,7 +31,7 @@ public struct LineBuffer: Sendable {
     public var addressBits: Int { addressWidth(depth) }
     /// Cycles from `rd_en` to the data on `prev_*`/`prev2_*`.
     public var latency: Int { 1 }
-    public var name: String { "LineBuffer_pc\(channels)_w\(dataWidth)_d\(depth)" }
+    public var name: String { "LineBuffer_ch\(channels)_w\(dataWidth)_d\(depth)" }
 
     public func module() -> Module {
         let pc = channels, w = dataWidth, d = depth, ab = addressBits

@@ -22,14 +22,15 @@ public struct MatrixBuffer: Sendable {
     public let channels: Int
     public let dataWidth: Int
 
-    public init(config: AcceleratorConfig) {
-        channels = config.pc
+    /// `lanes`: pixel channels carried side by side (PC unless the caller widens it, e.g. PD·PC).
+    public init(config: AcceleratorConfig, lanes: Int? = nil) {
+        channels = max(lanes ?? config.pc, 1)
         dataWidth = config.dataWidth
     }
 
     /// Cycles from a column on `col_*` (with `shift`) to it appearing on the right of `win_*`.
     public var latency: Int { 1 }
-    public var name: String { "MatrixBuffer_pc\(channels)_w\(dataWidth)" }
+    public var name: String { "MatrixBuffer_ch\(channels)_w\(dataWidth)" }
 
     public func module() -> Module {
         let pc = channels, w = dataWidth

@@ -38,8 +38,9 @@ import HDLKit
 /// A pixel is taken when `in_valid && in_ready`. A window is on `win_*` while `out_valid`;
 /// `out_row`/`out_col` are its output coordinates and `out_last` marks a layer's last window.
 /// While `out_valid && !out_ready` everything holds (the whole unit stalls, and `in_ready` drops
-/// combinationally). The unit is channel-agnostic: the PC lanes never mix, so a slice with fewer
-/// real channels simply carries don't-care values in its unused lanes.
+/// combinationally). The unit is channel-agnostic: the lanes never mix, so a slice with fewer
+/// real channels simply carries don't-care values in its unused lanes, and the PD depthwise
+/// streams can share one unit of PD·PC lanes (`lanes`).
 ///
 /// Layers: `start` is taken in any cycle with `start_ready`; height or width 0, or a width over
 /// maxRowWidth, is not a layer and is ignored. With the unit idle the layer begins at once; while one
@@ -73,16 +74,24 @@ public struct ReshapeUnit: Sendable {
         public let description: String
     }
 
-    public init(config: AcceleratorConfig, maxHeight: Int = 4096) throws {
+    /// Pixel channels carried side by side: PC, or PD·PC where the PD depthwise streams (one per
+    /// input-buffer bank, seed section 3.4) share one unit, since they have the same geometry.
+    public let channels: Int
+
+    public init(config: AcceleratorConfig, maxHeight: Int = 4096, lanes: Int? = nil) throws {
         try config.validate()
         guard (1 ... 65535).contains(maxHeight) else {
             throw Invalid(description: "ReshapeUnit maxHeight \(maxHeight): must be 1 to 65535 rows")
         }
+        let channels = lanes ?? config.pc
+        guard (1 ... 4096).contains(channels) else {
+            throw Invalid(description: "ReshapeUnit lanes \(channels): must be 1 to 4096 channels")
+        }
         self.config = config
         self.maxHeight = maxHeight
+        self.channels = channels
     }
 
-    public var channels: Int { config.pc }
     public var dataWidth: Int { config.dataWidth }
     public var maxWidth: Int { config.maxRowWidth }
 
@@ -95,7 +104,7 @@ public struct ReshapeUnit: Sendable {
 
     /// Cycles from taking the pixel that completes a window to the window on `win_*`: the line
     /// buffer's read plus the matrix buffer's register.
-    public var latency: Int { LineBuffer(config: config).latency + MatrixBuffer(config: config).latency }
+    public var latency: Int { LineBuffer(config: config, lanes: channels).latency + MatrixBuffer(config: config, lanes: channels).latency }
 
     /// Cycles of pixels per layer (per PC-channel slice): the real rows plus the inserted bottom row.
     public static func inputCycles(height: Int, width: Int, padBottom: Bool) -> Int {
@@ -108,13 +117,13 @@ public struct ReshapeUnit: Sendable {
         return padded < 3 ? 0 : (padded - 3) / (stride2 ? 2 : 1) + 1
     }
 
-    public var name: String { "ReshapeUnit_pc\(channels)_w\(dataWidth)_r\(maxWidth)_h\(maxHeight)" }
+    public var name: String { "ReshapeUnit_ch\(channels)_w\(dataWidth)_r\(maxWidth)_h\(maxHeight)" }
 
     public func module() -> Module {
         let pc = channels, w = dataWidth, hb = heightBits, wb = widthBits, cb = columnBits
         let maxW = maxWidth
-        let lineBuffer = LineBuffer(config: config).module()
-        let matrixBuffer = MatrixBuffer(config: config).module()
+        let lineBuffer = LineBuffer(config: config, lanes: pc).module()
+        let matrixBuffer = MatrixBuffer(config: config, lanes: pc).module()
         return Module(name) { m in
             let start = m.input("start", .bool)
             let height = m.input("height", .uint(hb))

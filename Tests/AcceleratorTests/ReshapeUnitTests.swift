@@ -81,6 +81,9 @@ final class ReshapeUnitTests: XCTestCase {
         XCTAssertThrowsError(try ReshapeUnit(config: AcceleratorConfig(), maxHeight: 0)) { e in
             XCTAssertTrue("\(e)".contains("maxHeight 0"), "\(e)")
         }
+        XCTAssertThrowsError(try ReshapeUnit(config: AcceleratorConfig(), lanes: 0)) { e in
+            XCTAssertEqual("\(e)", "ReshapeUnit lanes 0: must be 1 to 4096 channels")
+        }
     }
 
     func testOutputSizesFollowTFLite() {
@@ -101,6 +104,8 @@ private struct ReshapeSetup {
     let maxHeight: Int
     let layerCount: Int
     let seed: UInt64
+    /// Channels side by side when not PC (PD·PC depthwise streams sharing one unit).
+    var lanes: Int? = nil
 
     /// The first layers of `.small` are padding-1 stride-1 layers, for the schedule test.
     static let scheduleLayers = 3
@@ -117,7 +122,8 @@ private struct ReshapeSetup {
 
     static let small = ReshapeSetup(name: "PC=4 row 16", config: config(pc: 4, maxRowWidth: 16), maxHeight: 20, layerCount: 3 + 32 + 8, seed: 11)
     static let medium = ReshapeSetup(name: "PC=8 row 32", config: config(pc: 8, maxRowWidth: 32), maxHeight: 40, layerCount: 36, seed: 12)
-    static let odd = ReshapeSetup(name: "PC=3 row 5 int6", config: config(pc: 3, maxRowWidth: 5, dataWidth: 6), maxHeight: 9, layerCount: 40, seed: 13)
+    static let odd = ReshapeSetup(name: "PD·PC=2·3 row 5 int6", config: config(pc: 3, maxRowWidth: 5, dataWidth: 6), maxHeight: 9, layerCount: 40, seed: 13,
+                                  lanes: 6)
 }
 
 private struct ReshapeLayer: Equatable {
@@ -173,7 +179,7 @@ private struct ReshapeBench {
 
     init(_ setup: ReshapeSetup, backend: Simulator.Backend = .verilator) throws {
         self.setup = setup
-        unit = try ReshapeUnit(config: setup.config, maxHeight: setup.maxHeight)
+        unit = try ReshapeUnit(config: setup.config, maxHeight: setup.maxHeight, lanes: setup.lanes)
         var rng = ReshapeRandom(state: setup.seed)
         let maxW = setup.config.maxRowWidth, w = setup.config.dataWidth
         var list: [ReshapeLayer] = []
@@ -212,7 +218,7 @@ private struct ReshapeBench {
     /// The slow model: for each layer in order, every output position's 3×3 window over the map
     /// padded with the layer's zero point.
     func expectedWindows() -> [ReshapeWindow] {
-        let pc = setup.config.pc, w = setup.config.dataWidth
+        let pc = unit.channels, w = setup.config.dataWidth
         var state = (0 ..< pc).map(reshapeSeed)
         var out: [ReshapeWindow] = []
         for l in layers where !l.isIgnored(maxWidth: setup.config.maxRowWidth) {
@@ -266,7 +272,7 @@ private struct ReshapeBench {
         }
         let outputs = try simulator.run(stimulus)
         var r = Run()
-        let pc = setup.config.pc
+        let pc = unit.channels
         for (t, o) in outputs.enumerated() {
             r.readyCycles.append(o["in_ready"] == 1)
             if o["in_ready"] == 1 && stimulus[t]["in_valid"] == 1 { r.pixelsTaken += 1 }
