@@ -3,11 +3,9 @@
 SWIFT    ?= swift
 MODE     ?= release
 RTL      ?= rtl
-PK ?= 9
-PV ?= 9
-PC ?= 16
-PF ?= 16
-PD ?= 6
+# `PC` is one of make's built-in variables (the Pascal compiler), so `?=` would keep "pc":
+# each knob takes its default unless the user set it.
+$(foreach k,PK=9 PV=9 PC=16 PF=16 PD=6,$(if $(filter default undefined,$(origin $(word 1,$(subst =, ,$(k))))),$(eval $(k))))
 KNOBS    = --pk $(PK) --pv $(PV) --pc $(PC) --pf $(PF) --pd $(PD)
 BIN      = .build/$(MODE)
 

@@ -4,7 +4,12 @@ import HDLKit
 /// The order is the data flow; every unit reads the one configuration.
 public enum Datapath {
     public static func units(_ c: AcceleratorConfig) throws -> [Module] {
-        [try ConvolutionEngine(c).module()]
+        [
+            try ReshapeUnit(config: c).module(),
+            try ConvolutionEngine(c).module(),
+            try QuantizationUnit(config: c).module,
+            try PoolingUnit(config: c).module,
+        ]
     }
 
     /// The one-line summary `elaborate` prints.
