@@ -23,6 +23,12 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     public var accumulatorWidth: Int = 32
     /// Widest feature-map row the reshape unit's line buffers hold.
     public var maxRowWidth: Int = 224
+    /// On-chip buffer depths, in words. An input-buffer word is PC activations, a weight-buffer word
+    /// the PK×PC×PF weights of one engine cycle, an output-buffer word PF accumulators.
+    /// Defaults hold a 56×56×64 int8 feature map, 64 engine loads of weights and 56×56 × PF sums.
+    public var inputBufferDepth: Int = 12544
+    public var weightBufferDepth: Int = 64
+    public var outputBufferDepth: Int = 3136
     /// Target clock, for FPS figures and the timing constraint.
     public var clockMHz: Double = 150
     /// Two int8×int8 products per DSP48E1 (seed: DSP packing), halving DSPs for the same multipliers.
@@ -34,6 +40,12 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     public static let paper = AcceleratorConfig()
 
     public var multipliers: Int { pk * pc * pf }
+
+    public var inputBufferBits: Int { inputBufferDepth * pc * dataWidth }
+    public var weightBufferBits: Int { weightBufferDepth * pk * pc * pf * weightWidth }
+    public var outputBufferBits: Int { outputBufferDepth * pf * accumulatorWidth }
+    /// Bits of on-chip buffering the configuration asks for (input + weight + output buffers).
+    public var bufferBits: Int { inputBufferBits + weightBufferBits + outputBufferBits }
 
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public let description: String
@@ -56,6 +68,10 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
         try rule((2...8).contains(weightWidth), "--weight-width \(weightWidth): must be 2 to 8 bits")
         try rule(accumulatorWidth == 32, "--acc-width \(accumulatorWidth): must be 32 to stay bit-exact with TFLite's int32 accumulation")
         try rule((3...4096).contains(maxRowWidth), "--max-row \(maxRowWidth): must be 3 to 4096 pixels")
+        for (name, v) in [("input-buffer-depth", inputBufferDepth), ("weight-buffer-depth", weightBufferDepth),
+                          ("output-buffer-depth", outputBufferDepth)] {
+            try rule((1...(1 << 22)).contains(v), "--\(name) \(v): must be 1 to \(1 << 22) words")
+        }
         try rule(clockMHz > 0 && clockMHz <= 1000, "--clock-mhz \(clockMHz): must be in (0, 1000]")
     }
 

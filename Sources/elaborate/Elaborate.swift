@@ -18,6 +18,9 @@ struct Elaborate: ParsableCommand {
     @Option(name: .customLong("weight-width"), help: "Weight width in bits.") var weightWidth = AcceleratorConfig.paper.weightWidth
     @Option(name: .customLong("acc-width"), help: "Accumulator width in bits.") var accWidth = AcceleratorConfig.paper.accumulatorWidth
     @Option(name: .customLong("max-row"), help: "Widest feature-map row the line buffers hold.") var maxRow = AcceleratorConfig.paper.maxRowWidth
+    @Option(name: .customLong("input-buffer-depth"), help: "Input buffer words (PC activations each).") var inputBufferDepth = AcceleratorConfig.paper.inputBufferDepth
+    @Option(name: .customLong("weight-buffer-depth"), help: "Weight buffer words (PK×PC×PF weights each).") var weightBufferDepth = AcceleratorConfig.paper.weightBufferDepth
+    @Option(name: .customLong("output-buffer-depth"), help: "Output buffer words (PF accumulators each).") var outputBufferDepth = AcceleratorConfig.paper.outputBufferDepth
     @Option(name: .customLong("clock-mhz"), help: "Target clock in MHz.") var clockMHz = AcceleratorConfig.paper.clockMHz
     @Flag(name: .customLong("dsp-packing"), help: "Pack two int8 products into each DSP48E1.") var dspPacking = false
     @Option(help: "Output folder for the Verilog and config.json.") var out = "rtl"
@@ -26,6 +29,7 @@ struct Elaborate: ParsableCommand {
         var c = AcceleratorConfig()
         c.pk = pk; c.pv = pv; c.pc = pc; c.pf = pf; c.pd = pd
         c.dataWidth = dataWidth; c.weightWidth = weightWidth; c.accumulatorWidth = accWidth
+        c.inputBufferDepth = inputBufferDepth; c.weightBufferDepth = weightBufferDepth; c.outputBufferDepth = outputBufferDepth
         c.maxRowWidth = maxRow; c.clockMHz = clockMHz; c.dspPacking = dspPacking
         return c
     }
@@ -36,8 +40,13 @@ struct Elaborate: ParsableCommand {
             try c.validate()
             let dir = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let units = try Datapath.units(c)
+            var files = 0
+            for unit in units { files += try Design(top: unit).write(to: dir).count }
+            try (units.map(\.name).joined(separator: "\n") + "\n")
+                .write(to: dir.appendingPathComponent("TOPS"), atomically: true, encoding: .utf8)
             try c.json().write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-            print("elaborate: \(c.multipliers) multipliers (PK=\(c.pk) PC=\(c.pc) PF=\(c.pf) PD=\(c.pd) PV=\(c.pv)) -> \(out)/config.json")
+            print("elaborate: \(try Datapath.summary(c)) -> \(out)/ (\(units.count) units, \(files) Verilog files)")
         } catch {
             FileHandle.standardError.write(Data("elaborate: error: \(error)\n".utf8))
             throw ExitCode(1)
