@@ -156,9 +156,17 @@ public final class Executor {
         guard nCS == expectedCS, nFS == expectedFS else { throw MapperError("\(at): slice counts \(nCS)×\(nFS) do not cover the channels (\(expectedCS)×\(expectedFS))") }
         let taps = pointwise ? 1 : 9
         let weightBytes = depthwise ? nCS * pieces * 9 * pc : nFS * pieces * nCS * taps * pc * pf
-        let wp = UnsafePointer<Int8>(OpaquePointer(try region(.external, i.weightAddress, weightBytes, "\(at) weights")))
+        let weights = try prunedWeights(i, count: weightBytes, at)
         let x = try region(i.inputRoute, i.inputAddress, i.inputHeight * i.inputWidth * inC, "\(at) input")
         let stage = try outputStage(i, channels: depthwise ? nCS * pc : nFS * pf, pixels: i.outputHeight * i.outputWidth, at)
+        try weights.withUnsafeBufferPointer { w in try convolution(i, at, weights: w.baseAddress!, input: x, stage: stage) }
+    }
+
+    private func convolution(_ i: Instruction, _ at: String, weights wp: UnsafePointer<Int8>, input x: UnsafeMutablePointer<UInt8>, stage: OutputStage) throws {
+        let pc = config.pc, pf = config.pf
+        let inC = i.inputChannels, outC = i.outputChannels
+        let nCS = i.channelSlices, nFS = i.filterSlices, pieces = i.pieces
+        let depthwise = i.kind == .depthwise, pointwise = i.kind == .pointwise
         let zp = i.inputZeroPoint
         let outW = i.outputWidth, sH = i.strideH, sW = i.strideW
 
@@ -265,9 +273,11 @@ public final class Executor {
         let pf = config.pf, chunk = Slicing.fullyConnectedChunk(config)
         let depth = i.inputChannels, outs = i.outputChannels, nCS = i.channelSlices, nFS = i.filterSlices
         guard nCS == Slicing.ceilDiv(depth, chunk), nFS == Slicing.ceilDiv(outs, pf) else { throw MapperError("\(at): slice counts do not cover \(depth)×\(outs)") }
-        let wp = UnsafePointer<Int8>(OpaquePointer(try region(.external, i.weightAddress, nFS * nCS * chunk * pf, "\(at) weights")))
+        let weights = try prunedWeights(i, count: nFS * nCS * chunk * pf, at)
         let x = try region(i.inputRoute, i.inputAddress, i.batches * depth, "\(at) input")
         let stage = try outputStage(i, channels: nFS * pf, pixels: i.batches, at)
+        weights.withUnsafeBufferPointer { wb in
+        let wp = wb.baseAddress!
         var acc = [Int32](repeating: 0, count: pf)
         for b in 0 ..< i.batches {
             for fs in 0 ..< nFS {
@@ -283,6 +293,18 @@ public final class Executor {
                 }
                 for f in 0 ..< pf where fs * pf + f < outs { stage.emit(acc[f], channel: fs * pf + f, at: b * outs + fs * pf + f) }
             }
+        }
+        }
+    }
+
+    /// The weight block as the multipliers see it: hardware-assisted pruning disables every
+    /// multiplier whose |w| ≤ pruningThreshold (Accelerator.Pruning), so its product is 0.
+    private func prunedWeights(_ i: Instruction, count: Int, _ at: String) throws -> [Int8] {
+        let p = try region(.external, i.weightAddress, count, "\(at) weights")
+        let t = i.pruningThreshold
+        return (0 ..< count).map { k in
+            let w = Int8(bitPattern: p[k])
+            return t > 0 && abs(Int(w)) <= t ? 0 : w
         }
     }
 

@@ -10,6 +10,9 @@ public struct MapperOptions: Sendable, Equatable, Codable {
     public var ramMBytes = 1024 * 1024
     /// Byte alignment of every region (the DMA's burst granule).
     public var alignment = 64
+    /// Hardware-assisted pruning threshold written into every convolution and FC instruction:
+    /// weights with |w| at most this are skipped. 0 keeps the result exact.
+    public var pruningThreshold = 0
 
     public init() {}
 }

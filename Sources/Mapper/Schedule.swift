@@ -6,6 +6,7 @@ import Reference
 public enum Mapper {
     public static func compile(_ network: Network, config: AcceleratorConfig, options: MapperOptions = MapperOptions()) throws -> Program {
         do { try config.validate() } catch { throw MapperError("configuration: \(error)") }
+        guard (0 ... 127).contains(options.pruningThreshold) else { throw MapperError("pruning threshold \(options.pruningThreshold): must be 0 to 127") }
         let net = try Lowering.lower(network)
         var image = MemoryImage(alignment: options.alignment)
 
@@ -60,6 +61,7 @@ public enum Mapper {
                 i.padBottom = max(0, (p.outputHeight - 1) * p.strideH + p.kernelHeight - p.inputHeight - p.padTop)
                 i.padRight = max(0, (p.outputWidth - 1) * p.strideW + p.kernelWidth - p.inputWidth - p.padLeft)
                 i.depthMultiplier = multiplier
+                i.pruningThreshold = options.pruningThreshold
                 i.piecesH = n.piecesH; i.piecesW = n.piecesW
                 i.channelSlices = n.channelSlices; i.filterSlices = n.filterSlices
                 i.inputZeroPoint = p.inputZeroPoint; i.outputZeroPoint = p.outputZeroPoint
@@ -73,6 +75,7 @@ public enum Mapper {
                 continue
             case let .fullyConnected(p, _, _):
                 i.kind = .fullyConnected
+                i.pruningThreshold = options.pruningThreshold
                 i.batches = p.batches
                 i.inputChannels = p.inputDepth; i.outputChannels = p.outputDepth
                 i.channelSlices = Slicing.ceilDiv(p.inputDepth, Slicing.fullyConnectedChunk(config))

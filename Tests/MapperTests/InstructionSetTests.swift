@@ -142,6 +142,27 @@ final class MappingErrorTests: XCTestCase {
     }
 }
 
+/// Hardware-assisted pruning: a threshold t must act as if every weight with |w| ≤ t were zero.
+final class PruningExecutionTests: XCTestCase {
+    func testAPrunedProgramEqualsTheReferenceWithSmallWeightsZeroed() throws {
+        let net = try Builders.mobileNetV1(widthMultiplier: 0.25, resolution: 32, classes: 10).quantizedWithRandomCalibration()
+        var options = MapperOptions(); options.pruningThreshold = 20
+        var zeroed = net
+        for (n, l) in net.layers.enumerated() {
+            switch l.op {
+            case .conv2D, .depthwiseConv2D, .fullyConnected:
+                let w = l.inputs[1]
+                zeroed.tensors[w].data = .int8((net.tensors[w].int8Data ?? []).map { abs(Int($0)) <= 20 ? 0 : $0 })
+            default: _ = n
+            }
+        }
+        let input = (0 ..< net.tensors[net.inputs[0]].elementCount).map { Int8(truncatingIfNeeded: $0 * 37) }
+        let pruned = try Executor(try Mapper.compile(net, config: AcceleratorConfig(), options: options)).run(input: input)
+        XCTAssertEqual(pruned, try zeroed.run(input: input))
+        XCTAssertTrue(try Mapper.compile(net, config: AcceleratorConfig(), options: options).instructions.contains { $0.pruningThreshold == 20 })
+    }
+}
+
 /// The cycle model's arithmetic on a network small enough to compute by hand.
 final class CycleModelTests: XCTestCase {
     func testAPointwiseLayerByHand() throws {
