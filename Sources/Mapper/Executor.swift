@@ -198,16 +198,20 @@ public final class Executor {
         }
 
         // The line/matrix buffers of the reshape unit for this column tile: rows from the first
-        // padded row any piece reads, columns of the tile; x - zp, with padding (and the taps of a
-        // piece beyond the kernel) at 0 exactly as a padding pixel of value zp contributes.
+        // padded row any piece reads, columns of the tile (tileInColumn already includes the first
+        // piece's offset); x - zp, with padding at 0 exactly as a padding pixel of value zp
+        // contributes. Piece (py, px) tap (ty, tx) of output (oy, ox) is buffer row
+        // oy·strideH + 3py + ty, column (ox − tileOutColumn)·strideW + 3px + tx.
         let rows = (i.outputHeight - 1) * sH + 3 * i.piecesH
         let cols = i.tileInColumns
         let bc = depthwise ? inC : nCS * pc
         guard cols >= (i.tileOutColumns - 1) * sW + 3 * i.piecesW else { throw MapperError("\(at): tile of \(cols) input columns is too narrow for \(i.tileOutColumns) outputs") }
         var buffer = [Int16](repeating: 0, count: rows * cols * bc)
         let inH = i.inputHeight, inW = i.inputWidth
+        // Buffer row 0 is the row under tap 0 of the first piece row for output row 0.
+        let firstRow = -i.padTop + Slicing.pieceOffset(0, kernel: i.kernelHeight, pieces: i.piecesH)
         for r in 0 ..< rows {
-            let iy = r - i.padTop
+            let iy = r + firstRow
             guard iy >= 0, iy < inH else { continue }
             for col in 0 ..< cols {
                 let ix = i.tileInColumn + col

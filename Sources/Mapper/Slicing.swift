@@ -28,8 +28,13 @@ enum Slicing {
         }
     }
 
+    /// Kernel row (column) under tap 0 of piece p along a dimension of k taps cut into n pieces:
+    /// the pieces are centred on the kernel, the 3n − k spare taps split with the odd one after
+    /// (the reshape unit's `KernelPiece` convention: 10 rows → offsets −1, 2, 5, 8).
+    static func pieceOffset(_ p: Int, kernel k: Int, pieces n: Int) -> Int { 3 * p - (3 * n - k) / 2 }
+
     /// Standard: [filterSlice][piece][channelSlice][tap 0..<9][c < PC][f < PF]; a piece (py, px)
-    /// holds kernel taps (3py + ty, 3px + tx), zero beyond the kernel. Pointwise: the same with one
+    /// holds kernel taps (offset(py) + ty, offset(px) + tx), zero outside the kernel. Pointwise: the same with one
     /// piece of one tap. Depthwise: [channelSlice][piece][tap][c < PC], c indexing output channels.
     /// Missing channels and filters are zero.
     static func packConvolution(_ kind: Instruction.Kind, _ p: ConvParameters, weights: [Int8], config c: AcceleratorConfig) -> [Int8] {
@@ -43,8 +48,8 @@ enum Slicing {
                 for py in 0 ..< n.piecesH {
                     for px in 0 ..< n.piecesW {
                         for t in 0 ..< 9 {
-                            let ky = 3 * py + t / 3, kx = 3 * px + t % 3
-                            guard ky < kh, kx < kw else { continue }
+                            let ky = pieceOffset(py, kernel: kh, pieces: n.piecesH) + t / 3, kx = pieceOffset(px, kernel: kw, pieces: n.piecesW) + t % 3
+                            guard ky >= 0, ky < kh, kx >= 0, kx < kw else { continue }
                             for ci in 0 ..< c.pc {
                                 let oc = cs * c.pc + ci
                                 guard oc < o else { continue }
@@ -63,8 +68,9 @@ enum Slicing {
                 let py = piece / n.piecesW, px = piece % n.piecesW
                 for cs in 0 ..< n.channelSlices {
                     for t in 0 ..< taps {
-                        let ky = 3 * py + (kind == .pointwise ? 0 : t / 3), kx = 3 * px + (kind == .pointwise ? 0 : t % 3)
-                        guard ky < kh, kx < kw else { continue }
+                        let ky = kind == .pointwise ? 0 : pieceOffset(py, kernel: kh, pieces: n.piecesH) + t / 3
+                        let kx = kind == .pointwise ? 0 : pieceOffset(px, kernel: kw, pieces: n.piecesW) + t % 3
+                        guard ky >= 0, ky < kh, kx >= 0, kx < kw else { continue }
                         let base = ((((fs * n.pieces + piece) * n.channelSlices + cs) * taps + t) * c.pc) * c.pf
                         for ci in 0 ..< c.pc {
                             let ch = cs * c.pc + ci
@@ -140,9 +146,10 @@ enum Slicing {
             return [Tile(outColumn: 0, outColumns: p.outputWidth, inColumn: 0, inColumns: p.inputWidth)]
         }
         let perTile = max(1, (c.maxRowWidth - 3) / p.strideW + 1)
+        let first = pieceOffset(0, kernel: p.kernelWidth, pieces: ceilDiv(p.kernelWidth, 3))
         return stride(from: 0, to: p.outputWidth, by: perTile).map { o0 in
             let n = min(perTile, p.outputWidth - o0)
-            return Tile(outColumn: o0, outColumns: n, inColumn: o0 * p.strideW - p.padLeft, inColumns: (n - 1) * p.strideW + span)
+            return Tile(outColumn: o0, outColumns: n, inColumn: o0 * p.strideW - p.padLeft + first, inColumns: (n - 1) * p.strideW + span)
         }
     }
 }
