@@ -36,7 +36,10 @@ public final class Executor {
     deinit { for m in memories.values { m.deallocate() } }
 
     /// Runs one inference and returns the network's first output (after the host's softmax, if any).
-    public func run(input: [Int8]) throws -> [Int8] {
+    ///
+    /// `afterEach`, when given, sees every instruction's index, the instruction and the bytes of
+    /// its whole output region after it ran: the trace the RTL is to be compared with.
+    public func run(input: [Int8], afterEach: ((Int, Instruction, [UInt8]) -> Void)? = nil) throws -> [Int8] {
         for m in memories.values { m.deallocate() }
         memories = [.external: .allocate(capacity: max(image.count, 1)), .ramS: .allocate(capacity: options.ramSBytes), .ramM: .allocate(capacity: options.ramMBytes)]
         for m in memories.values { m.initialize(repeating: 0) }
@@ -63,7 +66,16 @@ public final class Executor {
                     } catch { throw MapperError("host step layer \(h.layer): \(error)") }
                 }
             }
-            if n < instructions.count { try execute(instructions[n], index: n) }
+            if n < instructions.count {
+                let i = instructions[n]
+                try execute(i, index: n)
+                if let afterEach {
+                    let tiled = i.kind == .convolution || i.kind == .depthwise || i.kind == .pointwise
+                    let size = tiled ? i.outputHeight * i.outputWidth * i.outputChannels : CycleModel.outputElements(i)
+                    let p = try region(i.outputRoute, i.outputAddress, size, "trace of instruction \(n)")
+                    afterEach(n, i, Array(UnsafeBufferPointer(start: p, count: size)))
+                }
+            }
         }
         guard let out = hostValues[dma.outputTensor] else {
             throw MapperError("the schedule never brings tensor \(dma.outputTensor) back to the host")

@@ -80,6 +80,9 @@ public struct Program: Sendable {
     /// The network input's external address and length (the schedule's first write).
     public var inputAddress: UInt32
     public var inputLength: Int
+    /// For each instruction, the TFLite tensor whose bytes it writes (part of, for a column tile):
+    /// the layer's output, or the fused ADD's output. Lets a trace be checked layer by layer.
+    public var producedTensors: [Int]
 
     /// The 128-byte records, numbered in order.
     public func encodedInstructions() throws -> [UInt8] { try Instruction.encodeStream(instructions) }

@@ -35,6 +35,7 @@ public enum Mapper {
         image.reserve(upTo: alloc.highWater[.external] ?? 0)
 
         var instructions = [Instruction]()
+        var producedTensors = [Int]()
         for (k, l) in net.layers.enumerated() {
             let input = try alloc.place(l.input), output = try alloc.place(l.output)
             var i = Instruction()
@@ -71,6 +72,7 @@ public enum Mapper {
                     ti.tileOutColumn = t.outColumn; ti.tileOutColumns = t.outColumns
                     ti.tileInColumn = t.inColumn; ti.tileInColumns = t.inColumns
                     instructions.append(ti)
+                    producedTensors.append(l.output)
                 }
                 continue
             case let .fullyConnected(p, _, _):
@@ -117,6 +119,7 @@ public enum Mapper {
                 i.tileOutColumns = i.outputWidth; i.tileInColumns = shape[2]
             }
             instructions.append(i)
+            producedTensors.append(l.output)
         }
         for n in instructions.indices { instructions[n].sequence = n }
         // Every record must encode; a field out of range is a network the hardware cannot hold.
@@ -150,6 +153,7 @@ public enum Mapper {
                       .init(beforeInstruction: instructions.count, transfers: reads, hostSteps: hostSteps)],
             outputTensor: fromHost ? net.networkOutput : outputStorage, outputLength: t[net.networkOutput].elementCount, outputFromHost: fromHost)
         return Program(config: config, options: options, instructions: instructions, memory: image.bytes, constantBytes: constantBytes,
-                       dma: dma, inputAddress: inputPlace.address, inputLength: inputPlace.length)
+                       dma: dma, inputAddress: inputPlace.address, inputLength: inputPlace.length,
+                       producedTensors: producedTensors)
     }
 }

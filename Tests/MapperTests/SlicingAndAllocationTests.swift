@@ -68,3 +68,23 @@ final class SlicingAndAllocationTests: XCTestCase {
         }
     }
 }
+
+/// The executor's per-instruction trace, checked against the Reference model's tensor of every
+/// layer: what the RTL will be compared with instruction by instruction.
+final class ExecutorTraceTests: XCTestCase {
+    func testEveryLayersLastInstructionLeavesTheReferenceTensor() throws {
+        let net = try Builders.mobileNetV2(widthMultiplier: 0.35, resolution: 32, classes: 10).quantizedWithRandomCalibration()
+        var config = AcceleratorConfig(); config.pc = 4; config.pf = 4; config.pd = 2; config.maxRowWidth = 8
+        let program = try Mapper.compile(net, config: config)
+        let input = (0 ..< net.tensors[net.inputs[0]].elementCount).map { Int8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        let reference = try net.runAll(input: input)
+        var checked = 0
+        _ = try Executor(program).run(input: input) { n, instruction, bytes in
+            let lastOfLayer = n + 1 == program.instructions.count || program.instructions[n + 1].layer != instruction.layer
+            guard lastOfLayer, let expected = reference.bytes(of: program.producedTensors[n]) else { return }
+            XCTAssertEqual(bytes, expected, "instruction \(n) (layer \(instruction.layer), \(instruction.kind))")
+            checked += 1
+        }
+        XCTAssertEqual(checked, Set(program.instructions.map(\.layer)).count)
+    }
+}
