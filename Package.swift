@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "HDLKit", targets: ["HDLKit"]),
         .library(name: "Reference", targets: ["Reference"]),
         .library(name: "Accelerator", targets: ["Accelerator"]),
+        .library(name: "Mapper", targets: ["Mapper"]),
         .executable(name: "elaborate", targets: ["elaborate"]),
         .executable(name: "dsc", targets: ["dsc"]),
     ],
@@ -20,16 +21,18 @@ let package = Package(
         .target(name: "HDLKit"),
         .target(name: "Reference"),
         .target(name: "Accelerator", dependencies: ["HDLKit", "Reference"]),
+        .target(name: "Mapper", dependencies: ["Accelerator", "Reference"]),
         .executableTarget(name: "elaborate", dependencies: [
             "Accelerator", "HDLKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "dsc", dependencies: [
-            "Reference",
+            "Mapper", "Reference", "Accelerator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HDLKitTests", dependencies: ["HDLKit"]),
         .testTarget(name: "ReferenceTests", dependencies: ["Reference"]),
         .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "HDLKit", "Reference"]),
+        .testTarget(name: "MapperTests", dependencies: ["Mapper", "Accelerator", "Reference"]),
     ]
 )

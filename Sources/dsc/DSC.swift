@@ -1,13 +1,15 @@
 import ArgumentParser
+import Accelerator
 import Foundation
+import Mapper
 import Reference
 
 @main
 struct DSC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dsc",
-        abstract: "Inspect and run int8 TFLite models with the bit-exact reference model.",
-        subcommands: [Info.self, Infer.self])
+        abstract: "Inspect and run int8 TFLite models with the bit-exact reference model; compile them for the accelerator.",
+        subcommands: [Info.self, Infer.self, Compile.self, Estimate.self])
 }
 
 /// Prints a failure as one line on stderr and exits with status 1.
@@ -15,7 +17,8 @@ func failing<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch {
-        let message = (error as? ReferenceError)?.description ?? "\(error.localizedDescription)"
+        let message = (error as? ReferenceError)?.description ?? (error as? MapperError)?.description
+            ?? (error as? AcceleratorConfig.Invalid)?.description ?? (error as? InstructionDecodingError)?.description ?? "\(error.localizedDescription)"
         FileHandle.standardError.write(Data("dsc: error: \(message)\n".utf8))
         throw ExitCode(1)
     }

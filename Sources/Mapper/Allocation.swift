@@ -1,0 +1,77 @@
+/// Allocating (seed section 6): every stored tensor gets a memory (external, RAM-S, RAM-M) and an
+/// address. Bottleneck tensors go on chip as in section 3.4: a tensor read again by a fused
+/// shortcut ADD lives in RAM-S; a pointwise/depthwise result read only by the next pointwise or
+/// depthwise layer lives in RAM-M. Everything else, the network input and output and what the host
+/// reads, is external. Within a memory, tensors whose lifetimes overlap never share bytes
+/// (first fit by address), so no layer overwrites what it still reads.
+struct Allocation {
+    struct Place: Equatable {
+        var route: Instruction.Route
+        var address: UInt32
+        var length: Int
+    }
+
+    private(set) var places: [Int: Place] = [:]
+    /// One past the highest byte used in each memory.
+    private(set) var highWater: [Instruction.Route: Int] = [.external: 0, .ramS: 0, .ramM: 0]
+
+    func place(_ tensor: Int) throws -> Place {
+        guard let p = places[tensor] else { throw MapperError("internal: tensor \(tensor) was never allocated") }
+        return p
+    }
+
+    init(_ net: LoweredNetwork, sizes: [Int], externalBase: Int, options: MapperOptions) throws {
+        let count = net.layers.count
+        var def = [Int: Int](), lastUse = [Int: Int]()
+        def[net.networkInput] = -1
+        func use(_ t: Int, _ p: Int) { lastUse[t] = max(lastUse[t] ?? p, p) }
+        var residualSources = Set<Int>()
+        for (p, l) in net.layers.enumerated() {
+            use(l.input, p)
+            if let f = l.fusedAdd { use(f.residual, p); residualSources.insert(f.residual) }
+            def[l.output] = p
+        }
+        var external = Set([net.networkInput, net.storage[net.networkOutput]])
+        for h in net.hostSteps { use(h.input, count); external.insert(h.input) }
+        for t in external { lastUse[t] = count + 1 }
+
+        func bottleneckInterior(_ t: Int, _ p: Int) -> Bool {
+            let readers = net.layers.enumerated().filter { $0.element.input == t || $0.element.fusedAdd?.residual == t }
+            func pwOrDw(_ l: LoweredLayer) -> Bool {
+                if case .convolution(let k, _, _, _, _) = l.work { return k == .pointwise || k == .depthwise }
+                return false
+            }
+            return p >= 0 && pwOrDw(net.layers[p]) && net.layers[p].fusedAdd == nil && readers.count == 1
+                && readers[0].offset == p + 1 && pwOrDw(readers[0].element) && readers[0].element.input == t
+        }
+
+        var blocks: [Instruction.Route: [(lo: Int, hi: Int, first: Int, last: Int)]] = [:]
+        let order = def.keys.sorted { (def[$0]!, $0) < (def[$1]!, $1) }
+        for t in order {
+            let first = def[t]!, last = lastUse[t] ?? first
+            let size = MemoryImage.align(max(sizes[t], 1), options.alignment)
+            var candidates: [Instruction.Route] = []
+            if !external.contains(t) {
+                if residualSources.contains(t), sizes[t] <= options.ramSBytes { candidates.append(.ramS) }
+                else if bottleneckInterior(t, first), sizes[t] <= options.ramMBytes { candidates.append(.ramM) }
+            }
+            candidates.append(.external)
+            for route in candidates {
+                let base = route == .external ? externalBase : 0
+                let capacity = route == .ramS ? options.ramSBytes : route == .ramM ? options.ramMBytes : Int(UInt32.max)
+                let live = (blocks[route] ?? []).filter { !($0.last < first || $0.first > last) }.sorted { $0.lo < $1.lo }
+                var at = base
+                for b in live where b.hi > at {
+                    if b.lo >= at + size { break }
+                    at = MemoryImage.align(b.hi, options.alignment)
+                }
+                guard at + sizes[t] <= capacity else { continue }
+                blocks[route, default: []].append((at, at + size, first, last))
+                places[t] = Place(route: route, address: UInt32(at), length: sizes[t])
+                highWater[route] = max(highWater[route] ?? 0, at + size)
+                break
+            }
+            guard places[t] != nil else { throw MapperError("tensor \(t) (\(sizes[t]) bytes) does not fit the 32-bit external address space") }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Accelerator
+import Reference
+
+/// The mapping tool (seed section 6): lowers a network, slices it, allocates its tensors and
+/// schedules it into the instruction stream, memory image and host DMA schedule of a `Program`.
+public enum Mapper {
+    public static func compile(_ network: Network, config: AcceleratorConfig, options: MapperOptions = MapperOptions()) throws -> Program {
+        do { try config.validate() } catch { throw MapperError("configuration: \(error)") }
+        guard (0 ... 127).contains(options.pruningThreshold) else { throw MapperError("pruning threshold \(options.pruningThreshold): must be 0 to 127") }
+        let net = try Lowering.lower(network)
+        var image = MemoryImage(alignment: options.alignment)
+
+        // Constants first: they are preloaded once and never move.
+        var constants = [(weights: UInt32, parameters: UInt32)]()
+        for l in net.layers {
+            switch l.work {
+            case let .convolution(kind, p, weights, bias, _):
+                let n = Slicing.counts(kind, p, config)
+                let w = try image.append(Slicing.packConvolution(kind, p, weights: weights, config: config))
+                let padded = kind == .depthwise ? n.channelSlices * config.pc : n.filterSlices * config.pf
+                let q = try image.append(Slicing.packParameters(bias: bias, multipliers: p.multipliers, shifts: p.shifts, channels: p.outputChannels, padded: padded))
+                constants.append((w, q))
+            case let .fullyConnected(p, weights, bias):
+                let w = try image.append(Slicing.packFullyConnected(p, weights: weights, config: config))
+                let q = try image.append(Slicing.packParameters(bias: bias, multipliers: p.multipliers, shifts: p.shifts, channels: p.outputDepth,
+                                                                padded: Slicing.ceilDiv(p.outputDepth, config.pf) * config.pf))
+                constants.append((w, q))
+            default:
+                constants.append((0, 0))
+            }
+        }
+        let constantBytes = image.bytes.count
+        let sizes = network.tensors.map { $0.elementCount }
+        let alloc = try Allocation(net, sizes: sizes, externalBase: MemoryImage.align(constantBytes, options.alignment), options: options)
+        image.reserve(upTo: alloc.highWater[.external] ?? 0)
+
+        var instructions = [Instruction]()
+        var producedTensors = [Int]()
+        for (k, l) in net.layers.enumerated() {
+            let input = try alloc.place(l.input), output = try alloc.place(l.output)
+            var i = Instruction()
+            i.layer = l.layer
+            i.inputRoute = input.route; i.inputAddress = input.address
+            i.outputRoute = output.route; i.outputAddress = output.address
+            i.weightAddress = constants[k].weights; i.parameterAddress = constants[k].parameters
+            if let f = l.fusedAdd {
+                let r = try alloc.place(f.residual)
+                i.residualRoute = r.route; i.residualAddress = r.address
+                i.add = Instruction.AddFields(f.parameters)
+                i.fusedAdd = true
+                i.resultIsSecondAddend = f.resultIsSecondAddend
+            }
+            let here = "layer \(l.layer) (\(network.layers[l.layer].op.name))"
+            switch l.work {
+            case let .convolution(kind, p, _, _, multiplier):
+                let n = Slicing.counts(kind, p, config)
+                i.kind = kind
+                i.inputHeight = p.inputHeight; i.inputWidth = p.inputWidth; i.inputChannels = p.inputChannels
+                i.outputHeight = p.outputHeight; i.outputWidth = p.outputWidth; i.outputChannels = p.outputChannels
+                i.kernelHeight = p.kernelHeight; i.kernelWidth = p.kernelWidth; i.strideH = p.strideH; i.strideW = p.strideW
+                i.padTop = p.padTop; i.padLeft = p.padLeft
+                i.padBottom = max(0, (p.outputHeight - 1) * p.strideH + p.kernelHeight - p.inputHeight - p.padTop)
+                i.padRight = max(0, (p.outputWidth - 1) * p.strideW + p.kernelWidth - p.inputWidth - p.padLeft)
+                i.depthMultiplier = multiplier
+                i.pruningThreshold = options.pruningThreshold
+                i.piecesH = n.piecesH; i.piecesW = n.piecesW
+                i.channelSlices = n.channelSlices; i.filterSlices = n.filterSlices
+                i.inputZeroPoint = p.inputZeroPoint; i.outputZeroPoint = p.outputZeroPoint
+                i.activationMin = p.activationMin; i.activationMax = p.activationMax
+                for t in Slicing.columnTiles(kind, p, config: config) {
+                    var ti = i
+                    ti.tileOutColumn = t.outColumn; ti.tileOutColumns = t.outColumns
+                    ti.tileInColumn = t.inColumn; ti.tileInColumns = t.inColumns
+                    instructions.append(ti)
+                    producedTensors.append(l.output)
+                }
+                continue
+            case let .fullyConnected(p, _, _):
+                i.kind = .fullyConnected
+                i.pruningThreshold = options.pruningThreshold
+                i.batches = p.batches
+                i.inputChannels = p.inputDepth; i.outputChannels = p.outputDepth
+                i.channelSlices = Slicing.ceilDiv(p.inputDepth, Slicing.fullyConnectedChunk(config))
+                i.filterSlices = Slicing.ceilDiv(p.outputDepth, config.pf)
+                i.inputZeroPoint = p.inputZeroPoint; i.outputZeroPoint = p.outputZeroPoint; i.weightZeroPoint = p.weightZeroPoint
+                i.activationMin = p.activationMin; i.activationMax = p.activationMax
+            case let .averagePool(p):
+                guard p.filterHeight <= 255, p.filterWidth <= 255, p.strideH <= 255, p.strideW <= 255 else {
+                    throw MapperError("\(here): pool window \(p.filterHeight)x\(p.filterWidth) stride \(p.strideH)x\(p.strideW) exceeds 255")
+                }
+                i.kind = .averagePool
+                i.inputHeight = p.inputHeight; i.inputWidth = p.inputWidth; i.inputChannels = p.channels
+                i.outputHeight = p.outputHeight; i.outputWidth = p.outputWidth; i.outputChannels = p.channels
+                i.kernelHeight = p.filterHeight; i.kernelWidth = p.filterWidth; i.strideH = p.strideH; i.strideW = p.strideW
+                i.padTop = p.padTop; i.padLeft = p.padLeft
+                i.channelSlices = Slicing.ceilDiv(p.channels, config.pc)
+                i.tileOutColumns = p.outputWidth; i.tileInColumns = p.inputWidth
+                i.activationMin = p.activationMin; i.activationMax = p.activationMax
+            case let .mean(h, w, c, izp, ozp, m, s):
+                i.kind = .mean
+                i.inputHeight = h; i.inputWidth = w; i.inputChannels = c; i.outputChannels = c
+                i.channelSlices = Slicing.ceilDiv(c, config.pc)
+                i.inputZeroPoint = izp; i.outputZeroPoint = ozp; i.meanMultiplier = m; i.meanShift = s
+                i.tileInColumns = w
+            case let .add(_, elements):
+                i.kind = .add
+                i.inputChannels = elements; i.outputChannels = elements
+            case let .transpose(shape, perm):
+                i.kind = .transpose
+                i.layoutShape = shape; i.permutation = perm
+                i.inputChannels = shape.reduce(1, *); i.outputChannels = i.inputChannels
+            case let .pad(shape, top, bottom, left, right, value):
+                i.kind = .pad
+                i.layoutShape = shape
+                i.inputHeight = shape[1]; i.inputWidth = shape[2]; i.inputChannels = shape[3]
+                i.outputHeight = shape[1] + top + bottom; i.outputWidth = shape[2] + left + right; i.outputChannels = shape[3]
+                i.padTop = top; i.padBottom = bottom; i.padLeft = left; i.padRight = right
+                i.outputZeroPoint = Int32(value)
+                i.tileOutColumns = i.outputWidth; i.tileInColumns = shape[2]
+            }
+            instructions.append(i)
+            producedTensors.append(l.output)
+        }
+        for n in instructions.indices { instructions[n].sequence = n }
+        // Every record must encode; a field out of range is a network the hardware cannot hold.
+        for i in instructions {
+            do { _ = try i.encoded() } catch { throw MapperError("layer \(i.layer) (\(network.layers[i.layer].op.name)): \(error)") }
+        }
+
+        let inputPlace = try alloc.place(net.networkInput)
+        let t = network.tensors
+        func transfer(_ dir: DMATransfer.Direction, _ tensor: Int, _ p: Allocation.Place) -> DMATransfer {
+            DMATransfer(direction: dir, address: p.address, length: p.length, what: "tensor \(tensor) (\(t[tensor].name))", tensor: tensor)
+        }
+        var reads = [DMATransfer]()
+        var hostSteps = [HostStep]()
+        for h in net.hostSteps {
+            let p = try alloc.place(h.input)
+            reads.append(transfer(.toHost, h.input, p))
+            hostSteps.append(HostStep(layer: h.layer, operation: "SOFTMAX", beta: h.beta, inputScale: h.inputScale, depth: h.depth,
+                                      inputTensor: h.input, inputAddress: p.address, inputLength: p.length, outputTensor: h.output))
+        }
+        let outputStorage = net.storage[net.networkOutput]
+        let fromHost = hostSteps.contains { $0.outputTensor == net.networkOutput }
+        if !fromHost {
+            let p = try alloc.place(outputStorage)
+            guard p.route == .external else { throw MapperError("internal: network output not in external memory") }
+            if !reads.contains(where: { $0.tensor == outputStorage }) { reads.append(transfer(.toHost, outputStorage, p)) }
+        }
+        let dma = DMASchedule(
+            preload: [DMATransfer(direction: .toDevice, address: 0, length: constantBytes, what: "weights and quantization parameters", tensor: -1)],
+            entries: [.init(beforeInstruction: 0, transfers: [transfer(.toDevice, net.networkInput, inputPlace)], hostSteps: []),
+                      .init(beforeInstruction: instructions.count, transfers: reads, hostSteps: hostSteps)],
+            outputTensor: fromHost ? net.networkOutput : outputStorage, outputLength: t[net.networkOutput].elementCount, outputFromHost: fromHost)
+        return Program(config: config, options: options, instructions: instructions, memory: image.bytes, constantBytes: constantBytes,
+                       dma: dma, inputAddress: inputPlace.address, inputLength: inputPlace.length,
+                       producedTensors: producedTensors)
+    }
+}
