@@ -25,7 +25,7 @@ final class ConvolutionEngineBenchmarkTests: XCTestCase {
         var rng = BenchRandom(seed: 99)
         let cycles = Int(env["ACCEL_BENCH_CYCLES"] ?? "") ?? 2000
         var stimulus: [[String: Int]] = [["activity_clear": 1]]
-        var x: [[[Int]]] = [], w: [[[Int]]] = [], zps: [Int] = []
+        var x: [[Int]] = [], w: [[Int]] = [], zps: [Int] = []
         for _ in 0 ..< cycles {
             let zp = Int.random(in: -128 ... 127, using: &rng)
             let xv = (0 ..< c.pk).map { _ in (0 ..< c.pc).map { _ in Int.random(in: -128 ... 127, using: &rng) } }
@@ -46,15 +46,13 @@ final class ConvolutionEngineBenchmarkTests: XCTestCase {
         for (i, row) in valid.enumerated() {
             for f in 0 ..< c.pf {
                 var sum = 0
-                for j in 0 ..< c.pk * c.pc { sum += wRow(w[i], f, j, c) * (x[i][j] - zps[i]) }
+                for j in 0 ..< c.pk * c.pc { sum += w[i][f * c.pk * c.pc + j] * (x[i][j] - zps[i]) }
                 XCTAssertEqual(row["sum_\(f)_0"], sum, "cycle \(i) filter \(f)")
             }
         }
         print(String(format: "bench-engine: %d multipliers (PC=%d PF=%d PD=%d%@), Verilator build %.1f s, %.0f cycles/s (harness, %d cycles in %.2f s incl. stimulus I/O)",
                      c.multipliers, c.pc, c.pf, c.pd, c.dspPacking ? " packed" : "", build, Double(stimulus.count) / runTime, stimulus.count, runTime))
     }
-
-    private func wRow(_ w: [Int], _ f: Int, _ j: Int, _ c: AcceleratorConfig) -> Int { w[f * c.pk * c.pc + j] }
 }
 
 fileprivate struct BenchRandom: RandomNumberGenerator {
