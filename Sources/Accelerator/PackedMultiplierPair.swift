@@ -12,6 +12,11 @@ import HDLKit
 /// Pruning is folded in: a disabled product has its packed operand zeroed, so its part is exactly 0,
 /// and the register is loaded with 0 when both are disabled (DSP48 RSTM). `ce` is the clock enable
 /// (the engine's valid). Latency 1: the register P; p1/p2 are combinational from it.
+///
+/// Measured with Yosys synth_xilinx: a 25×9 signed multiply written `a * b` maps to one DSP48E1,
+/// but HDLKit currently emits signed products as an unsigned product of sign-extended operands
+/// (`{{9{x[24]}}, x} * {{25{s[8]}}, s}`), which Yosys maps to three. The arithmetic is exact
+/// either way; the one-DSP-per-pair figure needs the emitter to write `$signed(..) * $signed(..)`.
 public struct PackedMultiplierPair: Sendable {
     /// Width of the shared operand and of the two packed operands (signed).
     public let sharedWidth: Int
