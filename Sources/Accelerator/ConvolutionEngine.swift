@@ -21,8 +21,10 @@ public enum ConvolutionMode: Int, CaseIterable, Sendable {
 /// The convolution engine: PK × PC × PF signed multipliers feeding one configurable adder tree per
 /// filter lane (seed 003, sections 3.2-3.3), with hardware-assisted pruning (section 5).
 ///
-/// Ports (all per cycle; `mode`, `in_zp` and `threshold` are per-layer settings, held while sums
-/// are in flight):
+/// Ports (sampled every cycle). `in_zp` and `threshold` act only on the multiplier inputs, so they
+/// may change from one input cycle to the next; `mode` also steers the adder tree and must be held
+/// until the sums in flight have left (the mapper switches it between layers, after `maxLatency`
+/// idle cycles):
 ///   valid, mode (ConvolutionMode), in_zp (sint dw), threshold (uint ww), activity_clear
 ///   x_<d>_<k>_<c>  activation of group d < PD, tap (or pixel) k < PK, channel c < PC
 ///   w_<f>_<k>_<c>  weight of filter lane f < PF
