@@ -5,6 +5,12 @@ public struct LayerStatistics: Sendable, Equatable {
     public var weights: Int
     public var biases: Int
     public var parameters: Int { weights + biases }
+
+    public init(macs: Int, weights: Int, biases: Int) {
+        self.macs = macs
+        self.weights = weights
+        self.biases = biases
+    }
 }
 
 extension Network {

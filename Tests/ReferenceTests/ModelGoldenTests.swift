@@ -13,7 +13,8 @@ final class ModelGoldenTests: XCTestCase {
     ]
 
     func testEveryModelInTheSharedFolderIsCoveredByAGoldenTest() throws {
-        XCTAssertEqual(try SharedModels.modelNames(), Self.models.sorted())
+        let names = try SharedModels.modelNames()
+        XCTAssertEqual(names, Self.models.sorted())
     }
 
     func testAnomalyDetectionFCAutoencoderMatchesTFLiteMicroBitExactly() throws { try checkModel("ad01_int8") }

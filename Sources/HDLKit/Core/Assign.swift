@@ -10,6 +10,7 @@ extension Signal {
             module.error("only declared signals can be assigned; this is an expression of \(type)", at: loc)
             return
         }
+        target.module.rejectedAssignments.insert(ObjectIdentifier(target))
         if let p = value.node.problem {
             module.error(p, at: loc)
             return
@@ -36,6 +37,7 @@ extension Signal {
             target.module.error("width mismatch: cannot assign \(value.type) to '\(target.name)' of \(target.type): \(why)", at: loc)
             return
         }
+        target.module.rejectedAssignments.remove(ObjectIdentifier(target))
         var v = value
         if target.type.isSigned && !value.isSigned { v = value.toSigned }
         v = v.extend(to: target.type.width)

@@ -4,6 +4,14 @@
 /// Swift line that declared (or last assigned) the signal.
 enum Checks {
     static func run(_ m: Module) {
+        // Clock and reset ports are added by the emitter, so a signal may not take their names.
+        for domain in m.domains {
+            for port in [domain, Module.resetName(domain)] {
+                if let d = m.lookup(port) {
+                    m.error("'\(port)' is a clock or reset port of domain '\(domain)' and cannot name a signal", at: d.location)
+                }
+            }
+        }
         var assignedAnywhere = Set<ObjectIdentifier>()
         var deps: [ObjectIdentifier: [Decl]] = [:]
         var firstAssign: [ObjectIdentifier: SourceLocation] = [:]
@@ -28,6 +36,7 @@ enum Checks {
 
         for d in m.decls {
             let id = ObjectIdentifier(d)
+            if m.rejectedAssignments.contains(id) { continue }
             switch d.kind {
             case .output, .wire:
                 if !assignedAnywhere.contains(id) {

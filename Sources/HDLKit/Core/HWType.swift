@@ -15,6 +15,9 @@ public struct HWType: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { isSigned ? "sint(\(width))" : "uint(\(width))" }
 
+    /// `u8`, `s17`: for module names derived from parameters.
+    public var shortName: String { (isSigned ? "s" : "u") + "\(width)" }
+
     /// The range of integers the type represents (for widths up to 63 bits).
     public var minValue: Int { isSigned ? -(1 << (width - 1)) : 0 }
     public var maxValue: Int { isSigned ? (1 << (width - 1)) - 1 : (width >= 63 ? Int.max : (1 << width) - 1) }

@@ -103,9 +103,7 @@ extension Module {
     private func makeMemory(_ name: String, _ depth: Int, _ type: HWType, _ style: MemoryStyle, _ initial: [Int]?, _ domain: String,
                             _ loc: SourceLocation) -> Memory {
         if depth < 2 { error("memory '\(name)' needs at least 2 words, not \(depth)", at: loc) }
-        if !Module.isIdentifier(name) || isNameTaken(name) || memories.contains(where: { $0.name == name }) {
-            error("memory name '\(name)' is invalid or already used", at: loc)
-        }
+        claim(name, as: "memory", at: loc)
         useDomain(domain, at: loc)
         let m = Memory(name: name, depth: max(depth, 2), type: type, style: style, initial: initial, domain: domain, location: loc, module: self)
         addMemory(m)

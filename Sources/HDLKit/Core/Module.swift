@@ -94,6 +94,8 @@ public final class Module {
             error("'\(name)' is a Verilog keyword and cannot name a signal", at: location)
         } else if let previous = names[name] {
             error("duplicate name '\(name)' (first declared at \(previous.location))", at: location)
+        } else if let previous = otherNames[name] {
+            error("duplicate name '\(name)' (already names \(previous.what) at \(previous.location))", at: location)
         } else if type.width < 1 {
             error("signal '\(name)' has width \(type.width); widths start at 1", at: location)
         } else {
@@ -103,7 +105,25 @@ public final class Module {
         return d
     }
 
-    func isNameTaken(_ name: String) -> Bool { names[name] != nil }
+    /// Memories and instances share the signals' namespace in Verilog; their names are kept here.
+    private var otherNames: [String: (what: String, location: SourceLocation)] = [:]
+
+    func isNameTaken(_ name: String) -> Bool { names[name] != nil || otherNames[name] != nil }
+
+    /// Claims `name` for a memory or instance; reports a clash with any signal, memory or instance.
+    func claim(_ name: String, as what: String, at location: SourceLocation) {
+        if !Module.isIdentifier(name) {
+            error("'\(name)' is not a valid \(what) name", at: location)
+        } else if Module.keywords.contains(name) {
+            error("'\(name)' is a Verilog keyword and cannot name a \(what)", at: location)
+        } else if let d = names[name] {
+            error("duplicate name '\(name)' (first declared at \(d.location))", at: location)
+        } else if let previous = otherNames[name] {
+            error("duplicate name '\(name)' (already names \(previous.what) at \(previous.location))", at: location)
+        } else {
+            otherNames[name] = (what, location)
+        }
+    }
 
     /// An input port.
     @discardableResult
@@ -173,6 +193,9 @@ public final class Module {
 
     /// For each output, the inputs it depends on combinationally (filled in by `Checks`).
     var combinationalInputs: [String: Set<String>] = [:]
+
+    /// Signals whose assignment was rejected with an error; they are not reported again as unassigned.
+    var rejectedAssignments = Set<ObjectIdentifier>()
 
     private(set) var registerEnables: [ObjectIdentifier: Node] = [:]
 
@@ -277,9 +300,8 @@ public final class Module {
     @discardableResult
     public func instance(_ child: Module, _ name: String, file: StaticString = #fileID, line: UInt = #line) -> Instance {
         let loc = SourceLocation(file: file, line: line)
+        claim(name, as: "instance", at: loc)
         let inst = Instance(name: name, module: child, parent: self, location: loc)
-        if !Module.isIdentifier(name) { error("'\(name)' is not a valid instance name", at: loc) }
-        else if instances.contains(where: { $0.name == name }) { error("duplicate instance name '\(name)'", at: loc) }
         for d in child.domains { useDomain(d, at: loc) }
         instances.append(inst)
         return inst
@@ -294,12 +316,14 @@ public final class Module {
     var allErrors: [ElaborationError] {
         var seen = Set<ObjectIdentifier>()
         var out: [ElaborationError] = []
-        func walk(_ m: Module) {
+        func walk(_ m: Module, _ path: String?) {
             guard seen.insert(ObjectIdentifier(m)).inserted else { return }
-            m.instances.forEach { walk($0.module) }
-            out.append(contentsOf: m.errors)
+            for i in m.instances { walk(i.module, "\(path ?? m.name).\(i.name)") }
+            out.append(contentsOf: m.errors.map {
+                ElaborationError(location: $0.location, module: $0.module, message: $0.message, path: path)
+            })
         }
-        walk(self)
+        walk(self, nil)
         return out
     }
 

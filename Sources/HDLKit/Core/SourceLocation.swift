@@ -25,8 +25,20 @@ public struct ElaborationError: Error, Sendable, CustomStringConvertible, Equata
     public let location: SourceLocation
     public let module: String
     public let message: String
+    /// The instance path from the top to (the first instance of) the module, `Top.u0.tree`, when
+    /// the module is not the top itself.
+    public let path: String?
 
-    public var description: String { "\(location): error: in module \(module): \(message)" }
+    public init(location: SourceLocation, module: String, message: String, path: String? = nil) {
+        self.location = location
+        self.module = module
+        self.message = message
+        self.path = path
+    }
+
+    public var description: String {
+        "\(location): error: in module \(module)\(path.map { " (instance \($0))" } ?? ""): \(message)"
+    }
 }
 
 /// All the problems found while elaborating a design, reported together so one run shows them all.

@@ -245,7 +245,8 @@ final class ModuleEmitter {
             names.insert(domain)
             if resetDomains.contains(domain) { portLines.append("input wire \(Module.resetName(domain))"); names.insert(Module.resetName(domain)) }
         }
-        var portComments: [String] = Array(repeating: "", count: portLines.count)
+        // Clock and reset ports belong to the module as a whole: they cite where it was built.
+        var portComments: [String] = Array(repeating: " // \(m.location)", count: portLines.count)
         for p in m.ports {
             let isReg = procedural.contains(ObjectIdentifier(p))
             let dir = p.kind == .input ? "input wire" : (isReg ? "output reg" : "output wire")

@@ -1,0 +1,212 @@
+import HDLKit
+
+/// The quantization unit of seed 003 (section 4, Fig. 10): turns the convolution engine's int32
+/// accumulators into int8 activations, bit-exact with TFLite, at the engine's full rate of
+/// `pixels` × `filters` results per cycle (PV × PF by default), with the bottleneck shortcut
+/// fused behind it.
+///
+/// Datapath: one `Requantizer` per filter lane (its `pixels` lanes share that output channel's
+/// parameters), then one `ResidualAdder` over all lanes. Fig. 10 folds the shortcut into the
+/// unrounded product (eq. 11); TFLite rounds the convolution to int8 first and then runs ADD's own
+/// arithmetic, so that is what happens here. Beats with `residual` low pass the requantized value
+/// through unchanged; the latency is `latency` = Requantizer.latency + ResidualAdder.latency = 19
+/// cycles either way, so `valid` and `tag` are delay-matched without knowing the mode. The
+/// shortcut `shortcut_<p>_<f>` is presented in the same beat as `acc_<p>_<f>` and delayed inside.
+///
+/// The three FIFOs of Fig. 10 hold the per-channel parameters of one layer:
+///   FIFO1 `bias`  (int32: q_b_f of eq. 6, i.e. TFLite's bias),
+///   FIFO2 `bound` (activation bounds act_min/act_max in the output domain: TFLite fuses RELU and
+///                  RELU6 as a clamp after requantization, which is what 6/(S_d·S_w) becomes when
+///                  applied where TFLite applies it),
+///   FIFO3 `mult`  (the fixed-point multiplier M and its shift).
+/// Loading: pulse `param_clear`, then push the layer's channels in order 0, 1, 2, ... (each FIFO
+/// has its own push strobe, so the three can be streamed from three sources or one). Channel c
+/// lands in bank c % filters at slice c / filters: every FIFO is `filters` banks wide so a beat
+/// reads all its filter lanes' parameters at once. Leave one idle cycle between the last push and
+/// the first beat (the banks are synchronous-read).
+/// Consuming: the head slice applies to every beat until a beat with `in_slice_last` high; the
+/// head then moves to the next slice and wraps to slice 0 after the last one loaded (the bias
+/// FIFO's fill decides how many that is). The entries are not destroyed by reading, so a mapper
+/// that sweeps the channel slices once per pixel row (depthwise) and one that finishes a
+/// slice's pixels before the next (pointwise) load the FIFOs once per layer all the same.
+/// `param_overflow` goes high (until the next clear) if any FIFO is pushed past `maxChannels`.
+///
+/// Layer-wide values (`zero_point`, the `res_*` ADD parameters) are ports that travel with the
+/// beats inside the Requantizer/ResidualAdder, so they may change between layers without a gap.
+public struct QuantizationUnit {
+    public let pixels: Int
+    public let filters: Int
+    public let maxChannels: Int
+    public let tagWidth: Int
+    public let dataWidth: Int
+    public let module: Module
+
+    public var lanes: Int { pixels * filters }
+    /// Parameter slices each FIFO bank holds.
+    public var depth: Int { (maxChannels + filters - 1) / filters }
+    public static let latency = Requantizer.latency + ResidualAdder.latency
+    public var latency: Int { Self.latency }
+
+    /// The unit for the engine's PV × PF results.
+    public init(config: AcceleratorConfig, maxChannels: Int = 1024, tagWidth: Int = 0) throws {
+        try self.init(config: config, pixels: config.pv, filters: config.pf, maxChannels: maxChannels, tagWidth: tagWidth)
+    }
+
+    public init(config: AcceleratorConfig, pixels: Int, filters: Int, maxChannels: Int = 1024, tagWidth: Int = 0) throws {
+        try config.validate()
+        guard (1...256).contains(pixels) else {
+            throw Requantizer.Invalid(description: "QuantizationUnit pixels \(pixels): must be 1 to 256")
+        }
+        guard (1...256).contains(filters) else {
+            throw Requantizer.Invalid(description: "QuantizationUnit filters \(filters): must be 1 to 256")
+        }
+        guard (1...65536).contains(maxChannels), maxChannels >= filters else {
+            throw Requantizer.Invalid(description: "QuantizationUnit maxChannels \(maxChannels): must be \(filters) (filters) to 65536")
+        }
+        guard (0...31).contains(tagWidth) else {
+            throw Requantizer.Invalid(description: "QuantizationUnit tagWidth \(tagWidth): must be 0 to 31")
+        }
+        self.pixels = pixels
+        self.filters = filters
+        self.maxChannels = maxChannels
+        self.tagWidth = tagWidth
+        self.dataWidth = config.dataWidth
+        let dw = config.dataWidth, aw = config.accumulatorWidth, sw = Requantizer.shiftWidth
+        let depth = max((maxChannels + filters - 1) / filters, 2)
+        // Each requantizer carries the residual flag (and the caller's tag) as its tag.
+        let requantizer = try Requantizer(config: config, pixels: pixels, tagWidth: tagWidth + 1)
+        let adder = try ResidualAdder(config: config, lanes: pixels * filters, tagWidth: tagWidth)
+        let name = "QuantizationUnit_p\(pixels)_f\(filters)_c\(maxChannels)_d\(dw)" + (tagWidth > 0 ? "_t\(tagWidth)" : "")
+        module = Module(name) { m in
+            let valid = m.input("in_valid", .bool)
+            let sliceLast = m.input("in_slice_last", .bool)
+            let residual = m.input("residual", .bool)
+            let tag = tagWidth > 0 ? m.input("in_tag", .uint(tagWidth)) : nil
+            var acc: [[Signal]] = [], shortcut: [[Signal]] = []
+            for p in 0 ..< pixels {
+                acc.append((0 ..< filters).map { f in m.input("acc_\(p)_\(f)", .sint(aw)) })
+            }
+            for p in 0 ..< pixels {
+                shortcut.append((0 ..< filters).map { f in m.input("shortcut_\(p)_\(f)", .sint(dw)) })
+            }
+            let zeroPoint = m.input("zero_point", .sint(dw))
+
+            // MARK: the three parameter FIFOs
+            let clear = m.input("param_clear", .bool)
+            let biasPush = m.input("bias_push", .bool)
+            let biasData = m.input("bias_data", .sint(aw))
+            let boundPush = m.input("bound_push", .bool)
+            let boundMin = m.input("bound_min", .sint(dw))
+            let boundMax = m.input("bound_max", .sint(dw))
+            let multPush = m.input("mult_push", .bool)
+            let multMultiplier = m.input("mult_multiplier", .sint(32))
+            let multShift = m.input("mult_shift", .sint(sw))
+
+            let bankBits = addressWidth(filters), slotBits = addressWidth(depth), fillBits = addressWidth(depth + 1)
+            let overflow = m.reg("param_overflow_q", .bool, reset: 0)
+            m.output("param_overflow", overflow)
+            m.when(clear) { overflow.assign(.false) }
+
+            /// A FIFO's write side: bank and slot of the next push; returns the per-bank write
+            /// enables, the slot address and the number of slices started so far.
+            func writeSide(_ fifo: String, _ push: Signal) -> (enables: [Signal], slot: Signal, fill: Signal) {
+                let bank = m.reg("\(fifo)_wbank", .uint(bankBits), reset: 0)
+                let slot = m.reg("\(fifo)_wslot", .uint(fillBits), reset: 0)
+                let full = m.wire("\(fifo)_full", slot == depth)
+                m.when(clear) {
+                    bank.assign(.uint(0, width: bankBits))
+                    slot.assign(.uint(0, width: fillBits))
+                }.elsewhen(push && full) {
+                    overflow.assign(.true)
+                }.elsewhen(push) {
+                    m.when(bank == filters - 1) {
+                        bank.assign(.uint(0, width: bankBits))
+                        slot.assign((slot + 1).truncate(to: fillBits))
+                    }.otherwise {
+                        bank.assign((bank + 1).truncate(to: bankBits))
+                    }
+                }
+                let write = m.wire("\(fifo)_write", push && !full && !clear)
+                let enables = (0 ..< filters).map { f in m.wire("\(fifo)_we_\(f)", write && bank == f) }
+                let fill = m.wire("\(fifo)_fill", mux(bank != 0, (slot + 1).truncate(to: fillBits), slot))
+                return (enables, slot.truncate(to: slotBits), fill)
+            }
+            let biasW = writeSide("bias", biasPush)
+            let boundW = writeSide("bound", boundPush)
+            let multW = writeSide("mult", multPush)
+            m.discard(m.wire("bound_fill_unused", boundW.fill))
+            m.discard(m.wire("mult_fill_unused", multW.fill))
+
+            // Read side: one head slot for all three FIFOs.
+            let head = m.reg("head_slot", .uint(slotBits), reset: 0)
+            let advance = m.wire("head_advance", valid && sliceLast)
+            let wraps = m.wire("head_wraps", (head + 1) >= biasW.fill)
+            let headNext = m.wire("head_next", mux(clear, Signal.uint(0, width: slotBits),
+                                                    mux(advance, mux(wraps, Signal.uint(0, width: slotBits), (head + 1).truncate(to: slotBits)), head)))
+            head.assign(headNext)
+
+            var bias: [Signal] = [], lo: [Signal] = [], hi: [Signal] = [], mult: [Signal] = [], shift: [Signal] = []
+            for f in 0 ..< filters {
+                func bank(_ fifo: String, _ type: HWType, _ w: (enables: [Signal], slot: Signal, fill: Signal), _ data: Signal) -> Signal {
+                    let mem = m.memory("\(fifo)_bank_\(f)", depth: depth, type, style: .distributed)
+                    mem.write(w.slot, data, enable: w.enables[f])
+                    return mem.read(headNext, name: "\(fifo)_head_\(f)")
+                }
+                bias.append(bank("bias", .sint(aw), biasW, biasData))
+                lo.append(bank("bound_min", .sint(dw), boundW, boundMin))
+                hi.append(bank("bound_max", .sint(dw), boundW, boundMax))
+                mult.append(bank("mult_m", .sint(32), multW, multMultiplier))
+                shift.append(bank("mult_shift", .sint(sw), multW, multShift))
+            }
+
+            // MARK: requantization, one Requantizer per filter lane
+            let rqTag = tag.map { cat($0, residual) } ?? residual
+            var ys: [[Signal]] = Array(repeating: [], count: filters)
+            var rqValid = Signal.false, rqTagOut = Signal.uint(0, width: tagWidth + 1)
+            for f in 0 ..< filters {
+                let u = m.instance(requantizer.module, "rq_\(f)")
+                u.in_valid.assign(valid)
+                u.in_tag.assign(rqTag)
+                for p in 0 ..< pixels { u.port("acc_\(p)").assign(acc[p][f]) }
+                u.bias.assign(bias[f])
+                u.multiplier.assign(mult[f])
+                u.shift.assign(shift[f])
+                u.zero_point.assign(zeroPoint)
+                u.act_min.assign(lo[f])
+                u.act_max.assign(hi[f])
+                ys[f] = (0 ..< pixels).map { p in u.port("y_\(p)") }
+                if f == 0 {
+                    rqValid = u.out_valid
+                    rqTagOut = u.out_tag
+                } else {
+                    // Every lane's valid and tag are identical; lane 0's stand for all.
+                    m.discard(u.out_valid)
+                    m.discard(u.out_tag)
+                }
+            }
+
+            // MARK: the fused shortcut (ADD)
+            let ra = m.instance(adder.module, "residual_add")
+            ra.in_valid.assign(rqValid)
+            ra.add.assign(rqTagOut[0])
+            if tagWidth > 0 { ra.in_tag.assign(rqTagOut.bits(tagWidth, 1)) }
+            for name in ["y_offset", "y_multiplier", "y_shift", "s_offset", "s_multiplier", "s_shift",
+                         "out_multiplier", "out_shift", "out_offset", "act_min", "act_max"] {
+                let port = ra.port(name)
+                port.assign(m.input("res_\(name)", port.type))
+            }
+            for p in 0 ..< pixels {
+                for f in 0 ..< filters {
+                    let lane = p * filters + f
+                    let sDelayed = RequantizerStages.delayLine(m, "shortcut_\(p)_\(f)", shortcut[p][f],
+                                                               stages: Requantizer.latency, reset: nil)[Requantizer.latency]
+                    ra.port("y_\(lane)").assign(ys[f][p])
+                    ra.port("s_\(lane)").assign(sDelayed)
+                    m.output("y_\(p)_\(f)", ra.port("out_\(lane)"))
+                }
+            }
+            m.output("out_valid", ra.out_valid)
+            if tagWidth > 0 { m.output("out_tag", ra.out_tag) }
+        }
+    }
+}
