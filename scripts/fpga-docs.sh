@@ -55,11 +55,13 @@ for entry in "${entries[@]}"; do
   # One DSP48E1 per product, or per pair of filter lanes with packing (an odd last lane alone).
   need=$mults
   [ "$(cfg "$c" dspPacking)" = true ] && need=$(( $(cfg "$c" pk) * $(cfg "$c" pc) * (($(cfg "$c" pf) + 1) / 2) ))
-  fits=0; [ "$mults" -le 156 ] && fits=1
+  # ECP5 only for unpacked configurations that fit: packing is a DSP48 technique (the ECP5's
+  # MULT18X18D is 18×18, too narrow for the 25-bit packed operand).
+  fits=0
+  if [ "$mults" -le 156 ] && [ "$(cfg "$c" dspPacking)" = false ]; then fits=1; fi
   if [ "$fits" -eq 1 ] && [ "$(cat "$ecp5/rtl.md5" 2>/dev/null)" != "$checksum" ]; then
     rm -rf "$ecp5"
-    "$here/pnr-ecp5.sh" "$rtl" "$ecp5"
-    echo "$checksum" > "$ecp5/rtl.md5"
+    if "$here/pnr-ecp5.sh" "$rtl" "$ecp5"; then echo "$checksum" > "$ecp5/rtl.md5"; else fits=2; fi
   fi
   label="PK=$(cfg "$c" pk) PC=$(cfg "$c" pc) PF=$(cfg "$c" pf) PD=$(cfg "$c" pd)"
   if [ "$(cfg "$c" dspPacking)" = true ]; then label+=", DSP packing"; fi
@@ -75,10 +77,15 @@ for entry in "${entries[@]}"; do
       notes+=("$note")
     fi
     r=$synth/$top/report.txt e=$ecp5/$top/report.txt
+    fmax="-"
     if [ "$fits" -eq 1 ]; then
       fmax=$(get "$e" fmax_mhz); util="$(get "$e" lut4) / $(get "$e" ff) / $(get "$e" mult18) / $(get "$e" dp16kd)"
+    elif [ "$fits" -eq 2 ]; then
+      util="nextpnr-ecp5 failed (see $ecp5)"
+    elif [ "$(cfg "$c" dspPacking)" = true ]; then
+      util="not run (packing is for DSP48)"
     else
-      fmax="-"; util="does not fit ($mults > 156 MULT18X18D)"
+      util="does not fit ($mults > 156 MULT18X18D)"
     fi
     echo "| $label | $mults | $need | $top | $(get "$r" lut) | $(get "$r" ff) | $(get "$r" dsp) | $(get "$r" ramb36) | $(get "$r" ramb18) | $(get "$r" bram36) | $(get "$r" lutram) | $fmax | $util |" >> "$table"
   done < "$rtl/TOPS"
