@@ -17,7 +17,7 @@ SYNTH_NAME   = pk$(PK)-pv$(PV)-pc$(PC)-pf$(PF)-pd$(PD)$(if $(filter 1 yes true,$
 # RTL given on the command line is used as it is; otherwise each configuration gets its own folder
 # so runs of different knobs never overwrite each other's Verilog.
 SYNTH_RTL    = $(if $(filter command line environment,$(origin RTL)),$(RTL),build/rtl-$(SYNTH_NAME))
-SYNTH_OUT    = build/synth-$(notdir $(SYNTH_RTL))
+SYNTH_OUT    = build/synth-$(patsubst rtl-%,%,$(notdir $(SYNTH_RTL)))
 # The ECP5 default fits the 85k part's 156 multipliers: 9×4×4 = 144.
 ECP5_PC ?= 4
 ECP5_PF ?= 4
