@@ -1,4 +1,5 @@
 import Accelerator
+import Foundation
 import HDLKit
 import Reference
 import XCTest
@@ -9,71 +10,124 @@ import XCTest
 /// once per (filter group, channel slice) pass, loads each pass's weights, and loads the
 /// per-channel bias, multiplier and clamp into the quantization FIFOs.
 final class LayerDatapathTests: XCTestCase {
-    private static let config: AcceleratorConfig = {
+    fileprivate static let config: AcceleratorConfig = {
         var c = AcceleratorConfig()
         c.pc = 4; c.pf = 4; c.pd = 2; c.maxRowWidth = 16
         return c
     }()
 
     func testRandomConv3x3LayersMatchTheReferenceBitForBit() throws {
-        let datapath = try LayerDatapath(config: Self.config)
-        let sim = try Simulator(Design(top: datapath.module()), backend: .verilator)
+        let sim = try Simulator(Design(top: LayerDatapath(config: Self.config).module()), backend: .verilator)
         var rng = DatapathRandom(state: 2026)
         let shapes: [(h: Int, w: Int, cin: Int, cout: Int, stride: Int, padding: Padding)] = [
             (6, 7, 6, 5, 1, .same), (6, 7, 6, 5, 1, .valid), (6, 7, 6, 5, 2, .same), (6, 7, 6, 5, 2, .valid),
             (7, 6, 3, 4, 2, .same), (5, 9, 8, 6, 1, .same), (8, 5, 4, 9, 2, .valid),
         ]
         for s in shapes {
-            let layer = RandomConvLayer(h: s.h, w: s.w, cin: s.cin, cout: s.cout, stride: s.stride, padding: s.padding, rng: &rng)
-            let context = "\(s.h)×\(s.w)×\(s.cin) → \(s.cout), stride \(s.stride), \(s.padding)"
-            let expected = try layer.reference()
-            let run = try LayerRun(layer: layer, config: Self.config).simulate(sim)
-            XCTAssertTrue(run.everyPixelTaken, "\(context): the reshape unit takes every pixel when the schedule says")
-            XCTAssertTrue(run.everyStartTaken, "\(context): every pass's start is taken")
-            XCTAssertEqual(run.output.count, expected.count, "\(context): output elements")
-            let mismatches = zip(run.output, expected).enumerated().filter { $0.element.0 != $0.element.1 }
-            XCTAssertTrue(mismatches.isEmpty, "\(context): \(mismatches.count) of \(expected.count) differ, first at index "
-                          + "\(mismatches.first.map { "\($0.offset): RTL \($0.element.0), reference \($0.element.1)" } ?? "")")
-            let schedule = ReshapeUnit.inputCycles(height: s.h, width: s.w, padBottom: layer.padBottom) * layer.passes
-            print("LayerDatapath \(context): \(layer.passes) passes, last result in cycle \(run.lastResultCycle), "
-                  + "(H+pad_bottom)·W·passes = \(schedule), latency \(datapath.latency)")
-            XCTAssertLessThanOrEqual(run.lastResultCycle, schedule + 2 + 3 + datapath.latency,
-                                     "\(context): the slices stream back to back (the schedule plus the pipeline)")
+            let layer = ConvLayerCase(h: s.h, w: s.w, cin: s.cin, cout: s.cout, stride: s.stride, padding: s.padding, rng: &rng)
+            try check(layer, sim, context: "\(s.h)×\(s.w)×\(s.cin) → \(s.cout), stride \(s.stride), \(s.padding)")
         }
     }
 }
 
-/// A CONV_2D 3×3 layer with random int8 tensors, per-channel multipliers from random scales, a
-/// random input zero point, and a ReLU6-style clamp or none.
-private struct RandomConvLayer {
-    let h, w, cin, cout, stride: Int
-    let padding: Padding
-    let input: [Int8]          // HWC
-    let weights: [Int8]        // [O, 3, 3, I]
-    let bias: [Int32]
-    let multipliers: [Int32], shifts: [Int]
-    let inZp, outZp: Int32
-    let actMin, actMax: Int32
-    let oh, ow, padTop, padLeft: Int
-    let padBottom, padRight: Bool
+extension LayerDatapathTests {
+    /// VWW's first layer (CONV_2D 3×3, stride 2, SAME, 3 → 8 channels, ReLU6, input zero point
+    /// -128) on the top-left 12×16 crop of the person image: the RTL against the Reference on the
+    /// crop, and the outputs whose windows lie inside the crop against the captured golden tensor
+    /// of the whole image.
+    func testVWWFirstConvolutionOnACropMatchesTheReferenceAndTheGolden() throws {
+        let root: URL
+        if let env = ProcessInfo.processInfo.environment["DSC_MODELS"], !env.isEmpty {
+            root = URL(fileURLWithPath: env)
+        } else {
+            root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/models")
+        }
+        let model = root.appendingPathComponent("vww_96_int8/model.tflite")
+        let sample = root.appendingPathComponent("vww_96_int8/person_bmp_rgb")
+        guard FileManager.default.fileExists(atPath: model.path) else {
+            throw XCTSkip("no \(model.path) (set DSC_MODELS to the shared models folder)")
+        }
+        let net = try TFLiteReader.read(contentsOf: model)
+        guard let conv = net.layers.first(where: { if case .conv2D = $0.op { return true }; return false }),
+              case .conv2D(let options) = conv.op else { return XCTFail("VWW has no CONV_2D") }
+        let x = net.tensors[conv.inputs[0]], wt = net.tensors[conv.inputs[1]], y = net.tensors[conv.outputs[0]]
+        let image = try Data(contentsOf: sample.appendingPathComponent("input.bin")).map { Int8(bitPattern: $0) }
+        guard let xq = x.quantization, let wq = wt.quantization, let yq = y.quantization, let weights = wt.int8Data,
+              x.shape == [1, 96, 96, 3], wt.shape == [8, 3, 3, 3], image.count == 96 * 96 * 3,
+              options.strideH == 2, options.strideW == 2, options.padding == .same else {
+            return XCTFail("VWW's first CONV_2D is not the 96×96×3 → 8, 3×3 stride-2 SAME layer this test crops")
+        }
+        let (h, w, cout) = (12, 16, 8)
+        let crop = (0 ..< h).flatMap { r in (0 ..< w).flatMap { c in (0 ..< 3).map { image[(r * 96 + c) * 3 + $0] } } }
+        let ms = FixedPoint.channelMultipliers(inputScale: xq.scale, weightScales: wq.scales, outputScale: yq.scale, channels: cout)
+        let (lo, hi) = net.activationRange(of: conv)
+        let bias = conv.inputs.count > 2 && conv.inputs[2] >= 0 ? net.tensors[conv.inputs[2]].int32Data ?? [] : []
+        let layer = ConvLayerCase(h: h, w: w, cin: 3, cout: cout, stride: 2, padding: .same, input: crop, weights: weights,
+                                  bias: bias.isEmpty ? Array(repeating: 0, count: cout) : bias,
+                                  multipliers: ms.map(\.multiplier), shifts: ms.map(\.shift),
+                                  inZp: xq.zeroPoint, outZp: yq.zeroPoint, actMin: lo, actMax: hi)
+        let sim = try Simulator(Design(top: LayerDatapath(config: Self.config).module()), backend: .verilator)
+        let rtl = try check(layer, sim, context: "VWW conv 0 on a 12×16 crop")
 
-    init(h: Int, w: Int, cin: Int, cout: Int, stride: Int, padding: Padding, rng: inout DatapathRandom) {
-        self.h = h; self.w = w; self.cin = cin; self.cout = cout; self.stride = stride; self.padding = padding
-        input = (0 ..< h * w * cin).map { _ in rng.int8() }
-        weights = (0 ..< cout * 9 * cin).map { _ in rng.int8() }
-        bias = (0 ..< cout).map { _ in Int32(rng.below(20_000)) - 10_000 }
-        let q = (0 ..< cout).map { _ in FixedPoint.quantizeMultiplier(0.0004 + Double(rng.below(1000)) / 100_000) }
-        multipliers = q.map(\.multiplier); shifts = q.map(\.shift)
-        inZp = Int32(rng.below(256)) - 128
-        outZp = Int32(rng.below(64)) - 32
-        if rng.below(2) == 0 { actMin = -128; actMax = 127 } else { actMin = outZp; actMax = min(127, outZp + 90) }
-        oh = WindowGeometry.outputSize(input: h, kernel: 3, stride: stride, padding: padding)
-        ow = WindowGeometry.outputSize(input: w, kernel: 3, stride: stride, padding: padding)
-        padTop = WindowGeometry.padBefore(input: h, kernel: 3, stride: stride, output: oh)
-        padLeft = WindowGeometry.padBefore(input: w, kernel: 3, stride: stride, output: ow)
-        padBottom = max((oh - 1) * stride + 3 - h, 0) - padTop == 1
-        padRight = max((ow - 1) * stride + 3 - w, 0) - padLeft == 1
+        let goldenURL = sample.appendingPathComponent("tensors/t\(conv.outputs[0]).bin")
+        guard let golden = try? Data(contentsOf: goldenURL).map({ Int8(bitPattern: $0) }), golden.count == 48 * 48 * 8,
+              rtl.count == layer.oh * layer.ow * cout else {
+            print("LayerDatapath: no per-layer golden \(goldenURL.path); compared with the Reference only")
+            return
+        }
+        // Output rows ≤ 4 and columns ≤ 6 read input rows ≤ 10 and columns ≤ 14: inside the crop.
+        var compared = 0
+        for oy in 0 ... 4 {
+            for ox in 0 ... 6 {
+                for f in 0 ..< cout {
+                    XCTAssertEqual(rtl[(oy * layer.ow + ox) * cout + f], golden[(oy * 48 + ox) * cout + f], "golden (\(oy), \(ox), \(f))")
+                    compared += 1
+                }
+            }
+        }
+        XCTAssertEqual(compared, 280)
     }
+
+    /// Runs one layer through the RTL and compares it with the Reference; returns the RTL's output.
+    @discardableResult
+    fileprivate func check(_ layer: ConvLayerCase, _ sim: Simulator, context: String) throws -> [Int8] {
+        let datapath = try LayerDatapath(config: Self.config)
+        let expected = try layer.reference()
+        let run = try LayerRun(layer: layer, config: Self.config).simulate(sim)
+        XCTAssertTrue(run.everyPixelTaken, "\(context): the reshape unit takes every pixel when the schedule says")
+        XCTAssertTrue(run.everyStartTaken, "\(context): every pass's start is taken")
+        XCTAssertEqual(run.output.count, expected.count, "\(context): output elements")
+        let mismatches = zip(run.output, expected).enumerated().filter { $0.element.0 != $0.element.1 }
+        XCTAssertTrue(mismatches.isEmpty, "\(context): \(mismatches.count) of \(expected.count) differ, first at index "
+                      + "\(mismatches.first.map { "\($0.offset): RTL \($0.element.0), reference \($0.element.1)" } ?? "")")
+        let clamped = expected.filter { Int32($0) == layer.actMin || Int32($0) == layer.actMax }.count
+        let schedule = ReshapeUnit.inputCycles(height: layer.h, width: layer.w, padBottom: layer.padBottom) * layer.passes
+        print("LayerDatapath \(context): \(layer.passes) passes, last result in cycle \(run.lastResultCycle), "
+              + "(H+pad_bottom)·W·passes = \(schedule), latency \(datapath.latency), \(clamped) of \(expected.count) outputs clamped")
+        XCTAssertLessThanOrEqual(run.lastResultCycle, schedule + 2 + 3 + datapath.latency,
+                                 "\(context): the slices stream back to back (the schedule plus the pipeline)")
+        return run.output
+    }
+}
+
+/// A CONV_2D 3×3 layer: its tensors, requantization and the geometry TFLite derives from them.
+private struct ConvLayerCase {
+    var h, w, cin, cout, stride: Int
+    var padding: Padding
+    var input: [Int8]          // HWC
+    var weights: [Int8]        // [O, 3, 3, I]
+    var bias: [Int32]
+    var multipliers: [Int32], shifts: [Int]
+    var inZp, outZp: Int32
+    var actMin, actMax: Int32
+
+    var oh: Int { WindowGeometry.outputSize(input: h, kernel: 3, stride: stride, padding: padding) }
+    var ow: Int { WindowGeometry.outputSize(input: w, kernel: 3, stride: stride, padding: padding) }
+    var padTop: Int { WindowGeometry.padBefore(input: h, kernel: 3, stride: stride, output: oh) }
+    var padLeft: Int { WindowGeometry.padBefore(input: w, kernel: 3, stride: stride, output: ow) }
+    var padBottom: Bool { max((oh - 1) * stride + 3 - h, 0) - padTop == 1 }
+    var padRight: Bool { max((ow - 1) * stride + 3 - w, 0) - padLeft == 1 }
 
     var slices: Int { (cin + 3) / 4 }
     var groups: Int { (cout + 3) / 4 }
@@ -88,9 +142,26 @@ private struct RandomConvLayer {
     }
 }
 
+extension ConvLayerCase {
+    /// Random int8 tensors, per-channel multipliers from random scales, a random input zero point,
+    /// and a ReLU6-style clamp or none.
+    init(h: Int, w: Int, cin: Int, cout: Int, stride: Int, padding: Padding, rng: inout DatapathRandom) {
+        let q = (0 ..< cout).map { _ in FixedPoint.quantizeMultiplier(0.00008 + Double(rng.below(1000)) / 1_000_000) }
+        let outZp = Int32(rng.below(64)) - 32
+        let relu = rng.below(2) == 0
+        self.init(h: h, w: w, cin: cin, cout: cout, stride: stride, padding: padding,
+                  input: (0 ..< h * w * cin).map { _ in rng.int8() },
+                  weights: (0 ..< cout * 9 * cin).map { _ in rng.int8() },
+                  bias: (0 ..< cout).map { _ in Int32(rng.below(20_000)) - 10_000 },
+                  multipliers: q.map(\.multiplier), shifts: q.map(\.shift),
+                  inZp: Int32(rng.below(256)) - 128, outZp: outZp,
+                  actMin: relu ? outZp : -128, actMax: relu ? min(127, outZp + 90) : 127)
+    }
+}
+
 /// The controller's part: the cycle-by-cycle stimulus of one layer and the reading of its results.
 private struct LayerRun {
-    let layer: RandomConvLayer
+    let layer: ConvLayerCase
     let config: AcceleratorConfig
 
     struct Result {
