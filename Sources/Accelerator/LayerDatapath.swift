@@ -1,15 +1,21 @@
 import HDLKit
 
 /// One convolution layer's datapath, the units composed as seed 003's Fig. 3 chains them:
-/// ReshapeUnit → ConvolutionEngine (standard mode) → SliceAccumulator → QuantizationUnit
-/// (without the fused shortcut). The controller and the DMA are outside: whoever drives the ports
+/// ReshapeUnit → ConvolutionEngine (standard or depthwise mode) → SliceAccumulator →
+/// QuantizationUnit (without the fused shortcut). The controller and the DMA are outside: whoever drives the ports
 /// streams the pixels, the weights and the quantization parameters.
 ///
-/// How a layer runs: the output channels are done PF at a time (a filter group); for each group
-/// the input is streamed once per PC-channel slice, each stream a reshape "layer" (`start` with
-/// the geometry). The slices of a group are summed per output position by the accumulator; after
-/// the group's last slice the totals are requantized and leave on `y_<f>`, one output pixel
-/// (PF channels) per `out_valid`, in raster order; `out_end` marks a group's last pixel.
+/// How a standard layer runs: the output channels are done PF at a time (a filter group); for
+/// each group the input is streamed once per PC-channel slice, each stream a reshape "layer"
+/// (`start` with the geometry). The slices of a group are summed per output position by the
+/// accumulator; after the group's last slice the totals are requantized and leave on `y_<f>`,
+/// one output pixel (PF channels) per `out_valid`, in raster order; `out_end` marks a group's
+/// last pixel. A 1×1 (pointwise) layer runs the same way with only the centre tap's weights
+/// (k = 4) nonzero and all four pads 1: one pixel per cycle, not the engine's PV.
+/// A depthwise layer (`depthwise` high, held for the layer) streams each PC-channel slice once,
+/// with `w_first` and `w_last` both high: output channel c of the slice is lane c, its taps are
+/// `w_<d>_<k>_<c>`, repeated for every d < PD (the engine reads lane 0; the rule is the engine's).
+/// The engine computes one window per cycle here (group 0 of its PD).
 ///
 /// Ports:
 ///   layer:   start, height, width, stride2, pad_top, pad_bottom, pad_left, pad_right, in_zp,
@@ -25,7 +31,8 @@ import HDLKit
 ///   quantization: param_clear, bias_push/bias_data, bound_push/bound_min/bound_max,
 ///            mult_push/mult_multiplier/mult_shift: QuantizationUnit's three FIFOs, one entry per
 ///            output channel (pad the last group to PF entries), loaded once per layer.
-///   out:     out_valid, out_end, y_<f> (sint dataWidth), busy (the reshape unit's), param_overflow.
+///   out:     out_valid, out_end, y_<j> (sint dataWidth, j < max(PF, PC): filter lane j, or
+///            channel j of a depthwise slice), busy (the reshape unit's), param_overflow.
 ///
 /// Timing: the reshape unit takes a slice's pixels in (H + pad_bottom)·W cycles and slices queued
 /// back to back follow without a gap, so a layer of S slices and G groups takes about
@@ -42,9 +49,12 @@ public struct LayerDatapath: Sendable {
     public init(config: AcceleratorConfig, maxHeight: Int = 64, maxOutputs: Int = 256, maxChannels: Int = 64) throws {
         try config.validate()
         _ = try ReshapeUnit(config: config, maxHeight: maxHeight)
-        let accumulator = try SliceAccumulator(config: config, lanes: config.pf, depth: maxOutputs)
-        let quant = try QuantizationUnit(config: config, pixels: 1, filters: config.pf, maxChannels: maxChannels, residual: false)
-        latency = try ConvolutionEngine(config).latency(.standard) + accumulator.latency + quant.latency
+        let lanes = max(config.pf, config.pc)
+        let accumulator = try SliceAccumulator(config: config, lanes: lanes, depth: maxOutputs)
+        let quant = try QuantizationUnit(config: config, pixels: 1, filters: lanes, maxChannels: maxChannels, residual: false)
+        let engine = try ConvolutionEngine(config)
+        latency = engine.latency(.standard) + accumulator.latency + quant.latency
+        depthwiseLatency = engine.latency(.depthwise) + accumulator.latency + quant.latency
         self.config = config
         self.maxHeight = maxHeight
         self.maxOutputs = maxOutputs
@@ -52,8 +62,11 @@ public struct LayerDatapath: Sendable {
     }
 
     /// Cycles from a window on the reshape unit's output to its requantized result on `y_*` (for
-    /// the group's last slice).
+    /// the group's last slice) in standard mode; depthwise is `depthwiseLatency`.
     public let latency: Int
+    public let depthwiseLatency: Int
+    /// Result lanes: max(PF, PC).
+    public var lanes: Int { max(config.pf, config.pc) }
 
     public var name: String {
         let c = config
@@ -65,8 +78,9 @@ public struct LayerDatapath: Sendable {
         let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, dw = c.dataWidth, ww = c.weightWidth
         let reshape = try ReshapeUnit(config: c, maxHeight: maxHeight)
         let engine = try ConvolutionEngine(c)
-        let accumulator = try SliceAccumulator(config: c, lanes: pf, depth: maxOutputs)
-        let quant = try QuantizationUnit(config: c, pixels: 1, filters: pf, maxChannels: maxChannels, residual: false)
+        let lanes = lanes
+        let accumulator = try SliceAccumulator(config: c, lanes: lanes, depth: maxOutputs)
+        let quant = try QuantizationUnit(config: c, pixels: 1, filters: lanes, maxChannels: maxChannels, residual: false)
         let reshapeModule = reshape.module(), engineModule = engine.module(), accModule = accumulator.module()
         return Module(name) { m in
             // MARK: reshape unit
@@ -104,10 +118,12 @@ public struct LayerDatapath: Sendable {
                 } })
             }
 
-            // MARK: convolution engine, standard mode
+            // MARK: convolution engine, standard or depthwise mode
+            let depthwise = m.input("depthwise", .bool)
             let ce = m.instance(engineModule, "engine")
             ce.valid.assign(window)
-            ce.mode.assign(Signal.uint(ConvolutionMode.standard.rawValue, width: ConvolutionMode.width))
+            ce.mode.assign(mux(depthwise, Signal.uint(ConvolutionMode.depthwise.rawValue, width: ConvolutionMode.width),
+                               Signal.uint(ConvolutionMode.standard.rawValue, width: ConvolutionMode.width)))
             ce.in_zp.assign(inZp)
             ce.threshold.assign(Signal.uint(0, width: ww))
             ce.activity_clear.assign(Signal.false)
@@ -116,13 +132,28 @@ public struct LayerDatapath: Sendable {
                 for k in 0 ..< pk { for ch in 0 ..< pc { ce.port("x_\(d)_\(k)_\(ch)").assign(ru.port("win_\(k)_\(ch)")) } }
             }
             for f in 0 ..< pf { for k in 0 ..< pk { for ch in 0 ..< pc { ce.port("w_\(f)_\(k)_\(ch)").assign(active[f][k][ch]) } } }
-            for f in 0 ..< pf { for j in 1 ..< engine.lanes { m.discard(ce.port("sum_\(f)_\(j)")) } }
+            // Standard: filter lane j's sum_<j>_0; depthwise: channel j's sum_0_<j> (group 0).
+            let aw = c.accumulatorWidth
+            let part = (0 ..< lanes).map { j -> Signal in
+                let standard = j < pf ? ce.port("sum_\(j)_0") : Signal.sint(0, width: aw)
+                let channel = j < pc ? ce.port("sum_0_\(j)") : Signal.sint(0, width: aw)
+                return m.wire("part_\(j)", mux(depthwise, channel, standard))
+            }
+            for f in 0 ..< pf {
+                for j in 0 ..< engine.lanes where !(j == 0 || (f == 0 && j < pc)) { m.discard(ce.port("sum_\(f)_\(j)")) }
+            }
 
-            // The window's slice flags and stream end travel beside the engine's pipeline.
-            let lat = engine.latency(.standard)
-            let sumFirst = m.delay(activeFirst, by: lat, name: "slice_first", reset: 0)
-            let sumLast = m.delay(activeLast, by: lat, name: "slice_last", reset: 0)
-            let sumEnd = m.delay(streamLast, by: lat, name: "stream_end", reset: 0)
+            // The window's slice flags and stream end travel beside the engine's pipeline, whose
+            // depth depends on the mode (depthwise skips the channel adder).
+            let short = engine.latency(.depthwise), long = engine.latency(.standard)
+            func sideBand(_ s: Signal, _ name: String) -> Signal {
+                let early = m.delay(s, by: short, name: name, reset: 0)
+                let late = m.delay(early, by: long - short, name: "\(name)_std", reset: 0)
+                return m.wire("\(name)_at_sum", mux(depthwise, early, late))
+            }
+            let sumFirst = sideBand(activeFirst, "slice_first")
+            let sumLast = sideBand(activeLast, "slice_last")
+            let sumEnd = sideBand(streamLast, "stream_end")
             let sumValid = m.wire("sum_valid", ce.valid_out)
 
             // MARK: accumulation over the slices, one word per output position of the stream
@@ -137,13 +168,13 @@ public struct LayerDatapath: Sendable {
             au.in_last.assign(sumLast)
             au.in_end.assign(sumEnd)
             au.in_addr.assign(position)
-            for f in 0 ..< pf { au.port("part_\(f)").assign(ce.port("sum_\(f)_0")) }
+            for j in 0 ..< lanes { au.port("part_\(j)").assign(part[j]) }
 
             // MARK: quantization: bias, per-channel multiplier, clamp
             let qu = m.instance(quant.module, "quantization")
             qu.in_valid.assign(au.out_valid)
             qu.in_slice_last.assign(au.out_end)
-            for f in 0 ..< pf { qu.port("acc_0_\(f)").assign(au.port("sum_\(f)")) }
+            for j in 0 ..< lanes { qu.port("acc_0_\(j)").assign(au.port("sum_\(j)")) }
             qu.zero_point.assign(m.input("out_zp", .sint(dw)))
             for p in ["param_clear", "bias_push", "bias_data", "bound_push", "bound_min", "bound_max",
                       "mult_push", "mult_multiplier", "mult_shift"] {
@@ -153,7 +184,7 @@ public struct LayerDatapath: Sendable {
             m.output("param_overflow", qu.param_overflow)
             m.output("out_valid", qu.out_valid)
             m.output("out_end", m.delay(au.out_end, by: quant.latency, name: "group_end", reset: 0))
-            for f in 0 ..< pf { m.output("y_\(f)", qu.port("y_0_\(f)")) }
+            for j in 0 ..< lanes { m.output("y_\(j)", qu.port("y_0_\(j)")) }
             m.output("busy", ru.busy)
         }
     }

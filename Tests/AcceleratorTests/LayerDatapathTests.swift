@@ -28,6 +28,39 @@ final class LayerDatapathTests: XCTestCase {
             try check(layer, sim, context: "\(s.h)×\(s.w)×\(s.cin) → \(s.cout), stride \(s.stride), \(s.padding)")
         }
     }
+
+    /// Depthwise 3×3 layers in the engine's depthwise mode (one window per cycle), one pass per
+    /// PC-channel slice, in the same simulator build as the standard layers.
+    func testRandomDepthwiseLayersMatchTheReferenceBitForBit() throws {
+        let sim = try Simulator(Design(top: LayerDatapath(config: Self.config).module()), backend: .verilator)
+        var rng = DatapathRandom(state: 3003)
+        let shapes: [(h: Int, w: Int, c: Int, stride: Int, padding: Padding)] = [
+            (6, 7, 6, 1, .same), (6, 7, 6, 2, .same), (7, 6, 8, 2, .valid), (5, 9, 3, 1, .valid), (8, 5, 4, 2, .same),
+        ]
+        for s in shapes {
+            let layer = ConvLayerCase(h: s.h, w: s.w, cin: s.c, cout: s.c, stride: s.stride, padding: s.padding,
+                                      depthwise: true, rng: &rng)
+            try check(layer, sim, context: "depthwise \(s.h)×\(s.w)×\(s.c), stride \(s.stride), \(s.padding)")
+        }
+    }
+
+    /// A 1×1 (pointwise) layer as a 3×3 one with only the centre tap, all pads 1 (SAME).
+    func testPointwiseLayersAsTheCentreTapMatchTheReference() throws {
+        let sim = try Simulator(Design(top: LayerDatapath(config: Self.config).module()), backend: .verilator)
+        var rng = DatapathRandom(state: 1111)
+        for (h, w, cin, cout) in [(6, 7, 6, 5), (5, 9, 8, 9)] {
+            var layer = ConvLayerCase(h: h, w: w, cin: cin, cout: cout, stride: 1, padding: .same, rng: &rng)
+            for i in layer.weights.indices where (i / cin) % 9 != 4 { layer.weights[i] = 0 }
+            let pointwise = layer.weights.indices.filter { ($0 / cin) % 9 == 4 }.map { layer.weights[$0] }
+            let p = ConvParameters(inputHeight: h, inputWidth: w, inputChannels: cin, outputHeight: h, outputWidth: w,
+                                   outputChannels: cout, kernelHeight: 1, kernelWidth: 1,
+                                   inputZeroPoint: layer.inZp, outputZeroPoint: layer.outZp, multipliers: layer.multipliers,
+                                   shifts: layer.shifts, activationMin: layer.actMin, activationMax: layer.actMax)
+            let expected = try Conv2D.run(p, input: layer.input, weights: pointwise, bias: layer.bias)
+            let rtl = try check(layer, sim, context: "pointwise \(h)×\(w)×\(cin) → \(cout)")
+            XCTAssertEqual(rtl, expected, "pointwise \(h)×\(w)×\(cin) → \(cout): the 1×1 CONV_2D of the Reference")
+        }
+    }
 }
 
 extension LayerDatapathTests {
@@ -103,9 +136,10 @@ extension LayerDatapathTests {
                       + "\(mismatches.first.map { "\($0.offset): RTL \($0.element.0), reference \($0.element.1)" } ?? "")")
         let clamped = expected.filter { Int32($0) == layer.actMin || Int32($0) == layer.actMax }.count
         let schedule = ReshapeUnit.inputCycles(height: layer.h, width: layer.w, padBottom: layer.padBottom) * layer.passes
+        let latency = layer.depthwise ? datapath.depthwiseLatency : datapath.latency
         print("LayerDatapath \(context): \(layer.passes) passes, last result in cycle \(run.lastResultCycle), "
-              + "(H+pad_bottom)·W·passes = \(schedule), latency \(datapath.latency), \(clamped) of \(expected.count) outputs clamped")
-        XCTAssertLessThanOrEqual(run.lastResultCycle, schedule + 2 + 3 + datapath.latency,
+              + "(H+pad_bottom)·W·passes = \(schedule), latency \(latency), \(clamped) of \(expected.count) outputs clamped")
+        XCTAssertLessThanOrEqual(run.lastResultCycle, schedule + 2 + 3 + latency,
                                  "\(context): the slices stream back to back (the schedule plus the pipeline)")
         return run.output
     }
@@ -121,6 +155,8 @@ private struct ConvLayerCase {
     var multipliers: [Int32], shifts: [Int]
     var inZp, outZp: Int32
     var actMin, actMax: Int32
+    /// DEPTHWISE_CONV_2D (multiplier 1, weights [1, 3, 3, C]) instead of CONV_2D.
+    var depthwise = false
 
     var oh: Int { WindowGeometry.outputSize(input: h, kernel: 3, stride: stride, padding: padding) }
     var ow: Int { WindowGeometry.outputSize(input: w, kernel: 3, stride: stride, padding: padding) }
@@ -129,33 +165,37 @@ private struct ConvLayerCase {
     var padBottom: Bool { max((oh - 1) * stride + 3 - h, 0) - padTop == 1 }
     var padRight: Bool { max((ow - 1) * stride + 3 - w, 0) - padLeft == 1 }
 
-    var slices: Int { (cin + 3) / 4 }
-    var groups: Int { (cout + 3) / 4 }
-    var passes: Int { slices * groups }
+    var slices: Int { (cin + LayerDatapathTests.config.pc - 1) / LayerDatapathTests.config.pc }
+    /// Result groups: PF filters each, or one per channel slice for depthwise.
+    var groups: Int { depthwise ? slices : (cout + LayerDatapathTests.config.pf - 1) / LayerDatapathTests.config.pf }
+    /// Output channels per group.
+    var perGroup: Int { depthwise ? LayerDatapathTests.config.pc : LayerDatapathTests.config.pf }
+    var passes: Int { depthwise ? slices : slices * groups }
 
     func reference() throws -> [Int8] {
         let p = ConvParameters(inputHeight: h, inputWidth: w, inputChannels: cin, outputHeight: oh, outputWidth: ow,
                                outputChannels: cout, kernelHeight: 3, kernelWidth: 3, strideH: stride, strideW: stride,
                                padTop: padTop, padLeft: padLeft, inputZeroPoint: inZp, outputZeroPoint: outZp,
                                multipliers: multipliers, shifts: shifts, activationMin: actMin, activationMax: actMax)
-        return try Conv2D.run(p, input: input, weights: weights, bias: bias)
+        return depthwise ? try DepthwiseConv2D.run(p, input: input, weights: weights, bias: bias)
+                         : try Conv2D.run(p, input: input, weights: weights, bias: bias)
     }
 }
 
 extension ConvLayerCase {
     /// Random int8 tensors, per-channel multipliers from random scales, a random input zero point,
     /// and a ReLU6-style clamp or none.
-    init(h: Int, w: Int, cin: Int, cout: Int, stride: Int, padding: Padding, rng: inout DatapathRandom) {
+    init(h: Int, w: Int, cin: Int, cout: Int, stride: Int, padding: Padding, depthwise: Bool = false, rng: inout DatapathRandom) {
         let q = (0 ..< cout).map { _ in FixedPoint.quantizeMultiplier(0.00008 + Double(rng.below(1000)) / 1_000_000) }
         let outZp = Int32(rng.below(64)) - 32
         let relu = rng.below(2) == 0
         self.init(h: h, w: w, cin: cin, cout: cout, stride: stride, padding: padding,
                   input: (0 ..< h * w * cin).map { _ in rng.int8() },
-                  weights: (0 ..< cout * 9 * cin).map { _ in rng.int8() },
+                  weights: (0 ..< (depthwise ? 9 * cout : cout * 9 * cin)).map { _ in rng.int8() },
                   bias: (0 ..< cout).map { _ in Int32(rng.below(20_000)) - 10_000 },
                   multipliers: q.map(\.multiplier), shifts: q.map(\.shift),
                   inZp: Int32(rng.below(256)) - 128, outZp: outZp,
-                  actMin: relu ? outZp : -128, actMax: relu ? min(127, outZp + 90) : 127)
+                  actMin: relu ? outZp : -128, actMax: relu ? min(127, outZp + 90) : 127, depthwise: depthwise)
     }
 }
 
@@ -172,26 +212,35 @@ private struct LayerRun {
     }
 
     func simulate(_ sim: Simulator) throws -> Result {
-        let l = layer, pc = config.pc, pf = config.pf
+        let l = layer, pc = config.pc, pf = config.pf, pd = config.pd, lanes = max(pf, pc)
         let n = ReshapeUnit.inputCycles(height: l.h, width: l.w, padBottom: l.padBottom)
         precondition(n >= 16, "the weight loading below assumes passes of at least 16 cycles")
         let total = 1 + n * l.passes + 64
         var stimulus = [[String: Int]](repeating: [:], count: total)
         stimulus[0] = ["height": l.h, "width": l.w, "stride2": l.stride == 2 ? 1 : 0,
                        "pad_top": l.padTop, "pad_bottom": l.padBottom ? 1 : 0, "pad_left": l.padLeft, "pad_right": l.padRight ? 1 : 0,
-                       "in_zp": Int(l.inZp), "out_zp": Int(l.outZp), "param_clear": 1]
+                       "in_zp": Int(l.inZp), "out_zp": Int(l.outZp), "param_clear": 1, "depthwise": l.depthwise ? 1 : 0]
         for t in 1 ..< total { stimulus[t] = ["start": 0, "in_valid": 0, "w_load": 0, "w_swap": 0, "param_clear": 0,
                                               "bias_push": 0, "bound_push": 0, "mult_push": 0] }
-        // Quantization FIFOs: one entry per output channel, the last group padded to PF.
-        for oc in 0 ..< l.groups * pf {
-            let real = oc < l.cout
-            stimulus[1 + oc].merge(["bias_push": 1, "bound_push": 1, "mult_push": 1,
+        // Quantization FIFOs: one entry per output channel, each group padded to the unit's lanes.
+        for entry in 0 ..< l.groups * lanes {
+            let j = entry % lanes, oc = entry / lanes * l.perGroup + j
+            let real = j < l.perGroup && oc < l.cout
+            stimulus[1 + entry].merge(["bias_push": 1, "bound_push": 1, "mult_push": 1,
                                     "bias_data": real ? Int(l.bias[oc]) : 0,
                                     "bound_min": Int(l.actMin), "bound_max": Int(l.actMax),
                                     "mult_multiplier": real ? Int(l.multipliers[oc]) : 0, "mult_shift": real ? l.shifts[oc] : 0]) { $1 }
         }
         // Passes: filter group g, channel slice s; pass p's pixels are taken in cycles 1 + p·n + i.
         func weights(pass p: Int) -> [String: Int] {
+            if l.depthwise {
+                var d = ["w_load": 1, "w_first": 1, "w_last": 1]
+                for f in 0 ..< pf { for k in 0 ..< 9 { for c in 0 ..< pc {
+                    let ch = p * pc + c
+                    d["w_\(f)_\(k)_\(c)"] = f < pd && ch < l.cin ? Int(l.weights[k * l.cout + ch]) : 0
+                } } }
+                return d
+            }
             let g = p / l.slices, s = p % l.slices
             var d = ["w_load": 1, "w_first": s == 0 ? 1 : 0, "w_last": s == l.slices - 1 ? 1 : 0]
             for f in 0 ..< pf { for k in 0 ..< 9 { for c in 0 ..< pc {
@@ -225,7 +274,7 @@ private struct LayerRun {
             if stimulus[t]["in_valid"] == 1 && o["in_ready"] != 1 { r.everyPixelTaken = false }
             if stimulus[t]["start"] == 1 && o["start_ready"] != 1 { r.everyStartTaken = false }
             if o["out_valid"] == 1 {
-                results.append((0 ..< pf).map { o["y_\($0)"] ?? 0 })
+                results.append((0 ..< lanes).map { o["y_\($0)"] ?? 0 })
                 r.lastResultCycle = t
             }
         }
@@ -238,8 +287,8 @@ private struct LayerRun {
         r.output = [Int8](repeating: 0, count: pixels * l.cout)
         for g in 0 ..< l.groups {
             for px in 0 ..< pixels {
-                for f in 0 ..< pf where g * pf + f < l.cout {
-                    r.output[px * l.cout + g * pf + f] = Int8(truncatingIfNeeded: results[g * pixels + px][f])
+                for j in 0 ..< l.perGroup where g * l.perGroup + j < l.cout {
+                    r.output[px * l.cout + g * l.perGroup + j] = Int8(truncatingIfNeeded: results[g * pixels + px][j])
                 }
             }
         }
