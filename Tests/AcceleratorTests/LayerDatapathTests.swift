@@ -69,19 +69,7 @@ extension LayerDatapathTests {
     /// crop, and the outputs whose windows lie inside the crop against the captured golden tensor
     /// of the whole image.
     func testVWWFirstConvolutionOnACropMatchesTheReferenceAndTheGolden() throws {
-        let root: URL
-        if let env = ProcessInfo.processInfo.environment["DSC_MODELS"], !env.isEmpty {
-            root = URL(fileURLWithPath: env)
-        } else {
-            root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/models")
-        }
-        let model = root.appendingPathComponent("vww_96_int8/model.tflite")
-        let sample = root.appendingPathComponent("vww_96_int8/person_bmp_rgb")
-        guard FileManager.default.fileExists(atPath: model.path) else {
-            throw XCTSkip("no \(model.path) (set DSC_MODELS to the shared models folder)")
-        }
-        let net = try TFLiteReader.read(contentsOf: model)
+        let (net, sample) = try vww()
         guard let conv = net.layers.first(where: { if case .conv2D = $0.op { return true }; return false }),
               case .conv2D(let options) = conv.op else { return XCTFail("VWW has no CONV_2D") }
         let x = net.tensors[conv.inputs[0]], wt = net.tensors[conv.inputs[1]], y = net.tensors[conv.outputs[0]]
@@ -120,6 +108,64 @@ extension LayerDatapathTests {
             }
         }
         XCTAssertEqual(compared, 280)
+    }
+
+    /// VWW's first DEPTHWISE_CONV_2D (3×3, stride 1, SAME, 8 channels) on the top-left 12×16 crop
+    /// of its captured input (the first convolution's output for the person image): the RTL against
+    /// the Reference on the crop, and the outputs whose windows lie inside the crop against the
+    /// captured golden.
+    func testVWWFirstDepthwiseOnACropMatchesTheReferenceAndTheGolden() throws {
+        let (net, sample) = try vww()
+        guard let dw = net.layers.first(where: { if case .depthwiseConv2D = $0.op { return true }; return false }),
+              case .depthwiseConv2D(let options) = dw.op else { return XCTFail("VWW has no DEPTHWISE_CONV_2D") }
+        let x = net.tensors[dw.inputs[0]], wt = net.tensors[dw.inputs[1]], y = net.tensors[dw.outputs[0]]
+        let inputURL = sample.appendingPathComponent("tensors/t\(dw.inputs[0]).bin")
+        let outputURL = sample.appendingPathComponent("tensors/t\(dw.outputs[0]).bin")
+        guard let full = try? Data(contentsOf: inputURL).map({ Int8(bitPattern: $0) }),
+              let golden = try? Data(contentsOf: outputURL).map({ Int8(bitPattern: $0) }) else {
+            throw XCTSkip("no per-layer goldens \(inputURL.path), \(outputURL.path)")
+        }
+        guard let xq = x.quantization, let wq = wt.quantization, let yq = y.quantization, let weights = wt.int8Data,
+              x.shape == [1, 48, 48, 8], wt.shape == [1, 3, 3, 8], full.count == 48 * 48 * 8, golden.count == 48 * 48 * 8,
+              options.strideH == 1, options.strideW == 1, options.padding == .same else {
+            return XCTFail("VWW's first DEPTHWISE_CONV_2D is not the 48×48×8, 3×3 stride-1 SAME layer this test crops")
+        }
+        let (h, w, c) = (12, 16, 8)
+        let crop = (0 ..< h).flatMap { r in (0 ..< w).flatMap { col in (0 ..< c).map { full[(r * 48 + col) * c + $0] } } }
+        let ms = FixedPoint.channelMultipliers(inputScale: xq.scale, weightScales: wq.scales, outputScale: yq.scale, channels: c)
+        let (lo, hi) = net.activationRange(of: dw)
+        let bias = dw.inputs.count > 2 && dw.inputs[2] >= 0 ? net.tensors[dw.inputs[2]].int32Data ?? [] : []
+        let layer = ConvLayerCase(h: h, w: w, cin: c, cout: c, stride: 1, padding: .same, input: crop, weights: weights,
+                                  bias: bias.isEmpty ? Array(repeating: 0, count: c) : bias,
+                                  multipliers: ms.map(\.multiplier), shifts: ms.map(\.shift),
+                                  inZp: xq.zeroPoint, outZp: yq.zeroPoint, actMin: lo, actMax: hi, depthwise: true)
+        let sim = try Simulator(Design(top: LayerDatapath(config: Self.config).module()), backend: .verilator)
+        let rtl = try check(layer, sim, context: "VWW depthwise 0 on a 12×16 crop")
+        guard rtl.count == h * w * c else { return }
+        // Output rows ≤ 10 and columns ≤ 14 read input rows ≤ 11 and columns ≤ 15: inside the crop.
+        for oy in 0 ... 10 {
+            for ox in 0 ... 14 {
+                for ch in 0 ..< c {
+                    XCTAssertEqual(rtl[(oy * w + ox) * c + ch], golden[(oy * 48 + ox) * c + ch], "golden (\(oy), \(ox), \(ch))")
+                }
+            }
+        }
+    }
+
+    /// VWW's network and its person sample, or a skip naming the folder when the models are absent.
+    fileprivate func vww() throws -> (Network, URL) {
+        let root: URL
+        if let env = ProcessInfo.processInfo.environment["DSC_MODELS"], !env.isEmpty {
+            root = URL(fileURLWithPath: env)
+        } else {
+            root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/models")
+        }
+        let model = root.appendingPathComponent("vww_96_int8/model.tflite")
+        guard FileManager.default.fileExists(atPath: model.path) else {
+            throw XCTSkip("no \(model.path) (set DSC_MODELS to the shared models folder)")
+        }
+        return (try TFLiteReader.read(contentsOf: model), root.appendingPathComponent("vww_96_int8/person_bmp_rgb"))
     }
 
     /// Runs one layer through the RTL and compares it with the Reference; returns the RTL's output.
