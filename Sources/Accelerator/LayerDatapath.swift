@@ -1,8 +1,8 @@
 import HDLKit
 
 /// One convolution layer's datapath, the units composed as seed 003's Fig. 3 chains them:
-/// ReshapeUnit → ConvolutionEngine (standard or depthwise mode) → SliceAccumulator →
-/// QuantizationUnit (without the fused shortcut). The controller and the DMA are outside: whoever drives the ports
+/// ReshapeUnit → ConvolutionEngine (standard, depthwise or pointwise mode) → SliceAccumulator →
+/// QuantizationUnit (without the fused shortcut). Pointwise beats bypass the reshape unit. The controller and the DMA are outside: whoever drives the ports
 /// streams the pixels, the weights and the quantization parameters.
 ///
 /// How a standard layer runs: the output channels are done PF at a time (a filter group); for
@@ -10,8 +10,13 @@ import HDLKit
 /// (`start` with the geometry). The slices of a group are summed per output position by the
 /// accumulator; after the group's last slice the totals are requantized and leave on `y_<f>`,
 /// one output pixel (PF channels) per `out_valid`, in raster order; `out_end` marks a group's
-/// last pixel. A 1×1 (pointwise) layer runs the same way with only the centre tap's weights
-/// (k = 4) nonzero and all four pads 1: one pixel per cycle, not the engine's PV.
+/// last pixel. (A 1×1 layer can run this way too, with only the centre tap's weights (k = 4)
+/// nonzero and all four pads 1, at one pixel per cycle.)
+/// A pointwise layer (`pointwise` high) runs at the engine's PV pixels per cycle instead: per
+/// (filter group, channel slice) pass the pixels come in raster order, PV at a time, on
+/// `px_<v>_<c>` with `px_valid` (the last beat of a pass may be partial; its extra lanes are
+/// don't-care) and `px_end` on the pass's last beat; `w_<f>_<v>_<c>` is filter f's weight of
+/// channel c, the same for every v; results are `y_<v>_<f>`, pixel v of the beat.
 /// A depthwise layer (`depthwise` high, held for the layer) streams each PC-channel slice once,
 /// with `w_first` and `w_last` both high: output channel c of the slice is lane c, its taps are
 /// `w_<d>_<k>_<c>`, repeated for every d < PD (the engine reads lane 0; the rule is the engine's).
@@ -31,8 +36,10 @@ import HDLKit
 ///   quantization: param_clear, bias_push/bias_data, bound_push/bound_min/bound_max,
 ///            mult_push/mult_multiplier/mult_shift: QuantizationUnit's three FIFOs, one entry per
 ///            output channel (pad the last group to PF entries), loaded once per layer.
-///   out:     out_valid, out_end, y_<j> (sint dataWidth, j < max(PF, PC): filter lane j, or
-///            channel j of a depthwise slice), busy (the reshape unit's), param_overflow.
+///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV).
+///   out:     out_valid, out_end, y_<v>_<j> (sint dataWidth, v < PV, j < max(PF, PC): filter
+///            lane j, or channel j of a depthwise slice; v > 0 only in pointwise mode), busy (the
+///            reshape unit's), param_overflow.
 ///
 /// Timing: the reshape unit takes a slice's pixels in (H + pad_bottom)·W cycles and slices queued
 /// back to back follow without a gap, so a layer of S slices and G groups takes about
@@ -50,11 +57,12 @@ public struct LayerDatapath: Sendable {
         try config.validate()
         _ = try ReshapeUnit(config: config, maxHeight: maxHeight)
         let lanes = max(config.pf, config.pc)
-        let accumulator = try SliceAccumulator(config: config, lanes: lanes, depth: maxOutputs)
-        let quant = try QuantizationUnit(config: config, pixels: 1, filters: lanes, maxChannels: maxChannels, residual: false)
+        let accumulator = try SliceAccumulator(config: config, lanes: config.pv * lanes, depth: maxOutputs)
+        let quant = try QuantizationUnit(config: config, pixels: config.pv, filters: lanes, maxChannels: maxChannels, residual: false)
         let engine = try ConvolutionEngine(config)
         latency = engine.latency(.standard) + accumulator.latency + quant.latency
         depthwiseLatency = engine.latency(.depthwise) + accumulator.latency + quant.latency
+        pointwiseLatency = engine.latency(.pointwise) + accumulator.latency + quant.latency
         self.config = config
         self.maxHeight = maxHeight
         self.maxOutputs = maxOutputs
@@ -65,6 +73,8 @@ public struct LayerDatapath: Sendable {
     /// the group's last slice) in standard mode; depthwise is `depthwiseLatency`.
     public let latency: Int
     public let depthwiseLatency: Int
+    /// Cycles from a `px_valid` beat to its results (for the group's last slice).
+    public let pointwiseLatency: Int
     /// Result lanes: max(PF, PC).
     public var lanes: Int { max(config.pf, config.pc) }
 
@@ -79,8 +89,9 @@ public struct LayerDatapath: Sendable {
         let reshape = try ReshapeUnit(config: c, maxHeight: maxHeight)
         let engine = try ConvolutionEngine(c)
         let lanes = lanes
-        let accumulator = try SliceAccumulator(config: c, lanes: lanes, depth: maxOutputs)
-        let quant = try QuantizationUnit(config: c, pixels: 1, filters: lanes, maxChannels: maxChannels, residual: false)
+        let pv = c.pv
+        let accumulator = try SliceAccumulator(config: c, lanes: pv * lanes, depth: maxOutputs)
+        let quant = try QuantizationUnit(config: c, pixels: pv, filters: lanes, maxChannels: maxChannels, residual: false)
         let reshapeModule = reshape.module(), engineModule = engine.module(), accModule = accumulator.module()
         return Module(name) { m in
             // MARK: reshape unit
@@ -98,8 +109,14 @@ public struct LayerDatapath: Sendable {
             m.output("in_ready", ru.in_ready)
             m.discard(ru.out_row)
             m.discard(ru.out_col)
-            let window = m.wire("window_valid", ru.out_valid)
-            let streamLast = m.wire("window_last", ru.out_last)
+            let depthwise = m.input("depthwise", .bool)
+            let pointwise = m.input("pointwise", .bool)
+            let pxValid = m.input("px_valid", .bool)
+            let pxEnd = m.input("px_end", .bool)
+            let px = (0 ..< pv).map { v in (0 ..< pc).map { ch in m.input("px_\(v)_\(ch)", .sint(dw)) } }
+            // One beat into the engine per cycle: a window, or in pointwise mode PV pixels.
+            let window = m.wire("beat_valid", mux(pointwise, pxValid, ru.out_valid))
+            let streamLast = m.wire("beat_last", mux(pointwise, pxEnd, ru.out_last))
 
             // MARK: weights: the next set (loaded by the port) and the active set (read by the engine)
             let load = m.input("w_load", .bool)
@@ -118,29 +135,37 @@ public struct LayerDatapath: Sendable {
                 } })
             }
 
-            // MARK: convolution engine, standard or depthwise mode
-            let depthwise = m.input("depthwise", .bool)
+            // MARK: convolution engine
             let ce = m.instance(engineModule, "engine")
             ce.valid.assign(window)
-            ce.mode.assign(mux(depthwise, Signal.uint(ConvolutionMode.depthwise.rawValue, width: ConvolutionMode.width),
-                               Signal.uint(ConvolutionMode.standard.rawValue, width: ConvolutionMode.width)))
+            let modeBits = ConvolutionMode.width
+            ce.mode.assign(mux(pointwise, Signal.uint(ConvolutionMode.pointwise.rawValue, width: modeBits),
+                               mux(depthwise, Signal.uint(ConvolutionMode.depthwise.rawValue, width: modeBits),
+                                   Signal.uint(ConvolutionMode.standard.rawValue, width: modeBits))))
             ce.in_zp.assign(inZp)
             ce.threshold.assign(Signal.uint(0, width: ww))
             ce.activity_clear.assign(Signal.false)
             m.discard(ce.activity)
             for d in 0 ..< pd {
-                for k in 0 ..< pk { for ch in 0 ..< pc { ce.port("x_\(d)_\(k)_\(ch)").assign(ru.port("win_\(k)_\(ch)")) } }
+                for k in 0 ..< pk {
+                    for ch in 0 ..< pc {
+                        let x = d == 0 ? mux(pointwise, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(ch)")
+                        ce.port("x_\(d)_\(k)_\(ch)").assign(x)
+                    }
+                }
             }
             for f in 0 ..< pf { for k in 0 ..< pk { for ch in 0 ..< pc { ce.port("w_\(f)_\(k)_\(ch)").assign(active[f][k][ch]) } } }
-            // Standard: filter lane j's sum_<j>_0; depthwise: channel j's sum_0_<j> (group 0).
+            // Result lane (v, j): standard: filter j's sum_<j>_0 (v = 0); depthwise: channel j's
+            // sum_0_<j> (v = 0); pointwise: filter j's pixel v, sum_<j>_<v>.
             let aw = c.accumulatorWidth
-            let part = (0 ..< lanes).map { j -> Signal in
-                let standard = j < pf ? ce.port("sum_\(j)_0") : Signal.sint(0, width: aw)
-                let channel = j < pc ? ce.port("sum_0_\(j)") : Signal.sint(0, width: aw)
-                return m.wire("part_\(j)", mux(depthwise, channel, standard))
-            }
+            let zero = Signal.sint(0, width: aw)
+            let part = (0 ..< pv).map { v in (0 ..< lanes).map { j -> Signal in
+                let filterLane = j < pf ? ce.port("sum_\(j)_\(v)") : zero
+                let channel = v == 0 && j < pc ? ce.port("sum_0_\(j)") : zero
+                return m.wire("part_\(v)_\(j)", mux(depthwise, channel, v == 0 ? filterLane : mux(pointwise, filterLane, zero)))
+            } }
             for f in 0 ..< pf {
-                for j in 0 ..< engine.lanes where !(j == 0 || (f == 0 && j < pc)) { m.discard(ce.port("sum_\(f)_\(j)")) }
+                for j in 0 ..< engine.lanes where !(j < pv || (f == 0 && j < pc)) { m.discard(ce.port("sum_\(f)_\(j)")) }
             }
 
             // The window's slice flags and stream end travel beside the engine's pipeline, whose
@@ -149,7 +174,7 @@ public struct LayerDatapath: Sendable {
             func sideBand(_ s: Signal, _ name: String) -> Signal {
                 let early = m.delay(s, by: short, name: name, reset: 0)
                 let late = m.delay(early, by: long - short, name: "\(name)_std", reset: 0)
-                return m.wire("\(name)_at_sum", mux(depthwise, early, late))
+                return m.wire("\(name)_at_sum", mux(depthwise || pointwise, early, late))
             }
             let sumFirst = sideBand(activeFirst, "slice_first")
             let sumLast = sideBand(activeLast, "slice_last")
@@ -168,13 +193,13 @@ public struct LayerDatapath: Sendable {
             au.in_last.assign(sumLast)
             au.in_end.assign(sumEnd)
             au.in_addr.assign(position)
-            for j in 0 ..< lanes { au.port("part_\(j)").assign(part[j]) }
+            for v in 0 ..< pv { for j in 0 ..< lanes { au.port("part_\(v * lanes + j)").assign(part[v][j]) } }
 
             // MARK: quantization: bias, per-channel multiplier, clamp
             let qu = m.instance(quant.module, "quantization")
             qu.in_valid.assign(au.out_valid)
             qu.in_slice_last.assign(au.out_end)
-            for j in 0 ..< lanes { qu.port("acc_0_\(j)").assign(au.port("sum_\(j)")) }
+            for v in 0 ..< pv { for j in 0 ..< lanes { qu.port("acc_\(v)_\(j)").assign(au.port("sum_\(v * lanes + j)")) } }
             qu.zero_point.assign(m.input("out_zp", .sint(dw)))
             for p in ["param_clear", "bias_push", "bias_data", "bound_push", "bound_min", "bound_max",
                       "mult_push", "mult_multiplier", "mult_shift"] {
@@ -184,7 +209,7 @@ public struct LayerDatapath: Sendable {
             m.output("param_overflow", qu.param_overflow)
             m.output("out_valid", qu.out_valid)
             m.output("out_end", m.delay(au.out_end, by: quant.latency, name: "group_end", reset: 0))
-            for j in 0 ..< lanes { m.output("y_\(j)", qu.port("y_0_\(j)")) }
+            for v in 0 ..< pv { for j in 0 ..< lanes { m.output("y_\(v)_\(j)", qu.port("y_\(v)_\(j)")) } }
             m.output("busy", ru.busy)
         }
     }

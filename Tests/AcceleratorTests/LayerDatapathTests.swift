@@ -44,6 +44,17 @@ final class LayerDatapathTests: XCTestCase {
         }
     }
 
+    /// 1×1 layers in the engine's pointwise mode: PV pixels per cycle, the channel slices summed by
+    /// the accumulator, partial last beats.
+    func testPointwiseLayersAtPVPixelsPerCycleMatchTheReference() throws {
+        let sim = try Simulator(Design(top: LayerDatapath(config: Self.config).module()), backend: .verilator)
+        var rng = DatapathRandom(state: 4242)
+        for (h, w, cin, cout) in [(6, 7, 6, 5), (5, 9, 8, 9), (4, 4, 3, 4), (7, 7, 12, 6)] {
+            let layer = ConvLayerCase(h: h, w: w, cin: cin, cout: cout, stride: 1, padding: .same, pointwise: true, rng: &rng)
+            try check(layer, sim, context: "pointwise (PV mode) \(h)×\(w)×\(cin) → \(cout)")
+        }
+    }
+
     /// A 1×1 (pointwise) layer as a 3×3 one with only the centre tap, all pads 1 (SAME).
     func testPointwiseLayersAsTheCentreTapMatchTheReference() throws {
         let sim = try Simulator(Design(top: LayerDatapath(config: Self.config).module()), backend: .verilator)
@@ -181,10 +192,12 @@ extension LayerDatapathTests {
         XCTAssertTrue(mismatches.isEmpty, "\(context): \(mismatches.count) of \(expected.count) differ, first at index "
                       + "\(mismatches.first.map { "\($0.offset): RTL \($0.element.0), reference \($0.element.1)" } ?? "")")
         let clamped = expected.filter { Int32($0) == layer.actMin || Int32($0) == layer.actMax }.count
-        let schedule = ReshapeUnit.inputCycles(height: layer.h, width: layer.w, padBottom: layer.padBottom) * layer.passes
-        let latency = layer.depthwise ? datapath.depthwiseLatency : datapath.latency
+        let pv = Self.config.pv
+        let schedule = layer.passes * (layer.pointwise ? (layer.h * layer.w + pv - 1) / pv
+                                                        : ReshapeUnit.inputCycles(height: layer.h, width: layer.w, padBottom: layer.padBottom))
+        let latency = layer.pointwise ? datapath.pointwiseLatency : layer.depthwise ? datapath.depthwiseLatency : datapath.latency
         print("LayerDatapath \(context): \(layer.passes) passes, last result in cycle \(run.lastResultCycle), "
-              + "(H+pad_bottom)·W·passes = \(schedule), latency \(latency), \(clamped) of \(expected.count) outputs clamped")
+              + "cycles of input \(schedule), latency \(latency), \(clamped) of \(expected.count) outputs clamped")
         XCTAssertLessThanOrEqual(run.lastResultCycle, schedule + 2 + 3 + latency,
                                  "\(context): the slices stream back to back (the schedule plus the pipeline)")
         return run.output
@@ -203,11 +216,14 @@ private struct ConvLayerCase {
     var actMin, actMax: Int32
     /// DEPTHWISE_CONV_2D (multiplier 1, weights [1, 3, 3, C]) instead of CONV_2D.
     var depthwise = false
+    /// CONV_2D 1×1, stride 1 (weights [O, 1, 1, I]) run in the engine's pointwise mode.
+    var pointwise = false
 
-    var oh: Int { WindowGeometry.outputSize(input: h, kernel: 3, stride: stride, padding: padding) }
-    var ow: Int { WindowGeometry.outputSize(input: w, kernel: 3, stride: stride, padding: padding) }
-    var padTop: Int { WindowGeometry.padBefore(input: h, kernel: 3, stride: stride, output: oh) }
-    var padLeft: Int { WindowGeometry.padBefore(input: w, kernel: 3, stride: stride, output: ow) }
+    var kernel: Int { pointwise ? 1 : 3 }
+    var oh: Int { WindowGeometry.outputSize(input: h, kernel: kernel, stride: stride, padding: padding) }
+    var ow: Int { WindowGeometry.outputSize(input: w, kernel: kernel, stride: stride, padding: padding) }
+    var padTop: Int { WindowGeometry.padBefore(input: h, kernel: kernel, stride: stride, output: oh) }
+    var padLeft: Int { WindowGeometry.padBefore(input: w, kernel: kernel, stride: stride, output: ow) }
     var padBottom: Bool { max((oh - 1) * stride + 3 - h, 0) - padTop == 1 }
     var padRight: Bool { max((ow - 1) * stride + 3 - w, 0) - padLeft == 1 }
 
@@ -220,7 +236,7 @@ private struct ConvLayerCase {
 
     func reference() throws -> [Int8] {
         let p = ConvParameters(inputHeight: h, inputWidth: w, inputChannels: cin, outputHeight: oh, outputWidth: ow,
-                               outputChannels: cout, kernelHeight: 3, kernelWidth: 3, strideH: stride, strideW: stride,
+                               outputChannels: cout, kernelHeight: kernel, kernelWidth: kernel, strideH: stride, strideW: stride,
                                padTop: padTop, padLeft: padLeft, inputZeroPoint: inZp, outputZeroPoint: outZp,
                                multipliers: multipliers, shifts: shifts, activationMin: actMin, activationMax: actMax)
         return depthwise ? try DepthwiseConv2D.run(p, input: input, weights: weights, bias: bias)
@@ -231,17 +247,19 @@ private struct ConvLayerCase {
 extension ConvLayerCase {
     /// Random int8 tensors, per-channel multipliers from random scales, a random input zero point,
     /// and a ReLU6-style clamp or none.
-    init(h: Int, w: Int, cin: Int, cout: Int, stride: Int, padding: Padding, depthwise: Bool = false, rng: inout DatapathRandom) {
+    init(h: Int, w: Int, cin: Int, cout: Int, stride: Int, padding: Padding, depthwise: Bool = false, pointwise: Bool = false,
+         rng: inout DatapathRandom) {
         let q = (0 ..< cout).map { _ in FixedPoint.quantizeMultiplier(0.00008 + Double(rng.below(1000)) / 1_000_000) }
         let outZp = Int32(rng.below(64)) - 32
         let relu = rng.below(2) == 0
         self.init(h: h, w: w, cin: cin, cout: cout, stride: stride, padding: padding,
                   input: (0 ..< h * w * cin).map { _ in rng.int8() },
-                  weights: (0 ..< (depthwise ? 9 * cout : cout * 9 * cin)).map { _ in rng.int8() },
+                  weights: (0 ..< (depthwise ? 9 * cout : cout * (pointwise ? 1 : 9) * cin)).map { _ in rng.int8() },
                   bias: (0 ..< cout).map { _ in Int32(rng.below(20_000)) - 10_000 },
                   multipliers: q.map(\.multiplier), shifts: q.map(\.shift),
                   inZp: Int32(rng.below(256)) - 128, outZp: outZp,
-                  actMin: relu ? outZp : -128, actMax: relu ? min(127, outZp + 90) : 127, depthwise: depthwise)
+                  actMin: relu ? outZp : -128, actMax: relu ? min(127, outZp + 90) : 127, depthwise: depthwise,
+                  pointwise: pointwise)
     }
 }
 
@@ -258,16 +276,20 @@ private struct LayerRun {
     }
 
     func simulate(_ sim: Simulator) throws -> Result {
-        let l = layer, pc = config.pc, pf = config.pf, pd = config.pd, lanes = max(pf, pc)
-        let n = ReshapeUnit.inputCycles(height: l.h, width: l.w, padBottom: l.padBottom)
-        precondition(n >= 16, "the weight loading below assumes passes of at least 16 cycles")
-        let total = 1 + n * l.passes + 64
+        let l = layer, pc = config.pc, pf = config.pf, pd = config.pd, pv = config.pv, lanes = max(pf, pc)
+        // Cycles per pass: the reshape unit's stream, or PV pixels per beat in pointwise mode.
+        let beats = (l.h * l.w + pv - 1) / pv
+        let n = l.pointwise ? beats : ReshapeUnit.inputCycles(height: l.h, width: l.w, padBottom: l.padBottom)
+        precondition(l.pointwise ? n >= 2 : n >= 16, "the weight loading below assumes longer passes")
+        let first = l.pointwise ? 4 : 1  // the cycle pass 0 begins
+        let total = first + n * l.passes + 64
         var stimulus = [[String: Int]](repeating: [:], count: total)
         stimulus[0] = ["height": l.h, "width": l.w, "stride2": l.stride == 2 ? 1 : 0,
                        "pad_top": l.padTop, "pad_bottom": l.padBottom ? 1 : 0, "pad_left": l.padLeft, "pad_right": l.padRight ? 1 : 0,
-                       "in_zp": Int(l.inZp), "out_zp": Int(l.outZp), "param_clear": 1, "depthwise": l.depthwise ? 1 : 0]
+                       "in_zp": Int(l.inZp), "out_zp": Int(l.outZp), "param_clear": 1, "depthwise": l.depthwise ? 1 : 0,
+                       "pointwise": l.pointwise ? 1 : 0, "px_valid": 0]
         for t in 1 ..< total { stimulus[t] = ["start": 0, "in_valid": 0, "w_load": 0, "w_swap": 0, "param_clear": 0,
-                                              "bias_push": 0, "bound_push": 0, "mult_push": 0] }
+                                              "bias_push": 0, "bound_push": 0, "mult_push": 0, "px_valid": 0, "px_end": 0] }
         // Quantization FIFOs: one entry per output channel, each group padded to the unit's lanes.
         for entry in 0 ..< l.groups * lanes {
             let j = entry % lanes, oc = entry / lanes * l.perGroup + j
@@ -291,14 +313,33 @@ private struct LayerRun {
             var d = ["w_load": 1, "w_first": s == 0 ? 1 : 0, "w_last": s == l.slices - 1 ? 1 : 0]
             for f in 0 ..< pf { for k in 0 ..< 9 { for c in 0 ..< pc {
                 let oc = g * pf + f, ic = s * pc + c
-                d["w_\(f)_\(k)_\(c)"] = oc < l.cout && ic < l.cin ? Int(l.weights[(oc * 9 + k) * l.cin + ic]) : 0
+                let real = oc < l.cout && ic < l.cin
+                // Pointwise: the tap lanes are pixels, each with the filter's one weight per channel.
+                d["w_\(f)_\(k)_\(c)"] = !real ? 0 : Int(l.pointwise ? l.weights[oc * l.cin + ic] : l.weights[(oc * 9 + k) * l.cin + ic])
             } } }
             return d
         }
         stimulus[0].merge(weights(pass: 0)) { $1 }
         stimulus[1]["w_swap"] = 1
-        stimulus[0]["start"] = 1
-        for p in 0 ..< l.passes {
+        if l.pointwise {
+            // Pass p's beats in cycles first + p·n + i; the next pass's weights with its first beat.
+            for p in 0 ..< l.passes {
+                if p + 1 < l.passes { stimulus[first + p * n].merge(weights(pass: p + 1)) { $1 } }
+                let s = p % l.slices
+                for i in 0 ..< beats {
+                    var d = ["px_valid": 1, "px_end": i == beats - 1 ? 1 : 0]
+                    for v in 0 ..< pv {
+                        for c in 0 ..< pc {
+                            let pixel = i * pv + v, ic = s * pc + c
+                            d["px_\(v)_\(c)"] = pixel < l.h * l.w && ic < l.cin ? Int(l.input[pixel * l.cin + ic]) : (pixel * 29 + c) % 256 - 128
+                        }
+                    }
+                    stimulus[first + p * n + i].merge(d) { $1 }
+                }
+            }
+        }
+        for p in 0 ..< l.passes where !l.pointwise {
+            if p == 0 { stimulus[0]["start"] = 1 }
             if p > 0 { stimulus[1 + (p - 1) * n]["start"] = 1 }
             // The next pass's weights, after this pass's swap and before its last window.
             if p + 1 < l.passes { stimulus[1 + p * n + 8].merge(weights(pass: p + 1)) { $1 } }
@@ -320,12 +361,16 @@ private struct LayerRun {
             if stimulus[t]["in_valid"] == 1 && o["in_ready"] != 1 { r.everyPixelTaken = false }
             if stimulus[t]["start"] == 1 && o["start_ready"] != 1 { r.everyStartTaken = false }
             if o["out_valid"] == 1 {
-                results.append((0 ..< lanes).map { o["y_\($0)"] ?? 0 })
+                for v in 0 ..< (l.pointwise ? pv : 1) { results.append((0 ..< lanes).map { o["y_\(v)_\($0)"] ?? 0 }) }
                 r.lastResultCycle = t
             }
         }
         // Results come group by group, each in raster order: reorder to NHWC.
         let pixels = l.oh * l.ow
+        if l.pointwise {
+            // Each group's last beat may be partial: drop its extra pixels.
+            results = (0 ..< l.groups).flatMap { g in results.dropFirst(g * beats * pv).prefix(pixels) }
+        }
         guard results.count == pixels * l.groups else {
             r.output = []
             return r
