@@ -2,13 +2,14 @@ import HDLKit
 
 /// One convolution layer's datapath, the units composed as seed 003's Fig. 3 chains them:
 /// ReshapeUnit → ConvolutionEngine (standard, depthwise or pointwise mode) → SliceAccumulator →
-/// QuantizationUnit (without the fused shortcut). Pointwise beats bypass the reshape unit. The controller and the DMA are outside: whoever drives the ports
-/// streams the pixels, the weights and the quantization parameters.
+/// QuantizationUnit (without the fused shortcut). Pointwise beats bypass the reshape unit. The
+/// controller and the DMA are outside: whoever drives the ports streams the pixels, the weights
+/// and the quantization parameters.
 ///
 /// How a standard layer runs: the output channels are done PF at a time (a filter group); for
 /// each group the input is streamed once per PC-channel slice, each stream a reshape "layer"
 /// (`start` with the geometry). The slices of a group are summed per output position by the
-/// accumulator; after the group's last slice the totals are requantized and leave on `y_<f>`,
+/// accumulator; after the group's last slice the totals are requantized and leave on `y_0_<f>`,
 /// one output pixel (PF channels) per `out_valid`, in raster order; `out_end` marks a group's
 /// last pixel. (A 1×1 layer can run this way too, with only the centre tap's weights (k = 4)
 /// nonzero and all four pads 1, at one pixel per cycle.)
@@ -19,8 +20,9 @@ import HDLKit
 /// channel c, the same for every v; results are `y_<v>_<f>`, pixel v of the beat.
 /// A depthwise layer (`depthwise` high, held for the layer) streams each PC-channel slice once,
 /// with `w_first` and `w_last` both high: output channel c of the slice is lane c, its taps are
-/// `w_<d>_<k>_<c>`, repeated for every d < PD (the engine reads lane 0; the rule is the engine's).
-/// The engine computes one window per cycle here (group 0 of its PD).
+/// `w_<d>_<k>_<c>`, repeated for every d < PD (the engine reads lane 0; the rule is the engine's),
+/// and its result is `y_0_<c>`. The engine computes one window per cycle here (group 0 of its PD).
+/// `pointwise` and `depthwise` select the engine's mode; hold them for the layer.
 ///
 /// Ports:
 ///   layer:   start, height, width, stride2, pad_top, pad_bottom, pad_left, pad_right, in_zp,
@@ -35,16 +37,18 @@ import HDLKit
 ///            or on `w_swap` (for the very first slice, with nothing in flight).
 ///   quantization: param_clear, bias_push/bias_data, bound_push/bound_min/bound_max,
 ///            mult_push/mult_multiplier/mult_shift: QuantizationUnit's three FIFOs, one entry per
-///            output channel (pad the last group to PF entries), loaded once per layer.
+///            output channel, each group padded to max(PF, PC) entries (a depthwise slice is a
+///            group of PC), loaded once per layer.
 ///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV).
 ///   out:     out_valid, out_end, y_<v>_<j> (sint dataWidth, v < PV, j < max(PF, PC): filter
 ///            lane j, or channel j of a depthwise slice; v > 0 only in pointwise mode), busy (the
 ///            reshape unit's), param_overflow.
 ///
 /// Timing: the reshape unit takes a slice's pixels in (H + pad_bottom)·W cycles and slices queued
-/// back to back follow without a gap, so a layer of S slices and G groups takes about
-/// (H + pad_bottom)·W·S·G cycles plus `latency` for the last result. `latency` is the window →
-/// result delay: engine + accumulator + quantization.
+/// back to back follow without a gap, so a layer of S slices and G groups takes
+/// (H + pad_bottom)·W·S·G cycles plus the reshape unit's 2 and `latency` for the last result
+/// (measured: e.g. 6×7×6 → 5 SAME, 4 passes: 196 + 22). Pointwise: ceil(H·W/PV)·S·G beats plus
+/// `pointwiseLatency`. The latencies are beat → result: engine + accumulator (2) + quantization (8).
 public struct LayerDatapath: Sendable {
     public let config: AcceleratorConfig
     public let maxHeight: Int
@@ -70,8 +74,9 @@ public struct LayerDatapath: Sendable {
     }
 
     /// Cycles from a window on the reshape unit's output to its requantized result on `y_*` (for
-    /// the group's last slice) in standard mode; depthwise is `depthwiseLatency`.
+    /// the group's last slice) in standard mode.
     public let latency: Int
+    /// The same in depthwise mode (no channel adder in the engine).
     public let depthwiseLatency: Int
     /// Cycles from a `px_valid` beat to its results (for the group's last slice).
     public let pointwiseLatency: Int
