@@ -57,8 +57,15 @@ public struct LayerDatapath: Sendable {
     /// Output channels the quantization FIFOs hold.
     public let maxChannels: Int
 
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
     public init(config: AcceleratorConfig, maxHeight: Int = 64, maxOutputs: Int = 256, maxChannels: Int = 64) throws {
         try config.validate()
+        guard (1 ... (1 << 22)).contains(maxOutputs) else {
+            throw Invalid(description: "LayerDatapath maxOutputs \(maxOutputs): must be 1 to \(1 << 22) output positions per stream")
+        }
         _ = try ReshapeUnit(config: config, maxHeight: maxHeight)
         let lanes = max(config.pf, config.pc)
         let accumulator = try SliceAccumulator(config: config, lanes: config.pv * lanes, depth: maxOutputs)

@@ -44,6 +44,12 @@ final class LayerDatapathTests: XCTestCase {
         }
     }
 
+    func testRejectsAnAccumulatorWithoutWords() {
+        XCTAssertThrowsError(try LayerDatapath(config: Self.config, maxOutputs: 0)) { error in
+            XCTAssertEqual("\(error)", "LayerDatapath maxOutputs 0: must be 1 to 4194304 output positions per stream")
+        }
+    }
+
     /// 1×1 layers in the engine's pointwise mode: PV pixels per cycle, the channel slices summed by
     /// the accumulator, partial last beats.
     func testPointwiseLayersAtPVPixelsPerCycleMatchTheReference() throws {
