@@ -1,0 +1,228 @@
+import HDLKit
+
+/// One convolution layer's datapath, the units composed as seed 003's Fig. 3 chains them:
+/// ReshapeUnit → ConvolutionEngine (standard, depthwise or pointwise mode) → SliceAccumulator →
+/// QuantizationUnit (without the fused shortcut). Pointwise beats bypass the reshape unit. The
+/// controller and the DMA are outside: whoever drives the ports streams the pixels, the weights
+/// and the quantization parameters.
+///
+/// How a standard layer runs: the output channels are done PF at a time (a filter group); for
+/// each group the input is streamed once per PC-channel slice, each stream a reshape "layer"
+/// (`start` with the geometry). The slices of a group are summed per output position by the
+/// accumulator; after the group's last slice the totals are requantized and leave on `y_0_<f>`,
+/// one output pixel (PF channels) per `out_valid`, in raster order; `out_end` marks a group's
+/// last pixel. (A 1×1 layer can run this way too, with only the centre tap's weights (k = 4)
+/// nonzero and all four pads 1, at one pixel per cycle.)
+/// A pointwise layer (`pointwise` high) runs at the engine's PV pixels per cycle instead: per
+/// (filter group, channel slice) pass the pixels come in raster order, PV at a time, on
+/// `px_<v>_<c>` with `px_valid` (the last beat of a pass may be partial; its extra lanes are
+/// don't-care) and `px_end` on the pass's last beat; `w_<f>_<v>_<c>` is filter f's weight of
+/// channel c, the same for every v; results are `y_<v>_<f>`, pixel v of the beat.
+/// A depthwise layer (`depthwise` high, held for the layer) streams each PC-channel slice once,
+/// with `w_first` and `w_last` both high: output channel c of the slice is lane c, its taps are
+/// `w_<d>_<k>_<c>`, repeated for every d < PD (the engine reads lane 0; the rule is the engine's),
+/// and its result is `y_0_<c>`. The engine computes one window per cycle here (group 0 of its PD).
+/// `pointwise` and `depthwise` select the engine's mode; hold them for the layer.
+///
+/// Ports:
+///   layer:   start, height, width, stride2, pad_top, pad_bottom, pad_left, pad_right, in_zp,
+///            out_zp; start_ready (see ReshapeUnit for the geometry and the start queue). `in_zp`
+///            and `out_zp` are read directly, so hold them while a layer is in flight.
+///   pixels:  in_valid, x_<c> (c < PC, the slice's channels; unused lanes don't care); in_ready.
+///   weights: w_load, w_first, w_last, w_<f>_<k>_<c> (filter lane f < PF, tap k = 3·row + column,
+///            channel c < PC). `w_load` writes the *next* weight set and its slice flags (`w_first`:
+///            the group's first slice, `w_last`: its last). The next set becomes the *active* one
+///            when the window of a stream's last output has entered the engine (so load the next
+///            slice's weights any time after the running slice's first window, before its last),
+///            or on `w_swap` (for the very first slice, with nothing in flight).
+///   quantization: param_clear, bias_push/bias_data, bound_push/bound_min/bound_max,
+///            mult_push/mult_multiplier/mult_shift: QuantizationUnit's three FIFOs, one entry per
+///            output channel, each group padded to max(PF, PC) entries (a depthwise slice is a
+///            group of PC), loaded once per layer.
+///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV).
+///   out:     out_valid, out_end, y_<v>_<j> (sint dataWidth, v < PV, j < max(PF, PC): filter
+///            lane j, or channel j of a depthwise slice; v > 0 only in pointwise mode), busy (the
+///            reshape unit's), param_overflow.
+///
+/// Timing: the reshape unit takes a slice's pixels in (H + pad_bottom)·W cycles and slices queued
+/// back to back follow without a gap, so a layer of S slices and G groups takes
+/// (H + pad_bottom)·W·S·G cycles plus the reshape unit's 2 and `latency` for the last result
+/// (measured: e.g. 6×7×6 → 5 SAME, 4 passes: 196 + 22). Pointwise: ceil(H·W/PV)·S·G beats plus
+/// `pointwiseLatency`. The latencies are beat → result: engine + accumulator (2) + quantization (8).
+public struct LayerDatapath: Sendable {
+    public let config: AcceleratorConfig
+    public let maxHeight: Int
+    /// Output positions per stream the accumulator holds (OH·OW of one layer).
+    public let maxOutputs: Int
+    /// Output channels the quantization FIFOs hold.
+    public let maxChannels: Int
+
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
+    public init(config: AcceleratorConfig, maxHeight: Int = 64, maxOutputs: Int = 256, maxChannels: Int = 64) throws {
+        try config.validate()
+        guard (1 ... (1 << 22)).contains(maxOutputs) else {
+            throw Invalid(description: "LayerDatapath maxOutputs \(maxOutputs): must be 1 to \(1 << 22) output positions per stream")
+        }
+        _ = try ReshapeUnit(config: config, maxHeight: maxHeight)
+        let lanes = max(config.pf, config.pc)
+        let accumulator = try SliceAccumulator(config: config, lanes: config.pv * lanes, depth: maxOutputs)
+        let quant = try QuantizationUnit(config: config, pixels: config.pv, filters: lanes, maxChannels: maxChannels, residual: false)
+        let engine = try ConvolutionEngine(config)
+        latency = engine.latency(.standard) + accumulator.latency + quant.latency
+        depthwiseLatency = engine.latency(.depthwise) + accumulator.latency + quant.latency
+        pointwiseLatency = engine.latency(.pointwise) + accumulator.latency + quant.latency
+        self.config = config
+        self.maxHeight = maxHeight
+        self.maxOutputs = maxOutputs
+        self.maxChannels = maxChannels
+    }
+
+    /// Cycles from a window on the reshape unit's output to its requantized result on `y_*` (for
+    /// the group's last slice) in standard mode.
+    public let latency: Int
+    /// The same in depthwise mode (no channel adder in the engine).
+    public let depthwiseLatency: Int
+    /// Cycles from a `px_valid` beat to its results (for the group's last slice).
+    public let pointwiseLatency: Int
+    /// Result lanes: max(PF, PC).
+    public var lanes: Int { max(config.pf, config.pc) }
+
+    public var name: String {
+        let c = config
+        return "LayerDatapath_k\(c.pk)_c\(c.pc)_f\(c.pf)_d\(c.pd)_x\(c.dataWidth)_w\(c.weightWidth)_a\(c.accumulatorWidth)"
+            + "_r\(c.maxRowWidth)_h\(maxHeight)_o\(maxOutputs)_ch\(maxChannels)" + (c.dspPacking ? "_packed" : "")
+    }
+
+    public func module() throws -> Module {
+        let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, dw = c.dataWidth, ww = c.weightWidth
+        let reshape = try ReshapeUnit(config: c, maxHeight: maxHeight)
+        let engine = try ConvolutionEngine(c)
+        let lanes = lanes
+        let pv = c.pv
+        let accumulator = try SliceAccumulator(config: c, lanes: pv * lanes, depth: maxOutputs)
+        let quant = try QuantizationUnit(config: c, pixels: pv, filters: lanes, maxChannels: maxChannels, residual: false)
+        let reshapeModule = reshape.module(), engineModule = engine.module(), accModule = accumulator.module()
+        return Module(name) { m in
+            // MARK: reshape unit
+            let ru = m.instance(reshapeModule, "reshape")
+            for p in ["start", "height", "width", "stride2", "pad_top", "pad_bottom", "pad_left", "pad_right", "in_valid"] {
+                let port = ru.port(p)
+                port.assign(m.input(p, port.type))
+            }
+            let inZp = m.input("in_zp", .sint(dw))
+            ru.in_zp.assign(inZp)
+            for ch in 0 ..< pc { ru.port("x_\(ch)").assign(m.input("x_\(ch)", .sint(dw))) }
+            // Nothing downstream stalls: the engine, accumulator and quantization unit take a beat every cycle.
+            ru.out_ready.assign(Signal.true)
+            m.output("start_ready", ru.start_ready)
+            m.output("in_ready", ru.in_ready)
+            m.discard(ru.out_row)
+            m.discard(ru.out_col)
+            let depthwise = m.input("depthwise", .bool)
+            let pointwise = m.input("pointwise", .bool)
+            let pxValid = m.input("px_valid", .bool)
+            let pxEnd = m.input("px_end", .bool)
+            let px = (0 ..< pv).map { v in (0 ..< pc).map { ch in m.input("px_\(v)_\(ch)", .sint(dw)) } }
+            // One beat into the engine per cycle: a window, or in pointwise mode PV pixels.
+            let window = m.wire("beat_valid", mux(pointwise, pxValid, ru.out_valid))
+            let streamLast = m.wire("beat_last", mux(pointwise, pxEnd, ru.out_last))
+
+            // MARK: weights: the next set (loaded by the port) and the active set (read by the engine)
+            let load = m.input("w_load", .bool)
+            let swapNow = m.input("w_swap", .bool)
+            let swap = m.wire("weights_swap", swapNow || (window && streamLast))
+            let firstIn = m.input("w_first", .bool), lastIn = m.input("w_last", .bool)
+            let nextFirst = m.reg("next_first", next: firstIn, reset: 0, enable: load)
+            let nextLast = m.reg("next_last", next: lastIn, reset: 0, enable: load)
+            let activeFirst = m.reg("active_first", next: nextFirst, reset: 0, enable: swap)
+            let activeLast = m.reg("active_last", next: nextLast, reset: 0, enable: swap)
+            var active: [[[Signal]]] = []
+            for f in 0 ..< pf {
+                active.append((0 ..< pk).map { k in (0 ..< pc).map { ch in
+                    let next = m.reg("next_w_\(f)_\(k)_\(ch)", next: m.input("w_\(f)_\(k)_\(ch)", .sint(ww)), reset: 0, enable: load)
+                    return m.reg("active_w_\(f)_\(k)_\(ch)", next: next, reset: 0, enable: swap)
+                } })
+            }
+
+            // MARK: convolution engine
+            let ce = m.instance(engineModule, "engine")
+            ce.valid.assign(window)
+            let modeBits = ConvolutionMode.width
+            ce.mode.assign(mux(pointwise, Signal.uint(ConvolutionMode.pointwise.rawValue, width: modeBits),
+                               mux(depthwise, Signal.uint(ConvolutionMode.depthwise.rawValue, width: modeBits),
+                                   Signal.uint(ConvolutionMode.standard.rawValue, width: modeBits))))
+            ce.in_zp.assign(inZp)
+            ce.threshold.assign(Signal.uint(0, width: ww))
+            ce.activity_clear.assign(Signal.false)
+            m.discard(ce.activity)
+            for d in 0 ..< pd {
+                for k in 0 ..< pk {
+                    for ch in 0 ..< pc {
+                        let x = d == 0 ? mux(pointwise, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(ch)")
+                        ce.port("x_\(d)_\(k)_\(ch)").assign(x)
+                    }
+                }
+            }
+            for f in 0 ..< pf { for k in 0 ..< pk { for ch in 0 ..< pc { ce.port("w_\(f)_\(k)_\(ch)").assign(active[f][k][ch]) } } }
+            // Result lane (v, j): standard: filter j's sum_<j>_0 (v = 0); depthwise: channel j's
+            // sum_0_<j> (v = 0); pointwise: filter j's pixel v, sum_<j>_<v>.
+            let aw = c.accumulatorWidth
+            let zero = Signal.sint(0, width: aw)
+            let part = (0 ..< pv).map { v in (0 ..< lanes).map { j -> Signal in
+                let filterLane = j < pf ? ce.port("sum_\(j)_\(v)") : zero
+                let channel = v == 0 && j < pc ? ce.port("sum_0_\(j)") : zero
+                return m.wire("part_\(v)_\(j)", mux(depthwise, channel, v == 0 ? filterLane : mux(pointwise, filterLane, zero)))
+            } }
+            for f in 0 ..< pf {
+                for j in 0 ..< engine.lanes where !(j < pv || (f == 0 && j < pc)) { m.discard(ce.port("sum_\(f)_\(j)")) }
+            }
+
+            // The window's slice flags and stream end travel beside the engine's pipeline, whose
+            // depth depends on the mode (depthwise skips the channel adder).
+            let short = engine.latency(.depthwise), long = engine.latency(.standard)
+            func sideBand(_ s: Signal, _ name: String) -> Signal {
+                let early = m.delay(s, by: short, name: name, reset: 0)
+                let late = m.delay(early, by: long - short, name: "\(name)_std", reset: 0)
+                return m.wire("\(name)_at_sum", mux(depthwise || pointwise, early, late))
+            }
+            let sumFirst = sideBand(activeFirst, "slice_first")
+            let sumLast = sideBand(activeLast, "slice_last")
+            let sumEnd = sideBand(streamLast, "stream_end")
+            let sumValid = m.wire("sum_valid", ce.valid_out)
+
+            // MARK: accumulation over the slices, one word per output position of the stream
+            let position = m.reg("position", .uint(accumulator.addressBits), reset: 0)
+            m.when(sumValid) {
+                m.when(sumEnd) { position.assign(Signal.uint(0, width: accumulator.addressBits)) }
+                    .otherwise { position.assign(position &+ 1) }
+            }
+            let au = m.instance(accModule, "accumulator")
+            au.in_valid.assign(sumValid)
+            au.in_first.assign(sumFirst)
+            au.in_last.assign(sumLast)
+            au.in_end.assign(sumEnd)
+            au.in_addr.assign(position)
+            for v in 0 ..< pv { for j in 0 ..< lanes { au.port("part_\(v * lanes + j)").assign(part[v][j]) } }
+
+            // MARK: quantization: bias, per-channel multiplier, clamp
+            let qu = m.instance(quant.module, "quantization")
+            qu.in_valid.assign(au.out_valid)
+            qu.in_slice_last.assign(au.out_end)
+            for v in 0 ..< pv { for j in 0 ..< lanes { qu.port("acc_\(v)_\(j)").assign(au.port("sum_\(v * lanes + j)")) } }
+            qu.zero_point.assign(m.input("out_zp", .sint(dw)))
+            for p in ["param_clear", "bias_push", "bias_data", "bound_push", "bound_min", "bound_max",
+                      "mult_push", "mult_multiplier", "mult_shift"] {
+                let port = qu.port(p)
+                port.assign(m.input(p, port.type))
+            }
+            m.output("param_overflow", qu.param_overflow)
+            m.output("out_valid", qu.out_valid)
+            m.output("out_end", m.delay(au.out_end, by: quant.latency, name: "group_end", reset: 0))
+            for v in 0 ..< pv { for j in 0 ..< lanes { m.output("y_\(v)_\(j)", qu.port("y_\(v)_\(j)")) } }
+            m.output("busy", ru.busy)
+        }
+    }
+}
