@@ -9,6 +9,7 @@ public enum Datapath {
             try ConvolutionEngine(c).module(),
             try QuantizationUnit(config: c).module,
             try PoolingUnit(config: c).module,
+            try LayerDatapath(config: c).module(),
         ]
     }
 
