@@ -1,5 +1,6 @@
 import Accelerator
 import HDLKit
+import Reference
 import XCTest
 
 /// The configurable adder tree on its own: the basic unit in both of its modes (Fig. 5) and a whole
@@ -71,14 +72,5 @@ final class AdderTreeTests: XCTestCase {
     }
 }
 
-fileprivate struct TreeRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The project's one seeded generator, so failures reproduce from the seed in the message.
+fileprivate typealias TreeRandom = SeededRandom
