@@ -30,9 +30,11 @@ elaborate: build
 lint:
 	@scripts/lint-rtl.sh $(RTL)
 
-# Every test: Swift unit tests, Verilator/Icarus co-simulation of generated hardware, golden models.
+# Every test: Swift unit tests, Verilator/Icarus co-simulation of generated hardware, golden models,
+# then the command-line front ends as a user meets them.
 test: build
 	$(SWIFT) test -c $(MODE)
+	scripts/test-cli.sh $(BIN)
 
 clean:
 	rm -rf .build obj_dir build synth $(RTL)/*.v $(RTL)/config.json

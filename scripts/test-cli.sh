@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The command-line front ends as a user meets them: bad input is one line on stderr and exit 1,
+# and good input gives the reference model's bytes (checked against LiteRT/tflite-micro goldens
+# from ../shared/models, or $DSC_MODELS, when present).
+set -uo pipefail
+bin=${1:-.build/release}
+models=${DSC_MODELS:-../shared/models}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0 skip=0
+ok()   { pass=$((pass + 1)); }
+bad()  { fail=$((fail + 1)); echo "test-cli: FAIL: $*" >&2; }
+
+# expect_error EXPECTED_TEXT COMMAND...: exit status 1, exactly one stderr line containing the text.
+expect_error() {
+  local want=$1; shift
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ $rc -ne 1 ]; then bad "$* exited $rc, not 1"; return; fi
+  if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -qF -- "$want" "$tmp/err"; then
+    bad "$* printed '$(cat "$tmp/err")', expected one line with '$want'"; return
+  fi
+  ok
+}
+
+expect_error "--pc 0: must be at least 1" "$bin/elaborate" --pc 0 --out "$tmp/rtl"
+expect_error "PD must not exceed PF" "$bin/elaborate" --pd 32 --out "$tmp/rtl"
+expect_error "does not exist" "$bin/dsc" info "$tmp/missing.tflite"
+printf 'not a flatbuffer at all' >"$tmp/bad.tflite"
+expect_error "not a TFLite model" "$bin/dsc" info "$tmp/bad.tflite"
+
+"$bin/elaborate" --pc 4 --pf 4 --pd 2 --out "$tmp/rtl" >/dev/null && ok || bad "elaborate --pc 4 --pf 4 --pd 2 failed"
+
+if [ -d "$models/kws_ref_model" ]; then
+  m=$models/kws_ref_model; case_dir=$m/mlperf_kws_sample0
+  head -c 100 "$case_dir/input.bin" >"$tmp/short.bin"
+  expect_error "$tmp/none.json" "$bin/dsc" estimate "$m/model.tflite" --config "$tmp/none.json"
+  expect_error "input" "$bin/dsc" infer "$m/model.tflite" --input "$tmp/short.bin" --output "$tmp/o.bin"
+  if "$bin/dsc" infer "$m/model.tflite" --input "$case_dir/input.bin" --output "$tmp/o.bin" >/dev/null \
+     && cmp -s "$tmp/o.bin" "$case_dir/expected.bin"; then ok; else bad "dsc infer kws differs from expected.bin"; fi
+  if "$bin/dsc" compile "$m/model.tflite" --config "$tmp/rtl/config.json" --input "$case_dir/input.bin" --out "$tmp/kws" >/dev/null \
+     && cmp -s "$tmp/kws/expected.bin" "$case_dir/expected.bin" && [ -s "$tmp/kws/instructions.bin" ] && [ -s "$tmp/kws/memory.bin" ]; then ok
+  else bad "dsc compile kws: missing outputs or expected.bin differs from the golden"; fi
+  if "$bin/dsc" estimate "$m/model.tflite" --config "$tmp/rtl/config.json" | grep -q '^total: .* cycles'; then ok
+  else bad "dsc estimate kws printed no total"; fi
+else
+  skip=$((skip + 5))
+  echo "test-cli: skipping the model checks: $models/kws_ref_model not found (set DSC_MODELS)"
+fi
+
+echo "test-cli: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
