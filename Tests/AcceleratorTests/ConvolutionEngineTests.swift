@@ -446,14 +446,5 @@ fileprivate func randomWeight(_ rng: inout SplitMix64) -> Int8 {
 fileprivate func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
 
 /// A seeded generator, so every failure reproduces.
-fileprivate struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The project's one seeded generator, so failures reproduce from the seed in the message.
+fileprivate typealias SplitMix64 = SeededRandom
