@@ -53,16 +53,8 @@ final class SliceAccumulatorTests: XCTestCase {
     }
 }
 
-private struct AccumulatorRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+private typealias AccumulatorRandom = SplitMix
+private extension SplitMix {
     /// Mostly engine-sized sums, sometimes int32 extremes so that the total wraps.
     mutating func partialSum() -> Int32 {
         below(6) == 0 ? [Int32.max, Int32.min, Int32.max - 3, Int32.min + 7][below(4)]
