@@ -33,6 +33,9 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     public var clockMHz: Double = 150
     /// Two int8×int8 products per DSP48E1 (seed: DSP packing), halving DSPs for the same multipliers.
     public var dspPacking: Bool = false
+    /// Bytes per beat of the AXI4-Stream data ports (docs/control.md). One feature-map position
+    /// (up to PC or PF channels) travels per beat, so it must hold max(PC, PF) bytes.
+    public var streamBytes: Int = 16
 
     public init() {}
 
@@ -72,6 +75,8 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
                           ("output-buffer-depth", outputBufferDepth)] {
             try rule((1...(1 << 22)).contains(v), "--\(name) \(v): must be 1 to \(1 << 22) words")
         }
+        try rule([16, 32, 64, 128].contains(streamBytes), "--stream-bytes \(streamBytes): must be 16, 32, 64 or 128")
+        try rule(streamBytes >= max(pc, pf), "--stream-bytes \(streamBytes): a stream beat carries one position of PC or PF channels, so it must be at least max(PC, PF) = \(max(pc, pf))")
         try rule(clockMHz > 0 && clockMHz <= 1000, "--clock-mhz \(clockMHz): must be in (0, 1000]")
     }
 

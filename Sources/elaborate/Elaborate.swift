@@ -23,6 +23,7 @@ struct Elaborate: ParsableCommand {
     @Option(name: .customLong("output-buffer-depth"), help: "Output buffer words (PF accumulators each).") var outputBufferDepth = AcceleratorConfig.paper.outputBufferDepth
     @Option(name: .customLong("clock-mhz"), help: "Target clock in MHz.") var clockMHz = AcceleratorConfig.paper.clockMHz
     @Flag(name: .customLong("dsp-packing"), help: "Pack two int8 products into each DSP48E1.") var dspPacking = false
+    @Option(name: .customLong("stream-bytes"), help: "Bytes per AXI4-Stream data beat (16, 32, 64, 128; at least max(PC, PF)).") var streamBytes = AcceleratorConfig.paper.streamBytes
     @Option(help: "Output folder for the Verilog and config.json.") var out = "rtl"
 
     func config() -> AcceleratorConfig {
@@ -31,6 +32,7 @@ struct Elaborate: ParsableCommand {
         c.dataWidth = dataWidth; c.weightWidth = weightWidth; c.accumulatorWidth = accWidth
         c.inputBufferDepth = inputBufferDepth; c.weightBufferDepth = weightBufferDepth; c.outputBufferDepth = outputBufferDepth
         c.maxRowWidth = maxRow; c.clockMHz = clockMHz; c.dspPacking = dspPacking
+        c.streamBytes = streamBytes
         return c
     }
 
