@@ -165,9 +165,10 @@ private struct PlanBuilder {
 
     // MARK: - Memory
 
-    /// Appends `data` at the next address aligned to the beat and the program's alignment.
-    mutating func append(_ data: [UInt8]) throws -> UInt32 {
-        let a = max(beat, program.options.alignment)
+    /// Appends `data` at the next address aligned to `alignment` (default: the beat and the
+    /// program's DMA alignment, whichever is larger).
+    mutating func append(_ data: [UInt8], alignment: Int? = nil) throws -> UInt32 {
+        let a = alignment ?? max(beat, program.options.alignment)
         let at = (image.count + a - 1) / a * a
         guard at + data.count <= Int(UInt32.max) else { throw MapperError("memory image with control constants exceeds the 32-bit address space") }
         image += [UInt8](repeating: 0, count: at - image.count)
@@ -186,7 +187,8 @@ private struct PlanBuilder {
         let beats = (bytes.count + beat - 1) / beat
         let padded = bytes + [UInt8](repeating: 0, count: beats * beat - bytes.count)
         if let a = setCache[padded] { return (a, beats) }
-        let a = try append(padded)
+        // Whole beats at beat-aligned addresses: a set is read as `beats` full beats.
+        let a = try append(padded, alignment: beat)
         setCache[padded] = a
         return (a, beats)
     }

@@ -4,7 +4,7 @@ import Mapper
 import Reference
 import XCTest
 
-/// Every shared model's first case, compiled with external routes, expanded into control records
+/// Every shared model and case, compiled with external routes, expanded into control records
 /// and run through `ControlModel` alone; the device output plus the host's softmax must equal
 /// tflite-micro's expected.bin exactly, at the paper's configuration and a small one (PC=PF=4,
 /// PD=2, 32-pixel rows, 256 accumulator positions). DSC_MODELS overrides ../shared/models.
@@ -30,31 +30,34 @@ final class ControlSharedModelTests: XCTestCase {
             .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("\($0)/model.tflite").path) }.sorted()
     }
 
-    private func firstCase(_ model: String) throws -> URL? {
+    private func cases(_ model: String) throws -> [URL] {
         let dir = Self.modelsRoot.appendingPathComponent(model)
         return try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
             .map { dir.appendingPathComponent($0) }
-            .first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("expected.bin").path) }
+            .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("expected.bin").path) }
     }
 
     private func check(_ config: AcceleratorConfig, label: String, skipping: Set<String> = []) throws {
         for model in try models() where !skipping.contains(model) {
-            guard let c = try firstCase(model) else { XCTFail("\(model) has no case with an expected.bin"); continue }
+            let all = try cases(model)
+            XCTAssertFalse(all.isEmpty, "\(model) has no case with an expected.bin")
             let network = try TFLiteReader.read(contentsOf: Self.modelsRoot.appendingPathComponent("\(model)/model.tflite"))
-            let input = try [UInt8](Data(contentsOf: c.appendingPathComponent("input.bin"))).map { Int8(bitPattern: $0) }
-            let expected = try [UInt8](Data(contentsOf: c.appendingPathComponent("expected.bin"))).map { Int8(bitPattern: $0) }
             let program = try Mapper.compile(network, config: config, options: .externalOnly)
             let plan = try ControlPlan(program: program)
             for r in plan.records where r.op == .conv && r.mode != .pointwise {
                 XCTAssertLessThanOrEqual(r.outputPositions, config.outputBufferDepth, "\(model) layer \(r.layer) at \(label)")
                 XCTAssertLessThanOrEqual(r.regionCols, config.maxRowWidth, "\(model) layer \(r.layer) at \(label)")
             }
+            for c in all {
+            let input = try [UInt8](Data(contentsOf: c.appendingPathComponent("input.bin"))).map { Int8(bitPattern: $0) }
+            let expected = try [UInt8](Data(contentsOf: c.appendingPathComponent("expected.bin"))).map { Int8(bitPattern: $0) }
             let memory = try ControlModel.run(plan, input: input)
             let a = Int(plan.deviceOutputAddress)
             let got = try SimulationBundle.finish(deviceOutput: Array(memory[a ..< a + plan.deviceOutputLength]), dma: program.dma)
             let mismatches = zip(got, expected).filter { $0 != $1 }.count
             XCTAssertEqual(got.count, expected.count, "\(model)/\(c.lastPathComponent) at \(label)")
             XCTAssertEqual(mismatches, 0, "\(model)/\(c.lastPathComponent) at \(label): \(mismatches) of \(expected.count) outputs differ")
+            }
             print("control records: \(model) at \(label): \(plan.records.count) records, \(plan.checks.count) device layers, memory image \(plan.memory.count) bytes (\(plan.appendedBytes) appended)")
         }
     }
