@@ -130,6 +130,7 @@ public final class ControlModel {
 
         if r.op == .copy {
             guard regionPositions == positions else { throw fail(n, r, "copies \(regionPositions) positions into \(positions)") }
+            guard !r.residual || r.outChunk <= lanes else { throw fail(n, r, "ADD copy of \(r.outChunk) bytes per position; the ADD has \(lanes) lanes") }
             let add = r.residual ? try addParameters(r.add) : nil
             for p in 0 ..< positions {
                 let a = outputOffset(p, r.outputAddress)

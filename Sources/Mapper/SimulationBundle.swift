@@ -10,8 +10,11 @@ import Reference
 public struct SimulationBundle: Sendable {
     /// One `layer` line of sim.txt.
     public struct Layer: Sendable, Equatable {
-        /// The TFLite layer whose output the check holds (the ADD's for a fused shortcut).
+        /// The TFLite layer the records carry in `layer` (what `trace_layer` shows).
         public var index: Int
+        /// The TFLite layer whose output the check holds: `index`, or the ADD fused into it
+        /// (its file is layers/<producer>.bin).
+        public var producer: Int
         public var operation: String
         public var macs: Int
         public var lastRecord: Int
@@ -65,7 +68,7 @@ public struct SimulationBundle: Sendable {
             guard vsExecutor == 0 else { throw MapperError("\(here): the control records' result differs from the Executor in \(vsExecutor) of \(c.length) bytes") }
             let vsReference = zip(model, reference).filter { $0 != $1 }.count
             guard vsReference == 0 else { throw MapperError("\(here): the control records' result differs from the Reference model in \(vsReference) of \(c.length) bytes") }
-            layers.append(Layer(index: k, operation: name, macs: c.macs, lastRecord: c.lastRecord, address: c.address, expected: reference))
+            layers.append(Layer(index: c.layer, producer: k, operation: name, macs: c.macs, lastRecord: c.lastRecord, address: c.address, expected: reference))
         }
         let a = Int(plan.deviceOutputAddress)
         let device = Array(memory[a ..< a + plan.deviceOutputLength])
@@ -118,7 +121,7 @@ public struct SimulationBundle: Sendable {
         s += "input input.bin \(plan.inputAddress)\n"
         s += "output device_output.bin \(plan.deviceOutputAddress) \(plan.deviceOutputLength) expected_device.bin\n"
         for l in layers {
-            s += "layer \(l.index) \(l.operation) \(l.macs) \(l.lastRecord) \(l.address) \(l.expected.count) layers/\(l.index).bin\n"
+            s += "layer \(l.index) \(l.operation) \(l.macs) \(l.lastRecord) \(l.address) \(l.expected.count) layers/\(l.producer).bin\n"
         }
         return s
     }
