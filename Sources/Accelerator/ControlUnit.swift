@@ -269,8 +269,10 @@ public struct ControlUnit {
                     state.assign(State.offsets.rawValue)
                 }
                 s.is(State.offsets.rawValue) {
-                    rowOffset.assign((rowFirst * f.inputRowStride).truncate(to: 32))
-                    colOffset.assign((colFirst * f.inputPixelStride).truncate(to: 32))
+                    // The first in-image position's image coordinates: max(0, origin).
+                    func imageFirst(_ origin: Signal) -> Signal { mux(origin < 0, Signal.uint(0, width: 16), origin.asUnsigned) }
+                    rowOffset.assign((imageFirst(f.regionRow0) * f.inputRowStride).truncate(to: 32))
+                    colOffset.assign((imageFirst(f.regionCol0) * f.inputPixelStride).truncate(to: 32))
                     state.assign(State.startPass.rawValue)
                 }
                 s.is(State.startPass.rawValue) {
