@@ -1,6 +1,7 @@
 import Accelerator
 import Foundation
 import HDLKit
+import Reference
 import XCTest
 
 /// AcceleratorTop's control side, closed loop: a Swift memory model serves the read commands
@@ -208,6 +209,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         var writeCommands: [Command] = []
         var outBeats: [[Int]] = []
         var outLasts: [Int] = []
+        var outKeeps: [Int] = []
         var traces: [Int] = []
         var stallInput = 0, stallOutput = 0
         var irqSeenAt: Int?
@@ -273,6 +275,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                 if outReady {
                     outBeats.append((0..<b).map { v("m_axis_tdata_\($0)") })
                     outLasts.append(v("m_axis_tlast"))
+                    outKeeps.append(v("m_axis_tkeep"))
                 } else { stallOutput += 1 }
             }
             if v("trace_record_done") == 1 { traces.append(v("trace_layer")) }
@@ -457,5 +460,75 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(reg[O.id], AxiLiteRegisters.identification)
         XCTAssertEqual(reg[O.config], AxiLiteRegisters.configWord(c))
         XCTAssertEqual(bench.reads.last?.value, 0b100, "STATUS after IRQ_ACK: error only")
+    }
+
+    /// The same top with the real ExecutionUnit: a pointwise pass (parameters, weights, a partial
+    /// last engine beat) checked against Reference's requantization, then a clipped copy.
+    func testRealExecutionUnitConvolvesAndCopies() throws {
+        let c = AcceleratorTopLintTests.smallConfig()
+        let b = c.streamBytes, lanes = max(c.pc, c.pf)
+        var memory: [Int: UInt8] = [:]
+        func put32(_ a: Int, _ v: Int) { for k in 0..<4 { memory[a + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) } }
+        let parameterAddress = 0x3000, weightAddress = 0x2000
+        var params: [(bias: Int, multiplier: Int32, shift: Int)] = []
+        for f in 0..<lanes {
+            let (mult, shift) = FixedPoint.quantizeMultiplier(0.004 + 0.003 * Double(f))
+            params.append((bias: 100 * f - 150, multiplier: mult, shift: shift))
+            put32(parameterAddress + 16 * f, 100 * f - 150); put32(parameterAddress + 16 * f + 4, Int(mult))
+            put32(parameterAddress + 16 * f + 8, shift); put32(parameterAddress + 16 * f + 12, 0)
+        }
+        var conv = Record(op: 1, mode: 1, first: true, last: true, loadParams: true, layer: 11, regionRows: 2, regionCols: 5,
+                          row0: 1, col0: 2, imageRows: 6, imageCols: 8, inputAddress: 0x1_0000, inputPixelStride: 4,
+                          inputRowStride: 32, inChunk: 4, fillValue: -3, outChunk: 4, outZeroPoint: 7, weightAddress: weightAddress,
+                          weightBeats: (c.pc * c.pf + b - 1) / b, paramRecords: lanes, parameterAddress: parameterAddress,
+                          outputAddress: 0x4_0000, outputPixelStride: 4, outputRowStride: 20, outputRows: 2, outputCols: 5)
+        conv.actMin = -100; conv.actMax = 110
+        let copy = Record(op: 2, layer: 12, regionRows: 2, regionCols: 3, row0: -1, col0: 6, imageRows: 6, imageCols: 8,
+                          inputAddress: 0x1_0000, inputPixelStride: 4, inputRowStride: 32, inChunk: 3, fillValue: 9, outChunk: 4,
+                          outputAddress: 0x5_0000, outputPixelStride: 4, outputRowStride: 12, outputRows: 2, outputCols: 3)
+        let records = [conv, copy]
+        let recordBase = 0x9000
+        for (n, rec) in records.enumerated() {
+            for (k, byte) in rec.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte }
+        }
+        typealias O = AxiLiteRegisters.Offset
+        let ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, 2), .write(O.control, 3), .waitIrq,
+                             .read(O.status), .read(O.recordsDone)]
+        let top = try AcceleratorTop(config: c)
+        let sim = try Simulator(Design(top: Self.bench(top.module, bytes: b)))
+        let result = try controlCosimulate(sim, Bench(memory: memory, b: b, rng: SplitMix(state: 5), ops: ops), maxCycles: 3000,
+                                           window: 256)
+        let bench = result.bench
+        print("AcceleratorTopControlTests (real unit): \(result.cycles) cycles in \(result.runs) simulator runs")
+
+        func signed(_ v: Int) -> Int { v >= 128 ? v - 256 : v }
+        var want: [[Int]] = []
+        let pixels = Self.expected(conv, memory: memory, b: b).beats.filter { $0.phase == 3 }
+        for x in pixels {
+            var beat = [Int](repeating: 0, count: b)
+            for f in 0..<c.pf {
+                var acc = 0
+                for ch in 0..<c.pc {
+                    acc += signed(Int(Bench.byte(memory, weightAddress + ch * c.pf + f))) * (signed(x.bytes[ch]) - conv.fillValue)
+                }
+                let y = FixedPoint.requantize(acc: Int32(acc + params[f].bias), multiplier: params[f].multiplier, shift: params[f].shift,
+                                              outputZeroPoint: Int32(conv.outZeroPoint), min: Int32(conv.actMin), max: Int32(conv.actMax))
+                beat[f] = Int(UInt8(bitPattern: y))
+            }
+            want.append(beat)
+        }
+        for x in Self.expected(copy, memory: memory, b: b).beats {
+            want.append((0..<b).map { $0 < copy.outChunk ? x.bytes[$0] : 0 })
+        }
+        XCTAssertEqual(bench.outBeats.count, want.count)
+        for (k, (seen, expect)) in zip(bench.outBeats, want).enumerated() where seen != expect {
+            XCTFail("output beat \(k): saw \(seen), expected \(expect)")
+            break
+        }
+        XCTAssertEqual(bench.outLasts, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1])
+        XCTAssertEqual(Set(bench.outKeeps), [0xF])
+        XCTAssertEqual(bench.traces, [11, 12])
+        XCTAssertEqual(bench.writeCommands.count, 2)
+        XCTAssertEqual(bench.reads.map(\.value), [0b010, 2])
     }
 }
