@@ -213,6 +213,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         var traces: [Int] = []
         var stallInput = 0, stallOutput = 0
         var irqSeenAt: Int?
+        var stallsAtIrq: [(input: Int, output: Int)] = []
         var cycle = 0
 
         var finished: Bool { opIndex >= ops.count || cycle > 20000 }
@@ -289,7 +290,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                     if i["s_axil_arvalid"] == 1 && v("s_axil_arready") == 1 { arDone = true }
                     else if arDone && v("s_axil_rvalid") == 1 { reads.append((a, v("s_axil_rdata"))); opIndex += 1; arDone = false }
                 case .waitIrq:
-                    if v("irq") == 1 { irqSeenAt = cycle; opIndex += 1 }
+                    if v("irq") == 1 { irqSeenAt = cycle; stallsAtIrq.append((stallInput, stallOutput)); opIndex += 1 }
                 }
             }
             cmdReady = rng.below(3) != 0
@@ -391,6 +392,9 @@ final class AcceleratorTopControlTests: XCTestCase {
         var bad = records[4]; bad.magic = 0xC4; bad.layer = 8
         records.append(bad)
         records.append(records[4])
+        // Record 7, for a second run: magic right, op 3.
+        var badOp = records[4]; badOp.op = 3
+        records.append(badOp)
 
         let recordBase = 0x8_0100
         var memory: [Int: UInt8] = [:]
@@ -404,6 +408,11 @@ final class AcceleratorTopControlTests: XCTestCase {
         var ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, records.count), .write(O.control, 3), .waitIrq]
         ops += readBack.map { .read($0) }
         ops += [.write(O.irqAck, 2), .read(O.status)]
+        // A second run starting at the bad-op record stops at once with ERROR_RECORD 0 and the
+        // figures cleared; a third with RECORD_COUNT 0 is done at once, without error.
+        ops += [.write(O.recordBase, recordBase + 128 * 7), .write(O.recordCount, 1), .write(O.control, 3), .waitIrq,
+                .read(O.status), .read(O.errorRecord), .read(O.recordsDone), .read(O.engineBeats), .write(O.irqAck, 2),
+                .write(O.recordCount, 0), .write(O.control, 3), .waitIrq, .read(O.status), .read(O.recordsDone)]
 
         let top = try AcceleratorTop(config: c, executionUnit: Self.standIn(c))
         XCTAssertEqual(top.module.name, "AcceleratorTop")
@@ -426,6 +435,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             lasts += e.beats.indices.map { $0 == e.beats.count - 1 ? 1 : 0 }
         }
         reads.append(Command(address: recordBase + 128 * 5, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
+        reads.append(Command(address: recordBase + 128 * 7, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
         XCTAssertEqual(bench.readCommands, reads)
         XCTAssertEqual(bench.writeCommands, writes)
         let echoed = beats.map { beat in beat.bytes.enumerated().map { $0.offset == b - 1 ? $0.element ^ (beat.phase << 6) : $0.element } }
@@ -437,29 +447,31 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(bench.outLasts, lasts)
         XCTAssertEqual(bench.traces, ran.map { $0.layer & 0xFFFF })
 
-        XCTAssertEqual(bench.reads.map(\.address), readBack + [O.status])
+        XCTAssertEqual(bench.reads.map(\.address), readBack + [O.status, O.status, O.errorRecord, O.recordsDone, O.engineBeats,
+                                                                O.status, O.recordsDone])
+        XCTAssertEqual(bench.reads.suffix(6).map(\.value), [0b110, 0, 0, 0, 0b010, 0], "bad op, then an empty run")
         let reg = Dictionary(bench.reads.prefix(readBack.count).map { ($0.address, $0.value) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(reg[O.status], 0b110, "STATUS: done and error, not busy")
         XCTAssertEqual(reg[O.recordsDone], 5)
         XCTAssertEqual(reg[O.errorRecord], 5)
         XCTAssertEqual(reg[O.currentLayer], records[4].layer)
         XCTAssertEqual(reg[O.engineBeats], beats.filter { $0.phase == 3 }.count)
-        XCTAssertEqual(reg[O.stallInput], bench.stallInput)
-        XCTAssertEqual(reg[O.stallOutput], bench.stallOutput)
-        XCTAssertGreaterThan(bench.stallInput, 0)
-        XCTAssertGreaterThan(bench.stallOutput, 0)
+        XCTAssertEqual(reg[O.stallInput], bench.stallsAtIrq.first?.input)
+        XCTAssertEqual(reg[O.stallOutput], bench.stallsAtIrq.first?.output)
+        XCTAssertGreaterThan(bench.stallsAtIrq.first?.input ?? 0, 0)
+        XCTAssertGreaterThan(bench.stallsAtIrq.first?.output ?? 0, 0)
         let activity = ran.reduce(0) { acc, rec in
             (acc + Self.configHash(rec.portValues()) + (rec.op == 1 ? rec.weightBeats : 0)) & ((1 << 48) - 1)
         }
         XCTAssertEqual(reg[O.pruneActive], activity & 0xFFFF_FFFF)
         let cycles = (reg[O.cyclesLo] ?? 0) | (reg[O.cyclesHi] ?? 0) << 32
         XCTAssertGreaterThan(cycles, beats.count)
-        XCTAssertLessThan(cycles, bench.irqSeenAt ?? 0)
+        XCTAssertLessThan(cycles, result.cycles)
         XCTAssertEqual(reg[O.recordBase], recordBase)
         XCTAssertEqual(reg[O.recordCount], records.count)
         XCTAssertEqual(reg[O.id], AxiLiteRegisters.identification)
         XCTAssertEqual(reg[O.config], AxiLiteRegisters.configWord(c))
-        XCTAssertEqual(bench.reads.last?.value, 0b100, "STATUS after IRQ_ACK: error only")
+        XCTAssertEqual(bench.reads[readBack.count].value, 0b100, "STATUS after IRQ_ACK: error only")
     }
 
     /// The same top with the real ExecutionUnit: a pointwise pass (parameters, weights, a partial
