@@ -14,10 +14,12 @@ import HDLKit
 /// `fill_value`. The pass ends when every beat was routed, every command accepted and the unit
 /// reported `pass_done`; then `trace_record_done` pulses with `trace_layer`.
 ///
-/// Timing: overhead per record = 1 cycle to load the fetch command + the memory's latency + 128/B
-/// beats + 4 cycles (check, clamp, offsets, pass start) + 1 cycle after the pass ends
-/// (`overheadCycles` + 128/B, memory latency not included). The `s_axis` → `in_*` path and the
-/// `in_ready` → `s_axis_tready` path are combinational (no buffering, no bubbles).
+/// Timing: from the cycle a pass ends to the next `pass_start`, `passGapCycles` + 128/B cycles plus
+/// the memory's latency (command handshake to first beat) and any stalls of the record's beats:
+/// 1 cycle to load the fetch command, the command handshake, the record beats, then check, clamp,
+/// offsets and pass start. The pass's first read command is valid 2 cycles after `pass_start`; a
+/// further command follows 2 cycles after each handshake. The `s_axis` → `in_*` and `in_ready` →
+/// `s_axis_tready` paths are combinational (no buffering, no bubbles within a phase).
 ///
 /// Figures (cleared at start): `cycles` busy, `stall_input` (s_axis_tready && !s_axis_tvalid: a
 /// phase wanted a beat that memory did not have), `stall_output` (output_valid && !output_ready),
@@ -27,8 +29,9 @@ public struct ControlUnit {
     public let config: AcceleratorConfig
     public let module: Module
 
-    /// Cycles of a record's control overhead besides its fetch beats and the memory's latency.
-    public static let overheadCycles = 6
+    /// Cycles from a pass's end to the next `pass_start`, besides the 128/B record beats and the
+    /// memory's latency (with a memory that accepts the command at once and streams without gaps).
+    public static let passGapCycles = 5
 
     /// Phases of a pass in their order; the value is the ExecutionUnit's `in_phase`.
     public enum Phase: Int, CaseIterable { case params = 0, weights, residual, pixels }

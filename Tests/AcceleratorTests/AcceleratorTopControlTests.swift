@@ -206,6 +206,10 @@ final class AcceleratorTopControlTests: XCTestCase {
         var beat = 0
         var cmdReady = false, dataValid = false, wrReady = false, outReady = false
         var readCommands: [Command] = []
+        var readCommandCycles: [Int] = []
+        var traceCycles: [Int] = []
+        /// Memory and output always ready, for timing measurements.
+        var eager = false
         var writeCommands: [Command] = []
         var outBeats: [[Int]] = []
         var outLasts: [Int] = []
@@ -264,6 +268,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             if v("m_rd_cmd_valid") == 1 && cmdReady {
                 let c = command("m_rd_cmd")
                 readCommands.append(c)
+                readCommandCycles.append(cycle)
                 if c.count1 * c.count2 > 0 { pending.append(c) }
             }
             if v("m_wr_cmd_valid") == 1 && wrReady { writeCommands.append(command("m_wr_cmd")) }
@@ -279,7 +284,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                     outKeeps.append(v("m_axis_tkeep"))
                 } else { stallOutput += 1 }
             }
-            if v("trace_record_done") == 1 { traces.append(v("trace_layer")) }
+            if v("trace_record_done") == 1 { traces.append(v("trace_layer")); traceCycles.append(cycle) }
             if opIndex < ops.count {
                 switch ops[opIndex] {
                 case .write:
@@ -293,10 +298,10 @@ final class AcceleratorTopControlTests: XCTestCase {
                     if v("irq") == 1 { irqSeenAt = cycle; stallsAtIrq.append((stallInput, stallOutput)); opIndex += 1 }
                 }
             }
-            cmdReady = rng.below(3) != 0
-            dataValid = rng.below(4) != 0
-            wrReady = rng.below(2) != 0
-            outReady = rng.below(4) != 0
+            cmdReady = eager || rng.below(3) != 0
+            dataValid = eager || rng.below(4) != 0
+            wrReady = eager || rng.below(2) != 0
+            outReady = eager || rng.below(4) != 0
             cycle += 1
         }
     }
@@ -542,5 +547,33 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(bench.traces, [11, 12])
         XCTAssertEqual(bench.writeCommands.count, 2)
         XCTAssertEqual(bench.reads.map(\.value), [0b010, 2])
+    }
+
+    /// ControlUnit.passGapCycles, measured: with a memory that takes commands at once and answers
+    /// one cycle after the handshake, the next record's fetch command is valid the cycle after
+    /// `trace_record_done` and its first read command passGapCycles + 128/B + 2 cycles after that pulse.
+    func testCyclesBetweenPasses() throws {
+        let c = AcceleratorTopLintTests.smallConfig()
+        let b = c.streamBytes
+        let pass = Record(op: 1, mode: 1, first: true, last: false, loadParams: true, layer: 1, regionRows: 1, regionCols: 3,
+                          row0: 0, col0: 0, imageRows: 1, imageCols: 3, inputAddress: 0x1000, inputPixelStride: 4,
+                          inputRowStride: 12, inChunk: 4, fillValue: 0, outChunk: 4, weightAddress: 0x2000, weightBeats: 1,
+                          paramRecords: 4, parameterAddress: 0x3000)
+        let recordBase = 0x8000
+        var memory: [Int: UInt8] = [:]
+        for n in 0..<2 { for (k, byte) in pass.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte } }
+        typealias O = AxiLiteRegisters.Offset
+        var bench = Bench(memory: memory, b: b, rng: SplitMix(state: 1),
+                          ops: [.write(O.recordBase, recordBase), .write(O.recordCount, 2), .write(O.control, 3), .waitIrq])
+        bench.eager = true
+        let sim = try Simulator(Design(top: Self.bench(AcceleratorTop(config: c, executionUnit: Self.standIn(c)).module, bytes: b)))
+        let result = try controlCosimulate(sim, bench, maxCycles: 2000, window: 256).bench
+        // Commands: record 0, params, weights, pixels; record 1, params, ...
+        XCTAssertEqual(result.readCommands.count, 8)
+        guard result.traceCycles.count == 2, result.readCommandCycles.count == 8 else { return }
+        let pulse = result.traceCycles[0]
+        XCTAssertEqual(result.readCommandCycles[4], pulse + 1)
+        XCTAssertEqual(result.readCommandCycles[5], pulse + ControlUnit.passGapCycles + 128 / b + 2)
+        XCTAssertEqual(result.readCommandCycles[6], result.readCommandCycles[5] + 2)
     }
 }
