@@ -72,7 +72,8 @@ public struct ExecutionUnit: Sendable {
         let bytes = streamBytes, lanes = lanes, eb = entryBytes
         let dpModule = try datapath.module()
         let adder = try ResidualAdder(config: c, lanes: lanes)
-        let resultFIFO = FIFO(depth: resultDepth, payload: .uint(8 * eb), firstWordFallThrough: true, storage: .memory(.block))
+        let resultFIFO = FIFO(depth: resultDepth, payload: .uint(8 * eb), firstWordFallThrough: true,
+                              storage: .memory(.distributed))
         let outputFIFO = FIFO(depth: Self.outputDepth, payload: .uint(8 * bytes + 1), firstWordFallThrough: true,
                               storage: .memory(.distributed))
         let resultDepth = resultDepth, outputDepth = Self.outputDepth, residualDepth = residualDepth
