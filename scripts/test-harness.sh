@@ -22,7 +22,6 @@ build() {   # build NAME VFLAGS [TRACE]
 }
 build b16 ""
 build b32 "-GB=8'd32" 1
-build tlast "+define+STANDIN_EARLY_TLAST"
 v16=$work/b16/Vtop v32=$work/b32/Vtop
 
 python3 sim/test/make-case.py "$tmp/good"
@@ -30,6 +29,7 @@ python3 sim/test/make-case.py "$tmp/good32" --stream-bytes 32
 python3 sim/test/make-case.py "$tmp/layer" --corrupt-layer 5
 python3 sim/test/make-case.py "$tmp/final" --corrupt-expected
 python3 sim/test/make-case.py "$tmp/magic" --bad-magic
+for f in 1 2 3 4; do python3 sim/test/make-case.py "$tmp/fault$f" --fault $f; done
 
 # expect_pass COMMAND...: exit 0, PASS line, device_output.bin equal to expected_device.bin.
 expect_pass() {
@@ -82,7 +82,10 @@ grep -qF "first mismatch at element 17 (address 0x3011)" "$tmp/err" && ok || bad
 expect_error "differs from $tmp/final/expected_device.bin at element 100" "$v16" "$tmp/final"
 expect_error "STATUS.error at record 2" "$v16" "$tmp/magic"
 expect_error "timeout: no STATUS.done after 300 cycles" "$v16" "$tmp/good" --max-cycles 300
-expect_error "has tlast=1" "$work/tlast/Vtop" "$tmp/good"
+expect_error "m_axis beat 14 of 15 of the write command at 0x2069 has tlast=1" "$v16" "$tmp/fault1"
+expect_error "tkeep byte 7 is 1, but the command's chunk is 7" "$v16" "$tmp/fault2"
+expect_error "m_rd_cmd valid dropped without a handshake" "$v16" "$tmp/fault3" --backpressure 0.9
+expect_error "m_wr_cmd command (address 0x40002069, chunk 7, count1 5, count2 3): reaches beyond the memory image" "$v16" "$tmp/fault4"
 expect_error "rebuild for the folder's configuration" "$v16" "$tmp/good32"
 
 # Waves only from a tracing build, and there they are written.

@@ -29,6 +29,10 @@
 struct MoverCommand {
     uint64_t address = 0;
     uint32_t chunk = 0, count1 = 0, stride1 = 0, count2 = 0, stride2 = 0;
+    bool operator==(const MoverCommand& o) const {
+        return address == o.address && chunk == o.chunk && count1 == o.count1 && stride1 == o.stride1 && count2 == o.count2 &&
+               stride2 == o.stride2;
+    }
 };
 
 struct DataMoverSettings {

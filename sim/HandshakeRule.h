@@ -4,33 +4,34 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
-#include <vector>
 
 #include "HarnessError.h"
 
+template <class Payload>
 class HandshakeRule {
 public:
     explicit HandshakeRule(const char* channel) : channel_(channel) {}
 
-    // Call once per cycle with the values sampled before the clock edge.
-    void check(uint64_t cycle, bool valid, bool ready, const std::vector<uint32_t>& payload) {
+    // Call once per cycle with the values sampled before the clock edge; `payload` is read only
+    // while valid is high.
+    void check(uint64_t cycle, bool valid, bool ready, const Payload& payload) {
         if (waiting_) {
             char text[160];
             if (!valid) {
                 std::snprintf(text, sizeof text, "cycle %llu: %s valid dropped without a handshake", (unsigned long long)cycle, channel_);
                 throw HarnessError(text);
             }
-            if (payload != payload_) {
+            if (!(payload == held_)) {
                 std::snprintf(text, sizeof text, "cycle %llu: %s payload changed while valid waited for ready", (unsigned long long)cycle, channel_);
                 throw HarnessError(text);
             }
         }
         waiting_ = valid && !ready;
-        if (waiting_) payload_ = payload;
+        if (waiting_) held_ = payload;
     }
 
 private:
     const char* channel_;
     bool waiting_ = false;
-    std::vector<uint32_t> payload_;
+    Payload held_{};
 };

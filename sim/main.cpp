@@ -44,8 +44,9 @@ class Harness {
 public:
     Harness(const Options& options, const SimSpec& spec, Memory& memory)
         : options_(options), spec_(spec), memory_(memory),
-          mover_(memory, DataMoverSettings{spec.streamBytes, options.bandwidth, options.latency, options.backpressure, options.seed, 4}),
-          beatOut_(spec.streamBytes), keep_(spec.streamBytes) {
+          mover_(memory, DataMoverSettings{spec.streamBytes, options.bandwidth, options.latency, options.backpressure, options.seed, 4}) {
+        out_.data.resize(spec.streamBytes);
+        out_.keep.resize(spec.streamBytes);
         top_ = std::make_unique<Vtop>(&context_);
         const size_t dataBits = 8 * sizeof(top_->s_axis_tdata), keepBits = 8 * sizeof(top_->m_axis_tkeep);
         if (dataBits != 8 * spec.streamBytes || keepBits < spec.streamBytes)
@@ -192,21 +193,16 @@ private:
         const bool rdCmd = t.m_rd_cmd_valid && t.m_rd_cmd_ready, wrCmd = t.m_wr_cmd_valid && t.m_wr_cmd_ready;
         const MoverCommand rd{t.m_rd_cmd_address, t.m_rd_cmd_chunk, t.m_rd_cmd_count1, t.m_rd_cmd_stride1, t.m_rd_cmd_count2, t.m_rd_cmd_stride2};
         const MoverCommand wr{t.m_wr_cmd_address, t.m_wr_cmd_chunk, t.m_wr_cmd_count1, t.m_wr_cmd_stride1, t.m_wr_cmd_count2, t.m_wr_cmd_stride2};
-        rdRule_.check(cycle_, t.m_rd_cmd_valid, t.m_rd_cmd_ready, {rd.chunk, rd.count1, rd.count2, rd.stride1, rd.stride2, uint32_t(rd.address)});
-        wrRule_.check(cycle_, t.m_wr_cmd_valid, t.m_wr_cmd_ready, {wr.chunk, wr.count1, wr.count2, wr.stride1, wr.stride2, uint32_t(wr.address)});
+        rdRule_.check(cycle_, t.m_rd_cmd_valid, t.m_rd_cmd_ready, rd);
+        wrRule_.check(cycle_, t.m_wr_cmd_valid, t.m_wr_cmd_ready, wr);
         const bool beatIn = t.s_axis_tvalid && t.s_axis_tready;
         const bool beatOut = t.m_axis_tvalid && t.m_axis_tready;
         if (t.m_axis_tvalid) {
-            portBytes(t.m_axis_tdata, beatOut_);
-            for (size_t b = 0; b < keep_.size(); ++b) keep_[b] = portBit(t.m_axis_tkeep, b);
-            std::vector<uint32_t> payload(beatOut_.begin(), beatOut_.end());
-            for (size_t b = 0; b < keep_.size(); ++b) payload.push_back(keep_[b]);
-            payload.push_back(t.m_axis_tlast);
-            outRule_.check(cycle_, true, t.m_axis_tready, payload);
-        } else {
-            outRule_.check(cycle_, false, t.m_axis_tready, {});
+            portBytes(t.m_axis_tdata, out_.data);
+            for (size_t b = 0; b < out_.keep.size(); ++b) out_.keep[b] = portBit(t.m_axis_tkeep, b);
+            out_.last = t.m_axis_tlast;
         }
-        const bool outLast = t.m_axis_tlast;
+        outRule_.check(cycle_, t.m_axis_tvalid, t.m_axis_tready, out_);
         const AxiLiteSlavePins s{bool(t.s_axil_awready), bool(t.s_axil_wready), bool(t.s_axil_bvalid), bool(t.s_axil_arready),
                                  bool(t.s_axil_rvalid), t.s_axil_bresp, t.s_axil_rdata, t.s_axil_rresp};
         const bool recordDone = t.trace_record_done;
@@ -231,7 +227,7 @@ private:
             mover_.readBeatTaken();
             stats.bytesRead += mover_.bytesRead() - before;
         }
-        if (beatOut) stats.bytesWritten += mover_.writeBeat(beatOut_, keep_, outLast);
+        if (beatOut) stats.bytesWritten += mover_.writeBeat(out_.data, out_.keep, out_.last);
         host_.clock(s);
         ++cycle_;
         if (recordDone) recordFinished();
@@ -269,10 +265,16 @@ private:
 #endif
     DataMover mover_;
     AxiLiteHost host_;
-    HandshakeRule rdRule_{"m_rd_cmd"}, wrRule_{"m_wr_cmd"}, outRule_{"m_axis"};
+    struct OutputBeat {
+        std::vector<uint8_t> data;
+        std::vector<bool> keep;
+        bool last = false;
+        bool operator==(const OutputBeat& o) const { return data == o.data && keep == o.keep && last == o.last; }
+    };
+    OutputBeat out_;
+    HandshakeRule<MoverCommand> rdRule_{"m_rd_cmd"}, wrRule_{"m_wr_cmd"};
+    HandshakeRule<OutputBeat> outRule_{"m_axis"};
     std::vector<std::vector<uint8_t>> layerBytes_;
-    std::vector<uint8_t> beatOut_;
-    std::vector<bool> keep_;
     RunSummary summary_;
     uint64_t cycle_ = 0, startCycle_ = 0, irqCycle_ = 0, recordsDone_ = 0;
     bool running_ = false, irq_ = false;

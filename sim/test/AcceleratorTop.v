@@ -3,8 +3,8 @@
 // copy passes (op 2) without residual and without fill (the region lies inside the image): fetch the
 // record, issue the pixel read and the output write commands, and stream the beats through a
 // 4-entry FIFO, bytes at and above inChunk replaced by fillValue. Anything else stops the run with
-// STATUS.error, as the real top does for a bad magic or op. B = 16 or 32 (-GB=8'd32);
-// +define+STANDIN_EARLY_TLAST breaks m_axis_tlast on purpose.
+// STATUS.error, as the real top does for a bad magic or op. B = 16 or 32 (-GB=8'd32). Record word 25
+// (reserved in the real format) injects protocol faults for the self-test.
 module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     input clk,
     input rst,
@@ -89,6 +89,11 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     wire [31:0] output_row_stride = record[479:448];
     wire [15:0] output_rows = record[495:480];
     wire [15:0] output_cols = record[511:496];
+    // Reserved word 25 selects a deliberate protocol fault, so the self-test can see the harness catch
+    // it: 1 tlast one beat early, 2 one tkeep bit too many, 3 the pixel read command's valid toggles
+    // while it waits, 4 the write command points far outside memory.
+    wire [7:0] fault = record[807:800];
+    reg toggle;
 
     wire [31:0] region_positions = region_rows * region_cols;
     wire [31:0] output_positions = output_rows * output_cols;
@@ -116,17 +121,12 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     generate
         for (b = 0; b < B; b = b + 1) begin : lane
             assign masked[8*b+7:8*b] = b < in_chunk ? s_axis_tdata[8*b+7:8*b] : fill_value;
-            assign m_axis_tkeep[b] = b < out_chunk;
+            assign m_axis_tkeep[b] = b < out_chunk + (fault == 8'd2 ? 8'd1 : 8'd0);
         end
     endgenerate
-`ifdef STANDIN_EARLY_TLAST
-    // A deliberately broken variant, so the test can see the harness catch a wrong tlast.
-    assign m_axis_tlast = out_left == 32'd2;
-`else
-    assign m_axis_tlast = out_left == 32'd1;
-`endif
+    assign m_axis_tlast = out_left == (fault == 8'd1 ? 32'd2 : 32'd1);
 
-    assign m_rd_cmd_valid = state == FETCH_CMD || (state == RUN && rd_pending);
+    assign m_rd_cmd_valid = state == FETCH_CMD || (state == RUN && rd_pending && !(fault == 8'd3 && toggle));
     assign m_rd_cmd_address = state == FETCH_CMD ? record_base + {record_index[24:0], 7'd0}
         : input_address + row0 * input_row_stride + col0 * input_pixel_stride;
     assign m_rd_cmd_chunk = state == FETCH_CMD ? beat_bytes : in_chunk;
@@ -135,7 +135,7 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     assign m_rd_cmd_count2 = state == FETCH_CMD ? 16'd1 : region_rows;
     assign m_rd_cmd_stride2 = state == FETCH_CMD ? 32'd0 : input_row_stride;
     assign m_wr_cmd_valid = state == RUN && wr_pending;
-    assign m_wr_cmd_address = output_address;
+    assign m_wr_cmd_address = fault == 8'd4 ? output_address + 32'h4000_0000 : output_address;
     assign m_wr_cmd_chunk = out_chunk;
     assign m_wr_cmd_count1 = output_cols;
     assign m_wr_cmd_stride1 = output_pixel_stride;
@@ -159,7 +159,7 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     assign s_axil_rresp = 2'd0;
     wire start = write && s_axil_awaddr == 12'h008 && s_axil_wdata[0] && !busy;
     wire pass_over = state == RUN && in_left == 32'd0 && out_left == 32'd0 && !rd_pending && !wr_pending;
-    wire unused_ok = &{1'b0, s_axil_wstrb, record[1023:512], record[383:288], record[63:48], record[23:10], record[8:4]};
+    wire unused_ok = &{1'b0, s_axil_wstrb, record[1023:808], record[799:512], record[383:288], record[63:48], record[23:10], record[8:4]};
 
     always @(posedge clk) begin
         if (rst) begin
@@ -168,12 +168,13 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
             record_base <= 32'd0; record_count <= 32'd0; record_index <= 32'd0; error_record <= 32'd0;
             cycles <= 64'd0; stall_input <= 32'd0; stall_output <= 32'd0; engine_beats <= 32'd0;
             record <= 1024'd0; fetched <= 8'd0; in_left <= 32'd0; out_left <= 32'd0;
-            rd_pending <= 1'b0; wr_pending <= 1'b0; record_done <= 1'b0;
+            rd_pending <= 1'b0; wr_pending <= 1'b0; record_done <= 1'b0; toggle <= 1'b0;
             head <= 2'd0; tail <= 2'd0; count <= 3'd0;
             bvalid <= 1'b0; rvalid <= 1'b0; rdata <= 32'd0;
             fifo0 <= 0; fifo1 <= 0; fifo2 <= 0; fifo3 <= 0;
         end else begin
             record_done <= 1'b0;
+            toggle <= !toggle;
             if (write) begin
                 bvalid <= 1'b1;
                 case (s_axil_awaddr)

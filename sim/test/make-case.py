@@ -3,7 +3,7 @@
 four copy records in three "layers", in the sim.txt format of docs/control.md. The expected bytes
 are computed here from the copy-pass semantics, independently of the harness and the RTL.
 
-  make-case.py DIR [--stream-bytes 16|32] [--corrupt-layer K] [--corrupt-expected] [--bad-magic]
+  make-case.py DIR [--stream-bytes 16|32] [--corrupt-layer K] [--corrupt-expected] [--bad-magic] [--fault N]
 """
 import argparse
 import os
@@ -17,7 +17,7 @@ def fnv1a(data):
     return h
 
 def record(seq, layer, rows, cols, row0, col0, img_rows, img_cols, in_addr, in_pix, in_row, in_chunk, fill,
-           out_chunk, out_addr, out_pix, out_row, magic=0xC5):
+           out_chunk, out_addr, out_pix, out_row, magic=0xC5, fault=0):
     w = [0] * 32
     w[0] = 2 | (magic << 24)                      # op 2: copy pass
     w[1] = layer
@@ -28,6 +28,7 @@ def record(seq, layer, rows, cols, row0, col0, img_rows, img_cols, in_addr, in_p
     w[8] = in_chunk | (fill & 0xFF) << 8 | out_chunk << 16
     w[12], w[13], w[14] = out_addr, out_pix, out_row
     w[15] = rows | cols << 16                     # copies: output shape = region shape
+    w[25] = fault                                 # stand-in only: protocol fault to inject
     w[30] = seq
     body = struct.pack('<31I', *w[:31])[:124]
     w[31] = fnv1a(body)
@@ -48,6 +49,7 @@ def main():
     ap.add_argument('--corrupt-layer', type=int)
     ap.add_argument('--corrupt-expected', action='store_true')
     ap.add_argument('--bad-magic', action='store_true')
+    ap.add_argument('--fault', type=int, default=0, help='protocol fault the stand-in injects in record 1')
     a = ap.parse_args()
     B = a.stream_bytes
     rng = random.Random(7)
@@ -58,7 +60,7 @@ def main():
     recs = []
     # Layer 3: rows 0-2 and 3-5 of the input into a compact 6 × 5 × 7 tensor (row0 = 3 in the second).
     for seq, r0 in enumerate((0, 3)):
-        recs.append(record(seq, 3, 3, 5, r0, 0, 6, 5, inp, 8, 40, 7, 0, 7, mid + r0 * 35, 7, 35))
+        recs.append(record(seq, 3, 3, 5, r0, 0, 6, 5, inp, 8, 40, 7, 0, 7, mid + r0 * 35, 7, 35, fault=a.fault if seq == 1 else 0))
         copy(mem, 3, 5, inp + r0 * 40, 8, 40, 7, 0, 7, mid + r0 * 35, 7, 35)
     # Layer 5: widen to 9 bytes per position; bytes 7 and 8 read as fillValue -3.
     recs.append(record(2, 5, 6, 5, 0, 0, 6, 5, mid, 7, 35, 7, -3, 9, pad, 9, 45, magic=0 if a.bad_magic else 0xC5))
