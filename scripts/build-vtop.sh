@@ -34,8 +34,17 @@ if ! verilator --cc --exe --build -O3 -Wall --no-timing --top-module Accelerator
   echo "build-vtop: verilator build of $rtl failed (log: $log)" >&2
   exit 1
 fi
-if grep -n "sim/[A-Za-z]*\.\(cpp\|h\).*warning:" "$log" >&2; then
-  echo "build-vtop: the harness in sim/ compiles with warnings (log: $log)" >&2
-  exit 1
-fi
+# Verilator's Makefile puts -Wno-unused-* before our flags, which -Wall does not undo, so the harness is
+# checked on its own with the generated and Verilator headers as system headers.
+vroot=$(verilator --getenv VERILATOR_ROOT)
+defs=()
+[ "${TRACE:-0}" = 1 ] && defs=(-DVTOP_TRACE)
+for f in "$sim"/*.cpp; do
+  if ! g++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror "${defs[@]}" -I"$sim" -isystem "$out/obj" \
+      -isystem "$vroot/include" -isystem "$vroot/include/vltstd" "$f" >>"$log" 2>&1; then
+    grep -A3 "error" "$log" | head -20 >&2
+    echo "build-vtop: the harness $f compiles with warnings under -Wall -Wextra (log: $log)" >&2
+    exit 1
+  fi
+done
 echo "build-vtop: $out/Vtop from $rtl in $(( $(date +%s) - start )) s"
