@@ -71,6 +71,11 @@ dev=$(sed -n 's/^device counters: CYCLES \([0-9]*\),.*RECORDS_DONE 4,.*/\1/p' "$
 [ -n "$dev" ] && [ $(( $(total_cycles) - dev )) -le 2 ] && [ $(( dev - $(total_cycles) )) -le 2 ] && ok \
   || bad "device CYCLES '$dev' vs harness $(total_cycles)"
 grep -q '^     5 COPY_PAD .* 2000 ' "$tmp/out" && ok || bad "the per-layer table has no row for layer 5"
+# trace_layer is checked against the layer lines (a warning: the data decide).
+"$v16" "$tmp/good" >"$tmp/out" 2>&1 && ! grep -q '^warning' "$tmp/out" && ok || bad "a warning on the good case: $(grep warning "$tmp/out")"
+rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; sed -i 's/^layer 5 COPY_PAD/layer 6 COPY_PAD/' "$tmp/m/sim.txt"
+"$v16" "$tmp/m" >"$tmp/out" 2>&1 && grep -q '^warning: record 2 ends layer 6 (COPY_PAD) in sim.txt, but trace_layer says 5' "$tmp/out" && ok \
+  || bad "no trace_layer warning: $(cat "$tmp/out")"
 # Same seed, same run.
 "$v16" "$tmp/good" --backpressure 0.5 --seed 42 | grep '^total' >"$tmp/a"
 "$v16" "$tmp/good" --backpressure 0.5 --seed 42 | grep '^total' >"$tmp/b"
