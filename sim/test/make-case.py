@@ -50,6 +50,8 @@ def main():
     ap.add_argument('--corrupt-expected', action='store_true')
     ap.add_argument('--bad-magic', action='store_true')
     ap.add_argument('--fault', type=int, default=0, help='protocol fault the stand-in injects in record 1')
+    ap.add_argument('--with-fill', action='store_true',
+                    help='add a copy whose region overhangs the image by one position on every side (fill beats; not for the stand-in)')
     a = ap.parse_args()
     B = a.stream_bytes
     rng = random.Random(7)
@@ -70,6 +72,17 @@ def main():
     recs.append(record(3, 7, 1, n, 0, 0, 1, n, pad, B, 0, B, 0, B, out, B, 0))
     copy(mem, 1, n, pad, B, 0, B, 0, B, out, B, 0)
     layers = [(3, 'COPY', 1000, 1, mid, 210), (5, 'COPY_PAD', 2000, 2, pad, 270), (7, 'COPY_WIDE', 3000, 3, out, 240)]
+    if a.with_fill:
+        # Layer 9: the compact 6 × 5 × 7 tensor framed by fill: region 8 × 7 from (-1, -1), 8 bytes out.
+        framed, fill = 0x4800, -128
+        recs.append(record(4, 9, 8, 7, -1, -1, 6, 5, mid, 7, 35, 7, fill, 8, framed, 8, 56))
+        for r in range(8):
+            for c in range(7):
+                dst = framed + r * 56 + c * 8
+                inside = 0 <= r - 1 < 6 and 0 <= c - 1 < 5
+                for b in range(8):
+                    mem[dst + b] = mem[mid + (r - 1) * 35 + (c - 1) * 7 + b] if inside and b < 7 else fill & 0xFF
+        layers.append((9, 'COPY_FRAME', 0, 4, framed, 448))
 
     os.makedirs(os.path.join(a.dir, 'layers'), exist_ok=True)
     image_file = bytearray(0x4000)                 # records in place; activations zero until written
