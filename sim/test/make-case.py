@@ -50,12 +50,13 @@ def main():
     ap.add_argument('--corrupt-expected', action='store_true')
     ap.add_argument('--bad-magic', action='store_true')
     ap.add_argument('--fault', type=int, default=0, help='protocol fault the stand-in injects in record 1')
+    ap.add_argument('--repeat', type=int, default=1, help='run the program this many times over')
     ap.add_argument('--with-fill', action='store_true',
                     help='add a copy whose region overhangs the image by one position on every side (fill beats; not for the stand-in)')
     a = ap.parse_args()
     B = a.stream_bytes
     rng = random.Random(7)
-    base, inp, mid, pad, out = 0x100, 0x1000, 0x2000, 0x3000, 0x4000
+    base, inp, mid, pad, out = 0x8000, 0x1000, 0x2000, 0x3000, 0x4000
     image = bytes(rng.randrange(256) for _ in range(6 * 40))       # 6 × 5 pixels, 8-byte pitch, 7 used
     mem = bytearray(0x5000)
     mem[inp:inp + len(image)] = image
@@ -84,8 +85,14 @@ def main():
                     mem[dst + b] = mem[mid + (r - 1) * 35 + (c - 1) * 7 + b] if inside and b < 7 else fill & 0xFF
         layers.append((9, 'COPY_FRAME', 0, 4, framed, 448))
 
+    # --repeat N runs the program N times over (copies are idempotent), for speed measurements;
+    # the layer lines name the last repetition's records.
+    n_recs = len(recs)
+    recs = recs * a.repeat
+    layers = [(i, op, macs, last + n_recs * (a.repeat - 1), addr, length) for (i, op, macs, last, addr, length) in layers]
+
     os.makedirs(os.path.join(a.dir, 'layers'), exist_ok=True)
-    image_file = bytearray(0x4000)                 # records in place; activations zero until written
+    image_file = bytearray(max(0x4000, base + 128 * len(recs)))   # records in place; activations zero until written
     for i, r in enumerate(recs):
         image_file[base + 128 * i: base + 128 * (i + 1)] = r
     open(os.path.join(a.dir, 'memory.bin'), 'wb').write(image_file)
