@@ -12,6 +12,11 @@ public struct AcceleratorTop {
     public let module: Module
     public static let moduleName = "AcceleratorTop"
 
+    /// The accelerator with its ExecutionUnit.
+    public init(config c: AcceleratorConfig) throws {
+        try self.init(config: c, executionUnit: try ExecutionUnit(config: c).module())
+    }
+
     /// The accelerator around `executionUnit`, a module with the ExecutionUnit's ports
     /// (/work/EXECUTION_UNIT.md); tests pass stand-ins.
     public init(config c: AcceleratorConfig, executionUnit: Module) throws {

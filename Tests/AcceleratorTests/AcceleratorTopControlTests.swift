@@ -1,6 +1,7 @@
 import Accelerator
 import Foundation
 import HDLKit
+import Reference
 import XCTest
 
 /// AcceleratorTop's control side, closed loop: a Swift memory model serves the read commands
@@ -208,9 +209,11 @@ final class AcceleratorTopControlTests: XCTestCase {
         var writeCommands: [Command] = []
         var outBeats: [[Int]] = []
         var outLasts: [Int] = []
+        var outKeeps: [Int] = []
         var traces: [Int] = []
         var stallInput = 0, stallOutput = 0
         var irqSeenAt: Int?
+        var stallsAtIrq: [(input: Int, output: Int)] = []
         var cycle = 0
 
         var finished: Bool { opIndex >= ops.count || cycle > 20000 }
@@ -273,6 +276,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                 if outReady {
                     outBeats.append((0..<b).map { v("m_axis_tdata_\($0)") })
                     outLasts.append(v("m_axis_tlast"))
+                    outKeeps.append(v("m_axis_tkeep"))
                 } else { stallOutput += 1 }
             }
             if v("trace_record_done") == 1 { traces.append(v("trace_layer")) }
@@ -286,7 +290,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                     if i["s_axil_arvalid"] == 1 && v("s_axil_arready") == 1 { arDone = true }
                     else if arDone && v("s_axil_rvalid") == 1 { reads.append((a, v("s_axil_rdata"))); opIndex += 1; arDone = false }
                 case .waitIrq:
-                    if v("irq") == 1 { irqSeenAt = cycle; opIndex += 1 }
+                    if v("irq") == 1 { irqSeenAt = cycle; stallsAtIrq.append((stallInput, stallOutput)); opIndex += 1 }
                 }
             }
             cmdReady = rng.below(3) != 0
@@ -388,6 +392,9 @@ final class AcceleratorTopControlTests: XCTestCase {
         var bad = records[4]; bad.magic = 0xC4; bad.layer = 8
         records.append(bad)
         records.append(records[4])
+        // Record 7, for a second run: magic right, op 3.
+        var badOp = records[4]; badOp.op = 3
+        records.append(badOp)
 
         let recordBase = 0x8_0100
         var memory: [Int: UInt8] = [:]
@@ -401,6 +408,11 @@ final class AcceleratorTopControlTests: XCTestCase {
         var ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, records.count), .write(O.control, 3), .waitIrq]
         ops += readBack.map { .read($0) }
         ops += [.write(O.irqAck, 2), .read(O.status)]
+        // A second run starting at the bad-op record stops at once with ERROR_RECORD 0 and the
+        // figures cleared; a third with RECORD_COUNT 0 is done at once, without error.
+        ops += [.write(O.recordBase, recordBase + 128 * 7), .write(O.recordCount, 1), .write(O.control, 3), .waitIrq,
+                .read(O.status), .read(O.errorRecord), .read(O.recordsDone), .read(O.engineBeats), .write(O.irqAck, 2),
+                .write(O.recordCount, 0), .write(O.control, 3), .waitIrq, .read(O.status), .read(O.recordsDone)]
 
         let top = try AcceleratorTop(config: c, executionUnit: Self.standIn(c))
         XCTAssertEqual(top.module.name, "AcceleratorTop")
@@ -423,6 +435,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             lasts += e.beats.indices.map { $0 == e.beats.count - 1 ? 1 : 0 }
         }
         reads.append(Command(address: recordBase + 128 * 5, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
+        reads.append(Command(address: recordBase + 128 * 7, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
         XCTAssertEqual(bench.readCommands, reads)
         XCTAssertEqual(bench.writeCommands, writes)
         let echoed = beats.map { beat in beat.bytes.enumerated().map { $0.offset == b - 1 ? $0.element ^ (beat.phase << 6) : $0.element } }
@@ -434,28 +447,100 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(bench.outLasts, lasts)
         XCTAssertEqual(bench.traces, ran.map { $0.layer & 0xFFFF })
 
-        XCTAssertEqual(bench.reads.map(\.address), readBack + [O.status])
+        XCTAssertEqual(bench.reads.map(\.address), readBack + [O.status, O.status, O.errorRecord, O.recordsDone, O.engineBeats,
+                                                                O.status, O.recordsDone])
+        XCTAssertEqual(bench.reads.suffix(6).map(\.value), [0b110, 0, 0, 0, 0b010, 0], "bad op, then an empty run")
         let reg = Dictionary(bench.reads.prefix(readBack.count).map { ($0.address, $0.value) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(reg[O.status], 0b110, "STATUS: done and error, not busy")
         XCTAssertEqual(reg[O.recordsDone], 5)
         XCTAssertEqual(reg[O.errorRecord], 5)
         XCTAssertEqual(reg[O.currentLayer], records[4].layer)
         XCTAssertEqual(reg[O.engineBeats], beats.filter { $0.phase == 3 }.count)
-        XCTAssertEqual(reg[O.stallInput], bench.stallInput)
-        XCTAssertEqual(reg[O.stallOutput], bench.stallOutput)
-        XCTAssertGreaterThan(bench.stallInput, 0)
-        XCTAssertGreaterThan(bench.stallOutput, 0)
+        XCTAssertEqual(reg[O.stallInput], bench.stallsAtIrq.first?.input)
+        XCTAssertEqual(reg[O.stallOutput], bench.stallsAtIrq.first?.output)
+        XCTAssertGreaterThan(bench.stallsAtIrq.first?.input ?? 0, 0)
+        XCTAssertGreaterThan(bench.stallsAtIrq.first?.output ?? 0, 0)
         let activity = ran.reduce(0) { acc, rec in
             (acc + Self.configHash(rec.portValues()) + (rec.op == 1 ? rec.weightBeats : 0)) & ((1 << 48) - 1)
         }
         XCTAssertEqual(reg[O.pruneActive], activity & 0xFFFF_FFFF)
         let cycles = (reg[O.cyclesLo] ?? 0) | (reg[O.cyclesHi] ?? 0) << 32
         XCTAssertGreaterThan(cycles, beats.count)
-        XCTAssertLessThan(cycles, bench.irqSeenAt ?? 0)
+        XCTAssertLessThan(cycles, result.cycles)
         XCTAssertEqual(reg[O.recordBase], recordBase)
         XCTAssertEqual(reg[O.recordCount], records.count)
         XCTAssertEqual(reg[O.id], AxiLiteRegisters.identification)
         XCTAssertEqual(reg[O.config], AxiLiteRegisters.configWord(c))
-        XCTAssertEqual(bench.reads.last?.value, 0b100, "STATUS after IRQ_ACK: error only")
+        XCTAssertEqual(bench.reads[readBack.count].value, 0b100, "STATUS after IRQ_ACK: error only")
+    }
+
+    /// The same top with the real ExecutionUnit: a pointwise pass (parameters, weights, a partial
+    /// last engine beat) checked against Reference's requantization, then a clipped copy.
+    func testRealExecutionUnitConvolvesAndCopies() throws {
+        let c = AcceleratorTopLintTests.smallConfig()
+        let b = c.streamBytes, lanes = max(c.pc, c.pf)
+        var memory: [Int: UInt8] = [:]
+        func put32(_ a: Int, _ v: Int) { for k in 0..<4 { memory[a + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) } }
+        let parameterAddress = 0x3000, weightAddress = 0x2000
+        var params: [(bias: Int, multiplier: Int32, shift: Int)] = []
+        for f in 0..<lanes {
+            let (mult, shift) = FixedPoint.quantizeMultiplier(0.004 + 0.003 * Double(f))
+            params.append((bias: 100 * f - 150, multiplier: mult, shift: shift))
+            put32(parameterAddress + 16 * f, 100 * f - 150); put32(parameterAddress + 16 * f + 4, Int(mult))
+            put32(parameterAddress + 16 * f + 8, shift); put32(parameterAddress + 16 * f + 12, 0)
+        }
+        var conv = Record(op: 1, mode: 1, first: true, last: true, loadParams: true, layer: 11, regionRows: 2, regionCols: 5,
+                          row0: 1, col0: 2, imageRows: 6, imageCols: 8, inputAddress: 0x1_0000, inputPixelStride: 4,
+                          inputRowStride: 32, inChunk: 4, fillValue: -3, outChunk: 4, outZeroPoint: 7, weightAddress: weightAddress,
+                          weightBeats: (c.pc * c.pf + b - 1) / b, paramRecords: lanes, parameterAddress: parameterAddress,
+                          outputAddress: 0x4_0000, outputPixelStride: 4, outputRowStride: 20, outputRows: 2, outputCols: 5)
+        conv.actMin = -100; conv.actMax = 110
+        let copy = Record(op: 2, layer: 12, regionRows: 2, regionCols: 3, row0: -1, col0: 6, imageRows: 6, imageCols: 8,
+                          inputAddress: 0x1_0000, inputPixelStride: 4, inputRowStride: 32, inChunk: 3, fillValue: 9, outChunk: 4,
+                          outputAddress: 0x5_0000, outputPixelStride: 4, outputRowStride: 12, outputRows: 2, outputCols: 3)
+        let records = [conv, copy]
+        let recordBase = 0x9000
+        for (n, rec) in records.enumerated() {
+            for (k, byte) in rec.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte }
+        }
+        typealias O = AxiLiteRegisters.Offset
+        let ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, 2), .write(O.control, 3), .waitIrq,
+                             .read(O.status), .read(O.recordsDone)]
+        let top = try AcceleratorTop(config: c)
+        let sim = try Simulator(Design(top: Self.bench(top.module, bytes: b)))
+        let result = try controlCosimulate(sim, Bench(memory: memory, b: b, rng: SplitMix(state: 5), ops: ops), maxCycles: 3000,
+                                           window: 256)
+        let bench = result.bench
+        print("AcceleratorTopControlTests (real unit): \(result.cycles) cycles in \(result.runs) simulator runs")
+
+        func signed(_ v: Int) -> Int { v >= 128 ? v - 256 : v }
+        var want: [[Int]] = []
+        let pixels = Self.expected(conv, memory: memory, b: b).beats.filter { $0.phase == 3 }
+        for x in pixels {
+            var beat = [Int](repeating: 0, count: b)
+            for f in 0..<c.pf {
+                var acc = 0
+                for ch in 0..<c.pc {
+                    acc += signed(Int(Bench.byte(memory, weightAddress + ch * c.pf + f))) * (signed(x.bytes[ch]) - conv.fillValue)
+                }
+                let y = FixedPoint.requantize(acc: Int32(acc + params[f].bias), multiplier: params[f].multiplier, shift: params[f].shift,
+                                              outputZeroPoint: Int32(conv.outZeroPoint), min: Int32(conv.actMin), max: Int32(conv.actMax))
+                beat[f] = Int(UInt8(bitPattern: y))
+            }
+            want.append(beat)
+        }
+        for x in Self.expected(copy, memory: memory, b: b).beats {
+            want.append((0..<b).map { $0 < copy.outChunk ? x.bytes[$0] : 0 })
+        }
+        XCTAssertEqual(bench.outBeats.count, want.count)
+        for (k, (seen, expect)) in zip(bench.outBeats, want).enumerated() where seen != expect {
+            XCTFail("output beat \(k): saw \(seen), expected \(expect)")
+            break
+        }
+        XCTAssertEqual(bench.outLasts, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1])
+        XCTAssertEqual(Set(bench.outKeeps), [0xF])
+        XCTAssertEqual(bench.traces, [11, 12])
+        XCTAssertEqual(bench.writeCommands.count, 2)
+        XCTAssertEqual(bench.reads.map(\.value), [0b010, 2])
     }
 }
