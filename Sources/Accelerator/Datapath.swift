@@ -5,6 +5,8 @@ import HDLKit
 public enum Datapath {
     public static func units(_ c: AcceleratorConfig) throws -> [Module] {
         [
+            // The whole accelerator first: the harness builds it by name (rtl/AcceleratorTop.v).
+            try AcceleratorTop(config: c).module,
             try ReshapeUnit(config: c).module(),
             try ConvolutionEngine(c).module(),
             try QuantizationUnit(config: c).module,

@@ -40,6 +40,11 @@ import HDLKit
 ///            output channel, each group padded to max(PF, PC) entries (a depthwise slice is a
 ///            group of PC), loaded once per layer.
 ///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV).
+///   engine:  threshold (pruning: products with |w| ≤ threshold are skipped; 0 is exact),
+///            window_hold (high: the reshape unit's window waits instead of entering the engine;
+///            pointwise beats are not held), engine_beat (a beat entered the engine this cycle),
+///            engine_last (that beat is its stream's last), activity (the engine's 48-bit count
+///            of multipliers that worked, never cleared).
 ///   out:     out_valid, out_end, y_<v>_<j> (sint dataWidth, v < PV, j < max(PF, PC): filter
 ///            lane j, or channel j of a depthwise slice; v > 0 only in pointwise mode), busy (the
 ///            reshape unit's), param_overflow.
@@ -115,8 +120,11 @@ public struct LayerDatapath: Sendable {
             let inZp = m.input("in_zp", .sint(dw))
             ru.in_zp.assign(inZp)
             for ch in 0 ..< pc { ru.port("x_\(ch)").assign(m.input("x_\(ch)", .sint(dw))) }
-            // Nothing downstream stalls: the engine, accumulator and quantization unit take a beat every cycle.
-            ru.out_ready.assign(Signal.true)
+            // Nothing downstream stalls: the engine, accumulator and quantization unit take a beat every
+            // cycle. `window_hold` lets a consumer with a bounded result buffer stop the reshape
+            // unit's windows before they enter the engine (ExecutionUnit's credits).
+            let windowHold = m.input("window_hold", .bool)
+            ru.out_ready.assign(!windowHold)
             m.output("start_ready", ru.start_ready)
             m.output("in_ready", ru.in_ready)
             m.discard(ru.out_row)
@@ -127,7 +135,7 @@ public struct LayerDatapath: Sendable {
             let pxEnd = m.input("px_end", .bool)
             let px = (0 ..< pv).map { v in (0 ..< pc).map { ch in m.input("px_\(v)_\(ch)", .sint(dw)) } }
             // One beat into the engine per cycle: a window, or in pointwise mode PV pixels.
-            let window = m.wire("beat_valid", mux(pointwise, pxValid, ru.out_valid))
+            let window = m.wire("beat_valid", mux(pointwise, pxValid, ru.out_valid && !windowHold))
             let streamLast = m.wire("beat_last", mux(pointwise, pxEnd, ru.out_last))
 
             // MARK: weights: the next set (loaded by the port) and the active set (read by the engine)
@@ -155,9 +163,11 @@ public struct LayerDatapath: Sendable {
                                mux(depthwise, Signal.uint(ConvolutionMode.depthwise.rawValue, width: modeBits),
                                    Signal.uint(ConvolutionMode.standard.rawValue, width: modeBits))))
             ce.in_zp.assign(inZp)
-            ce.threshold.assign(Signal.uint(0, width: ww))
+            ce.threshold.assign(m.input("threshold", .uint(ww)))
             ce.activity_clear.assign(Signal.false)
-            m.discard(ce.activity)
+            m.output("activity", ce.activity)
+            m.output("engine_beat", window)
+            m.output("engine_last", window && streamLast)
             for d in 0 ..< pd {
                 for k in 0 ..< pk {
                     for ch in 0 ..< pc {

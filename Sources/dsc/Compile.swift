@@ -6,53 +6,52 @@ import Reference
 
 struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Map a model onto an accelerator configuration: instructions, memory image, DMA schedule and expected tensors.")
+        abstract: "Map a model onto an accelerator configuration: instructions, control records, memory image, DMA schedule, expected tensors and the simulator's sim.txt.",
+        discussion: """
+        The program is compiled with every tensor in external memory (the control records address no on-chip routes). \
+        Nothing is written unless the control records (ControlModel), the instructions (Executor) and the Reference model agree on every layer.
+        """)
 
-    @Argument(help: "The .tflite model.")
-    var model: String
+    @Argument(help: "The .tflite model (or use --builtin).")
+    var model: String?
+
+    @Option(help: "A built-in network instead of a .tflite file (seeded weights and input): \(SimulationBundle.builtinNames.joined(separator: ", ")).")
+    var builtin: String?
 
     @Option(help: "The accelerator's config.json (as written by elaborate).")
     var config: String
 
-    @Option(help: "Raw input tensor for the expected outputs (the model's int8 input, row-major).")
-    var input: String
+    @Option(help: "Raw input tensor (the model's int8 input, row-major); optional with --builtin.")
+    var input: String?
 
     @Option(help: "Output folder.")
     var out: String
 
     func run() throws {
         try failing {
-            let network = try readModel(model)
             let cfg = try AcceleratorConfig.load(from: URL(fileURLWithPath: config))
+            let network: Network
+            var x: [Int8]?
+            switch (model, builtin) {
+            case let (path?, nil): network = try readModel(path)
+            case let (nil, name?): (network, x) = try SimulationBundle.builtin(name)
+            case (_?, _?): throw MapperError("give either a .tflite model or --builtin, not both")
+            case (nil, nil): throw MapperError("give a .tflite model or --builtin NAME (\(SimulationBundle.builtinNames.joined(separator: ", ")))")
+            }
             guard let inIndex = network.inputs.first else { throw MapperError("model has no input") }
-            guard let bytes = FileManager.default.contents(atPath: input) else { throw MapperError("input file \(input) does not exist or cannot be read") }
             let spec = network.tensors[inIndex]
-            guard bytes.count == spec.elementCount else {
-                throw MapperError("\(input) has \(bytes.count) bytes, the model input \(spec.shape) int8 needs \(spec.elementCount)")
+            if let input {
+                guard let bytes = FileManager.default.contents(atPath: input) else { throw MapperError("input file \(input) does not exist or cannot be read") }
+                guard bytes.count == spec.elementCount else {
+                    throw MapperError("\(input) has \(bytes.count) bytes, the model input \(spec.shape) int8 needs \(spec.elementCount)")
+                }
+                x = bytes.map { Int8(bitPattern: $0) }
             }
-            let x = bytes.map { Int8(bitPattern: $0) }
-            let program = try Mapper.compile(network, config: cfg)
-            let values = try network.runAll(input: x)
-            let executed = try Executor(program).run(input: x)
-            guard let outIndex = network.outputs.first, let expected = values[outIndex] else { throw MapperError("the reference model computed no output") }
-            guard executed == expected else { throw MapperError("internal: the instruction stream's result differs from the reference model") }
-
-            let dir = URL(fileURLWithPath: out)
-            let layers = dir.appendingPathComponent("layers")
-            do { try FileManager.default.createDirectory(at: layers, withIntermediateDirectories: true) } catch {
-                throw MapperError("cannot create \(layers.path): \(error.localizedDescription)")
-            }
-            func write(_ data: [UInt8], _ name: URL) throws {
-                do { try Data(data).write(to: name) } catch { throw MapperError("cannot write \(name.path): \(error.localizedDescription)") }
-            }
-            try write(try program.encodedInstructions(), dir.appendingPathComponent("instructions.bin"))
-            try write(program.memory, dir.appendingPathComponent("memory.bin"))
-            try write(Array(try program.dma.json().utf8), dir.appendingPathComponent("dma.json"))
-            try write(expected.map { UInt8(bitPattern: $0) }, dir.appendingPathComponent("expected.bin"))
-            for (n, layer) in network.layers.enumerated() {
-                if let o = layer.outputs.first, let b = values.bytes(of: o) { try write(b, layers.appendingPathComponent("\(n).bin")) }
-            }
-            print("\(program.instructions.count) instructions, memory image \(program.memory.count) bytes (\(program.constantBytes) constant), written to \(out)")
+            guard let x else { throw MapperError("--input is required with a .tflite model") }
+            let bundle = try SimulationBundle(network: network, config: cfg, input: x)
+            try bundle.write(to: URL(fileURLWithPath: out))
+            print("\(bundle.program.instructions.count) instructions, \(bundle.plan.records.count) control records, memory image \(bundle.plan.memory.count) bytes "
+                  + "(\(bundle.program.constantBytes) constant, \(bundle.plan.appendedBytes) control constants and records), written to \(out)")
         }
     }
 }

@@ -9,7 +9,7 @@ struct DSC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dsc",
         abstract: "Inspect and run int8 TFLite models with the bit-exact reference model; compile them for the accelerator.",
-        subcommands: [Info.self, Infer.self, Compile.self, Estimate.self])
+        subcommands: [Info.self, Infer.self, Compile.self, Finish.self, Estimate.self])
 }
 
 /// Prints a failure as one line on stderr and exits with status 1.
@@ -18,7 +18,8 @@ func failing<T>(_ body: () throws -> T) throws -> T {
         return try body()
     } catch {
         let message = (error as? ReferenceError)?.description ?? (error as? MapperError)?.description
-            ?? (error as? AcceleratorConfig.Invalid)?.description ?? (error as? InstructionDecodingError)?.description ?? "\(error.localizedDescription)"
+            ?? (error as? AcceleratorConfig.Invalid)?.description ?? (error as? InstructionDecodingError)?.description
+            ?? (error as? ControlRecordError)?.description ?? "\(error.localizedDescription)"
         FileHandle.standardError.write(Data("dsc: error: \(message)\n".utf8))
         throw ExitCode(1)
     }

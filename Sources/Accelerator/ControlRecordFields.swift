@@ -1,0 +1,77 @@
+import HDLKit
+
+/// The fields of a control record (docs/control.md), read from the record's words 0 ... 24 as the
+/// control unit holds them. Only slicing and reinterpretation: no logic, so every field has the
+/// record's own width.
+public struct ControlRecordFields {
+    /// The record's magic byte (word 0, bits 24-31).
+    public static let magic = 0xC5
+    /// Values of `op`.
+    public static let opConv = 1, opCopy = 2
+    /// Words the RTL reads (25-31 are reserved, sequence and checksum).
+    public static let usedWords = 25
+    /// Bytes of one record.
+    public static let recordBytes = 128
+
+    public let op, mode, magic: Signal
+    public let first, last, loadParams, residual, resultSecond, stride2, padTop, padBottom, padLeft, padRight: Signal
+    public let layer: Signal
+    public let regionRows, regionCols, regionRow0, regionCol0, imageRows, imageCols: Signal
+    public let inputAddress, inputPixelStride, inputRowStride: Signal
+    public let inChunk, fillValue, outChunk, outZeroPoint: Signal
+    public let weightAddress, weightBeats, paramRecords, parameterAddress: Signal
+    public let outputAddress, outputPixelStride, outputRowStride, outputRows, outputCols, residualAddress: Signal
+    public let activationMin, activationMax: Signal
+    public let addInput1Offset, addInput2Offset, addInput1Multiplier, addInput2Multiplier, addOutputMultiplier: Signal
+    public let addInput1Shift, addInput2Shift, addOutputShift, addOutputOffset, addMin, addMax: Signal
+    public let pruningThreshold: Signal
+
+    /// `w` holds words 0 ..< `usedWords`, each uint(32).
+    public init(words w: [Signal]) {
+        func lo16(_ x: Signal) -> Signal { x.bits(15, 0) }
+        func hi16(_ x: Signal) -> Signal { x.bits(31, 16) }
+        func byte(_ x: Signal, _ i: Int) -> Signal { x.bits(8 * i + 7, 8 * i) }
+        op = w[0].bits(3, 0)
+        mode = w[0].bits(5, 4)
+        first = w[0][6]; last = w[0][7]; loadParams = w[0][8]; residual = w[0][9]; resultSecond = w[0][10]
+        stride2 = w[0][11]; padTop = w[0][12]; padBottom = w[0][13]; padLeft = w[0][14]; padRight = w[0][15]
+        magic = w[0].bits(31, 24)
+        layer = w[1]
+        regionRows = lo16(w[2]); regionCols = hi16(w[2])
+        regionRow0 = lo16(w[3]).asSigned; regionCol0 = hi16(w[3]).asSigned
+        imageRows = lo16(w[4]); imageCols = hi16(w[4])
+        inputAddress = w[5]; inputPixelStride = w[6]; inputRowStride = w[7]
+        inChunk = byte(w[8], 0); fillValue = byte(w[8], 1).asSigned; outChunk = byte(w[8], 2); outZeroPoint = byte(w[8], 3).asSigned
+        weightAddress = w[9]
+        weightBeats = lo16(w[10]); paramRecords = hi16(w[10])
+        parameterAddress = w[11]
+        outputAddress = w[12]; outputPixelStride = w[13]; outputRowStride = w[14]
+        outputRows = lo16(w[15]); outputCols = hi16(w[15])
+        residualAddress = w[16]
+        activationMin = byte(w[17], 0).asSigned; activationMax = byte(w[17], 1).asSigned
+        addInput1Offset = lo16(w[18]).asSigned; addInput2Offset = hi16(w[18]).asSigned
+        addInput1Multiplier = w[19].asSigned; addInput2Multiplier = w[20].asSigned; addOutputMultiplier = w[21].asSigned
+        addInput1Shift = byte(w[22], 0).asSigned; addInput2Shift = byte(w[22], 1).asSigned
+        addOutputShift = byte(w[22], 2).asSigned; addOutputOffset = byte(w[22], 3).asSigned
+        addMin = byte(w[23], 0).asSigned; addMax = byte(w[23], 1).asSigned
+        pruningThreshold = byte(w[24], 0)
+    }
+
+    /// The ExecutionUnit's pass-configuration ports (/work/EXECUTION_UNIT.md), name and value.
+    public func executionPorts(isCopy: Signal) -> [(String, Signal)] {
+        [
+            ("op_copy", isCopy), ("mode", mode), ("first", first), ("last", last), ("load_params", loadParams),
+            ("residual", residual), ("result_second", resultSecond), ("stride2", stride2),
+            ("pad_top", padTop), ("pad_bottom", padBottom), ("pad_left", padLeft), ("pad_right", padRight),
+            ("region_rows", regionRows), ("region_cols", regionCols), ("out_rows", outputRows), ("out_cols", outputCols),
+            ("out_chunk", outChunk), ("fill_value", fillValue), ("out_zp", outZeroPoint),
+            ("act_min", activationMin), ("act_max", activationMax),
+            ("add_in1_offset", addInput1Offset), ("add_in2_offset", addInput2Offset),
+            ("add_in1_multiplier", addInput1Multiplier), ("add_in2_multiplier", addInput2Multiplier),
+            ("add_out_multiplier", addOutputMultiplier),
+            ("add_in1_shift", addInput1Shift), ("add_in2_shift", addInput2Shift), ("add_out_shift", addOutputShift),
+            ("add_out_offset", addOutputOffset), ("add_min", addMin), ("add_max", addMax),
+            ("threshold", pruningThreshold), ("param_records", paramRecords), ("weight_beats", weightBeats),
+        ]
+    }
+}

@@ -1,0 +1,352 @@
+import HDLKit
+
+/// The datapath half of the accelerator top (docs/control.md): it runs one control record's pass
+/// at a time from the pass configuration and the phase-tagged beats the ControlUnit hands it,
+/// and produces the pass's output beats. The port contract is EXECUTION_UNIT.md's.
+///
+/// Per phase of a pass:
+///   params (0):   one 16-byte record per beat (bias, multiplier, shift, int32 LE) into the
+///                 QuantizationUnit's FIFOs, cleared at `pass_start` when `load_params`; the bound
+///                 FIFO gets `act_min`/`act_max` with every record.
+///   weights (1):  `weight_beats` beats into a staging register file (`WeightLoader`), whose
+///                 per-mode byte layout is mapped onto the engine's weight ports; after the last
+///                 beat the set is loaded (`w_load`, with `first`/`last`) and swapped active
+///                 (`w_swap`) before any pixel is taken.
+///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
+///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region);
+///                 pointwise: PV beats gathered into one engine beat; copy: into the result FIFO.
+/// Results (conv `last` passes and copies) go through the result FIFO, a serializer (one position
+/// per beat, only the pass's out_rows·out_cols positions), the ADD (`ResidualAdder`, with the
+/// residual read by position index; its `add` is `residual`) and the output FIFO to `out_*`.
+///
+/// Nothing after the engine stalls, so beats are admitted by credits: an engine beat (a window
+/// leaving the reshape unit, a gathered pointwise beat) or a copy beat enters only while the result
+/// FIFO has an entry nobody has claimed (`window_hold`, `in_ready`), and the serializer issues a
+/// position into the ADD pipeline only while the output FIFO has a free word. So no result is ever
+/// dropped, whatever `out_ready` does.
+///
+/// Latencies (no back-pressure): a window or pointwise beat reaches the result FIFO after
+/// LayerDatapath's latency; serializer → `out_valid` is `outputLatency` = 1 (residual read) +
+/// ResidualAdder.latency + 1 (output FIFO) cycles. `pass_done` is registered: one cycle after the
+/// last output beat was accepted (conv `last`, copy) or after the last engine beat entered the
+/// engine (conv not `last`).
+public struct ExecutionUnit: Sendable {
+    public let config: AcceleratorConfig
+    public let datapath: LayerDatapath
+
+    public init(config: AcceleratorConfig) throws {
+        try config.validate()
+        let lanes = max(config.pf, config.pc)
+        datapath = try LayerDatapath(config: config, maxHeight: 4096, maxOutputs: config.outputBufferDepth,
+                                     maxChannels: 2 * lanes)
+        self.config = config
+    }
+
+    public var streamBytes: Int { config.streamBytes }
+    /// Result lanes: max(PF, PC).
+    public var lanes: Int { max(config.pf, config.pc) }
+    /// Bytes of one result-FIFO entry: a pointwise engine beat (PV positions of `lanes`) or a copy beat.
+    public var entryBytes: Int { max(config.pv * lanes, streamBytes) }
+    /// Entries of the result FIFO: the engine's longest pipeline plus the credit round trip, so that
+    /// a pass whose output is never back-pressured runs at one engine beat per cycle.
+    public var resultDepth: Int {
+        max(datapath.latency, datapath.depthwiseLatency, datapath.pointwiseLatency) + 8
+    }
+    /// Words of the output FIFO: the serializer → output pipeline plus its credit round trip.
+    public static let outputDepth = 16
+    /// Cycles from a position leaving the serializer to its beat on `out_*` (nothing waiting).
+    public static let outputLatency = 1 + ResidualAdder.latency + 1
+    /// Words of the residual buffer (positions of one pass).
+    public var residualDepth: Int { config.outputBufferDepth }
+    /// Bytes the weight staging holds: a standard set, 9·PC·PF (pointwise and depthwise are smaller).
+    public var weightBytes: Int { config.pk * config.pc * config.pf }
+
+    public var name: String {
+        let c = config
+        return "ExecutionUnit_k\(c.pk)_c\(c.pc)_f\(c.pf)_d\(c.pd)_b\(c.streamBytes)_o\(c.outputBufferDepth)"
+            + "_r\(c.maxRowWidth)_x\(c.dataWidth)_w\(c.weightWidth)_a\(c.accumulatorWidth)" + (c.dspPacking ? "_packed" : "")
+    }
+
+    public func module() throws -> Module {
+        let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, pv = c.pv, dw = c.dataWidth, ww = c.weightWidth
+        let bytes = streamBytes, lanes = lanes, eb = entryBytes
+        let dpModule = try datapath.module()
+        let adder = try ResidualAdder(config: c, lanes: lanes)
+        let resultFIFO = FIFO(depth: resultDepth, payload: .uint(8 * eb), firstWordFallThrough: true,
+                              storage: .memory(.distributed))
+        let outputFIFO = FIFO(depth: Self.outputDepth, payload: .uint(8 * bytes + 1), firstWordFallThrough: true,
+                              storage: .memory(.distributed))
+        let resultDepth = resultDepth, outputDepth = Self.outputDepth, residualDepth = residualDepth
+        let weightBytes = weightBytes
+        return Module(name) { m in
+            // MARK: pass configuration
+            let opCopy = m.input("op_copy", .bool)
+            let mode = m.input("mode", .uint(2))
+            let first = m.input("first", .bool)
+            let last = m.input("last", .bool)
+            let loadParams = m.input("load_params", .bool)
+            let residual = m.input("residual", .bool)
+            let resultSecond = m.input("result_second", .bool)
+            let stride2 = m.input("stride2", .bool)
+            let pads = ["pad_top", "pad_bottom", "pad_left", "pad_right"].map { ($0, m.input($0, .bool)) }
+            let regionRows = m.input("region_rows", .uint(16))
+            let regionCols = m.input("region_cols", .uint(16))
+            let outRows = m.input("out_rows", .uint(16))
+            let outCols = m.input("out_cols", .uint(16))
+            let outChunk = m.input("out_chunk", .uint(8))
+            let fillValue = m.input("fill_value", .sint(8))
+            let outZp = m.input("out_zp", .sint(8))
+            let actMin = m.input("act_min", .sint(8))
+            let actMax = m.input("act_max", .sint(8))
+            let addIn1Offset = m.input("add_in1_offset", .sint(16))
+            let addIn2Offset = m.input("add_in2_offset", .sint(16))
+            let addIn1Multiplier = m.input("add_in1_multiplier", .sint(32))
+            let addIn2Multiplier = m.input("add_in2_multiplier", .sint(32))
+            let addOutMultiplier = m.input("add_out_multiplier", .sint(32))
+            let addIn1Shift = m.input("add_in1_shift", .sint(8))
+            let addIn2Shift = m.input("add_in2_shift", .sint(8))
+            let addOutShift = m.input("add_out_shift", .sint(8))
+            let addOutOffset = m.input("add_out_offset", .sint(8))
+            let addMin = m.input("add_min", .sint(8))
+            let addMax = m.input("add_max", .sint(8))
+            let threshold = m.input("threshold", .uint(8))
+            m.discard(m.input("param_records", .uint(16)))
+            let weightBeats = m.input("weight_beats", .uint(16))
+            let passStart = m.input("pass_start", .bool)
+
+            let inValid = m.input("in_valid", .bool)
+            let inPhase = m.input("in_phase", .uint(2))
+            let inByte = (0 ..< bytes).map { m.input("in_byte_\($0)", .sint(8)) }
+            let inReady = m.output("in_ready", .bool)
+            let taken = m.wire("in_taken", inValid && inReady)
+
+            let conv = m.wire("is_conv", !opCopy)
+            let pointwise = m.wire("is_pointwise", conv && mode == 1)
+            let depthwise = m.wire("is_depthwise", conv && mode == 2)
+            let windowed = m.wire("is_windowed", conv && mode != 1)
+            // Products of the pass's geometry, registered (the ports are stable long before they are used).
+            let positions = m.reg("positions", next: outRows * outCols)
+            let regionPixels = m.reg("region_pixels", next: regionRows * regionCols)
+
+            // MARK: the composed datapath
+            let dp = m.instance(dpModule, "datapath")
+            dp.pointwise.assign(pointwise)
+            dp.depthwise.assign(depthwise)
+            dp.in_zp.assign(fillValue.resize(dw))
+            dp.out_zp.assign(outZp.resize(dw))
+            dp.threshold.assign(threshold.resize(ww))
+            dp.stride2.assign(stride2)
+            for (name, pad) in pads { dp.port(name).assign(pad) }
+            dp.height.assign(regionRows.resize(dp.height.width))
+            dp.width.assign(regionCols.resize(dp.width.width))
+            m.output("engine_beat", dp.engine_beat)
+            m.output("activity", dp.activity)
+            m.discard(dp.busy)
+            m.discard(dp.param_overflow)
+            m.discard(dp.out_end)
+
+            // MARK: params → the quantization FIFOs, one entry per beat
+            let paramBeat = m.wire("param_beat", taken && inPhase == 0)
+            func word(_ i: Int) -> Signal { cat((0 ..< 4).reversed().map { inByte[4 * i + $0] }).asSigned }
+            dp.param_clear.assign(passStart && loadParams)
+            dp.bias_push.assign(paramBeat)
+            dp.bias_data.assign(word(0))
+            dp.mult_push.assign(paramBeat)
+            dp.mult_multiplier.assign(word(1))
+            dp.mult_shift.assign(word(2).truncate(to: dp.mult_shift.width))
+            dp.bound_push.assign(paramBeat)
+            dp.bound_min.assign(actMin.resize(dw))
+            dp.bound_max.assign(actMax.resize(dw))
+
+            // MARK: weights → staging → the datapath's next set → active
+            let weightBeat = m.wire("weight_beat", taken && inPhase == 1)
+            let staged = WeightLoader.staging(m, bytes: inByte, beat: weightBeat, size: weightBytes, passStart: passStart)
+            let weightsIn = m.wire("weights_in", weightBeat && staged.beat.resize(16) == weightBeats &- 1)
+            let load = m.reg("w_load_q", next: weightsIn, reset: 0)
+            let swap = m.reg("w_swap_q", next: load, reset: 0)
+            let armed = m.reg("armed", .bool, reset: 0)
+            m.when(passStart) { armed.assign(.false) }.elsewhen(swap) { armed.assign(.true) }
+            dp.w_load.assign(load)
+            dp.w_swap.assign(swap)
+            dp.w_first.assign(first)
+            dp.w_last.assign(last)
+            for f in 0 ..< pf {
+                for k in 0 ..< pk {
+                    for ch in 0 ..< pc {
+                        let standard = staged.bytes[(k * pc + ch) * pf + f]
+                        let point = staged.bytes[ch * pf + f]
+                        let depth = f < pd ? staged.bytes[k * pc + ch] : Signal.sint(0, width: 8)
+                        let w = m.wire("w_\(f)_\(k)_\(ch)", mux(mode == 1, point, mux(mode == 2, depth, standard)))
+                        dp.port("w_\(f)_\(k)_\(ch)").assign(w.resize(ww))
+                    }
+                }
+            }
+
+            // MARK: residual → buffer word n
+            let residualBeat = m.wire("residual_beat", taken && inPhase == 2)
+            let ab = addressWidth(residualDepth)
+            let residualAt = m.reg("residual_at", .uint(ab), reset: 0)
+            m.when(passStart) { residualAt.assign(Signal.uint(0, width: ab)) }
+                .elsewhen(residualBeat) { residualAt.assign(residualAt &+ 1) }
+            let residualMem = (0 ..< lanes).map { j -> Memory in
+                let mem = m.memory("residual_\(j)", depth: residualDepth, .sint(8), style: .block)
+                mem.write(residualAt, inByte[j], enable: residualBeat)
+                return mem
+            }
+
+            // MARK: credits
+            let resultSpace = m.reg("result_space", .uint(bitsNeeded(resultDepth, signed: false)), reset: resultDepth)
+            let hasResultSpace = m.wire("has_result_space", resultSpace != 0)
+            let outSpace = m.reg("out_space", .uint(bitsNeeded(outputDepth, signed: false)), reset: outputDepth)
+
+            // MARK: pixels
+            let pixelPhase = m.wire("pixel_phase", inPhase == 3)
+            // Standard/depthwise: the reshape unit, started once per pass.
+            let startPending = m.reg("start_pending", .bool, reset: 0)
+            m.when(passStart) { startPending.assign(windowed) }.elsewhen(dp.start_ready) { startPending.assign(.false) }
+            dp.start.assign(startPending)
+            let reshapeOpen = m.wire("reshape_open", armed && !startPending)
+            dp.in_valid.assign(inValid && pixelPhase && windowed && reshapeOpen)
+            for ch in 0 ..< pc { dp.port("x_\(ch)").assign(inByte[ch].resize(dw)) }
+            dp.window_hold.assign(last && !hasResultSpace)
+
+            // Pointwise: PV beats make one engine beat.
+            let pb = addressWidth(pv)
+            let gatherAt = m.reg("gather_at", .uint(pb), reset: 0)
+            let pixelCount = m.reg("pixel_count", .uint(32), reset: 0)
+            let lastPixel = m.wire("last_pixel", pixelCount == regionPixels &- 1)
+            let completes = m.wire("gather_completes", gatherAt == pv - 1 || lastPixel)
+            let pointReady = m.wire("point_ready", armed && (!completes || !last || hasResultSpace))
+            let pointBeat = m.wire("point_beat", taken && pixelPhase && pointwise)
+            m.when(passStart) {
+                gatherAt.assign(Signal.uint(0, width: pb))
+                pixelCount.assign(Signal.uint(0, width: 32))
+            }.elsewhen(pointBeat) {
+                gatherAt.assign(mux(completes, Signal.uint(0, width: pb), gatherAt &+ 1))
+                pixelCount.assign(pixelCount &+ 1)
+            }
+            for v in 0 ..< pv {
+                for ch in 0 ..< pc {
+                    let px = m.reg("px_\(v)_\(ch)", next: inByte[ch].resize(dw), enable: pointBeat && gatherAt == v)
+                    dp.port("px_\(v)_\(ch)").assign(px)
+                }
+            }
+            dp.px_valid.assign(m.reg("px_valid_q", next: pointBeat && completes, reset: 0))
+            dp.px_end.assign(m.reg("px_end_q", next: pointBeat && lastPixel, reset: 0))
+
+            // Copy: straight into the result FIFO.
+            let copyBeat = m.wire("copy_beat", taken && pixelPhase && opCopy)
+
+            inReady.assign(mux(pixelPhase,
+                               mux(opCopy, hasResultSpace, mux(pointwise, pointReady, reshapeOpen && dp.in_ready)),
+                               Signal.true))
+
+            // MARK: result FIFO
+            let claim = m.wire("result_claim", (last && (dp.engine_beat && windowed || pointBeat && completes)) || copyBeat)
+            let rf = m.instance(resultFIFO.module, "result_fifo")
+            rf.push_valid.assign(dp.out_valid || copyBeat)
+            var entry: [Signal] = []
+            for e in 0 ..< eb {
+                let result: Signal = e < pv * lanes ? dp.port("y_\(e / lanes)_\(e % lanes)").resize(8) : Signal.sint(0, width: 8)
+                let copy: Signal = e < bytes ? inByte[e] : Signal.sint(0, width: 8)
+                entry.append(m.wire("entry_in_\(e)", mux(copyBeat, copy, result)))
+            }
+            rf.push_payload.assign(cat(entry.reversed()))
+            m.discard(rf.push_ready)
+            m.discard(rf.count)
+            m.discard(rf.full)
+            m.discard(rf.empty)
+            let head = (0 ..< eb).map { e in m.wire("entry_out_\(e)", rf.pop_payload.bits(8 * e + 7, 8 * e).asSigned) }
+
+            // MARK: serializer: one position per issue, only the pass's positions
+            let sub = m.reg("sub", .uint(pb), reset: 0)
+            let position = m.reg("position", .uint(32), reset: 0)
+            let hasOutSpace = m.wire("has_out_space", outSpace != 0)
+            let issue = m.wire("issue", rf.pop_valid && hasOutSpace)
+            let lastPosition = m.wire("last_position", position == positions &- 1)
+            let entryDone = m.wire("entry_done", !pointwise || sub == pv - 1 || lastPosition)
+            let pop = m.wire("result_pop", issue && entryDone)
+            rf.pop_ready.assign(pop)
+            m.when(passStart) {
+                sub.assign(Signal.uint(0, width: pb))
+                position.assign(Signal.uint(0, width: 32))
+            }.elsewhen(issue) {
+                sub.assign(mux(entryDone, Signal.uint(0, width: pb), sub &+ 1))
+                position.assign(position &+ 1)
+            }
+            let resultSpaceNext = m.wire("result_space_next", resultSpace &+ mux(pop, Signal.uint(1, width: resultSpace.width), 0))
+            resultSpace.assign(mux(claim, resultSpaceNext &- 1, resultSpaceNext))
+
+            // Stage 1: the position's bytes registered while its residual word is read.
+            var picked: [Signal] = []
+            for b in 0 ..< bytes {
+                if b < lanes {
+                    let pixel = (0 ..< pv).map { v in head[v * lanes + b] }
+                    picked.append(mux(pointwise, select(sub, pixel), head[b]))
+                } else {
+                    picked.append(mux(opCopy, head[b], Signal.sint(0, width: 8)))
+                }
+            }
+            let stageValid = m.reg("stage_valid", next: issue, reset: 0)
+            let stageLast = m.reg("stage_last", next: lastPosition)
+            let stage = (0 ..< bytes).map { b in m.reg("stage_\(b)", next: picked[b]) }
+            let residualRead = (0 ..< lanes).map { j in
+                residualMem[j].read(position.truncate(to: ab), enable: issue, name: "residual_q_\(j)")
+            }
+
+            // MARK: the fused ADD (non-stalling, `add` = residual)
+            let ra = m.instance(adder.module, "residual_add")
+            ra.in_valid.assign(stageValid)
+            ra.add.assign(residual)
+            let swapOperands = m.wire("swap_operands", residual && resultSecond)
+            for j in 0 ..< lanes {
+                ra.port("y_\(j)").assign(mux(swapOperands, residualRead[j], stage[j]).resize(dw))
+                ra.port("s_\(j)").assign(mux(swapOperands, stage[j], residualRead[j]).resize(dw))
+            }
+            ra.y_offset.assign(addIn1Offset.resize(ra.y_offset.width))
+            ra.y_multiplier.assign(addIn1Multiplier)
+            ra.y_shift.assign(addIn1Shift.resize(ra.y_shift.width))
+            ra.s_offset.assign(addIn2Offset.resize(ra.s_offset.width))
+            ra.s_multiplier.assign(addIn2Multiplier)
+            ra.s_shift.assign(addIn2Shift.resize(ra.s_shift.width))
+            ra.out_multiplier.assign(addOutMultiplier)
+            ra.out_shift.assign(addOutShift.resize(ra.out_shift.width))
+            ra.out_offset.assign(addOutOffset.resize(dw))
+            ra.act_min.assign(addMin.resize(dw))
+            ra.act_max.assign(addMax.resize(dw))
+            let L = ResidualAdder.latency
+            let addedLast = m.delay(stageLast, by: L, name: "added_last")
+            var added: [Signal] = []
+            for b in 0 ..< bytes {
+                // Bytes beyond the lanes (a copy's wider positions) pass beside the ADD.
+                added.append(b < lanes ? ra.port("out_\(b)").resize(8) : m.delay(stage[b], by: L, name: "beside_\(b)"))
+            }
+
+            // MARK: output FIFO and the output port
+            let of = m.instance(outputFIFO.module, "output_fifo")
+            of.push_valid.assign(ra.out_valid)
+            of.push_payload.assign(cat([addedLast] + added.reversed()))
+            m.discard(of.push_ready)
+            m.discard(of.count)
+            m.discard(of.full)
+            m.discard(of.empty)
+            let outReady = m.input("out_ready", .bool)
+            let outValid = m.output("out_valid", of.pop_valid)
+            of.pop_ready.assign(outReady)
+            let outFire = m.wire("out_fire", outValid && outReady)
+            for b in 0 ..< bytes {
+                let byte = of.pop_payload.bits(8 * b + 7, 8 * b).asSigned
+                m.output("out_byte_\(b)", mux(outChunk > b, byte, Signal.sint(0, width: 8)))
+            }
+            let outLast = m.output("out_last", of.pop_payload[8 * bytes])
+            let outSpaceNext = m.wire("out_space_next", outSpace &+ mux(outFire, Signal.uint(1, width: outSpace.width), 0))
+            outSpace.assign(mux(issue, outSpaceNext &- 1, outSpaceNext))
+
+            // MARK: pass_done
+            let running = m.reg("running", .bool, reset: 0)
+            let ends = m.wire("pass_ends", running && mux(conv && !last, dp.engine_last, outFire && outLast))
+            m.when(passStart) { running.assign(.true) }.elsewhen(ends) { running.assign(.false) }
+            m.output("pass_done", m.reg("pass_done_q", next: ends, reset: 0))
+        }
+    }
+}

@@ -1,0 +1,234 @@
+import Accelerator
+import Reference
+
+/// Executes control records over a memory image with the RTL's semantics (docs/control.md): the
+/// region walk with fill beats, the reshape unit's windows (stride, operation-separate pads),
+/// pointwise positions, per-position int32 sums across a group's passes (wrapping), the
+/// quantization unit's requantize with the loaded lane parameters, the fused ADD and copies. It is
+/// the Swift twin of the RTL top: what the RTL writes after record n must equal what this writes.
+public final class ControlModel {
+    public let config: AcceleratorConfig
+    public let records: [ControlRecord]
+    private let lanes: Int
+
+    // State carried between passes, as in the RTL: the accumulator and the lane parameters.
+    private var acc: [Int32] = []
+    private var accPositions = 0
+    private var bias: [Int32]
+    private var multiplier: [Int32]
+    private var shift: [Int]
+
+    /// Decodes `recordStream` (so what runs is exactly the bytes the RTL fetches).
+    public init(config: AcceleratorConfig, recordStream: [UInt8]) throws {
+        self.config = config
+        self.records = try ControlRecord.decodeStream(recordStream)
+        lanes = max(config.pc, config.pf)
+        bias = [Int32](repeating: 0, count: lanes)
+        multiplier = bias
+        shift = [Int](repeating: 0, count: lanes)
+    }
+
+    /// The plan's records, decoded from its memory image at `recordBase`.
+    public convenience init(plan: ControlPlan) throws {
+        let a = Int(plan.recordBase), n = plan.records.count * ControlRecord.byteCount
+        guard a + n <= plan.memory.count else { throw ControlRecordError("record stream [\(a), \(a + n)) outside the memory image") }
+        try self.init(config: plan.config, recordStream: Array(plan.memory[a ..< a + n]))
+    }
+
+    /// Writes `input` at the plan's input address, runs every record and returns the memory.
+    public static func run(_ plan: ControlPlan, input: [Int8], afterEach: ((Int, ControlRecord, [UInt8]) throws -> Void)? = nil) throws -> [UInt8] {
+        guard input.count == plan.inputLength else { throw ControlRecordError("input has \(input.count) bytes; the network takes \(plan.inputLength)") }
+        var memory = plan.memory
+        for (k, v) in input.enumerated() { memory[Int(plan.inputAddress) + k] = UInt8(bitPattern: v) }
+        try ControlModel(plan: plan).run(memory: &memory, afterEach: afterEach)
+        return memory
+    }
+
+    /// Runs every record over `memory`; `afterEach` sees each record's index, the record and the memory.
+    public func run(memory: inout [UInt8], afterEach: ((Int, ControlRecord, [UInt8]) throws -> Void)? = nil) throws {
+        acc = []; accPositions = 0
+        for (n, r) in records.enumerated() {
+            try execute(r, n, &memory)
+            try afterEach?(n, r, memory)
+        }
+    }
+
+    // MARK: - One pass
+
+    private func fail(_ n: Int, _ r: ControlRecord, _ m: String) -> ControlRecordError {
+        ControlRecordError("control record \(n) (layer \(r.layer), \(r.op)): \(m)")
+    }
+
+    private func word(_ m: [UInt8], _ a: Int) -> Int32 {
+        Int32(bitPattern: UInt32(m[a]) | UInt32(m[a + 1]) << 8 | UInt32(m[a + 2]) << 16 | UInt32(m[a + 3]) << 24)
+    }
+
+    private func execute(_ r: ControlRecord, _ n: Int, _ memory: inout [UInt8]) throws {
+        let b = config.streamBytes
+        guard r.inChunk <= b, r.outChunk <= b else { throw fail(n, r, "chunk \(max(r.inChunk, r.outChunk)) wider than the \(b)-byte beat") }
+        let positions = r.outputPositions
+        func inside(_ a: Int, _ len: Int, _ what: String) throws {
+            guard a >= 0, a + len <= memory.count else { throw fail(n, r, "\(what) [\(a), \(a + len)) outside the \(memory.count)-byte memory") }
+        }
+        func outputOffset(_ p: Int, _ base: UInt32) -> Int {
+            Int(base) + (p / r.outputCols) * Int(r.outputRowStride) + (p % r.outputCols) * Int(r.outputPixelStride)
+        }
+
+        // 2. parameters
+        if r.loadParams {
+            try inside(Int(r.parameterAddress), 16 * r.paramRecords, "parameters")
+            for j in 0 ..< min(r.paramRecords, lanes) {
+                let a = Int(r.parameterAddress) + 16 * j
+                bias[j] = word(memory, a); multiplier[j] = word(memory, a + 4); shift[j] = Int(word(memory, a + 8))
+            }
+        }
+        // 3. weights
+        var weights = [Int32]()
+        if r.op == .conv {
+            let need: Int
+            switch r.mode {
+            case .standard: need = 9 * config.pc * config.pf
+            case .pointwise: need = config.pc * config.pf
+            case .depthwise: need = 9 * config.pc
+            }
+            guard r.weightBeats * b >= need else { throw fail(n, r, "\(r.weightBeats) weight beats hold \(r.weightBeats * b) bytes; the \(r.mode) set has \(need)") }
+            try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
+            let t = r.pruningThreshold
+            weights = (0 ..< need).map { k in
+                let w = Int32(Int8(bitPattern: memory[Int(r.weightAddress) + k]))
+                return t > 0 && abs(w) <= Int32(t) ? 0 : w
+            }
+        }
+        // 4. residual
+        var residual = [Int8]()
+        let writes = r.op == .copy || r.last
+        if r.residual && writes {
+            guard positions <= config.outputBufferDepth else { throw fail(n, r, "\(positions) residual positions exceed the output buffer depth \(config.outputBufferDepth)") }
+            residual.reserveCapacity(positions * r.outChunk)
+            for p in 0 ..< positions {
+                let a = outputOffset(p, r.residualAddress)
+                try inside(a, r.outChunk, "residual")
+                for k in 0 ..< r.outChunk { residual.append(Int8(bitPattern: memory[a + k])) }
+            }
+        }
+        // 5. pixels: the region in raster order, fill outside the image and beyond inChunk.
+        let width = r.op == .copy ? b : config.pc
+        let regionPositions = r.regionRows * r.regionCols
+        var region = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: regionPositions * width)
+        for y in 0 ..< r.regionRows {
+            let iy = r.regionRow0 + y
+            guard iy >= 0, iy < r.imageRows else { continue }
+            for x in 0 ..< r.regionCols {
+                let ix = r.regionCol0 + x
+                guard ix >= 0, ix < r.imageCols else { continue }
+                let a = Int(r.inputAddress) + iy * Int(r.inputRowStride) + ix * Int(r.inputPixelStride)
+                try inside(a, r.inChunk, "input")
+                let dst = (y * r.regionCols + x) * width
+                for k in 0 ..< min(r.inChunk, width) { region[dst + k] = Int8(bitPattern: memory[a + k]) }
+            }
+        }
+
+        if r.op == .copy {
+            guard regionPositions == positions else { throw fail(n, r, "copies \(regionPositions) positions into \(positions)") }
+            guard !r.residual || r.outChunk <= lanes else { throw fail(n, r, "ADD copy of \(r.outChunk) bytes per position; the ADD has \(lanes) lanes") }
+            let add = r.residual ? try addParameters(r.add) : nil
+            for p in 0 ..< positions {
+                let a = outputOffset(p, r.outputAddress)
+                try inside(a, r.outChunk, "output")
+                for k in 0 ..< r.outChunk {
+                    var y = region[p * width + k]
+                    if let add {
+                        let v = residual[p * r.outChunk + k]
+                        y = r.resultIsSecond ? add.add(v, y) : add.add(y, v)
+                    }
+                    memory[a + k] = UInt8(bitPattern: y)
+                }
+            }
+            return
+        }
+
+        // Engine: sums per output position of the pass and lane.
+        let capacity = r.mode == .pointwise ? (positions + config.pv - 1) / config.pv : positions
+        guard capacity <= config.outputBufferDepth else { throw fail(n, r, "\(capacity) accumulator entries exceed the output buffer depth \(config.outputBufferDepth)") }
+        if r.first {
+            acc = [Int32](repeating: 0, count: positions * lanes)
+            accPositions = positions
+        } else {
+            guard accPositions == positions, acc.count == positions * lanes else {
+                throw fail(n, r, "accumulates \(positions) positions onto a group of \(accPositions)")
+            }
+        }
+        let pc = config.pc, pf = config.pf, fill = Int32(r.fillValue), lanes = self.lanes
+        let diff = region.map { Int32($0) &- fill }
+        switch r.mode {
+        case .pointwise:
+            guard regionPositions == positions else { throw fail(n, r, "pointwise region of \(regionPositions) positions writes \(positions)") }
+            diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { s in
+                for p in 0 ..< positions {
+                    for c in 0 ..< pc {
+                        let v = x[p * pc + c]
+                        if v == 0 { continue }
+                        for f in 0 ..< pf { s[p * lanes + f] &+= w[c * pf + f] &* v }
+                    }
+                }
+            } } }
+        case .standard, .depthwise:
+            let s = r.stride2 ? 2 : 1
+            let oh = (r.regionRows + r.padTop + r.padBottom - 3) / s + 1, ow = (r.regionCols + r.padLeft + r.padRight - 3) / s + 1
+            guard r.regionRows + r.padTop + r.padBottom >= 3, r.regionCols + r.padLeft + r.padRight >= 3, oh == r.outputRows, ow == r.outputCols else {
+                throw fail(n, r, "the reshape unit makes \(oh)x\(ow) windows of a \(r.regionRows)x\(r.regionCols) region; the record writes \(r.outputRows)x\(r.outputCols)")
+            }
+            guard r.regionCols <= config.maxRowWidth else { throw fail(n, r, "region of \(r.regionCols) columns exceeds maxRowWidth \(config.maxRowWidth)") }
+            let depthwise = r.mode == .depthwise
+            let rows = r.regionRows, cols = r.regionCols, pt = r.padTop, pl = r.padLeft
+            diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { sums in
+                for oy in 0 ..< oh {
+                    for ox in 0 ..< ow {
+                        let p = oy * ow + ox
+                        for k in 0 ..< 9 {
+                            let ry = oy * s + k / 3 - pt, rx = ox * s + k % 3 - pl
+                            guard ry >= 0, ry < rows, rx >= 0, rx < cols else { continue }   // a pad: x − in_zp = 0
+                            let xv = (ry * cols + rx) * pc
+                            if depthwise {
+                                for c in 0 ..< pc { sums[p * lanes + c] &+= w[k * pc + c] &* x[xv + c] }
+                            } else {
+                                for c in 0 ..< pc {
+                                    let v = x[xv + c]
+                                    if v == 0 { continue }
+                                    let wr = (k * pc + c) * pf
+                                    for f in 0 ..< pf { sums[p * lanes + f] &+= w[wr + f] &* v }
+                                }
+                            }
+                        }
+                    }
+                }
+            } } }
+        }
+        guard r.last else { return }
+        let laneCount = r.mode == .depthwise ? pc : pf
+        guard r.outChunk <= laneCount else { throw fail(n, r, "writes \(r.outChunk) bytes per position from \(laneCount) lanes") }
+        let add = r.residual ? try addParameters(r.add) : nil
+        for p in 0 ..< positions {
+            let a = outputOffset(p, r.outputAddress)
+            try inside(a, r.outChunk, "output")
+            for j in 0 ..< r.outChunk {
+                var y = FixedPoint.requantize(acc: acc[p * lanes + j] &+ bias[j], multiplier: multiplier[j], shift: shift[j],
+                                              outputZeroPoint: r.outZeroPoint, min: r.activationMin, max: r.activationMax)
+                if let add {
+                    let v = residual[p * r.outChunk + j]
+                    y = r.resultIsSecond ? add.add(v, y) : add.add(y, v)
+                }
+                memory[a + j] = UInt8(bitPattern: y)
+            }
+        }
+    }
+
+    private func addParameters(_ f: Instruction.AddFields) throws -> AddParameters {
+        var p = try AddParameters(input1Scale: 1, input1ZeroPoint: 0, input2Scale: 1, input2ZeroPoint: 0, outputScale: 1, outputZeroPoint: 0)
+        p.input1Offset = f.input1Offset; p.input2Offset = f.input2Offset
+        p.input1Multiplier = f.input1Multiplier; p.input2Multiplier = f.input2Multiplier; p.outputMultiplier = f.outputMultiplier
+        p.input1Shift = f.input1Shift; p.input2Shift = f.input2Shift; p.outputShift = f.outputShift
+        p.outputOffset = f.outputOffset; p.activationMin = f.activationMin; p.activationMax = f.activationMax
+        return p
+    }
+}

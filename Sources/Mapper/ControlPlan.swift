@@ -1,0 +1,669 @@
+import Accelerator
+import Reference
+
+/// The control records of a `Program` (docs/control.md): every layer instruction expanded into
+/// passes over the engine (filter group × 3×3 piece × channel slice × row block), plus the constants
+/// those passes read in the layouts the RTL streams (per-pass weight sets padded to whole beats,
+/// per-group parameter blocks of `lanes` 16-byte records, all-ones sets for pooling), appended to the
+/// program's memory image together with the encoded record stream.
+///
+/// The records address external memory only: compile the program with
+/// `MapperOptions.externalOnly` (RAM-S and RAM-M sizes 0), otherwise this throws.
+public struct ControlPlan: Sendable {
+    /// One device layer (the instructions of one TFLite layer, all its column tiles) for the
+    /// simulator's layer-by-layer check: after record `lastRecord`, the `length` bytes at `address`
+    /// are the value of TFLite tensor `producedTensor`.
+    public struct LayerCheck: Sendable, Equatable {
+        public var layer: Int
+        public var kind: Instruction.Kind
+        public var macs: Int
+        public var firstRecord: Int
+        public var lastRecord: Int
+        public var lastInstruction: Int
+        public var address: UInt32
+        public var length: Int
+        public var producedTensor: Int
+    }
+
+    public let config: AcceleratorConfig
+    public let records: [ControlRecord]
+    /// The program's memory image with the plan's constants and the encoded records appended.
+    public let memory: [UInt8]
+    public let recordBase: UInt32
+    public let inputAddress: UInt32
+    public let inputLength: Int
+    /// What the device produces for the host: the first tensor the schedule reads back (the softmax
+    /// input when the host runs softmax, else the network output).
+    public let deviceOutputAddress: UInt32
+    public let deviceOutputLength: Int
+    public let deviceOutputTensor: Int
+    /// For each record, the index of the layer instruction it came from.
+    public let recordInstruction: [Int]
+    public let checks: [LayerCheck]
+    /// Bytes the plan appended to the program's image (constants and records).
+    public let appendedBytes: Int
+
+    /// The records as the RTL fetches them (`memory[recordBase ..< recordBase + 128·count]`).
+    public func encodedRecords() throws -> [UInt8] { try ControlRecord.encodeStream(records) }
+
+    /// Expands `program`'s instructions into records and places everything in memory.
+    public init(program: Program) throws {
+        var b = try PlanBuilder(program)
+        for (n, i) in program.instructions.enumerated() {
+            let before = b.records.count
+            do { try b.lower(i) } catch let e as MapperError { throw e } catch { throw MapperError("\(b.here(i)): \(error)") }
+            guard b.records.count > before else { throw MapperError("internal: \(b.here(i)) produced no control records") }
+            b.recordInstruction += [Int](repeating: n, count: b.records.count - before)
+        }
+        var records = b.records
+        for n in records.indices { records[n].sequence = n }
+        let stream: [UInt8]
+        do { stream = try ControlRecord.encodeStream(records) } catch { throw MapperError("\(error)") }
+        let base = try b.append(stream)
+
+        var checks = [LayerCheck]()
+        var first = 0
+        for (n, i) in program.instructions.enumerated() {
+            let last = b.recordInstruction.lastIndex(of: n) ?? first
+            let macs = CycleModel.terms(i, config: program.config).macs
+            if let c = checks.last, c.layer == i.layer, c.lastInstruction == n - 1 {
+                checks[checks.count - 1].lastRecord = last
+                checks[checks.count - 1].lastInstruction = n
+                checks[checks.count - 1].macs += macs
+            } else {
+                let tiled = i.kind == .convolution || i.kind == .depthwise || i.kind == .pointwise
+                let size = tiled ? i.outputHeight * i.outputWidth * i.outputChannels : CycleModel.outputElements(i)
+                checks.append(LayerCheck(layer: i.layer, kind: i.kind, macs: macs, firstRecord: first, lastRecord: last, lastInstruction: n,
+                                         address: i.outputAddress, length: size, producedTensor: program.producedTensors[n]))
+            }
+            first = last + 1
+        }
+
+        guard let reads = program.dma.entries.last?.transfers.filter({ $0.direction == .toHost }), let out = reads.first else {
+            throw MapperError("the schedule reads nothing back from the device")
+        }
+        self.config = program.config
+        self.records = records
+        self.memory = b.image
+        self.recordBase = base
+        self.inputAddress = program.inputAddress
+        self.inputLength = program.inputLength
+        self.deviceOutputAddress = out.address
+        self.deviceOutputLength = out.length
+        self.deviceOutputTensor = out.tensor
+        self.recordInstruction = b.recordInstruction
+        self.checks = checks
+        self.appendedBytes = b.image.count - program.memory.count
+    }
+}
+
+extension ControlPlan {
+    /// The (multiplier, shift) for which `FixedPoint.requantize(Σ, M, shift, 0, ...)` is TFLite's
+    /// rounded average Σ / count for every Σ of `count` int8 values; nil when none exists.
+    public static func averageMultiplier(count: Int) -> (multiplier: Int32, shift: Int)? {
+        func exact(_ m: Int32, _ shift: Int) -> Bool {
+            let n = Int32(count)
+            for sum in (-128 * n) ... (127 * n) {
+                let want = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n
+                if FixedPoint.multiplyByQuantizedMultiplier(sum, m, shift) != want { return false }
+            }
+            return true
+        }
+        for shift in stride(from: 1, through: -31, by: -1) {
+            let ideal = Double(UInt64(1) << 31) * pow2(-shift) / Double(count)
+            for delta in [0.0, 1, -1, 2, -2] {
+                let m = ideal.rounded(.up) + delta
+                guard m >= 1, m < Double(Int32.max) else { continue }
+                if exact(Int32(m), shift) { return (Int32(m), shift) }
+            }
+        }
+        return nil
+    }
+
+    private static func pow2(_ e: Int) -> Double { e >= 0 ? Double(UInt64(1) << UInt64(e)) : 1 / Double(UInt64(1) << UInt64(-e)) }
+}
+
+extension MapperOptions {
+    /// Options for the control records: every tensor in external memory (no RAM-S / RAM-M routes).
+    public static var externalOnly: MapperOptions {
+        var o = MapperOptions()
+        o.ramSBytes = 0
+        o.ramMBytes = 0
+        return o
+    }
+}
+
+/// Builds the records of one program, instruction by instruction.
+private struct PlanBuilder {
+    let program: Program
+    let config: AcceleratorConfig
+    let beat: Int
+    let lanes: Int
+    /// Output positions one pass may accumulate (the accumulator's depth).
+    let depth: Int
+    var image: [UInt8]
+    var records: [ControlRecord] = []
+    var recordInstruction: [Int] = []
+    private var setCache: [[UInt8]: UInt32] = [:]
+
+    init(_ program: Program) throws {
+        self.program = program
+        config = program.config
+        beat = config.streamBytes
+        lanes = max(config.pc, config.pf)
+        depth = config.outputBufferDepth
+        image = program.memory
+        guard config.streamBytes >= lanes else { throw MapperError("configuration: stream beat \(beat) bytes is narrower than \(lanes) lanes") }
+    }
+
+    /// "layer N (OPNAME)", the TFLite operator the instruction computes.
+    func here(_ i: Instruction) -> String {
+        let names: [Instruction.Kind: String] = [.convolution: "CONV_2D", .pointwise: "CONV_2D", .depthwise: "DEPTHWISE_CONV_2D", .fullyConnected: "FULLY_CONNECTED",
+                                                 .averagePool: "AVERAGE_POOL_2D", .mean: "MEAN", .add: "ADD", .transpose: "TRANSPOSE", .pad: "PAD"]
+        return "layer \(i.layer) (\(names[i.kind] ?? "\(i.kind)"))"
+    }
+
+    // MARK: - Memory
+
+    /// Appends `data` at the next address aligned to `alignment` (default: the beat and the
+    /// program's DMA alignment, whichever is larger).
+    mutating func append(_ data: [UInt8], alignment: Int? = nil) throws -> UInt32 {
+        let a = alignment ?? max(beat, program.options.alignment)
+        let at = (image.count + a - 1) / a * a
+        guard at + data.count <= Int(UInt32.max) else { throw MapperError("memory image with control constants exceeds the 32-bit address space") }
+        image += [UInt8](repeating: 0, count: at - image.count)
+        image += data
+        return UInt32(at)
+    }
+
+    func read(_ address: UInt32, _ count: Int) throws -> [UInt8] {
+        let a = Int(address)
+        guard a + count <= image.count else { throw MapperError("internal: constants [\(a), \(a + count)) outside the \(image.count)-byte image") }
+        return Array(image[a ..< a + count])
+    }
+
+    /// A weight set padded to whole beats; identical sets (row blocks, ones) are stored once.
+    mutating func weightSet(_ bytes: [UInt8]) throws -> (address: UInt32, beats: Int) {
+        let beats = (bytes.count + beat - 1) / beat
+        let padded = bytes + [UInt8](repeating: 0, count: beats * beat - bytes.count)
+        if let a = setCache[padded] { return (a, beats) }
+        // Whole beats at beat-aligned addresses: a set is read as `beats` full beats.
+        let a = try append(padded, alignment: beat)
+        setCache[padded] = a
+        return (a, beats)
+    }
+
+    /// A group's parameter block: `lanes` records of 16 bytes (bias, multiplier, shift, 0).
+    mutating func parameterBlock(_ lanesValues: [(bias: Int32, multiplier: Int32, shift: Int32)]) throws -> UInt32 {
+        var out = [UInt8]()
+        for j in 0 ..< lanes {
+            let v: (bias: Int32, multiplier: Int32, shift: Int32) = j < lanesValues.count ? lanesValues[j] : (0, 0, 0)
+            for w in [v.bias, v.multiplier, v.shift, 0] { out += littleEndian(UInt32(bitPattern: w)) }
+        }
+        return try weightSet(out).address
+    }
+
+    /// The instruction's 12-byte quantization records of channels [from, from + count), zero past `channels`.
+    func instructionParameters(_ i: Instruction, from: Int, count: Int, channels: Int) throws -> [(bias: Int32, multiplier: Int32, shift: Int32)] {
+        try (0 ..< count).map { j in
+            let ch = from + j
+            guard ch < channels else { return (0, 0, 0) }
+            let r = try read(i.parameterAddress + UInt32(12 * ch), 12)
+            func w(_ o: Int) -> Int32 { Int32(bitPattern: UInt32(r[o]) | UInt32(r[o + 1]) << 8 | UInt32(r[o + 2]) << 16 | UInt32(r[o + 3]) << 24) }
+            return (w(0), w(4), w(8))
+        }
+    }
+
+    // MARK: - Records
+
+    /// A record with the fields every pass of `i` shares.
+    func base(_ i: Instruction, _ op: ControlRecord.Op, _ mode: ControlRecord.Mode = .standard) -> ControlRecord {
+        var r = ControlRecord()
+        r.op = op; r.mode = mode; r.layer = i.layer
+        r.activationMin = i.activationMin; r.activationMax = i.activationMax
+        r.pruningThreshold = i.pruningThreshold
+        return r
+    }
+
+    /// Appends one group's passes: the first starts the sums and loads the parameters, the last
+    /// writes (and adds the residual).
+    mutating func group(_ passes: [ControlRecord], parameters: UInt32?, residual: (address: UInt32, add: Instruction.AddFields, second: Bool)?) {
+        for (k, var r) in passes.enumerated() {
+            r.first = k == 0
+            r.last = k == passes.count - 1
+            if let p = parameters, k == 0 { r.loadParams = true; r.parameterAddress = p; r.paramRecords = lanes }
+            if let res = residual, r.last {
+                r.residual = true; r.residualAddress = res.address; r.add = res.add; r.resultIsSecond = res.second
+            }
+            records.append(r)
+        }
+    }
+
+    mutating func lower(_ i: Instruction) throws {
+        guard i.inputRoute == .external, i.outputRoute == .external, !i.fusedAdd || i.residualRoute == .external else {
+            throw MapperError("\(here(i)): the control records address external memory only; compile with MapperOptions.externalOnly")
+        }
+        switch i.kind {
+        case .convolution: try standard(i)
+        case .depthwise:
+            if i.depthMultiplier == 1 { try depthwise(i) } else { try standard(i) }
+        case .pointwise: try pointwise(i)
+        case .fullyConnected: try fullyConnected(i)
+        case .mean: try mean(i)
+        case .averagePool: try averagePool(i)
+        case .add: try add(i)
+        case .transpose: try transpose(i)
+        case .pad: try pad(i)
+        }
+    }
+
+    // MARK: - Windows
+
+    /// One axis of a pass's region: `count` windows of 3 taps, the first starting at image
+    /// coordinate `start`, `stride` apart, in an image of `size`. The reshape unit's pad (0/1)
+    /// replaces a single missing row/column at either end; anything further out is fill.
+    static func axis(start: Int, count: Int, stride: Int, size: Int) -> (origin: Int, length: Int, before: Int, after: Int) {
+        var origin = start, length = (count - 1) * stride + 3, before = 0, after = 0
+        if start == -1 { origin = 0; length -= 1; before = 1 }
+        if start + (count - 1) * stride + 3 == size + 1, length > 1 { length -= 1; after = 1 }
+        return (origin, length, before, after)
+    }
+
+    /// Blocks of output positions, each a rectangle whose positions fit the accumulator and whose
+    /// region columns fit the line buffer: (row0, rows, col0, cols).
+    func windowBlocks(rows: Int, col0: Int, cols: Int, strideH: Int, strideW: Int, perRow: Bool) -> [(Int, Int, Int, Int)] {
+        let maxCols = min(max(1, (config.maxRowWidth - 3) / strideW + 1), depth)
+        var out = [(Int, Int, Int, Int)]()
+        for c in stride(from: col0, to: col0 + cols, by: maxCols) {
+            let nc = min(maxCols, col0 + cols - c)
+            let nr = perRow ? 1 : max(1, min(depth / nc, (4096 - 3) / strideH + 1))
+            for r in stride(from: 0, to: rows, by: nr) { out.append((r, min(nr, rows - r), c, nc)) }
+        }
+        return out
+    }
+
+    /// A windowed pass's region and reshape settings for output block (oy0, nr, ox0, nc) of a piece
+    /// whose first window starts at image (y0, x0).
+    func windowed(_ r: inout ControlRecord, y0: Int, x0: Int, nr: Int, nc: Int, stride s: Int, imageRows: Int, imageCols: Int) {
+        let v = PlanBuilder.axis(start: y0, count: nr, stride: s, size: imageRows)
+        let h = PlanBuilder.axis(start: x0, count: nc, stride: s, size: imageCols)
+        r.regionRow0 = v.origin; r.regionRows = v.length; r.padTop = v.before; r.padBottom = v.after
+        r.regionCol0 = h.origin; r.regionCols = h.length; r.padLeft = h.before; r.padRight = h.after
+        r.imageRows = imageRows; r.imageCols = imageCols
+        r.stride2 = s == 2
+        r.outputRows = nr; r.outputCols = nc
+    }
+
+    /// The reshape unit has one stride for both axes; an axis with a single window has none.
+    /// Different strides are run one output row per pass.
+    func windowStride(_ i: Instruction, rows: Int, cols: Int) throws -> (stride: Int, perRow: Bool) {
+        let sW = cols > 1 ? i.strideW : nil, sH = rows > 1 ? i.strideH : nil
+        let s = sW ?? sH ?? 1
+        guard s <= 2 else { throw MapperError("\(here(i)): stride \(i.strideH)x\(i.strideW) does not decompose into the reshape unit's 3×3 windows (strides 1 and 2)") }
+        return (s, sH != nil && sH != s)
+    }
+
+    // MARK: - Convolutions
+
+    /// Standard convolution (and depthwise with multiplier > 1 as block-diagonal standard weights):
+    /// per block, filter group: pieces × channel slices.
+    mutating func standard(_ i: Instruction) throws {
+        let pc = config.pc, pf = config.pf
+        let c = i.inputChannels, cout = i.outputChannels, pieces = i.pieces
+        let nCS = Slicing.ceilDiv(c, pc), nFS = Slicing.ceilDiv(cout, pf)
+        let blockDiagonal = i.kind == .depthwise
+        let m = i.depthMultiplier
+        let setBytes = 9 * pc * pf
+        func weights(_ fs: Int, _ piece: Int, _ cs: Int) throws -> [UInt8] {
+            if !blockDiagonal {
+                return try read(i.weightAddress + UInt32(((fs * pieces + piece) * i.channelSlices + cs) * setBytes), setBytes)
+            }
+            var w = [UInt8](repeating: 0, count: setBytes)
+            for f in 0 ..< pf {
+                let oc = fs * pf + f
+                guard oc < cout else { continue }
+                let ic = oc / m
+                guard ic / pc == cs else { continue }
+                for k in 0 ..< 9 {
+                    let src = (((oc / pc) * pieces + piece) * 9 + k) * pc + oc % pc
+                    w[(k * pc + ic % pc) * pf + f] = try read(i.weightAddress + UInt32(src), 1)[0]
+                }
+            }
+            return w
+        }
+        let (s, perRow) = try windowStride(i, rows: i.outputHeight, cols: i.tileOutColumns)
+        let blocks = windowBlocks(rows: i.outputHeight, col0: i.tileOutColumn, cols: i.tileOutColumns, strideH: i.strideH, strideW: s, perRow: perRow)
+        // Weight sets and parameter blocks once per layer tile, reused by every row block.
+        var sets = [[(address: UInt32, beats: Int)?]](repeating: [], count: nFS)
+        var params = [UInt32]()
+        for fs in 0 ..< nFS {
+            for piece in 0 ..< pieces {
+                for cs in 0 ..< nCS {
+                    let w = try weights(fs, piece, cs)
+                    sets[fs].append(w.allSatisfy { $0 == 0 } ? nil : try weightSet(w))
+                }
+            }
+            params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: cout)))
+        }
+        let zeroSet = try weightSet([UInt8](repeating: 0, count: setBytes))
+        for (oy0, nr, ox0, nc) in blocks {
+            for fs in 0 ..< nFS {
+                var passes = [ControlRecord]()
+                for piece in 0 ..< pieces {
+                    let py = piece / i.piecesW, px = piece % i.piecesW
+                    for cs in 0 ..< nCS {
+                        // A set of zeros adds nothing; a group keeps at least one pass.
+                        guard let set = sets[fs][piece * nCS + cs] ?? (passes.isEmpty && piece == pieces - 1 && cs == nCS - 1 ? zeroSet : nil) else { continue }
+                        var r = base(i, .conv, .standard)
+                        windowed(&r, y0: oy0 * i.strideH - i.padTop + Slicing.pieceOffset(py, kernel: i.kernelHeight, pieces: i.piecesH),
+                                 x0: ox0 * i.strideW - i.padLeft + Slicing.pieceOffset(px, kernel: i.kernelWidth, pieces: i.piecesW),
+                                 nr: nr, nc: nc, stride: s, imageRows: i.inputHeight, imageCols: i.inputWidth)
+                        r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                        r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
+                        r.inChunk = min(pc, c - cs * pc); r.fillValue = i.inputZeroPoint
+                        r.weightAddress = set.address; r.weightBeats = set.beats
+                        output(&r, i, row: oy0, col: ox0, channel: fs * pf, chunk: min(pf, cout - fs * pf))
+                        passes.append(r)
+                    }
+                }
+                group(passes, parameters: params[fs], residual: residual(i, row: oy0, col: ox0, channel: fs * pf))
+            }
+        }
+    }
+
+    /// The output fields of a pass writing block (row, col) of `i`'s NHWC output from `channel` on.
+    func output(_ r: inout ControlRecord, _ i: Instruction, row: Int, col: Int, channel: Int, chunk: Int) {
+        let cout = i.outputChannels
+        r.outChunk = chunk; r.outZeroPoint = i.outputZeroPoint
+        r.outputAddress = i.outputAddress + UInt32((row * i.outputWidth + col) * cout + channel)
+        r.outputPixelStride = UInt32(cout); r.outputRowStride = UInt32(i.outputWidth * cout)
+    }
+
+    func residual(_ i: Instruction, row: Int, col: Int, channel: Int) -> (address: UInt32, add: Instruction.AddFields, second: Bool)? {
+        guard i.fusedAdd else { return nil }
+        return (i.residualAddress + UInt32((row * i.outputWidth + col) * i.outputChannels + channel), i.add, i.resultIsSecondAddend)
+    }
+
+    /// Depthwise, multiplier 1: per block, channel slice: the pieces.
+    mutating func depthwise(_ i: Instruction) throws {
+        let pc = config.pc, c = i.outputChannels, pieces = i.pieces
+        let (s, perRow) = try windowStride(i, rows: i.outputHeight, cols: i.tileOutColumns)
+        let blocks = windowBlocks(rows: i.outputHeight, col0: i.tileOutColumn, cols: i.tileOutColumns, strideH: i.strideH, strideW: s, perRow: perRow)
+        var sets = [[(address: UInt32, beats: Int)]]()
+        var params = [UInt32]()
+        for cs in 0 ..< i.channelSlices {
+            sets.append(try (0 ..< pieces).map { try weightSet(try read(i.weightAddress + UInt32((cs * pieces + $0) * 9 * pc), 9 * pc)) })
+            params.append(try parameterBlock(try instructionParameters(i, from: cs * pc, count: pc, channels: c)))
+        }
+        for (oy0, nr, ox0, nc) in blocks {
+            for cs in 0 ..< i.channelSlices {
+                let chunk = min(pc, c - cs * pc)
+                let passes = (0 ..< pieces).map { piece -> ControlRecord in
+                    let py = piece / i.piecesW, px = piece % i.piecesW
+                    var r = base(i, .conv, .depthwise)
+                    windowed(&r, y0: oy0 * i.strideH - i.padTop + Slicing.pieceOffset(py, kernel: i.kernelHeight, pieces: i.piecesH),
+                             x0: ox0 * i.strideW - i.padLeft + Slicing.pieceOffset(px, kernel: i.kernelWidth, pieces: i.piecesW),
+                             nr: nr, nc: nc, stride: s, imageRows: i.inputHeight, imageCols: i.inputWidth)
+                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                    r.inputPixelStride = UInt32(i.inputChannels); r.inputRowStride = UInt32(i.inputWidth * i.inputChannels)
+                    r.inChunk = chunk; r.fillValue = i.inputZeroPoint
+                    r.weightAddress = sets[cs][piece].address; r.weightBeats = sets[cs][piece].beats
+                    output(&r, i, row: oy0, col: ox0, channel: cs * pc, chunk: chunk)
+                    return r
+                }
+                group(passes, parameters: params[cs], residual: residual(i, row: oy0, col: ox0, channel: cs * pc))
+            }
+        }
+    }
+
+    /// Rectangular blocks of positions for pointwise passes: at most `depth` engine beats of PV, and
+    /// at most `depth` positions when a residual block is buffered.
+    func pointBlocks(rows: Int, cols: Int, residual: Bool) -> [(Int, Int, Int, Int)] {
+        let cap = residual ? depth : depth * config.pv
+        let nc = min(cols, cap, 65535)
+        var out = [(Int, Int, Int, Int)]()
+        for c in stride(from: 0, to: cols, by: nc) {
+            let w = min(nc, cols - c)
+            let nr = max(1, min(cap / w, 65535))
+            for r in stride(from: 0, to: rows, by: nr) { out.append((r, min(nr, rows - r), c, w)) }
+        }
+        return out
+    }
+
+    /// Pointwise: positions are the strided input pixels; per block, filter group: channel slices.
+    mutating func pointwise(_ i: Instruction) throws {
+        let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
+        let nCS = i.channelSlices, nFS = i.filterSlices
+        var sets = [[(address: UInt32, beats: Int)]]()
+        var params = [UInt32]()
+        for fs in 0 ..< nFS {
+            sets.append(try (0 ..< nCS).map { try weightSet(try read(i.weightAddress + UInt32((fs * nCS + $0) * pc * pf), pc * pf)) })
+            params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: cout)))
+        }
+        for (oy0, nr, ox0, nc) in pointBlocks(rows: i.outputHeight, cols: i.outputWidth, residual: i.fusedAdd) {
+            for fs in 0 ..< nFS {
+                let passes = (0 ..< nCS).map { cs -> ControlRecord in
+                    var r = base(i, .conv, .pointwise)
+                    r.regionRow0 = oy0; r.regionCol0 = ox0; r.regionRows = nr; r.regionCols = nc
+                    r.imageRows = i.outputHeight; r.imageCols = i.outputWidth
+                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                    r.inputPixelStride = UInt32(i.strideW * c); r.inputRowStride = UInt32(i.strideH * i.inputWidth * c)
+                    r.inChunk = min(pc, c - cs * pc); r.fillValue = i.inputZeroPoint
+                    r.weightAddress = sets[fs][cs].address; r.weightBeats = sets[fs][cs].beats
+                    r.outputRows = nr; r.outputCols = nc
+                    output(&r, i, row: oy0, col: ox0, channel: fs * pf, chunk: min(pf, cout - fs * pf))
+                    return r
+                }
+                group(passes, parameters: params[fs], residual: residual(i, row: oy0, col: ox0, channel: fs * pf))
+            }
+        }
+    }
+
+    /// FC: pointwise over `batches` positions of `inputChannels` elements, PC at a time, with the
+    /// weight zero point folded into the weights.
+    mutating func fullyConnected(_ i: Instruction) throws {
+        let pc = config.pc, pf = config.pf, d = i.inputChannels, outs = i.outputChannels
+        let chunk = Slicing.fullyConnectedChunk(config)
+        let nChunks = Slicing.ceilDiv(d, chunk), nCS = Slicing.ceilDiv(d, pc), nFS = Slicing.ceilDiv(outs, pf)
+        var sets = [[(address: UInt32, beats: Int)]]()
+        var params = [UInt32]()
+        for fs in 0 ..< nFS {
+            var row = [(address: UInt32, beats: Int)]()
+            for cs in 0 ..< nCS {
+                let offset = ((fs * nChunks + cs / config.pk) * chunk + (cs % config.pk) * pc) * pf
+                var w = try read(i.weightAddress + UInt32(offset), pc * pf)
+                if i.weightZeroPoint != 0 {
+                    for ci in 0 ..< pc where cs * pc + ci < d {
+                        for f in 0 ..< pf where fs * pf + f < outs {
+                            let v = Int(Int8(bitPattern: w[ci * pf + f])) - Int(i.weightZeroPoint)
+                            guard (-128 ... 127).contains(v) else {
+                                throw MapperError("\(here(i)): weight \(v + Int(i.weightZeroPoint)) minus its zero point \(i.weightZeroPoint) does not fit int8, so the zero point cannot be folded into the engine's weights")
+                            }
+                            w[ci * pf + f] = UInt8(bitPattern: Int8(v))
+                        }
+                    }
+                }
+                row.append(try weightSet(w))
+            }
+            sets.append(row)
+            params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: outs)))
+        }
+        for (_, _, b0, nb) in pointBlocks(rows: 1, cols: i.batches, residual: i.fusedAdd) {
+            for fs in 0 ..< nFS {
+                let passes = (0 ..< nCS).map { cs -> ControlRecord in
+                    var r = base(i, .conv, .pointwise)
+                    r.regionRow0 = 0; r.regionCol0 = b0; r.regionRows = 1; r.regionCols = nb
+                    r.imageRows = 1; r.imageCols = i.batches
+                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                    r.inputPixelStride = UInt32(d); r.inputRowStride = UInt32(d * i.batches)
+                    r.inChunk = min(pc, d - cs * pc); r.fillValue = i.inputZeroPoint
+                    r.weightAddress = sets[fs][cs].address; r.weightBeats = sets[fs][cs].beats
+                    r.outputRows = 1; r.outputCols = nb
+                    r.outChunk = min(pf, outs - fs * pf); r.outZeroPoint = i.outputZeroPoint
+                    r.outputAddress = i.outputAddress + UInt32(b0 * outs + fs * pf)
+                    r.outputPixelStride = UInt32(outs); r.outputRowStride = UInt32(outs * i.batches)
+                    return r
+                }
+                let res: (UInt32, Instruction.AddFields, Bool)? = i.fusedAdd ? (i.residualAddress + UInt32(b0 * outs + fs * pf), i.add, i.resultIsSecondAddend) : nil
+                group(passes, parameters: params[fs], residual: res.map { (address: $0.0, add: $0.1, second: $0.2) })
+            }
+        }
+    }
+
+    // MARK: - Pooling
+
+    /// A depthwise set with ones on taps (ty, tx) with ty < rows and tx < cols, every channel.
+    mutating func onesSet(rows: Int, cols: Int) throws -> (address: UInt32, beats: Int) {
+        var w = [UInt8](repeating: 0, count: 9 * config.pc)
+        for k in 0 ..< 9 where k / 3 < rows && k % 3 < cols {
+            for c in 0 ..< config.pc { w[k * config.pc + c] = 1 }
+        }
+        return try weightSet(w)
+    }
+
+    /// MEAN over H×W: per channel slice, one output position summing every 3×3 block of the image
+    /// (fill beyond it contributes 0), then tflite-micro's folded multiplier.
+    mutating func mean(_ i: Instruction) throws {
+        let pc = config.pc, c = i.inputChannels
+        let ones = try onesSet(rows: 3, cols: 3)
+        let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, i.meanMultiplier, Int32(i.meanShift)), count: pc))
+        for cs in 0 ..< i.channelSlices {
+            var passes = [ControlRecord]()
+            for by in stride(from: 0, to: i.inputHeight, by: 3) {
+                for bx in stride(from: 0, to: i.inputWidth, by: 3) {
+                    var r = base(i, .conv, .depthwise)
+                    r.activationMin = -128; r.activationMax = 127
+                    r.regionRow0 = by; r.regionCol0 = bx; r.regionRows = 3; r.regionCols = 3
+                    r.imageRows = i.inputHeight; r.imageCols = i.inputWidth
+                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                    r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
+                    r.inChunk = min(pc, c - cs * pc); r.fillValue = i.inputZeroPoint
+                    r.weightAddress = ones.address; r.weightBeats = ones.beats
+                    r.outputRows = 1; r.outputCols = 1
+                    r.outChunk = r.inChunk; r.outZeroPoint = i.outputZeroPoint
+                    r.outputAddress = i.outputAddress + UInt32(cs * pc)
+                    r.outputPixelStride = UInt32(c); r.outputRowStride = UInt32(c)
+                    passes.append(r)
+                }
+            }
+            group(passes, parameters: params, residual: nil)
+        }
+    }
+
+    /// AVERAGE_POOL_2D with every window inside the image (constant count): depthwise passes of
+    /// ones over the window's 3×3 pieces, then the exact reciprocal multiplier.
+    mutating func averagePool(_ i: Instruction) throws {
+        let name = here(i)
+        let oh = i.outputHeight, ow = i.outputWidth, kh = i.kernelHeight, kw = i.kernelWidth
+        guard i.padTop == 0, i.padLeft == 0, (oh - 1) * i.strideH + kh <= i.inputHeight, (ow - 1) * i.strideW + kw <= i.inputWidth else {
+            throw MapperError("\(name): windows cross the image border (the averaging count varies), which the control records do not support")
+        }
+        let sW = ow > 1 ? i.strideW : nil, sH = oh > 1 ? i.strideH : nil
+        let s = sW ?? sH ?? 1
+        guard s <= 2 else { throw MapperError("\(name): stride \(i.strideH)x\(i.strideW) does not decompose into the reshape unit's 3×3 windows (strides 1 and 2)") }
+        let perRow = sH != nil && sH != s
+        guard let q = ControlPlan.averageMultiplier(count: kh * kw) else {
+            throw MapperError("\(name): no multiplier and shift give the exact rounded average of \(kh * kw) values")
+        }
+        let pc = config.pc, c = i.inputChannels
+        let ph = Slicing.ceilDiv(kh, 3), pw = Slicing.ceilDiv(kw, 3)
+        var sets = [(address: UInt32, beats: Int)]()
+        for p in 0 ..< ph * pw { sets.append(try onesSet(rows: min(3, kh - 3 * (p / pw)), cols: min(3, kw - 3 * (p % pw)))) }
+        let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, q.multiplier, Int32(q.shift)), count: pc))
+        for (oy0, nr, ox0, nc) in windowBlocks(rows: oh, col0: 0, cols: ow, strideH: i.strideH, strideW: s, perRow: perRow) {
+            for cs in 0 ..< i.channelSlices {
+                let chunk = min(pc, c - cs * pc)
+                let passes = (0 ..< ph * pw).map { p -> ControlRecord in
+                    var r = base(i, .conv, .depthwise)
+                    windowed(&r, y0: oy0 * i.strideH + 3 * (p / pw), x0: ox0 * i.strideW + 3 * (p % pw), nr: nr, nc: nc, stride: s,
+                             imageRows: i.inputHeight, imageCols: i.inputWidth)
+                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                    r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
+                    r.inChunk = chunk; r.fillValue = 0
+                    r.weightAddress = sets[p].address; r.weightBeats = sets[p].beats
+                    r.outChunk = chunk; r.outZeroPoint = 0
+                    r.outputAddress = i.outputAddress + UInt32((oy0 * ow + ox0) * c + cs * pc)
+                    r.outputPixelStride = UInt32(c); r.outputRowStride = UInt32(ow * c)
+                    return r
+                }
+                group(passes, parameters: params, residual: nil)
+            }
+        }
+    }
+
+    // MARK: - Copies
+
+    /// Copy passes over a rows × cols grid of positions (chunk bytes each), at most `depth`
+    /// positions per pass; `configure` fills in addresses for block (row0, rows, col0, cols).
+    mutating func copyBlocks(rows: Int, cols: Int, _ configure: (inout ControlRecord, Int, Int, Int, Int) -> Void, template: ControlRecord) {
+        let nc = min(cols, depth, 65535)
+        for c0 in stride(from: 0, to: cols, by: nc) {
+            let w = min(nc, cols - c0)
+            let nr = max(1, min(depth / w, 65535))
+            for r0 in stride(from: 0, to: rows, by: nr) {
+                var r = template
+                r.first = true; r.last = true
+                r.outputRows = min(nr, rows - r0); r.outputCols = w
+                r.regionRows = r.outputRows; r.regionCols = w
+                configure(&r, r0, r.outputRows, c0, w)
+                records.append(r)
+            }
+        }
+    }
+
+    /// Standalone ADD: positions of `lanes` bytes through the ADD, the second operand as residual.
+    mutating func add(_ i: Instruction) throws {
+        let n = i.inputChannels, full = n / lanes, rest = n % lanes
+        var t = base(i, .copy)
+        t.residual = true; t.add = i.add; t.resultIsSecond = false
+        for (count, chunk, offset) in [(full, lanes, 0), (rest > 0 ? 1 : 0, rest, full * lanes)] where count > 0 {
+            t.inChunk = chunk; t.outChunk = chunk
+            copyBlocks(rows: 1, cols: count, { r, _, _, c0, nc in
+                let at = UInt32(offset + c0 * chunk)
+                r.regionRow0 = 0; r.regionCol0 = 0; r.imageRows = 1; r.imageCols = nc
+                r.inputAddress = i.inputAddress + at; r.inputPixelStride = UInt32(chunk); r.inputRowStride = UInt32(chunk * nc)
+                r.residualAddress = i.residualAddress + at
+                r.outputAddress = i.outputAddress + at; r.outputPixelStride = UInt32(chunk); r.outputRowStride = UInt32(chunk * nc)
+            }, template: t)
+        }
+    }
+
+    /// TRANSPOSE: per (a, b) of the output's first two dimensions, a 2-D strided copy of 1-byte positions.
+    mutating func transpose(_ i: Instruction) throws {
+        let s = i.layoutShape, perm = i.permutation
+        let inStrides = [s[1] * s[2] * s[3], s[2] * s[3], s[3], 1]
+        let o = perm.map { s[$0] }, st = perm.map { inStrides[$0] }
+        var t = base(i, .copy)
+        t.inChunk = 1; t.outChunk = 1
+        for a in 0 ..< o[0] {
+            for b in 0 ..< o[1] {
+                let inBase = i.inputAddress + UInt32(a * st[0] + b * st[1])
+                let outBase = (a * o[1] + b) * o[2] * o[3]
+                copyBlocks(rows: o[2], cols: o[3], { r, r0, _, c0, _ in
+                    r.regionRow0 = r0; r.regionCol0 = c0; r.imageRows = o[2]; r.imageCols = o[3]
+                    r.inputAddress = inBase; r.inputPixelStride = UInt32(st[3]); r.inputRowStride = UInt32(st[2])
+                    r.outputAddress = i.outputAddress + UInt32(outBase + r0 * o[3] + c0)
+                    r.outputPixelStride = 1; r.outputRowStride = UInt32(o[3])
+                }, template: t)
+            }
+        }
+    }
+
+    /// PAD: per channel chunk and row block, the output frame as a region of the input image; the
+    /// positions outside the image are fill beats of the pad value.
+    mutating func pad(_ i: Instruction) throws {
+        let c = i.inputChannels, ow = i.outputWidth
+        var t = base(i, .copy)
+        t.fillValue = i.outputZeroPoint
+        for c0 in stride(from: 0, to: c, by: lanes) {
+            t.inChunk = min(lanes, c - c0); t.outChunk = t.inChunk
+            copyBlocks(rows: i.outputHeight, cols: ow, { r, r0, _, x0, _ in
+                r.regionRow0 = r0 - i.padTop; r.regionCol0 = x0 - i.padLeft
+                r.imageRows = i.inputHeight; r.imageCols = i.inputWidth
+                r.inputAddress = i.inputAddress + UInt32(c0); r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
+                r.outputAddress = i.outputAddress + UInt32((r0 * ow + x0) * c + c0)
+                r.outputPixelStride = UInt32(c); r.outputRowStride = UInt32(ow * c)
+            }, template: t)
+        }
+    }
+}

@@ -1,0 +1,484 @@
+import Accelerator
+import Foundation
+import HDLKit
+import Reference
+import XCTest
+
+/// The ExecutionUnit driven the way the ControlUnit drives it (EXECUTION_UNIT.md): per pass the
+/// configuration ports and `pass_start`, then the phase-tagged beats (params, weights, residual,
+/// pixels) in order, with random gaps on the input and random `out_ready` back-pressure. Layers
+/// are split into passes the way docs/control.md's mapper does (filter group × channel slice), and
+/// every output beat is compared with a slow Swift model of the layer computed from its tensors
+/// with Reference's FixedPoint.requantize and AddParameters.add.
+final class ExecutionUnitTests: XCTestCase {
+    fileprivate static let config: AcceleratorConfig = {
+        var c = AcceleratorConfig()
+        c.pc = 4; c.pf = 4; c.pd = 2; c.streamBytes = 16; c.outputBufferDepth = 64; c.maxRowWidth = 32
+        return c
+    }()
+
+    /// A second configuration where PC, PF, the lanes and the beat all differ: PC 8 > PF 4,
+    /// PD 4, 32-byte beats.
+    fileprivate static let wideConfig: AcceleratorConfig = {
+        var c = AcceleratorConfig()
+        c.pc = 8; c.pf = 4; c.pd = 4; c.streamBytes = 32; c.outputBufferDepth = 32; c.maxRowWidth = 16
+        return c
+    }()
+
+    func testRecordLikePassesMatchTheModelUnderBackPressure() throws {
+        let c = Self.config, b = c.streamBytes
+        let sim = try Simulator(Design(top: bench(c)), backend: .verilator)
+        var rng = SplitMix(state: 0xE0E0)
+        var passes: [EUPass] = []
+        // Standard 3×3: two filter groups (the second partial) × two channel slices, stride 2 with
+        // SAME-even pads, then stride 1 with all pads.
+        passes += EULayer.standard(h: 7, w: 6, cin: 6, cout: 6, stride2: true, pads: (false, true, false, true), rng: &rng).passes(c)
+        passes += EULayer.standard(h: 8, w: 8, cin: 4, cout: 3, stride2: false, pads: (true, true, true, true), rng: &rng).passes(c)
+        // Pointwise: 25 positions = two full engine beats and a partial one.
+        passes += EULayer.pointwise(h: 5, w: 5, cin: 6, cout: 5, rng: &rng).passes(c)
+        // Depthwise, one pass per channel slice, with pruning on the second layer.
+        passes += EULayer.depthwise(h: 6, w: 5, channels: 6, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng).passes(c)
+        passes += EULayer.depthwise(h: 7, w: 7, channels: 3, stride2: true, pads: (true, true, true, true), threshold: 20, rng: &rng).passes(c)
+        // Copies: plain (wider than the lanes), and with the residual ADD in both operand orders.
+        passes.append(EUPass.copy(positions: 13, chunk: 12, residual: nil, b: b, rng: &rng))
+        passes.append(EUPass.copy(positions: 64, chunk: 16, residual: nil, b: b, rng: &rng))
+        let copyAdd = try EUResidual(resultSecond: false, rng: &rng), copyAddSwapped = try EUResidual(resultSecond: true, rng: &rng)
+        passes.append(EUPass.copy(positions: 10, chunk: 4, residual: copyAdd, b: b, rng: &rng))
+        passes.append(EUPass.copy(positions: 9, chunk: 3, residual: copyAddSwapped, b: b, rng: &rng))
+        // Convolutions whose last pass fuses the residual ADD, both operand orders.
+        let add1 = try EUResidual(resultSecond: false, rng: &rng), add2 = try EUResidual(resultSecond: true, rng: &rng)
+        let add3 = try EUResidual(resultSecond: true, rng: &rng)
+        passes += EULayer.standard(h: 5, w: 6, cin: 7, cout: 4, stride2: false, pads: (true, true, true, true),
+                                   residual: add1, rng: &rng).passes(c)
+        passes += EULayer.pointwise(h: 4, w: 5, cin: 3, cout: 4, residual: add2, rng: &rng).passes(c)
+        passes += EULayer.standard(h: 6, w: 6, cin: 2, cout: 2, stride2: true, pads: (true, true, true, true),
+                                   residual: add3, rng: &rng).passes(c)
+        try run(passes, sim, c, rng: &rng, context: "random back-pressure")
+    }
+
+    func testPassesWithMoreChannelsThanFiltersAndWideBeatsMatchTheModel() throws {
+        let c = Self.wideConfig, b = c.streamBytes
+        let sim = try Simulator(Design(top: bench(c)), backend: .verilator)
+        var rng = SplitMix(state: 0xB0B)
+        var passes: [EUPass] = []
+        // Slices of 8 and 2 channels, groups of 4 and 2 filters (result lanes 4 ... 7 unused).
+        passes += EULayer.standard(h: 5, w: 6, cin: 10, cout: 6, stride2: false, pads: (true, true, true, true), rng: &rng).passes(c)
+        // Depthwise groups of PC = 8 channels, the second partial.
+        passes += EULayer.depthwise(h: 5, w: 4, channels: 10, stride2: true, pads: (false, true, false, true), threshold: 0, rng: &rng).passes(c)
+        let add1 = try EUResidual(resultSecond: false, rng: &rng), add2 = try EUResidual(resultSecond: true, rng: &rng)
+        // 30 positions: the residual buffer holds outputBufferDepth = 32.
+        passes += EULayer.pointwise(h: 6, w: 5, cin: 9, cout: 7, residual: add1, rng: &rng).passes(c)
+        passes.append(EUPass.copy(positions: 20, chunk: 32, residual: nil, b: b, rng: &rng))
+        passes.append(EUPass.copy(positions: 17, chunk: 8, residual: add2, b: b, rng: &rng))
+        try run(passes, sim, c, rng: &rng, context: "PC 8, PF 4, 32-byte beats")
+    }
+
+    func testVerilogIsLintCleanInVerilatorIcarusAndYosys() throws {
+        let module = try ExecutionUnit(config: Self.config).module()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("execution-lint-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try Design(top: module).write(to: dir).map(\.path)
+        func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [tool] + args
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = pipe
+            try p.run()
+            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, out)
+        }
+        let (vs, vout) = try run("verilator", ["--lint-only", "-Wall", "--top-module", module.name] + files)
+        XCTAssertEqual(vs, 0, vout)
+        XCTAssertFalse(vout.contains("%Warning"), vout)
+        let (isx, iout) = try run("iverilog", ["-g2005", "-o", "/dev/null", "-s", module.name] + files)
+        XCTAssertEqual(isx, 0, iout)
+        let (ys, yout) = try run("yosys", ["-q", "-p", "read_verilog \(files.joined(separator: " ")); hierarchy -check -top \(module.name)"])
+        XCTAssertEqual(ys, 0, yout)
+    }
+
+    func testTheModuleNameCarriesEveryParameter() throws {
+        XCTAssertEqual(try ExecutionUnit(config: Self.config).name, "ExecutionUnit_k9_c4_f4_d2_b16_o64_r32_x8_w8_a32")
+    }
+
+    // MARK: the bench: a beat FIFO in front of the unit plays the ControlUnit's data side
+
+    /// The unit behind a deep FIFO of phase-tagged beats (pushed by the stimulus at fixed cycles;
+    /// `gate` makes random gaps in `in_valid`), so the open-loop stimulus still obeys valid/ready.
+    private func bench(_ c: AcceleratorConfig) throws -> Module {
+        let b = c.streamBytes
+        let eu = try ExecutionUnit(config: c).module()
+        let feed = FIFO(depth: 1024, payload: .uint(2 + 8 * b), firstWordFallThrough: true, storage: .memory(.block))
+        return Module("ExecutionUnitBench_\(eu.name)") { m in
+            let u = m.instance(eu, "unit")
+            let f = m.instance(feed.module, "beat_fifo")
+            f.push_valid.assign(m.input("feed_push", .bool))
+            let phase = m.input("feed_phase", .uint(2))
+            f.push_payload.assign(cat([phase] + (0 ..< b).reversed().map { m.input("feed_byte_\($0)", .sint(8)) }))
+            m.output("feed_ready", f.push_ready)
+            m.output("feed_count", f.count)
+            m.discard(f.full)
+            m.discard(f.empty)
+            let gate = m.input("gate", .bool)
+            u.in_valid.assign(f.pop_valid && gate)
+            f.pop_ready.assign(u.in_ready && gate)
+            u.in_phase.assign(f.pop_payload.bits(8 * b + 1, 8 * b))
+            for i in 0 ..< b { u.port("in_byte_\(i)").assign(f.pop_payload.bits(8 * i + 7, 8 * i).asSigned) }
+            let fed = Set(["in_valid", "in_phase", "clk", "rst"] + (0 ..< b).map { "in_byte_\($0)" })
+            for p in eu.portList where p.isInput && !fed.contains(p.name) { u.port(p.name).assign(m.input(p.name, p.type)) }
+            for p in eu.portList where !p.isInput { m.output(p.name, u.port(p.name)) }
+        }
+    }
+
+    /// Runs the passes one after another (each started well after the previous one's `pass_done`
+    /// is due) and checks the output beats, their `out_last`, and every `pass_done`.
+    private func run(_ passes: [EUPass], _ sim: Simulator, _ c: AcceleratorConfig, rng: inout SplitMix, context: String) throws {
+        let b = c.streamBytes
+        var stimulus: [[String: Int]] = [["feed_push": 0, "gate": 1, "out_ready": 1, "pass_start": 0]]
+        var starts: [Int] = []
+        for pass in passes {
+            XCTAssertLessThanOrEqual(pass.expected.count, c.outputBufferDepth, "\(pass.label): the mapper's limit on positions per pass")
+            let t0 = stimulus.count
+            starts.append(t0)
+            // One long output stall per pass (longer than every buffer behind the engine), at a
+            // random point of its pixels, besides the short random ones.
+            let longStall = 80 + rng.below(60)
+            let stallAt = pass.beats.count / 2 + rng.below(pass.beats.count / 2 + 1)
+            let span = 4 * (pass.beats.count + 2 * pass.expected.count) + 160 + longStall
+            var cycles = [[String: Int]](repeating: [:], count: span)
+            cycles[0] = pass.fields.merging(["pass_start": 1]) { $1 }
+            cycles[1]["pass_start"] = 0
+            for (i, beat) in pass.beats.enumerated() {
+                var d = ["feed_push": 1, "feed_phase": beat.phase]
+                for j in 0 ..< b { d["feed_byte_\(j)"] = beat.bytes[j] }
+                cycles[1 + i].merge(d) { $1 }
+            }
+            cycles[1 + pass.beats.count]["feed_push"] = 0
+            // Random input gaps and output back-pressure, with a long output stall now and then.
+            var stall = 0
+            for t in 0 ..< span {
+                if t == stallAt { stall = longStall }
+                if stall == 0 && rng.below(40) == 0 { stall = 5 + rng.below(30) }
+                let ready = stall > 0 ? 0 : (rng.below(5) < 3 ? 1 : 0)
+                if stall > 0 { stall -= 1 }
+                cycles[t].merge(["gate": rng.below(5) < 4 ? 1 : 0, "out_ready": ready]) { $1 }
+            }
+            stimulus += cycles
+        }
+        stimulus += [[String: Int]](repeating: ["out_ready": 1, "gate": 1], count: 50)
+        let out = try sim.run(stimulus)
+
+        var outputs: [(cycle: Int, bytes: [Int], last: Bool)] = []
+        var dones: [Int] = []
+        var feedOverflow = false
+        var engineBeats: [Int] = []
+        var activity = 0, activityDecreased = false
+        for (t, o) in out.enumerated() {
+            if stimulus[t]["feed_push"] == 1 && o["feed_ready"] != 1 { feedOverflow = true }
+            if o["out_valid"] == 1 && stimulus[t]["out_ready"] == 1 {
+                outputs.append((t, (0 ..< b).map { Int(Int8(truncatingIfNeeded: o["out_byte_\($0)"] ?? 0)) }, o["out_last"] == 1))
+            }
+            if o["pass_done"] == 1 { dones.append(t) }
+            if o["engine_beat"] == 1 { engineBeats.append(t) }
+            if let a = o["activity"] {
+                if a < activity { activityDecreased = true }
+                activity = a
+            }
+        }
+        XCTAssertFalse(activityDecreased, "\(context): the activity counter never goes back")
+        let bound = passes.reduce(0) { $0 + $1.engineBeats } * c.pk * c.pc * c.pf
+        XCTAssertTrue(activity > 0 && activity <= bound, "\(context): activity \(activity) counts multipliers that worked, at most \(bound)")
+        XCTAssertFalse(feedOverflow, "\(context): the bench's beat FIFO never overflows")
+        XCTAssertEqual(out.last?["feed_count"], 0, "\(context): every beat was taken")
+        XCTAssertEqual(dones.count, passes.count, "\(context): one pass_done per pass")
+
+        var next = 0
+        for (p, pass) in passes.enumerated() {
+            let end = p + 1 < passes.count ? starts[p + 1] : stimulus.count
+            let mine = outputs[next...].prefix { $0.cycle < end }
+            next += mine.count
+            let label = "\(context), pass \(p) (\(pass.label))"
+            XCTAssertEqual(mine.count, pass.expected.count, "\(label): output beats")
+            for (i, (got, want)) in zip(mine, pass.expected).enumerated() {
+                XCTAssertEqual(got.bytes, want, "\(label): output beat \(i)")
+                XCTAssertEqual(got.last, i == pass.expected.count - 1, "\(label): out_last on beat \(i)")
+                if got.bytes != want { break }
+            }
+            XCTAssertEqual(engineBeats.filter { $0 > starts[p] && $0 < end }.count, pass.engineBeats, "\(label): engine beats")
+            let done = dones.filter { $0 > starts[p] && $0 < end }
+            XCTAssertEqual(done.count, 1, "\(label): pass_done once, before the next pass starts")
+            if let d = done.first, let lastOut = mine.last {
+                XCTAssertGreaterThan(d, lastOut.cycle, "\(label): pass_done after the last output beat")
+            }
+        }
+        XCTAssertEqual(next, outputs.count, "\(context): no output beats outside the passes")
+        let stalled = zip(stimulus, out).filter { $0.0["out_ready"] == 0 && $0.1["out_valid"] == 1 }.count
+        print("ExecutionUnit \(context): \(passes.count) passes, \(outputs.count) output beats, \(dones.count) pass_done, "
+              + "\(stimulus.count) cycles, \(stalled) cycles of out_valid held by out_ready")
+    }
+}
+
+// MARK: the passes the ControlUnit would run, and what each must output
+
+/// ADD parameters from random scales and zero points (TFLite's derivation), and which input the
+/// convolution/copy result is.
+private struct EUResidual {
+    var add: AddParameters
+    var resultSecond: Bool
+
+    init(resultSecond: Bool, rng: inout SplitMix) throws {
+        func scale() -> Float { 0.01 + Float(rng.below(900)) / 10_000 }
+        func zp() -> Int32 { Int32(rng.below(128)) - 64 }
+        let relu = rng.below(2) == 0
+        let outZp = zp(), s1 = scale(), s2 = scale()
+        // An output scale near the sum's keeps most results inside int8.
+        add = try AddParameters(input1Scale: s1, input1ZeroPoint: zp(), input2Scale: s2, input2ZeroPoint: zp(),
+                                 outputScale: (s1 + s2) * (0.6 + Float(rng.below(100)) / 100), outputZeroPoint: outZp,
+                                 activationMin: relu ? outZp : -128, activationMax: 127)
+        self.resultSecond = resultSecond
+    }
+
+    /// The ADD of a result byte and its residual byte.
+    func apply(_ result: Int8, _ residual: Int8) -> Int8 {
+        resultSecond ? add.add(residual, result) : add.add(result, residual)
+    }
+
+    var fields: [String: Int] {
+        ["residual": 1, "result_second": resultSecond ? 1 : 0,
+         "add_in1_offset": Int(add.input1Offset), "add_in2_offset": Int(add.input2Offset),
+         "add_in1_multiplier": Int(add.input1Multiplier), "add_in2_multiplier": Int(add.input2Multiplier),
+         "add_out_multiplier": Int(add.outputMultiplier), "add_in1_shift": add.input1Shift, "add_in2_shift": add.input2Shift,
+         "add_out_shift": add.outputShift, "add_out_offset": Int(add.outputOffset),
+         "add_min": Int(add.activationMin), "add_max": Int(add.activationMax)]
+    }
+}
+
+/// One pass: its configuration ports, its beats in phase order, and its expected output beats.
+private struct EUPass {
+    var label: String
+    var fields: [String: Int]
+    var beats: [(phase: Int, bytes: [Int])]
+    var expected: [[Int]]
+    /// Beats the convolution engine takes: windows, or gathered pointwise beats.
+    var engineBeats = 0
+
+    /// Every port a record sets, zero unless given.
+    static func fields(_ given: [String: Int]) -> [String: Int] {
+        let names = ["op_copy", "mode", "first", "last", "load_params", "residual", "result_second", "stride2", "pad_top",
+                     "pad_bottom", "pad_left", "pad_right", "region_rows", "region_cols", "out_rows", "out_cols", "out_chunk",
+                     "fill_value", "out_zp", "act_min", "act_max", "add_in1_offset", "add_in2_offset", "add_in1_multiplier",
+                     "add_in2_multiplier", "add_out_multiplier", "add_in1_shift", "add_in2_shift", "add_out_shift",
+                     "add_out_offset", "add_min", "add_max", "threshold", "param_records", "weight_beats"]
+        var d = Dictionary(uniqueKeysWithValues: names.map { ($0, 0) })
+        d.merge(given) { $1 }
+        return d
+    }
+
+    /// A beat of B bytes: `bytes` first, the rest `pad`.
+    static func beat(_ phase: Int, _ bytes: [Int], pad: Int = 0, b: Int) -> (phase: Int, bytes: [Int]) {
+        (phase, bytes + [Int](repeating: pad, count: b - bytes.count))
+    }
+
+    /// An output beat: `outChunk` bytes, zeros above.
+    static func output(_ bytes: [Int8], b: Int) -> [Int] {
+        bytes.map { Int($0) } + [Int](repeating: 0, count: b - bytes.count)
+    }
+
+    /// Residual beats for `rows` positions (bytes ≥ chunk are junk the unit must not use).
+    static func residualBeats(_ residual: [[Int8]], b: Int, rng: inout SplitMix) -> [(phase: Int, bytes: [Int])] {
+        residual.map { r in (2, r.map { Int($0) } + (r.count ..< b).map { _ in rng.below(256) - 128 }) }
+    }
+
+    static func copy(positions: Int, chunk: Int, residual: EUResidual?, b: Int, rng: inout SplitMix) -> EUPass {
+        let x = (0 ..< positions).map { _ in (0 ..< chunk).map { _ in Int8(truncatingIfNeeded: rng.below(256)) } }
+        let r = (0 ..< positions).map { _ in (0 ..< chunk).map { _ in Int8(truncatingIfNeeded: rng.below(256)) } }
+        let fill = rng.below(256) - 128
+        var f = fields(["op_copy": 1, "first": 1, "last": 1, "region_rows": 1, "region_cols": positions,
+                        "out_rows": 1, "out_cols": positions, "out_chunk": chunk, "fill_value": fill])
+        var beats: [(phase: Int, bytes: [Int])] = []
+        if let residual {
+            f.merge(residual.fields) { $1 }
+            beats += residualBeats(r, b: b, rng: &rng)
+        }
+        beats += x.map { beat(3, $0.map { Int($0) }, pad: fill, b: b) }
+        let expected = (0 ..< positions).map { n in
+            output(residual.map { res in zip(x[n], r[n]).map { res.apply($0, $1) } } ?? x[n], b: b)
+        }
+        return EUPass(label: "copy of \(positions) × \(chunk) bytes" + (residual.map { $0.resultSecond ? ", add(r, x)" : ", add(x, r)" } ?? ""),
+                      fields: f, beats: beats, expected: expected)
+    }
+}
+
+/// A convolution layer's tensors and how the mapper splits it into passes.
+private struct EULayer {
+    enum Kind { case standard, pointwise, depthwise }
+    var kind: Kind
+    var h, w, cin, cout: Int
+    var stride2 = false
+    var pads = (top: false, bottom: false, left: false, right: false)
+    var threshold = 0
+    var input: [Int8]            // HWC
+    var weights: [Int8]          // standard [O][3][3][I], pointwise [O][I], depthwise [3][3][C]
+    var bias: [Int32], multipliers: [Int32], shifts: [Int]
+    var inZp, outZp, actMin, actMax: Int32
+    var residual: EUResidual?
+    var residualTensor: [Int8]   // [OH·OW][cout]
+
+
+    var taps: Int { kind == .pointwise ? 1 : 9 }
+    var oh: Int { kind == .pointwise ? h : ReshapeUnit.outputSize(h, padBefore: pads.top, padAfter: pads.bottom, stride2: stride2) }
+    var ow: Int { kind == .pointwise ? w : ReshapeUnit.outputSize(w, padBefore: pads.left, padAfter: pads.right, stride2: stride2) }
+
+    init(kind: Kind, h: Int, w: Int, cin: Int, cout: Int, stride2: Bool, pads: (Bool, Bool, Bool, Bool), threshold: Int,
+         residual: EUResidual?, rng: inout SplitMix) {
+        func int8() -> Int8 { Int8(truncatingIfNeeded: rng.below(256)) }
+        self.kind = kind
+        self.h = h; self.w = w; self.cin = cin; self.cout = cout
+        self.stride2 = stride2
+        self.pads = (pads.0, pads.1, pads.2, pads.3)
+        self.threshold = threshold
+        input = (0 ..< h * w * cin).map { _ in int8() }
+        let n = kind == .depthwise ? 9 * cout : cout * (kind == .pointwise ? 1 : 9) * cin
+        weights = (0 ..< n).map { _ in int8() }
+        bias = (0 ..< cout).map { _ in Int32(rng.below(20_000)) - 10_000 }
+        let q = (0 ..< cout).map { _ in FixedPoint.quantizeMultiplier(0.0001 + Double(rng.below(2000)) / 1_000_000) }
+        multipliers = q.map(\.multiplier)
+        shifts = q.map(\.shift)
+        inZp = Int32(rng.below(256)) - 128
+        outZp = Int32(rng.below(64)) - 32
+        let relu = rng.below(2) == 0
+        actMin = relu ? outZp : -128
+        actMax = relu ? min(127, outZp + 90) : 127
+        self.residual = residual
+        residualTensor = []
+        residualTensor = (0 ..< oh * ow * cout).map { _ in int8() }
+    }
+
+    static func standard(h: Int, w: Int, cin: Int, cout: Int, stride2: Bool, pads: (Bool, Bool, Bool, Bool),
+                         residual: EUResidual? = nil, rng: inout SplitMix) -> EULayer {
+        EULayer(kind: .standard, h: h, w: w, cin: cin, cout: cout, stride2: stride2, pads: pads, threshold: 0, residual: residual, rng: &rng)
+    }
+
+    static func pointwise(h: Int, w: Int, cin: Int, cout: Int, residual: EUResidual? = nil, rng: inout SplitMix) -> EULayer {
+        EULayer(kind: .pointwise, h: h, w: w, cin: cin, cout: cout, stride2: false, pads: (false, false, false, false), threshold: 0,
+                residual: residual, rng: &rng)
+    }
+
+    static func depthwise(h: Int, w: Int, channels: Int, stride2: Bool, pads: (Bool, Bool, Bool, Bool), threshold: Int,
+                          rng: inout SplitMix) -> EULayer {
+        EULayer(kind: .depthwise, h: h, w: w, cin: channels, cout: channels, stride2: stride2, pads: pads, threshold: threshold,
+                residual: nil, rng: &rng)
+    }
+
+    /// The layer's output [OH·OW][cout], by slow loops over the tensors (TFLite's CONV_2D /
+    /// DEPTHWISE_CONV_2D: taps outside the image are skipped), then the ADD where fused.
+    func model() -> [[Int8]] {
+        let s = stride2 ? 2 : 1, pt = pads.top ? 1 : 0, pl = pads.left ? 1 : 0
+        func weight(_ oc: Int, _ ky: Int, _ kx: Int, _ ic: Int) -> Int32 {
+            let wv: Int8 = switch kind {
+            case .standard: weights[((oc * 3 + ky) * 3 + kx) * cin + ic]
+            case .pointwise: weights[oc * cin + ic]
+            case .depthwise: weights[(ky * 3 + kx) * cout + oc]
+            }
+            return abs(Int(wv)) <= threshold ? 0 : Int32(wv)
+        }
+        return (0 ..< oh * ow).map { n in
+            let oy = n / ow, ox = n % ow
+            return (0 ..< cout).map { oc -> Int8 in
+                var acc: Int32 = 0
+                for ky in 0 ..< (kind == .pointwise ? 1 : 3) {
+                    for kx in 0 ..< (kind == .pointwise ? 1 : 3) {
+                        let iy = kind == .pointwise ? oy : oy * s - pt + ky
+                        let ix = kind == .pointwise ? ox : ox * s - pl + kx
+                        guard (0 ..< h).contains(iy), (0 ..< w).contains(ix) else { continue }
+                        let channels = kind == .depthwise ? [oc] : Array(0 ..< cin)
+                        for ic in channels {
+                            acc = acc &+ weight(oc, ky, kx, ic) &* (Int32(input[(iy * w + ix) * cin + ic]) - inZp)
+                        }
+                    }
+                }
+                let y = FixedPoint.requantize(acc: acc &+ bias[oc], multiplier: multipliers[oc], shift: shifts[oc],
+                                              outputZeroPoint: outZp, min: actMin, max: actMax)
+                return residual.map { $0.apply(y, residualTensor[n * cout + oc]) } ?? y
+            }
+        }
+    }
+
+    /// The mapper's passes: per result group (PF filters, or a PC-channel slice for depthwise) and
+    /// input-channel slice, with params on the group's first pass and the outputs on its last.
+    func passes(_ c: AcceleratorConfig) -> [EUPass] {
+        let pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf)
+        let slices = kind == .depthwise ? 1 : (cin + pc - 1) / pc
+        let groups = kind == .depthwise ? (cout + pc - 1) / pc : (cout + pf - 1) / pf
+        let perGroup = kind == .depthwise ? pc : pf
+        let y = model()
+        var out: [EUPass] = []
+        for g in 0 ..< groups {
+            let chunk = min(perGroup, cout - g * perGroup)
+            for sl in 0 ..< slices {
+                let first = sl == 0, last = sl == slices - 1
+                // The slice's input channels: a depthwise group reads its own channels.
+                let channel0 = kind == .depthwise ? g * pc : sl * pc
+                let inChunk = min(pc, cin - channel0)
+                var f = EUPass.fields([
+                    "mode": kind == .standard ? 0 : kind == .pointwise ? 1 : 2, "first": first ? 1 : 0, "last": last ? 1 : 0,
+                    "load_params": first ? 1 : 0, "stride2": stride2 ? 1 : 0,
+                    "pad_top": pads.top ? 1 : 0, "pad_bottom": pads.bottom ? 1 : 0, "pad_left": pads.left ? 1 : 0,
+                    "pad_right": pads.right ? 1 : 0, "region_rows": h, "region_cols": w, "out_rows": oh, "out_cols": ow,
+                    "out_chunk": chunk, "fill_value": Int(inZp), "out_zp": Int(outZp), "act_min": Int(actMin), "act_max": Int(actMax),
+                    "threshold": threshold, "param_records": first ? lanes : 0])
+                var beats: [(phase: Int, bytes: [Int])] = []
+                if first {
+                    for j in 0 ..< lanes {
+                        let oc = g * perGroup + j
+                        let real = j < perGroup && oc < cout
+                        let words = real ? [Int(bias[oc]), Int(multipliers[oc]), shifts[oc], 0] : [0, 0, 0, 0]
+                        beats.append(EUPass.beat(0, words.flatMap { v in (0 ..< 4).map { Int(Int8(truncatingIfNeeded: v >> (8 * $0))) } }, b: b))
+                    }
+                }
+                // The weight set in the mode's byte order.
+                var set: [Int] = []
+                switch kind {
+                case .standard:
+                    for k in 0 ..< 9 { for ch in 0 ..< pc { for fl in 0 ..< pf {
+                        let oc = g * pf + fl, ic = sl * pc + ch
+                        set.append(oc < cout && ic < cin ? Int(weights[(oc * 9 + k) * cin + ic]) : 0)
+                    } } }
+                case .pointwise:
+                    for ch in 0 ..< pc { for fl in 0 ..< pf {
+                        let oc = g * pf + fl, ic = sl * pc + ch
+                        set.append(oc < cout && ic < cin ? Int(weights[oc * cin + ic]) : 0)
+                    } }
+                case .depthwise:
+                    for k in 0 ..< 9 { for ch in 0 ..< pc {
+                        let cc = g * pc + ch
+                        set.append(cc < cout ? Int(weights[k * cout + cc]) : 0)
+                    } }
+                }
+                let weightBeats = (set.count + b - 1) / b
+                f["weight_beats"] = weightBeats
+                for i in 0 ..< weightBeats {
+                    beats.append(EUPass.beat(1, Array(set[(i * b) ..< min(set.count, (i + 1) * b)]), pad: 77, b: b))
+                }
+                if last, let residual {
+                    f.merge(residual.fields) { $1 }
+                    var rng = SplitMix(state: UInt64(g * 31 + 7))
+                    let r = (0 ..< oh * ow).map { n in (0 ..< chunk).map { residualTensor[n * cout + g * perGroup + $0] } }
+                    beats += EUPass.residualBeats(r, b: b, rng: &rng)
+                }
+                for n in 0 ..< h * w {
+                    let px = (0 ..< inChunk).map { Int(input[n * cin + channel0 + $0]) }
+                    beats.append(EUPass.beat(3, px, pad: Int(inZp), b: b))
+                }
+                let expected = last ? (0 ..< oh * ow).map { n in EUPass.output((0 ..< chunk).map { y[n][g * perGroup + $0] }, b: b) } : []
+                out.append(EUPass(label: "\(kind) \(h)×\(w)×\(cin) → \(cout), group \(g), slice \(sl)"
+                                  + (residual.map { $0.resultSecond ? ", add(r, y)" : ", add(y, r)" } ?? ""),
+                                  fields: f, beats: beats, expected: expected,
+                                  engineBeats: kind == .pointwise ? (h * w + c.pv - 1) / c.pv : oh * ow))
+            }
+        }
+        return out
+    }
+}

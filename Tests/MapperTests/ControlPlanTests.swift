@@ -1,0 +1,357 @@
+import Accelerator
+import Mapper
+import Reference
+import XCTest
+
+/// The control records of one-operator networks (random shapes, weights and inputs): what
+/// `ControlModel` leaves in memory after each layer's last record must equal the Reference model's
+/// tensor, the device output must equal it too, and the Executor must agree; at the paper's
+/// configuration, a small one (PC=PF=4, PD=2, 32-pixel rows, 64 accumulator positions, so row blocks
+/// and column tiles happen) and an odd one (PC=3, PF=5: weight sets that are not whole beats). Every
+/// plan also respects the accumulator, line-buffer and region limits of docs/control.md.
+final class ControlPlanTests: XCTestCase {
+    fileprivate static var configs: [AcceleratorConfig] {
+        var small = AcceleratorConfig(); small.pc = 4; small.pf = 4; small.pd = 2; small.maxRowWidth = 32; small.outputBufferDepth = 64
+        var odd = AcceleratorConfig(); odd.pc = 3; odd.pf = 5; odd.pd = 1; odd.maxRowWidth = 7; odd.outputBufferDepth = 20
+        return [AcceleratorConfig(), small, odd]
+    }
+
+    private func assertRecordsMatch(_ net: Network, _ what: String, seed: UInt64 = 7, configs: [AcceleratorConfig] = ControlPlanTests.configs,
+                                    file: StaticString = #filePath, line: UInt = #line) throws {
+        var rng = SeededRandom(seed: seed)
+        let n = net.tensors[net.inputs[0]].elementCount
+        let input = (0 ..< n).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 256) - 128) }
+        let values = try net.runAll(input: input)
+        let expected = try net.run(input: input)
+        for c in configs {
+            let label = "\(what) at PC=\(c.pc) PF=\(c.pf) maxRow \(c.maxRowWidth) depth \(c.outputBufferDepth)"
+            let program = try Mapper.compile(net, config: c, options: .externalOnly)
+            XCTAssertEqual(try Executor(program).run(input: input), expected, "Executor: \(label)", file: file, line: line)
+            let plan = try ControlPlan(program: program)
+            assertLimits(plan, label, file: file, line: line)
+            let lastOf = Dictionary(plan.checks.map { ($0.lastRecord, $0) }, uniquingKeysWith: { a, _ in a })
+            var checked = 0
+            let memory = try ControlModel.run(plan, input: input) { k, _, memory in
+                guard let check = lastOf[k] else { return }
+                let got = Array(memory[Int(check.address) ..< Int(check.address) + check.length])
+                let want = values.bytes(of: check.producedTensor) ?? []
+                let bad = zip(got, want).filter { $0 != $1 }.count
+                XCTAssertEqual(got.count, want.count, "layer \(check.layer) size: \(label)", file: file, line: line)
+                XCTAssertEqual(bad, 0, "layer \(check.layer) (\(check.kind)): \(bad) of \(want.count) bytes differ from the Reference: \(label)", file: file, line: line)
+                checked += 1
+            }
+            XCTAssertEqual(checked, plan.checks.count, label, file: file, line: line)
+            let a = Int(plan.deviceOutputAddress)
+            let device = Array(memory[a ..< a + plan.deviceOutputLength])
+            XCTAssertEqual(device, values.bytes(of: plan.deviceOutputTensor), "device output: \(label)", file: file, line: line)
+            XCTAssertEqual(try SimulationBundle.finish(deviceOutput: device, dma: program.dma), expected, "after host steps: \(label)", file: file, line: line)
+        }
+    }
+
+    private func assertLimits(_ plan: ControlPlan, _ label: String, file: StaticString, line: UInt) {
+        let c = plan.config
+        for (n, r) in plan.records.enumerated() {
+            let at = "record \(n) (layer \(r.layer)): \(label)"
+            if r.op == .conv && r.mode != .pointwise {
+                XCTAssertLessThanOrEqual(r.outputPositions, c.outputBufferDepth, "positions per pass, \(at)", file: file, line: line)
+                XCTAssertLessThanOrEqual(r.regionCols, c.maxRowWidth, "region columns, \(at)", file: file, line: line)
+                XCTAssertLessThanOrEqual(r.regionRows, 4096, "region rows, \(at)", file: file, line: line)
+            }
+            if r.op == .conv && r.mode == .pointwise {
+                XCTAssertLessThanOrEqual((r.outputPositions + c.pv - 1) / c.pv, c.outputBufferDepth, "engine beats per pass, \(at)", file: file, line: line)
+            }
+            if r.residual { XCTAssertLessThanOrEqual(r.outputPositions, c.outputBufferDepth, "residual positions, \(at)", file: file, line: line) }
+            XCTAssertLessThanOrEqual(max(r.inChunk, r.outChunk), c.streamBytes, "chunk, \(at)", file: file, line: line)
+            if r.loadParams { XCTAssertEqual(r.paramRecords, max(c.pc, c.pf), "parameter records, \(at)", file: file, line: line) }
+        }
+    }
+
+    private func shape(_ rng: inout SeededRandom, h: ClosedRange<Int>, w: ClosedRange<Int>, c: ClosedRange<Int>) -> [Int] {
+        [1, h.lowerBound + Int(rng.next() % UInt64(h.count)), w.lowerBound + Int(rng.next() % UInt64(w.count)), c.lowerBound + Int(rng.next() % UInt64(c.count))]
+    }
+
+    func testStandardConvolutionsOfEveryKernelSizeStrideAndPadding() throws {
+        var rng = SeededRandom(seed: 101)
+        for (k, stride, padding) in [((3, 3), 1, Padding.same), ((3, 3), 2, .same), ((3, 3), 1, .valid), ((5, 5), 1, .same),
+                                     ((10, 4), 2, .same), ((7, 7), 2, .valid), ((1, 3), 1, .same), ((2, 2), 2, .valid)] {
+            var b = ControlNetBuilder(seed: UInt64(k.0 * 10 + k.1))
+            let s = shape(&rng, h: 10 ... 20, w: 9 ... 40, c: 1 ... 19)
+            let x = b.input(s)
+            b.output(b.conv(x, outputs: 3 + Int(rng.next() % 18), kernel: k, stride: stride, padding: padding, activation: .relu))
+            try assertRecordsMatch(b.net, "conv \(k) stride \(stride) \(padding) on \(s)")
+        }
+    }
+
+    func testConvolutionWithDifferentRowAndColumnStrides() throws {
+        for (sh, sw) in [(2, 1), (1, 2)] {
+            var b = ControlNetBuilder(seed: UInt64(40 + sh))
+            let x = b.input([1, 11, 13, 5])
+            b.output(b.conv(x, outputs: 6, kernel: (3, 3), stride: sh, padding: .same, activation: .none, strideW: sw))
+            try assertRecordsMatch(b.net, "conv 3x3 stride \(sh)x\(sw)")
+        }
+    }
+
+    func testPointwiseConvolutionsIncludingStrideTwo() throws {
+        var rng = SeededRandom(seed: 102)
+        for stride in [1, 2] {
+            var b = ControlNetBuilder(seed: 3)
+            let s = shape(&rng, h: 5 ... 30, w: 5 ... 30, c: 1 ... 40)
+            let x = b.input(s)
+            b.output(b.conv(x, outputs: 1 + Int(rng.next() % 40), kernel: (1, 1), stride: stride, padding: .same, activation: .relu6))
+            try assertRecordsMatch(b.net, "pointwise stride \(stride) on \(s)")
+        }
+    }
+
+    func testDepthwiseWithMultipliersLargeKernelsAndStrides() throws {
+        var rng = SeededRandom(seed: 103)
+        for (k, stride, m, padding) in [((3, 3), 1, 1, Padding.same), ((3, 3), 2, 1, .same), ((3, 3), 1, 8, .same), ((3, 3), 2, 3, .valid),
+                                        ((10, 8), 2, 1, .same), ((5, 1), 1, 2, .valid), ((15, 1), 1, 1, .valid)] {
+            var b = ControlNetBuilder(seed: UInt64(k.0 + 100 * m))
+            let s = shape(&rng, h: 15 ... 24, w: 8 ... 40, c: 1 ... 21)
+            let x = b.input(s)
+            b.output(b.depthwise(x, kernel: k, stride: stride, multiplier: m, padding: padding))
+            try assertRecordsMatch(b.net, "depthwise \(k) stride \(stride) ×\(m) \(padding) on \(s)")
+        }
+    }
+
+    func testFullyConnectedPerTensorPerChannelAndWithAWeightZeroPoint() throws {
+        for (perChannel, zp, range) in [(false, Int32(0), 127), (true, 0, 127), (false, 9, 100)] {
+            var b = ControlNetBuilder(seed: 11)
+            let x = b.input([1, 150])
+            b.output(b.fullyConnected(x, outputs: 37, perChannel: perChannel, weightZeroPoint: zp, weightRange: range))
+            try assertRecordsMatch(b.net, "fc per-channel \(perChannel) weight zp \(zp)")
+        }
+        var b = ControlNetBuilder(seed: 12)
+        let x = b.input([1, 4, 10])
+        b.output(b.fullyConnected(x, outputs: 5, perChannel: false))
+        try assertRecordsMatch(b.net, "fc over 4 batches")
+    }
+
+    func testAWeightZeroPointThatCannotBeFoldedIsAOneLineError() throws {
+        var b = ControlNetBuilder(seed: 13)
+        let x = b.input([1, 40])
+        b.output(b.fullyConnected(x, outputs: 3, perChannel: false, weightZeroPoint: 100))
+        let program = try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly)
+        XCTAssertThrowsError(try ControlPlan(program: program)) { e in
+            let m = "\(e)"
+            XCTAssertTrue(m.hasPrefix("layer 0 (FULLY_CONNECTED): weight ") && m.contains("zero point 100") && !m.contains("\n"), m)
+        }
+    }
+
+    func testAveragePoolsInsideTheImageAndMean() throws {
+        for (s, o) in [([1, 9, 7, 6], PoolOptions(filterH: 3, filterW: 3, strideH: 1, strideW: 1, padding: .valid)),
+                       ([1, 12, 10, 7], PoolOptions(filterH: 2, filterW: 2, strideH: 2, strideW: 2, padding: .valid)),
+                       ([1, 25, 5, 9], PoolOptions(filterH: 25, filterW: 5)),
+                       ([1, 8, 8, 20], PoolOptions(filterH: 8, filterW: 8)),
+                       ([1, 11, 13, 5], PoolOptions(filterH: 4, filterW: 5, strideH: 2, strideW: 2, padding: .valid))] {
+            var b = ControlNetBuilder(seed: 5)
+            let x = b.input(s)
+            b.output(b.averagePool(x, o))
+            try assertRecordsMatch(b.net, "avgpool \(o.filterH)x\(o.filterW)/\(o.strideH) on \(s)")
+        }
+        var m = ControlNetBuilder(seed: 8)
+        let z = m.input([1, 7, 8, 20])
+        m.output(m.mean(z))
+        try assertRecordsMatch(m.net, "mean")
+    }
+
+    func testTheExactAverageMultiplierIsFoundForEveryWindowSize() {
+        for count in [1, 2, 4, 6, 9, 10, 16, 25, 49, 64, 125] {
+            guard let q = ControlPlan.averageMultiplier(count: count) else { XCTFail("no multiplier for \(count)"); continue }
+            let n = Int32(count)
+            for sum in (-128 * n) ... (127 * n) {
+                // TFLite: rounded half away from zero.
+                let want = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n
+                if FixedPoint.requantize(acc: sum, multiplier: q.multiplier, shift: q.shift, outputZeroPoint: 0, min: -128, max: 127) != Int8(want) {
+                    XCTFail("count \(count): sum \(sum)"); break
+                }
+            }
+        }
+    }
+
+    func testPoolsWhoseWindowsCrossTheBorderAreAOneLineError() throws {
+        var b = ControlNetBuilder(seed: 5)
+        let x = b.input([1, 12, 10, 7])
+        b.output(b.averagePool(x, PoolOptions(filterH: 3, filterW: 3, strideH: 2, strideW: 2, padding: .same)))
+        let program = try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly)
+        XCTAssertThrowsError(try ControlPlan(program: program)) { e in
+            XCTAssertEqual("\(e)", "layer 0 (AVERAGE_POOL_2D): windows cross the image border (the averaging count varies), which the control records do not support")
+        }
+    }
+
+    func testResidualAddFusedIntoTheConvolutionAndStandalone() throws {
+        var c = ControlNetBuilder(seed: 13)
+        let y = c.input([1, 9, 7, 16])
+        let q = c.conv(y, outputs: 16, kernel: (3, 3), stride: 1, padding: .same, activation: .none)
+        c.output(c.add(q, y))
+        try assertRecordsMatch(c.net, "fused shortcut (result first)")
+        var s = ControlNetBuilder(seed: 14)
+        let z = s.input([1, 6, 6, 11])
+        let u = s.conv(z, outputs: 11, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
+        let v = s.add(z, u)
+        s.output(s.add(v, u))
+        try assertRecordsMatch(s.net, "standalone ADD")
+    }
+
+    func testMobileNetV2BottlenecksWithStrideOneAndTwo() throws {
+        var b = ControlNetBuilder(seed: 12)
+        let x = b.input([1, 14, 12, 16])
+        let e = b.conv(x, outputs: 48, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let d = b.depthwise(e, kernel: (3, 3), stride: 1, multiplier: 1, padding: .same)
+        let p = b.conv(d, outputs: 16, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
+        b.output(b.add(x, p))
+        try assertRecordsMatch(b.net, "bottleneck stride 1 with fused shortcut (result second)")
+        var t = ControlNetBuilder(seed: 15)
+        let x2 = t.input([1, 15, 16, 8])
+        let e2 = t.conv(x2, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let d2 = t.depthwise(e2, kernel: (3, 3), stride: 2, multiplier: 1, padding: .same)
+        t.output(t.conv(d2, outputs: 12, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        try assertRecordsMatch(t.net, "bottleneck stride 2")
+    }
+
+    func testExplicitPadFusedIntoTheConvolutionOrRunAlone() throws {
+        var b = ControlNetBuilder(seed: 21)
+        let x = b.input([1, 10, 12, 4])
+        let p = b.pad(x, top: 1, bottom: 1, left: 1, right: 1)
+        b.output(b.conv(p, outputs: 6, kernel: (3, 3), stride: 2, padding: .valid, activation: .relu))
+        try assertRecordsMatch(b.net, "PAD + VALID conv (fused)")
+        var c = ControlNetBuilder(seed: 22)
+        let y = c.input([1, 6, 5, 19])
+        c.output(c.pad(y, top: 2, bottom: 0, left: 1, right: 3))
+        try assertRecordsMatch(c.net, "PAD alone")
+    }
+
+    func testTransposeReshapeAndHostSoftmax() throws {
+        var b = ControlNetBuilder(seed: 31)
+        let x = b.input([1, 3, 8, 9])
+        let t = b.transpose(x, [0, 2, 3, 1])
+        let c = b.conv(t, outputs: 4, kernel: (3, 3), stride: 1, padding: .same, activation: .none)
+        let r = b.reshape(c, [1, 288])
+        let f = b.fullyConnected(r, outputs: 10, perChannel: false)
+        b.output(b.softmax(f))
+        try assertRecordsMatch(b.net, "transpose, conv, reshape, fc, softmax")
+    }
+
+    func testTheBuiltInNetworks() throws {
+        for name in SimulationBundle.builtinNames {
+            let (net, _) = try SimulationBundle.builtin(name)
+            try assertRecordsMatch(net, name, configs: Array(Self.configs.prefix(2)))
+        }
+    }
+}
+
+/// Builds int8 networks tensor by tensor with random weights and plausible scales.
+private struct ControlNetBuilder {
+    var net = Network()
+    var rng: SeededRandom
+
+    init(seed: UInt64) { rng = SeededRandom(seed: seed) }
+
+    mutating func int8s(_ n: Int) -> [Int8] { (0 ..< n).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) } }
+
+    mutating func activation(_ shape: [Int], scale: Float) -> Int {
+        let zp = Int32(Int(rng.next() % 40) - 20)
+        return net.addTensor(Tensor(name: "t\(net.tensors.count)", shape: shape, quantization: Quantization(scale: scale, zeroPoint: zp)))
+    }
+
+    func scale(_ t: Int) -> Float { net.tensors[t].quantization!.scale }
+    func shape(_ t: Int) -> [Int] { net.tensors[t].shape }
+
+    mutating func input(_ shape: [Int]) -> Int {
+        let t = activation(shape, scale: 0.05)
+        net.inputs = [t]
+        return t
+    }
+
+    mutating func output(_ t: Int) { net.outputs = [t] }
+
+    mutating func conv(_ x: Int, outputs o: Int, kernel k: (Int, Int), stride: Int, padding: Padding, activation a: FusedActivation, strideW: Int? = nil) -> Int {
+        let c = shape(x)[3]
+        let wScales = (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }
+        let w = net.addTensor(Tensor(name: "w", shape: [o, k.0, k.1, c], quantization: Quantization(scales: wScales, zeroPoints: [Int32](repeating: 0, count: o)),
+                                     data: .int8(int8s(o * k.0 * k.1 * c))))
+        let b = net.addTensor(Tensor(name: "b", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 4000) - 2000) })))
+        let opts = ConvOptions(strideH: stride, strideW: strideW ?? stride, padding: padding, activation: a)
+        let s = shape(x)
+        let oh = WindowGeometry.outputSize(input: s[1], kernel: k.0, stride: stride, padding: padding)
+        let ow = WindowGeometry.outputSize(input: s[2], kernel: k.1, stride: strideW ?? stride, padding: padding)
+        let y = activation([1, oh, ow, o], scale: scale(x) * 0.006 * Float(k.0 * k.1 * c).squareRoot() * 30)
+        net.addLayer(.conv2D(opts), inputs: [x, w, b], outputs: [y])
+        return y
+    }
+
+    mutating func depthwise(_ x: Int, kernel k: (Int, Int), stride: Int, multiplier m: Int, padding: Padding) -> Int {
+        let o = shape(x)[3] * m
+        let wScales = (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }
+        let w = net.addTensor(Tensor(name: "dw", shape: [1, k.0, k.1, o], quantization: Quantization(scales: wScales, zeroPoints: [Int32](repeating: 0, count: o), quantizedDimension: 3),
+                                     data: .int8(int8s(o * k.0 * k.1))))
+        let b = net.addTensor(Tensor(name: "db", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 2000) - 1000) })))
+        let s = shape(x)
+        let oh = WindowGeometry.outputSize(input: s[1], kernel: k.0, stride: stride, padding: padding)
+        let ow = WindowGeometry.outputSize(input: s[2], kernel: k.1, stride: stride, padding: padding)
+        let y = activation([1, oh, ow, o], scale: scale(x) * 0.006 * Float(k.0 * k.1).squareRoot() * 30)
+        net.addLayer(.depthwiseConv2D(ConvOptions(stride: stride, padding: padding, activation: .relu6)), inputs: [x, w, b], outputs: [y])
+        return y
+    }
+
+    mutating func fullyConnected(_ x: Int, outputs o: Int, perChannel: Bool, weightZeroPoint: Int32 = 0, weightRange: Int = 127) -> Int {
+        let d = net.tensors[x].elementCount
+        let q = perChannel ? Quantization(scales: (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }, zeroPoints: [Int32](repeating: 0, count: o))
+                           : Quantization(scale: 0.005, zeroPoint: weightZeroPoint)
+        let ws = (0 ..< o * d).map { _ in Int8(Int(rng.next() % UInt64(2 * weightRange + 1)) - weightRange) }
+        let w = net.addTensor(Tensor(name: "fw", shape: [o, d], quantization: q, data: .int8(ws)))
+        let b = net.addTensor(Tensor(name: "fb", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 4000) - 2000) })))
+        let y = activation([1, o], scale: scale(x) * 0.006 * Float(d).squareRoot() * 30)
+        net.addLayer(.fullyConnected(activation: .none, keepNumDims: false), inputs: [x, w, b], outputs: [y])
+        return y
+    }
+
+    mutating func add(_ a: Int, _ b: Int) -> Int {
+        let y = activation(shape(a), scale: 1.5 * max(scale(a), scale(b)))
+        net.addLayer(.add(activation: .none), inputs: [a, b], outputs: [y])
+        return y
+    }
+
+    mutating func averagePool(_ x: Int, _ o: PoolOptions) -> Int {
+        let s = shape(x)
+        let shape = [1, WindowGeometry.outputSize(input: s[1], kernel: o.filterH, stride: o.strideH, padding: o.padding),
+                     WindowGeometry.outputSize(input: s[2], kernel: o.filterW, stride: o.strideW, padding: o.padding), s[3]]
+        let y = net.addTensor(Tensor(name: "pool", shape: shape, quantization: net.tensors[x].quantization))
+        net.addLayer(.averagePool2D(o), inputs: [x], outputs: [y])
+        return y
+    }
+
+    mutating func mean(_ x: Int) -> Int {
+        let axes = net.addTensor(Tensor(name: "axes", shape: [2], type: .int32, data: .int32([1, 2])))
+        let y = activation([1, shape(x)[3]], scale: scale(x) * 0.7)
+        net.addLayer(.mean(keepDims: false), inputs: [x, axes], outputs: [y])
+        return y
+    }
+
+    mutating func pad(_ x: Int, top: Int, bottom: Int, left: Int, right: Int) -> Int {
+        let p = net.addTensor(Tensor(name: "pads", shape: [4, 2], type: .int32, data: .int32([0, 0, Int32(top), Int32(bottom), Int32(left), Int32(right), 0, 0])))
+        let s = shape(x)
+        let y = net.addTensor(Tensor(name: "padded", shape: [s[0], s[1] + top + bottom, s[2] + left + right, s[3]], quantization: net.tensors[x].quantization))
+        net.addLayer(.pad, inputs: [x, p], outputs: [y])
+        return y
+    }
+
+    mutating func transpose(_ x: Int, _ perm: [Int]) -> Int {
+        let p = net.addTensor(Tensor(name: "perm", shape: [perm.count], type: .int32, data: .int32(perm.map { Int32($0) })))
+        let y = net.addTensor(Tensor(name: "transposed", shape: perm.map { shape(x)[$0] }, quantization: net.tensors[x].quantization))
+        net.addLayer(.transpose, inputs: [x, p], outputs: [y])
+        return y
+    }
+
+    mutating func reshape(_ x: Int, _ shape: [Int]) -> Int {
+        let y = net.addTensor(Tensor(name: "reshaped", shape: shape, quantization: net.tensors[x].quantization))
+        net.addLayer(.reshape, inputs: [x], outputs: [y])
+        return y
+    }
+
+    mutating func softmax(_ x: Int) -> Int {
+        let y = net.addTensor(Tensor(name: "softmax", shape: shape(x), quantization: Quantization(scale: 1.0 / 256, zeroPoint: -128)))
+        net.addLayer(.softmax(beta: 1), inputs: [x], outputs: [y])
+        return y
+    }
+}

@@ -1,0 +1,97 @@
+import Mapper
+import XCTest
+
+/// The 128-byte control record of docs/control.md: field positions checked against bytes derived
+/// by hand from the table, and every check the decoder makes.
+final class ControlRecordTests: XCTestCase {
+    /// FNV-1a 32 written out here, independently of the encoder.
+    private func fnv(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var h: UInt32 = 2_166_136_261
+        for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return [UInt8(h & 255), UInt8(h >> 8 & 255), UInt8(h >> 16 & 255), UInt8(h >> 24)]
+    }
+
+    private var sample: ControlRecord {
+        var r = ControlRecord()
+        r.op = .copy; r.mode = .standard; r.first = true; r.last = true
+        r.layer = 7
+        r.regionRows = 3; r.regionCols = 5; r.regionRow0 = -1; r.regionCol0 = -2
+        r.imageRows = 0x1234; r.imageCols = 2
+        r.inputAddress = 0xA1B2_C3D4
+        r.inChunk = 16; r.fillValue = -3; r.outChunk = 4; r.outZeroPoint = -128
+        r.weightBeats = 9; r.paramRecords = 16
+        r.outputRows = 2; r.outputCols = 300
+        r.activationMin = -100; r.activationMax = 6
+        r.add.input1Offset = -1; r.add.input2Offset = 14; r.add.input1Multiplier = Int32.min; r.add.input1Shift = -1; r.add.outputOffset = 5
+        r.pruningThreshold = 3
+        r.sequence = 0
+        return r
+    }
+
+    func testFieldsLandOnTheWordsAndBitsOfTheTable() throws {
+        let b = try sample.encoded()
+        XCTAssertEqual(b.count, 128)
+        // word 0: op 2, mode 0, first (bit 6) and last (bit 7), magic 0xC5 in bits 24-31.
+        XCTAssertEqual(Array(b[0 ..< 4]), [0xC2, 0x00, 0x00, 0xC5])
+        XCTAssertEqual(Array(b[4 ..< 8]), [7, 0, 0, 0])
+        XCTAssertEqual(Array(b[8 ..< 12]), [3, 0, 5, 0])
+        XCTAssertEqual(Array(b[12 ..< 16]), [0xFF, 0xFF, 0xFE, 0xFF])
+        XCTAssertEqual(Array(b[16 ..< 20]), [0x34, 0x12, 2, 0])
+        XCTAssertEqual(Array(b[20 ..< 24]), [0xD4, 0xC3, 0xB2, 0xA1])
+        XCTAssertEqual(Array(b[32 ..< 36]), [16, 0xFD, 4, 0x80])
+        XCTAssertEqual(Array(b[40 ..< 44]), [9, 0, 16, 0])
+        XCTAssertEqual(Array(b[60 ..< 64]), [2, 0, 0x2C, 0x01])
+        XCTAssertEqual(Array(b[68 ..< 72]), [0x9C, 6, 0, 0])
+        XCTAssertEqual(Array(b[72 ..< 76]), [0xFF, 0xFF, 14, 0])
+        XCTAssertEqual(Array(b[76 ..< 80]), [0, 0, 0, 0x80])
+        XCTAssertEqual(Array(b[88 ..< 92]), [0xFF, 0, 0, 5])
+        XCTAssertEqual(Array(b[96 ..< 100]), [3, 0, 0, 0])
+        XCTAssertEqual(Array(b[100 ..< 120]), [UInt8](repeating: 0, count: 20), "words 25-29 are reserved")
+        XCTAssertEqual(Array(b[124 ..< 128]), fnv(b[0 ..< 124]))
+        XCTAssertEqual(try ControlRecord.decode(b[0 ..< 128], expectedSequence: 0), sample)
+    }
+
+    func testFlagsPadsAndModesRoundTrip() throws {
+        var r = sample
+        r.op = .conv; r.mode = .depthwise; r.first = false; r.loadParams = true; r.residual = true; r.resultIsSecond = true; r.stride2 = true
+        r.padTop = 1; r.padRight = 1
+        let b = try r.encoded()
+        // op 1 | mode 2 << 4 | last << 7 | loadParams << 8 | residual << 9 | second << 10 | stride2 << 11 | padTop << 12 | padRight << 15
+        XCTAssertEqual(Array(b[0 ..< 4]), [0xA1, 0x9F, 0x00, 0xC5])
+        XCTAssertEqual(try ControlRecord.decode(b[0 ..< 128], expectedSequence: 0), r)
+    }
+
+    func testTheEncoderNamesTheFieldThatDoesNotFit() {
+        for (mutate, field) in [({ (r: inout ControlRecord) in r.inChunk = 0 }, "inChunk"), ({ $0.regionRow0 = -40000 }, "regionRow0"),
+                                ({ $0.padTop = 2 }, "padTop"), ({ $0.fillValue = 128 }, "fillValue"), ({ $0.outputCols = 0 }, "outputCols")] {
+            var r = sample
+            mutate(&r)
+            XCTAssertThrowsError(try r.encoded()) { e in XCTAssertTrue("\(e)".contains("field \(field) "), "\(e)") }
+        }
+    }
+
+    func testTheDecoderRefusesCorruptedReorderedAndReservedRecords() throws {
+        let good = try sample.encoded()
+        func expectError(_ bytes: [UInt8], sequence: Int = 0, _ text: String, line: UInt = #line) {
+            XCTAssertThrowsError(try ControlRecord.decode(bytes[0 ..< bytes.count], expectedSequence: sequence), line: line) { e in
+                XCTAssertTrue("\(e)".contains(text), "\(e)", line: line)
+            }
+        }
+        func resealed(_ b: [UInt8]) -> [UInt8] { Array(b[0 ..< 124]) + fnv(b[0 ..< 124]) }
+        var flipped = good; flipped[20] ^= 1
+        expectError(flipped, "checksum")
+        var magic = good; magic[3] = 0xD5
+        expectError(resealed(magic), "bad magic")
+        expectError(good, sequence: 1, "sequence number 0")
+        var reserved = good; reserved[2] = 1
+        expectError(resealed(reserved), "reserved")
+        var word26 = good; word26[104] = 1
+        expectError(resealed(word26), "reserved")
+        var op = good; op[0] = (op[0] & 0xF0) | 3
+        expectError(resealed(op), "unknown op 3")
+        var mode = good; mode[0] |= 0x30
+        expectError(resealed(mode), "unknown mode 3")
+        expectError(Array(good.prefix(100)), "100 bytes")
+        XCTAssertThrowsError(try ControlRecord.decodeStream(good + good)) { e in XCTAssertTrue("\(e)".contains("control record 1: sequence number 0"), "\(e)") }
+    }
+}

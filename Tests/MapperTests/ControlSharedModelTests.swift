@@ -1,0 +1,72 @@
+import Accelerator
+import Foundation
+import Mapper
+import Reference
+import XCTest
+
+/// Every shared model and case, compiled with external routes, expanded into control records
+/// and run through `ControlModel` alone; the device output plus the host's softmax must equal
+/// tflite-micro's expected.bin exactly, at the paper's configuration and a small one (PC=PF=4,
+/// PD=2, 32-pixel rows, 256 accumulator positions). DSC_MODELS overrides ../shared/models.
+final class ControlSharedModelTests: XCTestCase {
+    private static var modelsRoot: URL {
+        if let env = ProcessInfo.processInfo.environment["DSC_MODELS"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/models")
+    }
+
+    private static var small: AcceleratorConfig {
+        var c = AcceleratorConfig()
+        c.pc = 4; c.pf = 4; c.pd = 2; c.maxRowWidth = 32; c.outputBufferDepth = 256
+        return c
+    }
+
+    private func models() throws -> [String] {
+        let root = Self.modelsRoot
+        guard FileManager.default.fileExists(atPath: root.path) else {
+            throw XCTSkip("shared models not found at \(root.path) (set DSC_MODELS to the models folder)")
+        }
+        return try FileManager.default.contentsOfDirectory(atPath: root.path)
+            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("\($0)/model.tflite").path) }.sorted()
+    }
+
+    private func cases(_ model: String) throws -> [URL] {
+        let dir = Self.modelsRoot.appendingPathComponent(model)
+        return try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+            .map { dir.appendingPathComponent($0) }
+            .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("expected.bin").path) }
+    }
+
+    private func check(_ config: AcceleratorConfig, label: String, skipping: Set<String> = []) throws {
+        for model in try models() where !skipping.contains(model) {
+            let all = try cases(model)
+            XCTAssertFalse(all.isEmpty, "\(model) has no case with an expected.bin")
+            let network = try TFLiteReader.read(contentsOf: Self.modelsRoot.appendingPathComponent("\(model)/model.tflite"))
+            let program = try Mapper.compile(network, config: config, options: .externalOnly)
+            let plan = try ControlPlan(program: program)
+            for r in plan.records where r.op == .conv && r.mode != .pointwise {
+                XCTAssertLessThanOrEqual(r.outputPositions, config.outputBufferDepth, "\(model) layer \(r.layer) at \(label)")
+                XCTAssertLessThanOrEqual(r.regionCols, config.maxRowWidth, "\(model) layer \(r.layer) at \(label)")
+            }
+            for c in all {
+            let input = try [UInt8](Data(contentsOf: c.appendingPathComponent("input.bin"))).map { Int8(bitPattern: $0) }
+            let expected = try [UInt8](Data(contentsOf: c.appendingPathComponent("expected.bin"))).map { Int8(bitPattern: $0) }
+            let memory = try ControlModel.run(plan, input: input)
+            let a = Int(plan.deviceOutputAddress)
+            let got = try SimulationBundle.finish(deviceOutput: Array(memory[a ..< a + plan.deviceOutputLength]), dma: program.dma)
+            let mismatches = zip(got, expected).filter { $0 != $1 }.count
+            XCTAssertEqual(got.count, expected.count, "\(model)/\(c.lastPathComponent) at \(label)")
+            XCTAssertEqual(mismatches, 0, "\(model)/\(c.lastPathComponent) at \(label): \(mismatches) of \(expected.count) outputs differ")
+            }
+            print("control records: \(model) at \(label): \(plan.records.count) records, \(plan.checks.count) device layers, memory image \(plan.memory.count) bytes (\(plan.appendedBytes) appended)")
+        }
+    }
+
+    func testEverySharedModelRunsBitExactFromItsControlRecordsAtThePaperConfiguration() throws {
+        try check(AcceleratorConfig(), label: "paper config")
+    }
+
+    func testEverySharedModelRunsBitExactFromItsControlRecordsAtASmallConfiguration() throws {
+        try check(Self.small, label: "PC=PF=4, PD=2, maxRow 32, depth 256")
+    }
+}

@@ -1,0 +1,32 @@
+// sim.txt, the contract between `dsc compile` and this harness (docs/control.md, last section).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct LayerCheck {
+    uint64_t index = 0;           // TFLite operator index
+    std::string op;
+    uint64_t macs = 0;
+    uint64_t lastRecord = 0;      // compare after this record's pass ends
+    uint64_t address = 0, length = 0;
+    std::string file;             // resolved against the folder
+};
+
+struct SimSpec {
+    std::string dir;
+    uint32_t streamBytes = 0;
+    double clockMHz = 0;
+    uint64_t multipliers = 0;
+    std::string memoryFile;
+    uint64_t recordBase = 0, recordCount = 0;
+    std::string inputFile;
+    uint64_t inputAddress = 0;
+    std::string outputFile;       // where the harness writes the device output
+    uint64_t outputAddress = 0, outputLength = 0;
+    std::string expectedFile;
+    std::vector<LayerCheck> layers;   // in record order (lastRecord strictly increasing)
+};
+
+// Reads DIR/sim.txt; throws HarnessError naming the line that is wrong.
+SimSpec readSimSpec(const std::string& dir);
