@@ -39,6 +39,9 @@ public struct ControlPlan: Sendable {
     public let deviceOutputTensor: Int
     /// For each record, the index of the layer instruction it came from.
     public let recordInstruction: [Int]
+    /// For each record, the TFLite tensor whose bytes it writes (part of), as `Program.producedTensors`.
+    public var recordTensors: [Int] { recordInstruction.map { producedTensors[$0] } }
+    private let producedTensors: [Int]
     public let checks: [LayerCheck]
     /// Bytes the plan appended to the program's image (constants and records).
     public let appendedBytes: Int
@@ -92,6 +95,7 @@ public struct ControlPlan: Sendable {
         self.deviceOutputLength = out.length
         self.deviceOutputTensor = out.tensor
         self.recordInstruction = b.recordInstruction
+        self.producedTensors = program.producedTensors
         self.checks = checks
         self.appendedBytes = b.image.count - program.memory.count
     }

@@ -41,6 +41,10 @@ final class ControlPlanTests: XCTestCase {
                 checked += 1
             }
             XCTAssertEqual(checked, plan.checks.count, label, file: file, line: line)
+            XCTAssertEqual(plan.recordTensors.count, plan.records.count, label, file: file, line: line)
+            for check in plan.checks {
+                XCTAssertEqual(plan.recordTensors[check.lastRecord], check.producedTensor, "layer \(check.layer): \(label)", file: file, line: line)
+            }
             let a = Int(plan.deviceOutputAddress)
             let device = Array(memory[a ..< a + plan.deviceOutputLength])
             XCTAssertEqual(device, values.bytes(of: plan.deviceOutputTensor), "device output: \(label)", file: file, line: line)
