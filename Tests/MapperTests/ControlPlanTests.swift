@@ -236,6 +236,31 @@ final class ControlPlanTests: XCTestCase {
         try assertRecordsMatch(b.net, "transpose, conv, reshape, fc, softmax")
     }
 
+    func testPrunedRecordsMatchThePrunedExecutor() throws {
+        // With a pruning threshold the result is no longer TFLite's; the Executor's pruned
+        // arithmetic is the specification the records must keep.
+        var b = ControlNetBuilder(seed: 41)
+        let x = b.input([1, 9, 11, 6])
+        let c = b.conv(x, outputs: 10, kernel: (3, 3), stride: 1, padding: .same, activation: .none)
+        let d = b.depthwise(c, kernel: (3, 3), stride: 2, multiplier: 1, padding: .same)
+        let p = b.conv(d, outputs: 7, kernel: (1, 1), stride: 1, padding: .same, activation: .relu)
+        let r = b.reshape(p, [1, b.net.tensors[p].elementCount])
+        b.output(b.fullyConnected(r, outputs: 9, perChannel: false, weightZeroPoint: 9, weightRange: 100))
+        var rng = SeededRandom(seed: 42)
+        let input = (0 ..< 9 * 11 * 6).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 256) - 128) }
+        for config in Self.configs {
+            var options = MapperOptions.externalOnly
+            options.pruningThreshold = 20
+            let program = try Mapper.compile(b.net, config: config, options: options)
+            let executed = try Executor(program).run(input: input)
+            XCTAssertNotEqual(executed, try b.net.run(input: input), "the threshold must change the result for this test to mean anything")
+            let plan = try ControlPlan(program: program)
+            let memory = try ControlModel.run(plan, input: input)
+            let a = Int(plan.deviceOutputAddress)
+            XCTAssertEqual(Array(memory[a ..< a + plan.deviceOutputLength]).map { Int8(bitPattern: $0) }, executed, "PC=\(config.pc) PF=\(config.pf)")
+        }
+    }
+
     func testTheBuiltInNetworks() throws {
         for name in SimulationBundle.builtinNames {
             let (net, _) = try SimulationBundle.builtin(name)
