@@ -173,13 +173,20 @@ final class ControlPlanTests: XCTestCase {
         }
     }
 
-    func testPoolsWhoseWindowsCrossTheBorderAreAOneLineError() throws {
+    func testPoolsWhoseWindowsCrossTheBorderOrStrideBeyondTwoAreOneLineErrors() throws {
         var b = ControlNetBuilder(seed: 5)
         let x = b.input([1, 12, 10, 7])
         b.output(b.averagePool(x, PoolOptions(filterH: 3, filterW: 3, strideH: 2, strideW: 2, padding: .same)))
         let program = try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly)
         XCTAssertThrowsError(try ControlPlan(program: program)) { e in
             XCTAssertEqual("\(e)", "layer 0 (AVERAGE_POOL_2D): windows cross the image border (the averaging count varies), which the control records do not support")
+        }
+        var c = ControlNetBuilder(seed: 6)
+        let y = c.input([1, 8, 8, 3])
+        c.output(c.averagePool(y, PoolOptions(filterH: 2, filterW: 2, strideH: 3, strideW: 3, padding: .valid)))
+        let strided = try Mapper.compile(c.net, config: AcceleratorConfig(), options: .externalOnly)
+        XCTAssertThrowsError(try ControlPlan(program: strided)) { e in
+            XCTAssertEqual("\(e)", "layer 0 (AVERAGE_POOL_2D): stride 3x3 does not decompose into the reshape unit's 3×3 windows (strides 1 and 2)")
         }
     }
 
