@@ -39,6 +39,9 @@ public struct ControlPlan: Sendable {
     public let deviceOutputTensor: Int
     /// For each record, the index of the layer instruction it came from.
     public let recordInstruction: [Int]
+    /// For each record, the TFLite tensor whose bytes it writes (part of), as `Program.producedTensors`.
+    public var recordTensors: [Int] { recordInstruction.map { producedTensors[$0] } }
+    private let producedTensors: [Int]
     public let checks: [LayerCheck]
     /// Bytes the plan appended to the program's image (constants and records).
     public let appendedBytes: Int
@@ -92,6 +95,7 @@ public struct ControlPlan: Sendable {
         self.deviceOutputLength = out.length
         self.deviceOutputTensor = out.tensor
         self.recordInstruction = b.recordInstruction
+        self.producedTensors = program.producedTensors
         self.checks = checks
         self.appendedBytes = b.image.count - program.memory.count
     }
@@ -475,9 +479,12 @@ private struct PlanBuilder {
                 if i.weightZeroPoint != 0 {
                     for ci in 0 ..< pc where cs * pc + ci < d {
                         for f in 0 ..< pf where fs * pf + f < outs {
-                            let v = Int(Int8(bitPattern: w[ci * pf + f])) - Int(i.weightZeroPoint)
+                            // Pruning acts on the stored weight (as the Executor's), so it is applied
+                            // before the fold and the records of this layer carry threshold 0.
+                            let raw = Int(Int8(bitPattern: w[ci * pf + f]))
+                            let v = (i.pruningThreshold > 0 && abs(raw) <= i.pruningThreshold ? 0 : raw) - Int(i.weightZeroPoint)
                             guard (-128 ... 127).contains(v) else {
-                                throw MapperError("\(here(i)): weight \(v + Int(i.weightZeroPoint)) minus its zero point \(i.weightZeroPoint) does not fit int8, so the zero point cannot be folded into the engine's weights")
+                                throw MapperError("\(here(i)): weight \(raw) minus its zero point \(i.weightZeroPoint) does not fit int8, so the zero point cannot be folded into the engine's weights")
                             }
                             w[ci * pf + f] = UInt8(bitPattern: Int8(v))
                         }
@@ -493,6 +500,7 @@ private struct PlanBuilder {
                 let passes = (0 ..< nCS).map { cs -> ControlRecord in
                     var r = base(i, .conv, .pointwise)
                     r.regionRow0 = 0; r.regionCol0 = b0; r.regionRows = 1; r.regionCols = nb
+                    if i.weightZeroPoint != 0 { r.pruningThreshold = 0 }
                     r.imageRows = 1; r.imageCols = i.batches
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)
                     r.inputPixelStride = UInt32(d); r.inputRowStride = UInt32(d * i.batches)
@@ -532,7 +540,7 @@ private struct PlanBuilder {
             for by in stride(from: 0, to: i.inputHeight, by: 3) {
                 for bx in stride(from: 0, to: i.inputWidth, by: 3) {
                     var r = base(i, .conv, .depthwise)
-                    r.activationMin = -128; r.activationMax = 127
+                    r.activationMin = -128; r.activationMax = 127; r.pruningThreshold = 0
                     r.regionRow0 = by; r.regionCol0 = bx; r.regionRows = 3; r.regionCols = 3
                     r.imageRows = i.inputHeight; r.imageCols = i.inputWidth
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)
@@ -575,6 +583,7 @@ private struct PlanBuilder {
                 let chunk = min(pc, c - cs * pc)
                 let passes = (0 ..< ph * pw).map { p -> ControlRecord in
                     var r = base(i, .conv, .depthwise)
+                    r.pruningThreshold = 0
                     windowed(&r, y0: oy0 * i.strideH + 3 * (p / pw), x0: ox0 * i.strideW + 3 * (p % pw), nr: nr, nc: nc, stride: s,
                              imageRows: i.inputHeight, imageCols: i.inputWidth)
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)

@@ -205,3 +205,27 @@ extension ControlRecord {
         return try (0 ..< bytes.count / byteCount).map { try decode(bytes[$0 * byteCount ..< ($0 + 1) * byteCount], expectedSequence: $0) }
     }
 }
+
+extension ControlRecord: CustomStringConvertible {
+    /// One line with the fields that decide what a pass does (records.txt, for reading RTL traces).
+    public var description: String {
+        var s = "#\(sequence) layer \(layer) \(op)"
+        if op == .conv { s += " \(mode)" }
+        var flags = [String]()
+        if first { flags.append("first") }
+        if last { flags.append("last") }
+        if loadParams { flags.append("params") }
+        if residual { flags.append(resultIsSecond ? "residual(second)" : "residual") }
+        if stride2 { flags.append("stride2") }
+        let pads = [padTop, padBottom, padLeft, padRight]
+        if pads.contains(1) { flags.append("pads(t\(padTop)b\(padBottom)l\(padLeft)r\(padRight))") }
+        if !flags.isEmpty { s += " " + flags.joined(separator: ",") }
+        s += " region \(regionRows)x\(regionCols)@(\(regionRow0),\(regionCol0)) of \(imageRows)x\(imageCols)"
+        s += " in \(inputAddress)+\(inputPixelStride)/\(inputRowStride) chunk \(inChunk) fill \(fillValue)"
+        if op == .conv { s += " weights \(weightAddress)x\(weightBeats)" }
+        if loadParams { s += " params \(parameterAddress)x\(paramRecords)" }
+        s += " out \(outputRows)x\(outputCols) \(outputAddress)+\(outputPixelStride)/\(outputRowStride) chunk \(outChunk)"
+        if residual { s += " residual \(residualAddress)" }
+        return s
+    }
+}

@@ -126,7 +126,7 @@ public struct SimulationBundle: Sendable {
         return s
     }
 
-    /// Writes sim.txt, memory.bin (records and constants in place), input.bin, expected_device.bin,
+    /// Writes sim.txt, memory.bin (records and constants in place), records.txt (one line per record), input.bin, expected_device.bin,
     /// expected.bin, dma.json, instructions.bin and layers/<n>.bin into `dir`.
     public func write(to dir: URL) throws {
         let layersDir = dir.appendingPathComponent("layers")
@@ -139,6 +139,7 @@ public struct SimulationBundle: Sendable {
         }
         try write(Array(simText.utf8), "sim.txt")
         try write(plan.memory, "memory.bin")
+        try write(Array(plan.records.map { "\($0)\n" }.joined().utf8), "records.txt")
         try write(input.map { UInt8(bitPattern: $0) }, "input.bin")
         try write(expectedDevice, "expected_device.bin")
         try write(expected.map { UInt8(bitPattern: $0) }, "expected.bin")

@@ -41,6 +41,10 @@ final class ControlPlanTests: XCTestCase {
                 checked += 1
             }
             XCTAssertEqual(checked, plan.checks.count, label, file: file, line: line)
+            XCTAssertEqual(plan.recordTensors.count, plan.records.count, label, file: file, line: line)
+            for check in plan.checks {
+                XCTAssertEqual(plan.recordTensors[check.lastRecord], check.producedTensor, "layer \(check.layer): \(label)", file: file, line: line)
+            }
             let a = Int(plan.deviceOutputAddress)
             let device = Array(memory[a ..< a + plan.deviceOutputLength])
             XCTAssertEqual(device, values.bytes(of: plan.deviceOutputTensor), "device output: \(label)", file: file, line: line)
@@ -169,13 +173,20 @@ final class ControlPlanTests: XCTestCase {
         }
     }
 
-    func testPoolsWhoseWindowsCrossTheBorderAreAOneLineError() throws {
+    func testPoolsWhoseWindowsCrossTheBorderOrStrideBeyondTwoAreOneLineErrors() throws {
         var b = ControlNetBuilder(seed: 5)
         let x = b.input([1, 12, 10, 7])
         b.output(b.averagePool(x, PoolOptions(filterH: 3, filterW: 3, strideH: 2, strideW: 2, padding: .same)))
         let program = try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly)
         XCTAssertThrowsError(try ControlPlan(program: program)) { e in
             XCTAssertEqual("\(e)", "layer 0 (AVERAGE_POOL_2D): windows cross the image border (the averaging count varies), which the control records do not support")
+        }
+        var c = ControlNetBuilder(seed: 6)
+        let y = c.input([1, 8, 8, 3])
+        c.output(c.averagePool(y, PoolOptions(filterH: 2, filterW: 2, strideH: 3, strideW: 3, padding: .valid)))
+        let strided = try Mapper.compile(c.net, config: AcceleratorConfig(), options: .externalOnly)
+        XCTAssertThrowsError(try ControlPlan(program: strided)) { e in
+            XCTAssertEqual("\(e)", "layer 0 (AVERAGE_POOL_2D): stride 3x3 does not decompose into the reshape unit's 3×3 windows (strides 1 and 2)")
         }
     }
 
@@ -230,6 +241,31 @@ final class ControlPlanTests: XCTestCase {
         let f = b.fullyConnected(r, outputs: 10, perChannel: false)
         b.output(b.softmax(f))
         try assertRecordsMatch(b.net, "transpose, conv, reshape, fc, softmax")
+    }
+
+    func testPrunedRecordsMatchThePrunedExecutor() throws {
+        // With a pruning threshold the result is no longer TFLite's; the Executor's pruned
+        // arithmetic is the specification the records must keep.
+        var b = ControlNetBuilder(seed: 41)
+        let x = b.input([1, 9, 11, 6])
+        let c = b.conv(x, outputs: 10, kernel: (3, 3), stride: 1, padding: .same, activation: .none)
+        let d = b.depthwise(c, kernel: (3, 3), stride: 2, multiplier: 1, padding: .same)
+        let p = b.conv(d, outputs: 7, kernel: (1, 1), stride: 1, padding: .same, activation: .relu)
+        let r = b.reshape(p, [1, b.net.tensors[p].elementCount])
+        b.output(b.fullyConnected(r, outputs: 9, perChannel: false, weightZeroPoint: 9, weightRange: 100))
+        var rng = SeededRandom(seed: 42)
+        let input = (0 ..< 9 * 11 * 6).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 256) - 128) }
+        for config in Self.configs {
+            var options = MapperOptions.externalOnly
+            options.pruningThreshold = 20
+            let program = try Mapper.compile(b.net, config: config, options: options)
+            let executed = try Executor(program).run(input: input)
+            XCTAssertNotEqual(executed, try b.net.run(input: input), "the threshold must change the result for this test to mean anything")
+            let plan = try ControlPlan(program: program)
+            let memory = try ControlModel.run(plan, input: input)
+            let a = Int(plan.deviceOutputAddress)
+            XCTAssertEqual(Array(memory[a ..< a + plan.deviceOutputLength]).map { Int8(bitPattern: $0) }, executed, "PC=\(config.pc) PF=\(config.pf)")
+        }
     }
 
     func testTheBuiltInNetworks() throws {
