@@ -1,0 +1,203 @@
+import Accelerator
+import Foundation
+import HDLKit
+import Mapper
+import Reference
+import XCTest
+
+/// The whole accelerator in RTL: `AcceleratorTop` elaborated for a configuration, built with the
+/// C++ harness of sim/ into `Vtop` (scripts/build-vtop.sh), and run on folders written by
+/// `SimulationBundle` (what `dsc compile` writes). Vtop checks every layer's tensor in its memory
+/// model against the Reference model's after the layer's last record and exits 0 only on a bit-exact
+/// device output; the test also compares that output and, after the host's softmax, expected.bin
+/// itself, so a harness that wrongly passed would still be caught.
+final class AcceleratorRTLTests: XCTestCase {
+    static var small: AcceleratorConfig {
+        var c = AcceleratorConfig()
+        c.pc = 4; c.pf = 4; c.pd = 2; c.maxRowWidth = 32; c.outputBufferDepth = 64
+        return c
+    }
+
+    func testEveryOperatorKindAsAOneLayerNetworkAtTwoConfigurationsUnderBackPressure() throws {
+        var nets = [(String, Network)]()
+        for (k, stride, padding) in [((3, 3), 1, Padding.same), ((3, 3), 2, .same), ((5, 5), 1, .valid), ((10, 4), 2, .same)] {
+            var b = NetBuilder(seed: UInt64(k.0 * 10 + k.1 + stride))
+            let x = b.input([1, 11, 13, 6])
+            b.output(b.conv(x, outputs: 7, kernel: k, stride: stride, padding: padding, activation: .relu))
+            nets.append(("conv \(k) stride \(stride) \(padding)", b.net))
+        }
+        for stride in [1, 2] {
+            var b = NetBuilder(seed: UInt64(3 + stride))
+            let x = b.input([1, 9, 10, 21])
+            b.output(b.conv(x, outputs: 19, kernel: (1, 1), stride: stride, padding: .same, activation: .relu6))
+            nets.append(("pointwise stride \(stride)", b.net))
+        }
+        for (stride, m) in [(1, 1), (2, 1), (1, 2)] {
+            var b = NetBuilder(seed: UInt64(40 + stride + 10 * m))
+            let x = b.input([1, 12, 9, 5])
+            b.output(b.depthwise(x, kernel: (3, 3), stride: stride, multiplier: m, padding: .same))
+            nets.append(("depthwise stride \(stride) ×\(m)", b.net))
+        }
+        do {
+            var b = NetBuilder(seed: 11)
+            let x = b.input([1, 150])
+            b.output(b.fullyConnected(x, outputs: 37, perChannel: true))
+            nets.append(("fully connected", b.net))
+        }
+        do {
+            var b = NetBuilder(seed: 5)
+            let x = b.input([1, 25, 5, 9])
+            b.output(b.averagePool(x, PoolOptions(filterH: 25, filterW: 5)))
+            nets.append(("global average pool 25x5", b.net))
+            var m = NetBuilder(seed: 8)
+            let z = m.input([1, 7, 7, 20])
+            m.output(m.mean(z))
+            nets.append(("mean", m.net))
+        }
+        do {
+            var s = NetBuilder(seed: 14)
+            let z = s.input([1, 6, 6, 8])
+            let u = s.conv(z, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
+            let v = s.add(z, u)
+            s.output(s.add(v, u))
+            nets.append(("standalone ADD", s.net))
+        }
+        do {
+            var c = NetBuilder(seed: 22)
+            let y = c.input([1, 6, 5, 3])
+            c.output(c.pad(y, top: 2, bottom: 0, left: 1, right: 3))
+            nets.append(("PAD alone", c.net))
+            var t = NetBuilder(seed: 31)
+            let x = t.input([1, 3, 8, 8])
+            let p = t.transpose(x, [0, 2, 3, 1])
+            let q = t.conv(p, outputs: 4, kernel: (3, 3), stride: 1, padding: .same, activation: .none)
+            let r = t.reshape(q, [1, 256])
+            t.output(t.softmax(t.fullyConnected(r, outputs: 10, perChannel: false)))
+            nets.append(("transpose, conv, reshape, fc, host softmax", t.net))
+        }
+        for config in [AcceleratorConfig(), Self.small] {
+            let vtop = try VtopBuild.binary(for: config)
+            for (n, (what, net)) in nets.enumerated() {
+                try runOnRTL(vtop, net, config: config, "\(what) at PC=\(config.pc) PF=\(config.pf)", seed: UInt64(n + 1),
+                             options: ["--backpressure", "0.25", "--latency", "37"])
+            }
+        }
+    }
+
+    func testMobileNetV2BottlenecksWithStrideOneAndTwo() throws {
+        var nets = [(String, Network)]()
+        for stride in [1, 2] {
+            var b = NetBuilder(seed: UInt64(60 + stride))
+            let x = b.input([1, 10, 10, 8])
+            let e = b.conv(x, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+            let d = b.depthwise(e, kernel: (3, 3), stride: stride, multiplier: 1, padding: .same)
+            let p = b.conv(d, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
+            b.output(stride == 1 ? b.add(x, p) : p)
+            nets.append(("bottleneck stride \(stride)", b.net))
+        }
+        for config in [AcceleratorConfig(), Self.small] {
+            let vtop = try VtopBuild.binary(for: config)
+            for (what, net) in nets {
+                try runOnRTL(vtop, net, config: config, "\(what) at PC=\(config.pc) PF=\(config.pf)", seed: 9,
+                             options: ["--backpressure", "0.3", "--bandwidth", "8"])
+            }
+        }
+    }
+
+    /// vww_96_int8, kws_ref_model, person_detect and pretrainedResnet_quant on the RTL at the paper's
+    /// configuration, each against its LiteRT expected.bin.
+    func testSharedModelsEndToEndAtTheDefaultConfiguration() throws {
+        let root = Self.modelsRoot
+        guard FileManager.default.fileExists(atPath: root.path) else {
+            throw XCTSkip("shared models not found at \(root.path) (set DSC_MODELS to the models folder)")
+        }
+        let vtop = try VtopBuild.binary(for: AcceleratorConfig())
+        for model in ["kws_ref_model", "vww_96_int8", "person_detect", "pretrainedResnet_quant"] {
+            let dir = root.appendingPathComponent(model)
+            guard let caseDir = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+                .map({ dir.appendingPathComponent($0) })
+                .first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("expected.bin").path) }) else {
+                XCTFail("\(model): no case folder with expected.bin in \(dir.path)"); continue
+            }
+            let network = try TFLiteReader.read(contentsOf: dir.appendingPathComponent("model.tflite"))
+            let input = try Data(contentsOf: caseDir.appendingPathComponent("input.bin")).map { Int8(bitPattern: $0) }
+            let golden = try Data(contentsOf: caseDir.appendingPathComponent("expected.bin")).map { Int8(bitPattern: $0) }
+            try runOnRTL(vtop, network, config: AcceleratorConfig(), "\(model)/\(caseDir.lastPathComponent)", input: input, golden: golden)
+        }
+    }
+
+    // MARK: running a network on the RTL
+
+    private static var modelsRoot: URL {
+        if let env = ProcessInfo.processInfo.environment["DSC_MODELS"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        return VtopBuild.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/models")
+    }
+
+    private func runOnRTL(_ vtop: URL, _ net: Network, config: AcceleratorConfig, _ what: String, seed: UInt64 = 1,
+                          input given: [Int8]? = nil, golden: [Int8]? = nil, options: [String] = [],
+                          file: StaticString = #filePath, line: UInt = #line) throws {
+        var rng = SeededRandom(seed: seed)
+        let n = net.tensors[net.inputs[0]].elementCount
+        let input = given ?? (0 ..< n).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 256) - 128) }
+        let bundle = try SimulationBundle(network: net, config: config, input: input)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsc-rtl-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try bundle.write(to: dir)
+        let (status, output) = try VtopBuild.run(vtop, [dir.path, "--seed", "\(seed)"] + options)
+        let tail = output.split(separator: "\n").suffix(4).joined(separator: "\n")
+        XCTAssertEqual(status, 0, "\(what): Vtop failed:\n\(tail)", file: file, line: line)
+        guard status == 0 else { return }
+        XCTAssertTrue(output.contains("PASS:"), "\(what): Vtop printed no PASS line:\n\(tail)", file: file, line: line)
+        let device = try [UInt8](Data(contentsOf: dir.appendingPathComponent("device_output.bin")))
+        XCTAssertEqual(device, bundle.expectedDevice, "\(what): the device output differs from the Reference model's", file: file, line: line)
+        let final = try SimulationBundle.finish(deviceOutput: device, dma: bundle.program.dma)
+        let expected = try golden ?? net.run(input: input)
+        XCTAssertEqual(final, expected, "\(what): after the host steps", file: file, line: line)
+    }
+}
+
+/// Builds (once per configuration, cached by the Verilog's content in the temporary folder) the
+/// harness binary for `AcceleratorTop`.
+enum VtopBuild {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func binary(for config: AcceleratorConfig) throws -> URL {
+        let files = try Design(top: try AcceleratorTop(config: config).module).verilog()
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ s: String) { for b in s.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        for f in files.sorted(by: { $0.fileName < $1.fileName }) { mix(f.fileName); mix(f.text) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("sim").path).sorted()
+        where name.hasSuffix(".cpp") || name.hasSuffix(".h") {
+            mix(name); mix(try String(contentsOf: packageRoot.appendingPathComponent("sim/\(name)"), encoding: .utf8))
+        }
+        let base = ProcessInfo.processInfo.environment["HDLKIT_SIM_CACHE"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("hdlkit-sim")
+        let dir = base.appendingPathComponent("Vtop-pc\(config.pc)-pf\(config.pf)-\(String(hash, radix: 16))")
+        let vtop = dir.appendingPathComponent("Vtop")
+        if FileManager.default.isExecutableFile(atPath: vtop.path) { return vtop }
+        let rtl = dir.appendingPathComponent("rtl")
+        try FileManager.default.createDirectory(at: rtl, withIntermediateDirectories: true)
+        for f in files { try f.text.write(to: rtl.appendingPathComponent(f.fileName), atomically: true, encoding: .utf8) }
+        let (status, output) = try run(packageRoot.appendingPathComponent("scripts/build-vtop.sh"), [rtl.path, dir.path])
+        guard status == 0 else { throw VtopBuildFailure(description: "build-vtop.sh failed:\n\(output.suffix(2000))") }
+        return vtop
+    }
+
+    static func run(_ executable: URL, _ arguments: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = arguments
+        p.currentDirectoryURL = packageRoot
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct VtopBuildFailure: Error, CustomStringConvertible {
+    let description: String
+}
