@@ -79,6 +79,9 @@ grep -q '^     5 COPY_PAD .* 2000 ' "$tmp/out" && ok || bad "the per-layer table
 rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; sed -i 's/^layer 5 COPY_PAD/layer 6 COPY_PAD/' "$tmp/m/sim.txt"
 "$v16" "$tmp/m" >"$tmp/out" 2>&1 && grep -q '^warning: record 2 ends layer 6 (COPY_PAD) in sim.txt, but trace_layer says 5' "$tmp/out" && ok \
   || bad "no trace_layer warning: $(cat "$tmp/out")"
+# --verbose: one line per record, in order, with the record's trace_layer.
+"$v16" "$tmp/good" --verbose | sed -n 's/^record \([0-9]*\) (layer \([0-9]*\)) done at cycle .*/\1:\2/p' | tr '\n' ' ' >"$tmp/v"
+[ "$(cat "$tmp/v")" = "0:3 1:3 2:5 3:7 " ] && ok || bad "--verbose printed records '$(cat "$tmp/v")'"
 # Same seed, same run.
 "$v16" "$tmp/good" --backpressure 0.5 --seed 42 | grep '^total' >"$tmp/a"
 "$v16" "$tmp/good" --backpressure 0.5 --seed 42 | grep '^total' >"$tmp/b"
