@@ -550,8 +550,9 @@ final class AcceleratorTopControlTests: XCTestCase {
     }
 
     /// ControlUnit.passGapCycles, measured: with a memory that takes commands at once and answers
-    /// one cycle after the handshake, the next record's fetch command is valid the cycle after
-    /// `trace_record_done` and its first read command passGapCycles + 128/B + 2 cycles after that pulse.
+    /// one cycle after the handshake, the next record's fetch command follows the pass's last read
+    /// command by 2 cycles, and the next pass's first read command comes passGapCycles + 1 cycles after
+    /// `trace_record_done` (pass end + 1: pass_start after passGapCycles, its first command 2 later).
     func testCyclesBetweenPasses() throws {
         let c = AcceleratorTopLintTests.smallConfig()
         let b = c.streamBytes
@@ -572,8 +573,9 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(result.readCommands.count, 8)
         guard result.traceCycles.count == 2, result.readCommandCycles.count == 8 else { return }
         let pulse = result.traceCycles[0]
-        XCTAssertEqual(result.readCommandCycles[4], pulse + 1)
-        XCTAssertEqual(result.readCommandCycles[5], pulse + ControlUnit.passGapCycles + 128 / b + 2)
+        XCTAssertEqual(result.readCommandCycles[4], result.readCommandCycles[3] + 2)
+        XCTAssertLessThan(result.readCommandCycles[4], pulse)
+        XCTAssertEqual(result.readCommandCycles[5], pulse + ControlUnit.passGapCycles + 1)
         XCTAssertEqual(result.readCommandCycles[6], result.readCommandCycles[5] + 2)
     }
 }
