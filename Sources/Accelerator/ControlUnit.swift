@@ -3,25 +3,26 @@ import HDLKit
 /// The control unit of docs/control.md: on `start` it runs `record_count` control records from
 /// `record_base`, one pass of the ExecutionUnit each.
 ///
-/// Per record: fetch it (one read command, 128/B beats; the next record's during the current pass), check magic and op (a bad record stops the
-/// run with `error` and `error_record` = its index), clip the region against the image, pulse
-/// `pass_start` with the decoded fields on the pass-configuration ports (held until the next fetch),
-/// then issue the pass's read commands back to back (params, weights, residual, the in-image part of
-/// the pixels; each after the previous command's handshake) and, on `last` passes and copies, the
-/// write command. A router hands the `s_axis` beats to the ExecutionUnit's `in_*` in the same phase
-/// order; in the pixel phase it walks the region in raster order and merges fill beats (every byte
-/// `fill_value`) with the in-image beats, whose bytes at or above `inChunk` it replaces by
-/// `fill_value`. The pass ends when every beat was routed, every command accepted and the unit
-/// reported `pass_done`; then `trace_record_done` pulses with `trace_layer`.
+/// Per record: fetch it (one read command, 128/B beats; from the second record on, during the
+/// previous pass), check magic and op (a bad record stops the run with `error` and `error_record` =
+/// its index), clip the region against the image, pulse `pass_start` with the decoded fields on the
+/// pass-configuration ports (held until the pass ends), then issue the pass's read commands back to
+/// back (params, weights, residual, the in-image part of the pixels; each after the previous
+/// command's handshake) and, on `last` passes and copies, the write command. A router hands the
+/// `s_axis` beats to the ExecutionUnit's `in_*` in the same phase order; in the pixel phase it walks
+/// the region in raster order and merges fill beats (every byte `fill_value`) with the in-image
+/// beats, whose bytes at or above `inChunk` it replaces by `fill_value`. The pass ends when every
+/// beat was routed, every command accepted, the next record fetched and the unit reported
+/// `pass_done`; then `trace_record_done` pulses with `trace_layer`.
 ///
 /// Timing: the next record's fetch command follows the pass's last read command (2 cycles after its
-/// handshake) and its beats, which come after the pass's, land in a second record buffer while the
-/// pass drains; so from the cycle a pass ends to the next `pass_start` is `passGapCycles` (check,
-/// clamp, offsets, pass start), unless the record's beats arrive later than the pass's end, which
-/// then waits for them. The first record costs 2 cycles + the memory's latency + 128/B beats more.
-/// A pass's first read command is valid 2 cycles after `pass_start`; a further command follows 2
-/// cycles after each handshake. The `s_axis` → `in_*` and `in_ready` →
-/// `s_axis_tready` paths are combinational (no buffering, no bubbles within a phase).
+/// handshake); its beats, which come after the pass's, land in a second record buffer while the pass
+/// drains. So from the cycle a pass ends to the next `pass_start` is `passGapCycles` (check, clamp,
+/// offsets, pass start), unless the record's beats arrive after the pass's end, which then waits for
+/// them. The first record costs 3 cycles + the memory's latency + 128/B beats more. A pass's first
+/// read command is valid 2 cycles after `pass_start`; a further command follows 2 cycles after each
+/// handshake. The `s_axis` → `in_*` and `in_ready` → `s_axis_tready` paths are combinational (no
+/// buffering, no bubbles within a phase).
 ///
 /// Figures (cleared at start): `cycles` busy, `stall_input` (s_axis_tready && !s_axis_tvalid: a
 /// phase wanted a beat that memory did not have), `stall_output` (output_valid && !output_ready),
