@@ -56,6 +56,17 @@ public struct ExecutionUnit: Sendable {
     public static let outputDepth = 16
     /// Cycles from a position leaving the serializer to its beat on `out_*` (nothing waiting).
     public static let outputLatency = 1 + ResidualAdder.latency + 1
+    /// Cycles from the last engine beat of a `last` pass to its `pass_done` when nothing waits:
+    /// the datapath's latency in that mode, the result FIFO (1), the serializer to `out_*`
+    /// (`outputLatency`) and the registered `pass_done` (1).
+    public func drainLatency(_ mode: ConvolutionMode) -> Int {
+        let engine: Int = switch mode {
+        case .depthwise: datapath.depthwiseLatency
+        case .pointwise: datapath.pointwiseLatency
+        default: datapath.latency
+        }
+        return engine + 1 + Self.outputLatency + 1
+    }
     /// Words of the residual buffer (positions of one pass).
     public var residualDepth: Int { config.outputBufferDepth }
     /// Bytes the weight staging holds: a standard set, 9·PC·PF (pointwise and depthwise are smaller).
