@@ -73,8 +73,47 @@ final class ExecutionUnitTests: XCTestCase {
         try run(passes, sim, c, rng: &rng, context: "PC 8, PF 4, 32-byte beats")
     }
 
+    /// Without back-pressure nothing waits for a credit: the windows leave the reshape unit on its
+    /// own schedule and pointwise passes run at the output's one position per cycle; pass_done
+    /// follows the last engine beat after exactly `drainLatency`.
+    func testWithoutBackPressureNothingWaitsForCredits() throws {
+        let c = Self.config, b = c.streamBytes
+        let unit = try ExecutionUnit(config: c)
+        let sim = try Simulator(Design(top: bench(c)), backend: .verilator)
+        var rng = SplitMix(state: 0xFA57)
+        let standard = EULayer.standard(h: 8, w: 8, cin: 4, cout: 4, stride2: false, pads: (true, true, true, true), rng: &rng)
+        let depthwise = EULayer.depthwise(h: 8, w: 8, channels: 4, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng)
+        let pointwise = EULayer.pointwise(h: 8, w: 8, cin: 4, cout: 4, rng: &rng)
+        let passes = standard.passes(c) + depthwise.passes(c) + pointwise.passes(c)
+            + [EUPass.copy(positions: 40, chunk: 16, residual: nil, b: b, rng: &rng)]
+        let seen = try run(passes, sim, c, rng: &rng, context: "no back-pressure", backPressure: false)
+        guard seen.count == 4 else { return XCTFail("four passes observed") }
+        let schedule = ReshapeUnit.inputCycles(height: 8, width: 8, padBottom: true)
+        for (i, (mode, name)) in [(ConvolutionMode.standard, "standard"), (.depthwise, "depthwise")].enumerated() {
+            let beats = seen[i].engineBeats
+            guard let firstBeat = beats.first, let lastBeat = beats.last, let done = seen[i].done else {
+                XCTFail("\(name): engine beats and pass_done"); continue
+            }
+            print("ExecutionUnit \(name) 8×8 without back-pressure: windows in \(lastBeat - firstBeat + 1) cycles "
+                  + "(pixel schedule \(schedule)), pass_done \(done - lastBeat) cycles after the last")
+            XCTAssertLessThanOrEqual(lastBeat - firstBeat + 1, schedule, "\(name): no window waited for a credit")
+            XCTAssertEqual(done - lastBeat, unit.drainLatency(mode), "\(name): pass_done after the drain latency")
+        }
+        if let firstBeat = seen[2].engineBeats.first, let done = seen[2].done {
+            print("ExecutionUnit pointwise 64 positions without back-pressure: \(done - firstBeat) cycles from the first engine beat to pass_done")
+            // The 64 positions leave back to back from the first result on: one position per cycle.
+            XCTAssertEqual(done - firstBeat, unit.drainLatency(.pointwise) + 64 - 1, "pointwise: the output runs at one position per cycle")
+            XCTAssertEqual(seen[2].engineBeats.count, 8)
+        } else {
+            XCTFail("pointwise: engine beats and pass_done")
+        }
+    }
+
     func testVerilogIsLintCleanInVerilatorIcarusAndYosys() throws {
-        let module = try ExecutionUnit(config: Self.config).module()
+        try lint(ExecutionUnit(config: Self.config).module())
+    }
+
+    private func lint(_ module: Module) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("execution-lint-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let files = try Design(top: module).write(to: dir).map(\.path)
@@ -134,7 +173,15 @@ final class ExecutionUnitTests: XCTestCase {
 
     /// Runs the passes one after another (each started well after the previous one's `pass_done`
     /// is due) and checks the output beats, their `out_last`, and every `pass_done`.
-    private func run(_ passes: [EUPass], _ sim: Simulator, _ c: AcceleratorConfig, rng: inout SplitMix, context: String) throws {
+    /// What the run saw of each pass: the cycles of its engine beats and of its pass_done.
+    private struct Observed {
+        var engineBeats: [Int]
+        var done: Int?
+    }
+
+    @discardableResult
+    private func run(_ passes: [EUPass], _ sim: Simulator, _ c: AcceleratorConfig, rng: inout SplitMix, context: String,
+                     backPressure: Bool = true) throws -> [Observed] {
         let b = c.streamBytes
         var stimulus: [[String: Int]] = [["feed_push": 0, "gate": 1, "out_ready": 1, "pass_start": 0]]
         var starts: [Int] = []
@@ -159,11 +206,11 @@ final class ExecutionUnitTests: XCTestCase {
             // Random input gaps and output back-pressure, with a long output stall now and then.
             var stall = 0
             for t in 0 ..< span {
-                if t == stallAt { stall = longStall }
-                if stall == 0 && rng.below(40) == 0 { stall = 5 + rng.below(30) }
-                let ready = stall > 0 ? 0 : (rng.below(5) < 3 ? 1 : 0)
+                if t == stallAt && backPressure { stall = longStall }
+                if stall == 0 && rng.below(40) == 0 && backPressure { stall = 5 + rng.below(30) }
+                let ready = stall > 0 ? 0 : (rng.below(5) < 3 || !backPressure ? 1 : 0)
                 if stall > 0 { stall -= 1 }
-                cycles[t].merge(["gate": rng.below(5) < 4 ? 1 : 0, "out_ready": ready]) { $1 }
+                cycles[t].merge(["gate": rng.below(5) < 4 || !backPressure ? 1 : 0, "out_ready": ready]) { $1 }
             }
             stimulus += cycles
         }
@@ -195,6 +242,7 @@ final class ExecutionUnitTests: XCTestCase {
         XCTAssertEqual(dones.count, passes.count, "\(context): one pass_done per pass")
 
         var next = 0
+        var observed: [Observed] = []
         for (p, pass) in passes.enumerated() {
             let end = p + 1 < passes.count ? starts[p + 1] : stimulus.count
             let mine = outputs[next...].prefix { $0.cycle < end }
@@ -208,6 +256,7 @@ final class ExecutionUnitTests: XCTestCase {
             }
             XCTAssertEqual(engineBeats.filter { $0 > starts[p] && $0 < end }.count, pass.engineBeats, "\(label): engine beats")
             let done = dones.filter { $0 > starts[p] && $0 < end }
+            observed.append(Observed(engineBeats: engineBeats.filter { $0 > starts[p] && $0 < end }, done: done.first))
             XCTAssertEqual(done.count, 1, "\(label): pass_done once, before the next pass starts")
             if let d = done.first, let lastOut = mine.last {
                 XCTAssertGreaterThan(d, lastOut.cycle, "\(label): pass_done after the last output beat")
@@ -217,6 +266,7 @@ final class ExecutionUnitTests: XCTestCase {
         let stalled = zip(stimulus, out).filter { $0.0["out_ready"] == 0 && $0.1["out_valid"] == 1 }.count
         print("ExecutionUnit \(context): \(passes.count) passes, \(outputs.count) output beats, \(dones.count) pass_done, "
               + "\(stimulus.count) cycles, \(stalled) cycles of out_valid held by out_ready")
+        return observed
     }
 }
 
