@@ -17,38 +17,103 @@ final class ExecutionUnitTests: XCTestCase {
         return c
     }()
 
+    /// A second configuration where PC, PF, the lanes and the beat all differ: PC 8 > PF 4,
+    /// PD 4, 32-byte beats.
+    fileprivate static let wideConfig: AcceleratorConfig = {
+        var c = AcceleratorConfig()
+        c.pc = 8; c.pf = 4; c.pd = 4; c.streamBytes = 32; c.outputBufferDepth = 32; c.maxRowWidth = 16
+        return c
+    }()
+
     func testRecordLikePassesMatchTheModelUnderBackPressure() throws {
-        let sim = try Simulator(Design(top: bench()), backend: .verilator)
+        let c = Self.config, b = c.streamBytes
+        let sim = try Simulator(Design(top: bench(c)), backend: .verilator)
         var rng = SplitMix(state: 0xE0E0)
         var passes: [EUPass] = []
         // Standard 3×3: two filter groups (the second partial) × two channel slices, stride 2 with
         // SAME-even pads, then stride 1 with all pads.
-        passes += EULayer.standard(h: 7, w: 6, cin: 6, cout: 6, stride2: true, pads: (false, true, false, true), rng: &rng).passes()
-        passes += EULayer.standard(h: 8, w: 8, cin: 4, cout: 3, stride2: false, pads: (true, true, true, true), rng: &rng).passes()
+        passes += EULayer.standard(h: 7, w: 6, cin: 6, cout: 6, stride2: true, pads: (false, true, false, true), rng: &rng).passes(c)
+        passes += EULayer.standard(h: 8, w: 8, cin: 4, cout: 3, stride2: false, pads: (true, true, true, true), rng: &rng).passes(c)
         // Pointwise: 25 positions = two full engine beats and a partial one.
-        passes += EULayer.pointwise(h: 5, w: 5, cin: 6, cout: 5, rng: &rng).passes()
+        passes += EULayer.pointwise(h: 5, w: 5, cin: 6, cout: 5, rng: &rng).passes(c)
         // Depthwise, one pass per channel slice, with pruning on the second layer.
-        passes += EULayer.depthwise(h: 6, w: 5, channels: 6, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng).passes()
-        passes += EULayer.depthwise(h: 7, w: 7, channels: 3, stride2: true, pads: (true, true, true, true), threshold: 20, rng: &rng).passes()
+        passes += EULayer.depthwise(h: 6, w: 5, channels: 6, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng).passes(c)
+        passes += EULayer.depthwise(h: 7, w: 7, channels: 3, stride2: true, pads: (true, true, true, true), threshold: 20, rng: &rng).passes(c)
         // Copies: plain (wider than the lanes), and with the residual ADD in both operand orders.
-        passes.append(EUPass.copy(positions: 13, chunk: 12, residual: nil, rng: &rng))
-        passes.append(EUPass.copy(positions: 64, chunk: 16, residual: nil, rng: &rng))
+        passes.append(EUPass.copy(positions: 13, chunk: 12, residual: nil, b: b, rng: &rng))
+        passes.append(EUPass.copy(positions: 64, chunk: 16, residual: nil, b: b, rng: &rng))
         let copyAdd = try EUResidual(resultSecond: false, rng: &rng), copyAddSwapped = try EUResidual(resultSecond: true, rng: &rng)
-        passes.append(EUPass.copy(positions: 10, chunk: 4, residual: copyAdd, rng: &rng))
-        passes.append(EUPass.copy(positions: 9, chunk: 3, residual: copyAddSwapped, rng: &rng))
+        passes.append(EUPass.copy(positions: 10, chunk: 4, residual: copyAdd, b: b, rng: &rng))
+        passes.append(EUPass.copy(positions: 9, chunk: 3, residual: copyAddSwapped, b: b, rng: &rng))
         // Convolutions whose last pass fuses the residual ADD, both operand orders.
         let add1 = try EUResidual(resultSecond: false, rng: &rng), add2 = try EUResidual(resultSecond: true, rng: &rng)
         let add3 = try EUResidual(resultSecond: true, rng: &rng)
         passes += EULayer.standard(h: 5, w: 6, cin: 7, cout: 4, stride2: false, pads: (true, true, true, true),
-                                   residual: add1, rng: &rng).passes()
-        passes += EULayer.pointwise(h: 4, w: 5, cin: 3, cout: 4, residual: add2, rng: &rng).passes()
+                                   residual: add1, rng: &rng).passes(c)
+        passes += EULayer.pointwise(h: 4, w: 5, cin: 3, cout: 4, residual: add2, rng: &rng).passes(c)
         passes += EULayer.standard(h: 6, w: 6, cin: 2, cout: 2, stride2: true, pads: (true, true, true, true),
-                                   residual: add3, rng: &rng).passes()
-        try run(passes, sim, rng: &rng, context: "random back-pressure")
+                                   residual: add3, rng: &rng).passes(c)
+        try run(passes, sim, c, rng: &rng, context: "random back-pressure")
+    }
+
+    func testPassesWithMoreChannelsThanFiltersAndWideBeatsMatchTheModel() throws {
+        let c = Self.wideConfig, b = c.streamBytes
+        let sim = try Simulator(Design(top: bench(c)), backend: .verilator)
+        var rng = SplitMix(state: 0xB0B)
+        var passes: [EUPass] = []
+        // Slices of 8 and 2 channels, groups of 4 and 2 filters (result lanes 4 ... 7 unused).
+        passes += EULayer.standard(h: 5, w: 6, cin: 10, cout: 6, stride2: false, pads: (true, true, true, true), rng: &rng).passes(c)
+        // Depthwise groups of PC = 8 channels, the second partial.
+        passes += EULayer.depthwise(h: 5, w: 4, channels: 10, stride2: true, pads: (false, true, false, true), threshold: 0, rng: &rng).passes(c)
+        let add1 = try EUResidual(resultSecond: false, rng: &rng), add2 = try EUResidual(resultSecond: true, rng: &rng)
+        // 30 positions: the residual buffer holds outputBufferDepth = 32.
+        passes += EULayer.pointwise(h: 6, w: 5, cin: 9, cout: 7, residual: add1, rng: &rng).passes(c)
+        passes.append(EUPass.copy(positions: 20, chunk: 32, residual: nil, b: b, rng: &rng))
+        passes.append(EUPass.copy(positions: 17, chunk: 8, residual: add2, b: b, rng: &rng))
+        try run(passes, sim, c, rng: &rng, context: "PC 8, PF 4, 32-byte beats")
+    }
+
+    /// Without back-pressure nothing waits for a credit: the windows leave the reshape unit on its
+    /// own schedule and pointwise passes run at the output's one position per cycle; pass_done
+    /// follows the last engine beat after exactly `drainLatency`.
+    func testWithoutBackPressureNothingWaitsForCredits() throws {
+        let c = Self.config, b = c.streamBytes
+        let unit = try ExecutionUnit(config: c)
+        let sim = try Simulator(Design(top: bench(c)), backend: .verilator)
+        var rng = SplitMix(state: 0xFA57)
+        let standard = EULayer.standard(h: 8, w: 8, cin: 4, cout: 4, stride2: false, pads: (true, true, true, true), rng: &rng)
+        let depthwise = EULayer.depthwise(h: 8, w: 8, channels: 4, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng)
+        let pointwise = EULayer.pointwise(h: 8, w: 8, cin: 4, cout: 4, rng: &rng)
+        let passes = standard.passes(c) + depthwise.passes(c) + pointwise.passes(c)
+            + [EUPass.copy(positions: 40, chunk: 16, residual: nil, b: b, rng: &rng)]
+        let seen = try run(passes, sim, c, rng: &rng, context: "no back-pressure", backPressure: false)
+        guard seen.count == 4 else { return XCTFail("four passes observed") }
+        let schedule = ReshapeUnit.inputCycles(height: 8, width: 8, padBottom: true)
+        for (i, (mode, name)) in [(ConvolutionMode.standard, "standard"), (.depthwise, "depthwise")].enumerated() {
+            let beats = seen[i].engineBeats
+            guard let firstBeat = beats.first, let lastBeat = beats.last, let done = seen[i].done else {
+                XCTFail("\(name): engine beats and pass_done"); continue
+            }
+            print("ExecutionUnit \(name) 8×8 without back-pressure: windows in \(lastBeat - firstBeat + 1) cycles "
+                  + "(pixel schedule \(schedule)), pass_done \(done - lastBeat) cycles after the last")
+            XCTAssertLessThanOrEqual(lastBeat - firstBeat + 1, schedule, "\(name): no window waited for a credit")
+            XCTAssertEqual(done - lastBeat, unit.drainLatency(mode), "\(name): pass_done after the drain latency")
+        }
+        if let firstBeat = seen[2].engineBeats.first, let done = seen[2].done {
+            print("ExecutionUnit pointwise 64 positions without back-pressure: \(done - firstBeat) cycles from the first engine beat to pass_done")
+            // The 64 positions leave back to back from the first result on: one position per cycle.
+            XCTAssertEqual(done - firstBeat, unit.drainLatency(.pointwise) + 64 - 1, "pointwise: the output runs at one position per cycle")
+            XCTAssertEqual(seen[2].engineBeats.count, 8)
+        } else {
+            XCTFail("pointwise: engine beats and pass_done")
+        }
     }
 
     func testVerilogIsLintCleanInVerilatorIcarusAndYosys() throws {
-        let module = try ExecutionUnit(config: Self.config).module()
+        try lint(ExecutionUnit(config: Self.config).module())
+    }
+
+    private func lint(_ module: Module) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("execution-lint-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let files = try Design(top: module).write(to: dir).map(\.path)
@@ -81,8 +146,8 @@ final class ExecutionUnitTests: XCTestCase {
 
     /// The unit behind a deep FIFO of phase-tagged beats (pushed by the stimulus at fixed cycles;
     /// `gate` makes random gaps in `in_valid`), so the open-loop stimulus still obeys valid/ready.
-    private func bench() throws -> Module {
-        let c = Self.config, b = c.streamBytes
+    private func bench(_ c: AcceleratorConfig) throws -> Module {
+        let b = c.streamBytes
         let eu = try ExecutionUnit(config: c).module()
         let feed = FIFO(depth: 1024, payload: .uint(2 + 8 * b), firstWordFallThrough: true, storage: .memory(.block))
         return Module("ExecutionUnitBench_\(eu.name)") { m in
@@ -108,11 +173,20 @@ final class ExecutionUnitTests: XCTestCase {
 
     /// Runs the passes one after another (each started well after the previous one's `pass_done`
     /// is due) and checks the output beats, their `out_last`, and every `pass_done`.
-    private func run(_ passes: [EUPass], _ sim: Simulator, rng: inout SplitMix, context: String) throws {
-        let b = Self.config.streamBytes
+    /// What the run saw of each pass: the cycles of its engine beats and of its pass_done.
+    private struct Observed {
+        var engineBeats: [Int]
+        var done: Int?
+    }
+
+    @discardableResult
+    private func run(_ passes: [EUPass], _ sim: Simulator, _ c: AcceleratorConfig, rng: inout SplitMix, context: String,
+                     backPressure: Bool = true) throws -> [Observed] {
+        let b = c.streamBytes
         var stimulus: [[String: Int]] = [["feed_push": 0, "gate": 1, "out_ready": 1, "pass_start": 0]]
         var starts: [Int] = []
         for pass in passes {
+            XCTAssertLessThanOrEqual(pass.expected.count, c.outputBufferDepth, "\(pass.label): the mapper's limit on positions per pass")
             let t0 = stimulus.count
             starts.append(t0)
             // One long output stall per pass (longer than every buffer behind the engine), at a
@@ -132,11 +206,11 @@ final class ExecutionUnitTests: XCTestCase {
             // Random input gaps and output back-pressure, with a long output stall now and then.
             var stall = 0
             for t in 0 ..< span {
-                if t == stallAt { stall = longStall }
-                if stall == 0 && rng.below(40) == 0 { stall = 5 + rng.below(30) }
-                let ready = stall > 0 ? 0 : (rng.below(5) < 3 ? 1 : 0)
+                if t == stallAt && backPressure { stall = longStall }
+                if stall == 0 && rng.below(40) == 0 && backPressure { stall = 5 + rng.below(30) }
+                let ready = stall > 0 ? 0 : (rng.below(5) < 3 || !backPressure ? 1 : 0)
                 if stall > 0 { stall -= 1 }
-                cycles[t].merge(["gate": rng.below(5) < 4 ? 1 : 0, "out_ready": ready]) { $1 }
+                cycles[t].merge(["gate": rng.below(5) < 4 || !backPressure ? 1 : 0, "out_ready": ready]) { $1 }
             }
             stimulus += cycles
         }
@@ -146,18 +220,29 @@ final class ExecutionUnitTests: XCTestCase {
         var outputs: [(cycle: Int, bytes: [Int], last: Bool)] = []
         var dones: [Int] = []
         var feedOverflow = false
+        var engineBeats: [Int] = []
+        var activity = 0, activityDecreased = false
         for (t, o) in out.enumerated() {
             if stimulus[t]["feed_push"] == 1 && o["feed_ready"] != 1 { feedOverflow = true }
             if o["out_valid"] == 1 && stimulus[t]["out_ready"] == 1 {
                 outputs.append((t, (0 ..< b).map { Int(Int8(truncatingIfNeeded: o["out_byte_\($0)"] ?? 0)) }, o["out_last"] == 1))
             }
             if o["pass_done"] == 1 { dones.append(t) }
+            if o["engine_beat"] == 1 { engineBeats.append(t) }
+            if let a = o["activity"] {
+                if a < activity { activityDecreased = true }
+                activity = a
+            }
         }
+        XCTAssertFalse(activityDecreased, "\(context): the activity counter never goes back")
+        let bound = passes.reduce(0) { $0 + $1.engineBeats } * c.pk * c.pc * c.pf
+        XCTAssertTrue(activity > 0 && activity <= bound, "\(context): activity \(activity) counts multipliers that worked, at most \(bound)")
         XCTAssertFalse(feedOverflow, "\(context): the bench's beat FIFO never overflows")
         XCTAssertEqual(out.last?["feed_count"], 0, "\(context): every beat was taken")
         XCTAssertEqual(dones.count, passes.count, "\(context): one pass_done per pass")
 
         var next = 0
+        var observed: [Observed] = []
         for (p, pass) in passes.enumerated() {
             let end = p + 1 < passes.count ? starts[p + 1] : stimulus.count
             let mine = outputs[next...].prefix { $0.cycle < end }
@@ -169,7 +254,9 @@ final class ExecutionUnitTests: XCTestCase {
                 XCTAssertEqual(got.last, i == pass.expected.count - 1, "\(label): out_last on beat \(i)")
                 if got.bytes != want { break }
             }
+            XCTAssertEqual(engineBeats.filter { $0 > starts[p] && $0 < end }.count, pass.engineBeats, "\(label): engine beats")
             let done = dones.filter { $0 > starts[p] && $0 < end }
+            observed.append(Observed(engineBeats: engineBeats.filter { $0 > starts[p] && $0 < end }, done: done.first))
             XCTAssertEqual(done.count, 1, "\(label): pass_done once, before the next pass starts")
             if let d = done.first, let lastOut = mine.last {
                 XCTAssertGreaterThan(d, lastOut.cycle, "\(label): pass_done after the last output beat")
@@ -179,6 +266,7 @@ final class ExecutionUnitTests: XCTestCase {
         let stalled = zip(stimulus, out).filter { $0.0["out_ready"] == 0 && $0.1["out_valid"] == 1 }.count
         print("ExecutionUnit \(context): \(passes.count) passes, \(outputs.count) output beats, \(dones.count) pass_done, "
               + "\(stimulus.count) cycles, \(stalled) cycles of out_valid held by out_ready")
+        return observed
     }
 }
 
@@ -192,11 +280,12 @@ private struct EUResidual {
 
     init(resultSecond: Bool, rng: inout SplitMix) throws {
         func scale() -> Float { 0.01 + Float(rng.below(900)) / 10_000 }
-        func zp() -> Int32 { Int32(rng.below(256)) - 128 }
+        func zp() -> Int32 { Int32(rng.below(128)) - 64 }
         let relu = rng.below(2) == 0
-        let outZp = zp()
-        add = try AddParameters(input1Scale: scale(), input1ZeroPoint: zp(), input2Scale: scale(), input2ZeroPoint: zp(),
-                                 outputScale: scale() * 1.5, outputZeroPoint: outZp,
+        let outZp = zp(), s1 = scale(), s2 = scale()
+        // An output scale near the sum's keeps most results inside int8.
+        add = try AddParameters(input1Scale: s1, input1ZeroPoint: zp(), input2Scale: s2, input2ZeroPoint: zp(),
+                                 outputScale: (s1 + s2) * (0.6 + Float(rng.below(100)) / 100), outputZeroPoint: outZp,
                                  activationMin: relu ? outZp : -128, activationMax: 127)
         self.resultSecond = resultSecond
     }
@@ -222,8 +311,8 @@ private struct EUPass {
     var fields: [String: Int]
     var beats: [(phase: Int, bytes: [Int])]
     var expected: [[Int]]
-
-    static var b: Int { ExecutionUnitTests.config.streamBytes }
+    /// Beats the convolution engine takes: windows, or gathered pointwise beats.
+    var engineBeats = 0
 
     /// Every port a record sets, zero unless given.
     static func fields(_ given: [String: Int]) -> [String: Int] {
@@ -238,21 +327,21 @@ private struct EUPass {
     }
 
     /// A beat of B bytes: `bytes` first, the rest `pad`.
-    static func beat(_ phase: Int, _ bytes: [Int], pad: Int = 0) -> (phase: Int, bytes: [Int]) {
+    static func beat(_ phase: Int, _ bytes: [Int], pad: Int = 0, b: Int) -> (phase: Int, bytes: [Int]) {
         (phase, bytes + [Int](repeating: pad, count: b - bytes.count))
     }
 
     /// An output beat: `outChunk` bytes, zeros above.
-    static func output(_ bytes: [Int8]) -> [Int] {
+    static func output(_ bytes: [Int8], b: Int) -> [Int] {
         bytes.map { Int($0) } + [Int](repeating: 0, count: b - bytes.count)
     }
 
     /// Residual beats for `rows` positions (bytes ≥ chunk are junk the unit must not use).
-    static func residualBeats(_ residual: [[Int8]], rng: inout SplitMix) -> [(phase: Int, bytes: [Int])] {
+    static func residualBeats(_ residual: [[Int8]], b: Int, rng: inout SplitMix) -> [(phase: Int, bytes: [Int])] {
         residual.map { r in (2, r.map { Int($0) } + (r.count ..< b).map { _ in rng.below(256) - 128 }) }
     }
 
-    static func copy(positions: Int, chunk: Int, residual: EUResidual?, rng: inout SplitMix) -> EUPass {
+    static func copy(positions: Int, chunk: Int, residual: EUResidual?, b: Int, rng: inout SplitMix) -> EUPass {
         let x = (0 ..< positions).map { _ in (0 ..< chunk).map { _ in Int8(truncatingIfNeeded: rng.below(256)) } }
         let r = (0 ..< positions).map { _ in (0 ..< chunk).map { _ in Int8(truncatingIfNeeded: rng.below(256)) } }
         let fill = rng.below(256) - 128
@@ -261,11 +350,11 @@ private struct EUPass {
         var beats: [(phase: Int, bytes: [Int])] = []
         if let residual {
             f.merge(residual.fields) { $1 }
-            beats += residualBeats(r, rng: &rng)
+            beats += residualBeats(r, b: b, rng: &rng)
         }
-        beats += x.map { beat(3, $0.map { Int($0) }, pad: fill) }
+        beats += x.map { beat(3, $0.map { Int($0) }, pad: fill, b: b) }
         let expected = (0 ..< positions).map { n in
-            output(residual.map { res in zip(x[n], r[n]).map { res.apply($0, $1) } } ?? x[n])
+            output(residual.map { res in zip(x[n], r[n]).map { res.apply($0, $1) } } ?? x[n], b: b)
         }
         return EUPass(label: "copy of \(positions) × \(chunk) bytes" + (residual.map { $0.resultSecond ? ", add(r, x)" : ", add(x, r)" } ?? ""),
                       fields: f, beats: beats, expected: expected)
@@ -287,7 +376,6 @@ private struct EULayer {
     var residual: EUResidual?
     var residualTensor: [Int8]   // [OH·OW][cout]
 
-    static var c: AcceleratorConfig { ExecutionUnitTests.config }
 
     var taps: Int { kind == .pointwise ? 1 : 9 }
     var oh: Int { kind == .pointwise ? h : ReshapeUnit.outputSize(h, padBefore: pads.top, padAfter: pads.bottom, stride2: stride2) }
@@ -370,8 +458,8 @@ private struct EULayer {
 
     /// The mapper's passes: per result group (PF filters, or a PC-channel slice for depthwise) and
     /// input-channel slice, with params on the group's first pass and the outputs on its last.
-    func passes() -> [EUPass] {
-        let c = Self.c, pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf)
+    func passes(_ c: AcceleratorConfig) -> [EUPass] {
+        let pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf)
         let slices = kind == .depthwise ? 1 : (cin + pc - 1) / pc
         let groups = kind == .depthwise ? (cout + pc - 1) / pc : (cout + pf - 1) / pf
         let perGroup = kind == .depthwise ? pc : pf
@@ -397,7 +485,7 @@ private struct EULayer {
                         let oc = g * perGroup + j
                         let real = j < perGroup && oc < cout
                         let words = real ? [Int(bias[oc]), Int(multipliers[oc]), shifts[oc], 0] : [0, 0, 0, 0]
-                        beats.append(EUPass.beat(0, words.flatMap { v in (0 ..< 4).map { Int(Int8(truncatingIfNeeded: v >> (8 * $0))) } }))
+                        beats.append(EUPass.beat(0, words.flatMap { v in (0 ..< 4).map { Int(Int8(truncatingIfNeeded: v >> (8 * $0))) } }, b: b))
                     }
                 }
                 // The weight set in the mode's byte order.
@@ -422,22 +510,23 @@ private struct EULayer {
                 let weightBeats = (set.count + b - 1) / b
                 f["weight_beats"] = weightBeats
                 for i in 0 ..< weightBeats {
-                    beats.append(EUPass.beat(1, Array(set[(i * b) ..< min(set.count, (i + 1) * b)]), pad: 77))
+                    beats.append(EUPass.beat(1, Array(set[(i * b) ..< min(set.count, (i + 1) * b)]), pad: 77, b: b))
                 }
                 if last, let residual {
                     f.merge(residual.fields) { $1 }
                     var rng = SplitMix(state: UInt64(g * 31 + 7))
                     let r = (0 ..< oh * ow).map { n in (0 ..< chunk).map { residualTensor[n * cout + g * perGroup + $0] } }
-                    beats += EUPass.residualBeats(r, rng: &rng)
+                    beats += EUPass.residualBeats(r, b: b, rng: &rng)
                 }
                 for n in 0 ..< h * w {
                     let px = (0 ..< inChunk).map { Int(input[n * cin + channel0 + $0]) }
-                    beats.append(EUPass.beat(3, px, pad: Int(inZp)))
+                    beats.append(EUPass.beat(3, px, pad: Int(inZp), b: b))
                 }
-                let expected = last ? (0 ..< oh * ow).map { n in EUPass.output((0 ..< chunk).map { y[n][g * perGroup + $0] }) } : []
+                let expected = last ? (0 ..< oh * ow).map { n in EUPass.output((0 ..< chunk).map { y[n][g * perGroup + $0] }, b: b) } : []
                 out.append(EUPass(label: "\(kind) \(h)×\(w)×\(cin) → \(cout), group \(g), slice \(sl)"
                                   + (residual.map { $0.resultSecond ? ", add(r, y)" : ", add(y, r)" } ?? ""),
-                                  fields: f, beats: beats, expected: expected))
+                                  fields: f, beats: beats, expected: expected,
+                                  engineBeats: kind == .pointwise ? (h * w + c.pv - 1) / c.pv : oh * ow))
             }
         }
         return out
