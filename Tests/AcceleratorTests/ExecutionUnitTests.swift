@@ -171,14 +171,15 @@ final class ExecutionUnitTests: XCTestCase {
         }
     }
 
-    /// Runs the passes one after another (each started well after the previous one's `pass_done`
-    /// is due) and checks the output beats, their `out_last`, and every `pass_done`.
     /// What the run saw of each pass: the cycles of its engine beats and of its pass_done.
     private struct Observed {
         var engineBeats: [Int]
         var done: Int?
     }
 
+    /// Runs the passes one after another, each started 1 to 4 cycles after the previous one's
+    /// `pass_done`, and checks the output beats, their `out_last`, the engine beats and every
+    /// `pass_done` (one per pass, after the pass's last output beat, before the next pass).
     @discardableResult
     private func run(_ passes: [EUPass], _ sim: Simulator, _ c: AcceleratorConfig, rng: inout SplitMix, context: String,
                      backPressure: Bool = true) throws -> [Observed] {
@@ -213,6 +214,13 @@ final class ExecutionUnitTests: XCTestCase {
                 cycles[t].merge(["gate": rng.below(5) < 4 || !backPressure ? 1 : 0, "out_ready": ready]) { $1 }
             }
             stimulus += cycles
+            // Like the ControlUnit (whose record prefetch starts a pass a few cycles after the last
+            // one ended), start the next pass 1 to 4 cycles after this one's pass_done: simulate up
+            // to here and cut the stimulus there.
+            let seen = try sim.run(stimulus)
+            if let done = (t0 + 1 ..< seen.count).first(where: { seen[$0]["pass_done"] == 1 }) {
+                stimulus.removeLast(stimulus.count - (done + 1 + 1 + rng.below(4)))
+            }
         }
         stimulus += [[String: Int]](repeating: ["out_ready": 1, "gate": 1], count: 50)
         let out = try sim.run(stimulus)
