@@ -34,8 +34,8 @@ import HDLKit
 /// Latencies (no back-pressure): a window or pointwise beat reaches the result FIFO after
 /// LayerDatapath's latency; serializer → `out_valid` is `outputLatency` = 1 (residual read) +
 /// ResidualAdder.latency + 1 (output FIFO) cycles. `pass_done` is registered: one cycle after the
-/// last output beat was accepted (conv `last`, copy) or after the last engine beat entered the
-/// engine (conv not `last`).
+/// later of the last pixel beat taken and the last output beat accepted (conv `last`, copy) or the
+/// last engine beat (conv not `last`). Pixel beats are counted against region_rows·region_cols.
 public struct ExecutionUnit: Sendable {
     public let config: AcceleratorConfig
     public let datapath: LayerDatapath
@@ -208,18 +208,17 @@ public struct ExecutionUnit: Sendable {
             // Pointwise: PV beats make one engine beat.
             let pb = addressWidth(pv)
             let gatherAt = m.reg("gather_at", .uint(pb), reset: 0)
+            // Pixel beats of the pass, in every mode (pass_done waits for the last one).
+            let pixelBeat = m.wire("pixel_beat", taken && pixelPhase)
             let pixelCount = m.reg("pixel_count", .uint(32), reset: 0)
+            m.when(passStart) { pixelCount.assign(Signal.uint(0, width: 32)) }
+                .elsewhen(pixelBeat) { pixelCount.assign(pixelCount &+ 1) }
             let lastPixel = m.wire("last_pixel", pixelCount == regionPixels &- 1)
             let completes = m.wire("gather_completes", gatherAt == pv - 1 || lastPixel)
             let pointReady = m.wire("point_ready", armed && (!completes || !last || hasResultSpace))
-            let pointBeat = m.wire("point_beat", taken && pixelPhase && pointwise)
-            m.when(passStart) {
-                gatherAt.assign(Signal.uint(0, width: pb))
-                pixelCount.assign(Signal.uint(0, width: 32))
-            }.elsewhen(pointBeat) {
-                gatherAt.assign(mux(completes, Signal.uint(0, width: pb), gatherAt &+ 1))
-                pixelCount.assign(pixelCount &+ 1)
-            }
+            let pointBeat = m.wire("point_beat", pixelBeat && pointwise)
+            m.when(passStart) { gatherAt.assign(Signal.uint(0, width: pb)) }
+                .elsewhen(pointBeat) { gatherAt.assign(mux(completes, Signal.uint(0, width: pb), gatherAt &+ 1)) }
             for v in 0 ..< pv {
                 for ch in 0 ..< pc {
                     let px = m.reg("px_\(v)_\(ch)", next: inByte[ch].resize(dw), enable: pointBeat && gatherAt == v)
@@ -230,7 +229,7 @@ public struct ExecutionUnit: Sendable {
             dp.px_end.assign(m.reg("px_end_q", next: pointBeat && lastPixel, reset: 0))
 
             // Copy: straight into the result FIFO.
-            let copyBeat = m.wire("copy_beat", taken && pixelPhase && opCopy)
+            let copyBeat = m.wire("copy_beat", pixelBeat && opCopy)
 
             inReady.assign(mux(pixelPhase,
                                mux(opCopy, hasResultSpace, mux(pointwise, pointReady, reshapeOpen && dp.in_ready)),
@@ -252,9 +251,24 @@ public struct ExecutionUnit: Sendable {
             let outFire = op.out_fire
 
             // MARK: pass_done
+            // Both halves of the end, in either order: the last pixel beat taken (a VALID or
+            // stride-2 region may end in rows no window uses) and the results: the last output
+            // beat accepted, or for a conv pass that is not `last` the last engine beat.
             let running = m.reg("running", .bool, reset: 0)
-            let ends = m.wire("pass_ends", running && mux(conv && !last, dp.engine_last, outFire && outLast))
-            m.when(passStart) { running.assign(.true) }.elsewhen(ends) { running.assign(.false) }
+            let pixelsIn = m.reg("pixels_in", .bool, reset: 0)
+            let resultsOut = m.reg("results_out", .bool, reset: 0)
+            let lastPixelNow = m.wire("last_pixel_now", pixelBeat && lastPixel)
+            let resultsNow = m.wire("results_now", mux(conv && !last, dp.engine_last, outFire && outLast))
+            let ends = m.wire("pass_ends", running && (pixelsIn || lastPixelNow) && (resultsOut || resultsNow))
+            m.when(passStart) {
+                running.assign(.true)
+                pixelsIn.assign(.false)
+                resultsOut.assign(.false)
+            }.otherwise {
+                m.when(ends) { running.assign(.false) }
+                m.when(lastPixelNow) { pixelsIn.assign(.true) }
+                m.when(resultsNow) { resultsOut.assign(.true) }
+            }
             m.output("pass_done", m.reg("pass_done_q", next: ends, reset: 0))
         }
     }

@@ -34,6 +34,9 @@ final class ExecutionUnitTests: XCTestCase {
         // SAME-even pads, then stride 1 with all pads.
         passes += EULayer.standard(h: 7, w: 6, cin: 6, cout: 6, stride2: true, pads: (false, true, false, true), rng: &rng).passes(c)
         passes += EULayer.standard(h: 8, w: 8, cin: 4, cout: 3, stride2: false, pads: (true, true, true, true), rng: &rng).passes(c)
+        // VALID, stride 2, even size: the last row and column feed no window, yet their pixels
+        // are the pass's too (pass_done waits for them).
+        passes += EULayer.standard(h: 8, w: 8, cin: 6, cout: 2, stride2: true, pads: (false, false, false, false), rng: &rng).passes(c)
         // Pointwise: 25 positions = two full engine beats and a partial one.
         passes += EULayer.pointwise(h: 5, w: 5, cin: 6, cout: 5, rng: &rng).passes(c)
         // Depthwise, one pass per channel slice, with pruning on the second layer.
@@ -227,7 +230,7 @@ final class ExecutionUnitTests: XCTestCase {
 
         var outputs: [(cycle: Int, bytes: [Int], last: Bool)] = []
         var dones: [Int] = []
-        var feedOverflow = false
+        var feedOverflow = false, beatsLeftAtDone = false
         var engineBeats: [Int] = []
         var activity = 0, activityDecreased = false
         for (t, o) in out.enumerated() {
@@ -235,7 +238,10 @@ final class ExecutionUnitTests: XCTestCase {
             if o["out_valid"] == 1 && stimulus[t]["out_ready"] == 1 {
                 outputs.append((t, (0 ..< b).map { Int(Int8(truncatingIfNeeded: o["out_byte_\($0)"] ?? 0)) }, o["out_last"] == 1))
             }
-            if o["pass_done"] == 1 { dones.append(t) }
+            if o["pass_done"] == 1 {
+                dones.append(t)
+                if o["feed_count"] != 0 { beatsLeftAtDone = true }
+            }
             if o["engine_beat"] == 1 { engineBeats.append(t) }
             if let a = o["activity"] {
                 if a < activity { activityDecreased = true }
@@ -246,6 +252,7 @@ final class ExecutionUnitTests: XCTestCase {
         let bound = passes.reduce(0) { $0 + $1.engineBeats } * c.pk * c.pc * c.pf
         XCTAssertTrue(activity > 0 && activity <= bound, "\(context): activity \(activity) counts multipliers that worked, at most \(bound)")
         XCTAssertFalse(feedOverflow, "\(context): the bench's beat FIFO never overflows")
+        XCTAssertFalse(beatsLeftAtDone, "\(context): every beat of a pass is taken by its pass_done")
         XCTAssertEqual(out.last?["feed_count"], 0, "\(context): every beat was taken")
         XCTAssertEqual(dones.count, passes.count, "\(context): one pass_done per pass")
 
