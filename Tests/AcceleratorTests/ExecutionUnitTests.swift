@@ -114,6 +114,11 @@ final class ExecutionUnitTests: XCTestCase {
 
     func testVerilogIsLintCleanInVerilatorIcarusAndYosys() throws {
         try lint(ExecutionUnit(config: Self.config).module())
+        // Narrow data and weights: the bytes of the stream are narrowed and widened explicitly.
+        var narrow = Self.config
+        narrow.dataWidth = 4
+        narrow.weightWidth = 5
+        try lint(ExecutionUnit(config: narrow).module())
     }
 
     private func lint(_ module: Module) throws {
