@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Self-test of the Verilator harness (sim/) against the stand-in top of sim/test/AcceleratorTop.v and
-# small folders written by sim/test/make-case.py, whose expected bytes are computed there from the
+# small folders written by sim/test/make_case.cpp, whose expected bytes are computed there from the
 # copy-pass semantics. Checks: bit-exact runs under back-pressure, bandwidth and latency; the layer
 # checks and the final compare catch a corrupted byte; STATUS.error, timeouts and a wrong tlast fail;
 # bad arguments and bad folders are one line on stderr with exit 1; B = 32 and FST waves work.
@@ -20,16 +20,19 @@ build() {   # build NAME VFLAGS [TRACE]
   fi
   sed 's/^/  /' "$tmp/build.txt"
 }
+mkdir -p "$work"
+g++ -std=c++17 -O1 -Wall -Wextra -Werror -o "$work/make_case" sim/test/make_case.cpp || { echo "test-harness: cannot build make_case" >&2; exit 1; }
+make_case=$work/make_case
 build b16 ""
 build b32 "-GB=8'd32" 1
 v16=$work/b16/Vtop v32=$work/b32/Vtop
 
-python3 sim/test/make-case.py "$tmp/good"
-python3 sim/test/make-case.py "$tmp/good32" --stream-bytes 32
-python3 sim/test/make-case.py "$tmp/layer" --corrupt-layer 5
-python3 sim/test/make-case.py "$tmp/final" --corrupt-expected
-python3 sim/test/make-case.py "$tmp/magic" --bad-magic
-for f in 1 2 3 4; do python3 sim/test/make-case.py "$tmp/fault$f" --fault $f; done
+"$make_case" "$tmp/good"
+"$make_case" "$tmp/good32" --stream-bytes 32
+"$make_case" "$tmp/layer" --corrupt-layer 5
+"$make_case" "$tmp/final" --corrupt-expected
+"$make_case" "$tmp/magic" --bad-magic
+for f in 1 2 3 4; do "$make_case" "$tmp/fault$f" --fault $f; done
 
 # expect_pass COMMAND...: exit 0, PASS line, device_output.bin equal to expected_device.bin.
 expect_pass() {
@@ -76,6 +79,9 @@ grep -q '^     5 COPY_PAD .* 2000 ' "$tmp/out" && ok || bad "the per-layer table
 rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; sed -i 's/^layer 5 COPY_PAD/layer 6 COPY_PAD/' "$tmp/m/sim.txt"
 "$v16" "$tmp/m" >"$tmp/out" 2>&1 && grep -q '^warning: record 2 ends layer 6 (COPY_PAD) in sim.txt, but trace_layer says 5' "$tmp/out" && ok \
   || bad "no trace_layer warning: $(cat "$tmp/out")"
+# --verbose: one line per record, in order, with the record's trace_layer.
+"$v16" "$tmp/good" --verbose | sed -n 's/^record \([0-9]*\) (layer \([0-9]*\)) done at cycle .*/\1:\2/p' | tr '\n' ' ' >"$tmp/v"
+[ "$(cat "$tmp/v")" = "0:3 1:3 2:5 3:7 " ] && ok || bad "--verbose printed records '$(cat "$tmp/v")'"
 # Same seed, same run.
 "$v16" "$tmp/good" --backpressure 0.5 --seed 42 | grep '^total' >"$tmp/a"
 "$v16" "$tmp/good" --backpressure 0.5 --seed 42 | grep '^total' >"$tmp/b"

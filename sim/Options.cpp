@@ -8,14 +8,15 @@
 
 const char* const usageText =
     "usage: Vtop [DIR] [--bandwidth N] [--latency N] [--backpressure P] [--seed N] [--max-cycles N]\n"
-    "            [--fst FILE [--from C] [--to C]]\n"
+    "            [--fst FILE [--from C] [--to C]] [--verbose]\n"
     "  DIR             folder written by `dsc compile` (sim.txt, memory.bin, ...); default build/default\n"
     "  --bandwidth N   DataMover bytes per cycle, reads and writes together (default 64)\n"
     "  --latency N     cycles from a read command to its first beat (default 64)\n"
     "  --backpressure P  probability per cycle that each memory-side channel stalls (default 0)\n"
     "  --seed N        seed of the back-pressure and of the don't-care bytes (default 1)\n"
     "  --max-cycles N  give up (exit 1) after N cycles (default 200000000)\n"
-    "  --fst FILE      write waves between cycles --from and --to (TRACE=1 builds only)\n";
+    "  --fst FILE      write waves between cycles --from and --to (TRACE=1 builds only)\n"
+    "  --verbose, -v   one line per finished record: index, trace_layer, cycle, cycles since the previous one\n";
 
 static uint64_t parseCount(const std::string& flag, const char* text) {
     char* end = nullptr;
@@ -40,6 +41,7 @@ Options parseOptions(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "-h" || a == "--help") { o.help = true; continue; }
+        if (a == "-v" || a == "--verbose") { o.verbose = true; continue; }
         if (a.rfind("-", 0) != 0) {
             if (haveDir) throw HarnessError("unexpected argument '" + a + "' (the folder is already " + o.dir + ")");
             o.dir = a;

@@ -12,6 +12,7 @@ struct Options {
     uint64_t maxCycles = 200000000;
     std::string fst;              // waveform file; needs a TRACE=1 build
     uint64_t from = 0, to = UINT64_MAX;
+    bool verbose = false;         // one line per finished record
     bool help = false;
 };
 

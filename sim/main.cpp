@@ -240,6 +240,9 @@ private:
         if (!running_ || record >= spec_.recordCount)
             throw HarnessError("trace_record_done pulse " + std::to_string(record + 1) + " at cycle " + std::to_string(cycle_) +
                                ", but only " + std::to_string(spec_.recordCount) + " records were started");
+        if (options_.verbose)
+            std::printf("record %llu (layer %u) done at cycle %llu after %llu cycles\n", (unsigned long long)record, traceLayer,
+                        (unsigned long long)cycle_, (unsigned long long)summary_.records[record].cycles);
         for (size_t k = 0; k < spec_.layers.size(); ++k) {
             const LayerCheck& l = spec_.layers[k];
             if (l.lastRecord != record) continue;

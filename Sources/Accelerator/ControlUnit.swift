@@ -3,23 +3,26 @@ import HDLKit
 /// The control unit of docs/control.md: on `start` it runs `record_count` control records from
 /// `record_base`, one pass of the ExecutionUnit each.
 ///
-/// Per record: fetch it (one read command, 128/B beats), check magic and op (a bad record stops the
-/// run with `error` and `error_record` = its index), clip the region against the image, pulse
-/// `pass_start` with the decoded fields on the pass-configuration ports (held until the next fetch),
-/// then issue the pass's read commands back to back (params, weights, residual, the in-image part of
-/// the pixels; each after the previous command's handshake) and, on `last` passes and copies, the
-/// write command. A router hands the `s_axis` beats to the ExecutionUnit's `in_*` in the same phase
-/// order; in the pixel phase it walks the region in raster order and merges fill beats (every byte
-/// `fill_value`) with the in-image beats, whose bytes at or above `inChunk` it replaces by
-/// `fill_value`. The pass ends when every beat was routed, every command accepted and the unit
-/// reported `pass_done`; then `trace_record_done` pulses with `trace_layer`.
+/// Per record: fetch it (one read command, 128/B beats; from the second record on, during the
+/// previous pass), check magic and op (a bad record stops the run with `error` and `error_record` =
+/// its index), clip the region against the image, pulse `pass_start` with the decoded fields on the
+/// pass-configuration ports (held until the pass ends), then issue the pass's read commands back to
+/// back (params, weights, residual, the in-image part of the pixels; each after the previous
+/// command's handshake) and, on `last` passes and copies, the write command. A router hands the
+/// `s_axis` beats to the ExecutionUnit's `in_*` in the same phase order; in the pixel phase it walks
+/// the region in raster order and merges fill beats (every byte `fill_value`) with the in-image
+/// beats, whose bytes at or above `inChunk` it replaces by `fill_value`. The pass ends when every
+/// beat was routed, every command accepted, the next record fetched and the unit reported
+/// `pass_done`; then `trace_record_done` pulses with `trace_layer`.
 ///
-/// Timing: from the cycle a pass ends to the next `pass_start`, `passGapCycles` + 128/B cycles plus
-/// the memory's latency (command handshake to first beat) and any stalls of the record's beats:
-/// 1 cycle to load the fetch command, the command handshake, the record beats, then check, clamp,
-/// offsets and pass start. The pass's first read command is valid 2 cycles after `pass_start`; a
-/// further command follows 2 cycles after each handshake. The `s_axis` → `in_*` and `in_ready` →
-/// `s_axis_tready` paths are combinational (no buffering, no bubbles within a phase).
+/// Timing: the next record's fetch command follows the pass's last read command (2 cycles after its
+/// handshake); its beats, which come after the pass's, land in a second record buffer while the pass
+/// drains. So from the cycle a pass ends to the next `pass_start` is `passGapCycles` (check, clamp,
+/// offsets, pass start), unless the record's beats arrive after the pass's end, which then waits for
+/// them. The first record costs 3 cycles + the memory's latency + 128/B beats more. A pass's first
+/// read command is valid 2 cycles after `pass_start`; a further command follows 2 cycles after each
+/// handshake. The `s_axis` → `in_*` and `in_ready` → `s_axis_tready` paths are combinational (no
+/// buffering, no bubbles within a phase).
 ///
 /// Figures (cleared at start): `cycles` busy, `stall_input` (s_axis_tready && !s_axis_tvalid: a
 /// phase wanted a beat that memory did not have), `stall_output` (output_valid && !output_ready),
@@ -29,14 +32,13 @@ public struct ControlUnit {
     public let config: AcceleratorConfig
     public let module: Module
 
-    /// Cycles from a pass's end to the next `pass_start`, besides the 128/B record beats and the
-    /// memory's latency (with a memory that accepts the command at once and streams without gaps).
-    public static let passGapCycles = 5
+    /// Cycles from a pass's end to the next `pass_start` when the next record has arrived by then.
+    public static let passGapCycles = 4
 
     /// Phases of a pass in their order; the value is the ExecutionUnit's `in_phase`.
     public enum Phase: Int, CaseIterable { case params = 0, weights, residual, pixels }
 
-    enum State: Int { case idle = 0, fetchCommand, fetchData, check, clamp, offsets, startPass, pass }
+    enum State: Int { case idle = 0, fetchCommand, fetchData, load, check, clamp, offsets, startPass, pass }
 
     public init(config c: AcceleratorConfig) throws {
         try c.validate()
@@ -71,11 +73,14 @@ public struct ControlUnit {
             let wrValidOut = m.output("m_wr_cmd_valid", .bool)
             let wrReady = m.input("m_wr_cmd_ready", .bool)
 
-            let state = m.reg("state", .uint(3), reset: State.idle.rawValue)
+            let state = m.reg("state", .uint(4), reset: State.idle.rawValue)
             func inState(_ s: State) -> Signal { state == s.rawValue }
 
             // The record, words 0 ... 24, filled beat by beat.
             let words = (0..<ControlRecordFields.usedWords).map { m.reg("record_w\($0)", .uint(32), reset: 0) }
+            // The next record arrives here while the pass still runs (the pass's fields must hold
+            // until it ends) and moves into `words` when it does.
+            let nextWords = (0..<ControlRecordFields.usedWords).map { m.reg("next_record_w\($0)", .uint(32), reset: 0) }
             let f = ControlRecordFields(words: words)
             let isConv = m.wire("is_conv", f.op == ControlRecordFields.opConv)
             let isCopy = m.wire("is_copy", f.op == ControlRecordFields.opCopy)
@@ -116,6 +121,9 @@ public struct ControlUnit {
             let traceLayer = m.reg("trace_layer_q", .uint(16), reset: 0)
             let currentLayer = m.reg("current_layer_q", .uint(32), reset: 0)
             let passDoneSeen = m.reg("pass_done_seen", .bool, reset: 0)
+            let prefetchIssued = m.reg("prefetch_issued", .bool, reset: 0)
+            let prefetchDone = m.reg("prefetch_done", .bool, reset: 0)
+            let moreRecords = m.wire("more_records", recordIndex &+ 1 != recordCount)
             runDone.assign(0)
             traceDone.assign(0)
 
@@ -176,6 +184,14 @@ public struct ControlUnit {
                     }
                     chain = chain.map { $0.elsewhen(needCommand[p.rawValue], body) } ?? m.when(needCommand[p.rawValue], body)
                 }
+                // After the pass's own commands: the next record's fetch.
+                _ = chain?.elsewhen(!prefetchIssued && moreRecords) {
+                    let record = [recordAddress &+ ControlRecordFields.recordBytes, .uint(b, width: 8), .uint(recordBeats, width: 16),
+                                  .uint(b, width: 32), .uint(1, width: 16), .uint(0, width: 32)]
+                    for (target, value) in zip(commandTargets, record) { target.assign(value) }
+                    rdValid.assign(1)
+                    prefetchIssued.assign(1)
+                }
             }
 
             // The beat router.
@@ -196,8 +212,22 @@ public struct ControlUnit {
                 let replaced = isFill || (pixelPhase && f.inChunk <= i)
                 out.assign(mux(replaced, f.fillValue, sBytes[i].asSigned))
             }
-            let fetching = inState(.fetchData)
+            // Record beats: the first record's fetch, or the next record's once the pass's beats are all routed.
+            let prefetching = m.wire("prefetching", inState(.pass) && prefetchIssued && !prefetchDone && !anyData)
+            let fetching = m.wire("fetching", inState(.fetchData) || prefetching)
             sReady.assign(fetching || (anyData && !isFill && inReady))
+            m.when(fetching && sValid) {
+                for (w, word) in nextWords.enumerated() {
+                    let lane = w % wordsPerBeat
+                    m.when(fetchBeat == w / wordsPerBeat) {
+                        word.assign(cat(sBytes[4 * lane + 3], sBytes[4 * lane + 2], sBytes[4 * lane + 1], sBytes[4 * lane]))
+                    }
+                }
+                m.when(fetchBeat == recordBeats - 1) {
+                    fetchBeat.assign(0)
+                    m.when(prefetching) { prefetchDone.assign(1) }.otherwise { state.assign(State.load.rawValue) }
+                }.otherwise { fetchBeat.assign(fetchBeat &+ 1) }
+            }
             let routed = m.wire("beat_routed", anyData && (isFill || sValid) && inReady)
             m.when(routed) {
                 m.when(beatI == extent1 &- 1) {
@@ -242,17 +272,9 @@ public struct ControlUnit {
                     fetchBeat.assign(0)
                     state.assign(State.fetchData.rawValue)
                 }
-                s.is(State.fetchData.rawValue) {
-                    m.when(sValid) {
-                        for (w, word) in words.enumerated() {
-                            let lane = w % wordsPerBeat
-                            m.when(fetchBeat == w / wordsPerBeat) {
-                                word.assign(cat(sBytes[4 * lane + 3], sBytes[4 * lane + 2], sBytes[4 * lane + 1], sBytes[4 * lane]))
-                            }
-                        }
-                        m.when(fetchBeat == recordBeats - 1) { state.assign(State.check.rawValue) }
-                            .otherwise { fetchBeat.assign(fetchBeat &+ 1) }
-                    }
+                s.is(State.load.rawValue) {
+                    for (word, next) in zip(words, nextWords) { word.assign(next) }
+                    state.assign(State.check.rawValue)
                 }
                 s.is(State.check.rawValue) {
                     m.when(f.magic == ControlRecordFields.magic && (isConv || isCopy)) {
@@ -282,6 +304,8 @@ public struct ControlUnit {
                     pixelAddress.assign(f.inputAddress &+ rowOffset &+ colOffset)
                     currentLayer.assign(f.layer)
                     passDoneSeen.assign(0)
+                    prefetchIssued.assign(0)
+                    prefetchDone.assign(0)
                     wrValid.assign(writes)
                     let wants: [Signal] = [
                         f.loadParams && f.paramRecords != 0,
@@ -302,7 +326,7 @@ public struct ControlUnit {
                 s.is(State.pass.rawValue) {
                     m.when(passDone) { passDoneSeen.assign(1) }
                     let commandsOut = needCommand.reduce(rdValid) { $0 || $1 }
-                    m.when(!anyData && !commandsOut && !wrValid && passDoneSeen) {
+                    m.when(!anyData && !commandsOut && !wrValid && passDoneSeen && (prefetchDone || !moreRecords)) {
                         traceDone.assign(1)
                         traceLayer.assign(f.layer.bits(15, 0))
                         recordsDone.assign(recordsDone &+ 1)
@@ -311,7 +335,10 @@ public struct ControlUnit {
                         m.when(recordIndex &+ 1 == recordCount) {
                             runDone.assign(1)
                             state.assign(State.idle.rawValue)
-                        }.otherwise { state.assign(State.fetchCommand.rawValue) }
+                        }.otherwise {
+                            for (word, next) in zip(words, nextWords) { word.assign(next) }
+                            state.assign(State.check.rawValue)
+                        }
                     }
                 }
                 s.default {}
@@ -332,7 +359,7 @@ public struct ControlUnit {
             m.output("trace_layer", traceLayer)
             // Reserved bits of the record, the high activity bits and the stream's tlast (the router
             // counts beats itself) are unused on purpose.
-            for w in words { m.discard(w) }
+            for w in words + nextWords { m.discard(w) }
             m.discard(activity)
             m.discard(sLast)
         }

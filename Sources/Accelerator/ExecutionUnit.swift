@@ -15,49 +15,60 @@ import HDLKit
 ///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region);
 ///                 pointwise: PV beats gathered into one engine beat; copy: into the result FIFO.
-/// Results (conv `last` passes and copies) go through the result FIFO, a serializer (one position
-/// per beat, only the pass's out_rows·out_cols positions), the ADD (`ResidualAdder`, with the
-/// residual read by position index; its `add` is `residual`) and the output FIFO to `out_*`.
+/// Results (conv `last` passes and copies) go through `OutputPath`: the result FIFO, a serializer
+/// (one position per beat, only the pass's out_rows·out_cols positions), the ADD (`ResidualAdder`,
+/// with the residual word read by position index; its `add` is `residual`) and the output FIFO.
 ///
 /// Nothing after the engine stalls, so beats are admitted by credits: an engine beat (a window
-/// leaving the reshape unit, a gathered pointwise beat) or a copy beat enters only while the result
-/// FIFO has an entry nobody has claimed (`window_hold`, `in_ready`), and the serializer issues a
-/// position into the ADD pipeline only while the output FIFO has a free word. So no result is ever
-/// dropped, whatever `out_ready` does.
+/// leaving the reshape unit, a gathered pointwise beat) of a `last` pass, or a copy beat, enters
+/// only while the result FIFO has an entry nobody has claimed (`window_hold` on the reshape unit's
+/// output, `in_ready` for pointwise and copy beats), and the serializer issues a position into the
+/// ADD pipeline only while the output FIFO has a free word. So no result is ever dropped, whatever
+/// `out_ready` does. Passes that are not `last` produce no results and never wait.
+///
+/// Flip-flops beyond the units it instantiates: the weight staging (9·PC·PF·8), the pointwise
+/// gather (PV·PC·8), the serializer stage (B·8, plus (B − lanes)·8·11 beside the ADD when B > lanes).
+/// RAM: the residual buffer, `lanes` block RAMs of outputBufferDepth bytes; the result FIFO
+/// (PV·lanes bytes × ~30) and the output FIFO (B + 1/8 bytes × 16) in distributed RAM.
 ///
 /// Latencies (no back-pressure): a window or pointwise beat reaches the result FIFO after
 /// LayerDatapath's latency; serializer → `out_valid` is `outputLatency` = 1 (residual read) +
 /// ResidualAdder.latency + 1 (output FIFO) cycles. `pass_done` is registered: one cycle after the
-/// last output beat was accepted (conv `last`, copy) or after the last engine beat entered the
-/// engine (conv not `last`).
+/// later of the last pixel beat taken and the last output beat accepted (conv `last`, copy) or the
+/// last engine beat (conv not `last`). Pixel beats are counted against region_rows·region_cols.
 public struct ExecutionUnit: Sendable {
     public let config: AcceleratorConfig
     public let datapath: LayerDatapath
+    public let outputPath: OutputPath
 
     public init(config: AcceleratorConfig) throws {
         try config.validate()
         let lanes = max(config.pf, config.pc)
         datapath = try LayerDatapath(config: config, maxHeight: 4096, maxOutputs: config.outputBufferDepth,
                                      maxChannels: 2 * lanes)
+        // The result FIFO covers the engine's longest pipeline plus the credit round trip, so a
+        // pass whose output is never back-pressured runs at one engine beat per cycle.
+        let resultDepth = max(datapath.latency, datapath.depthwiseLatency, datapath.pointwiseLatency) + 8
+        outputPath = try OutputPath(config: config, resultDepth: resultDepth, residualDepth: config.outputBufferDepth)
         self.config = config
     }
 
     public var streamBytes: Int { config.streamBytes }
     /// Result lanes: max(PF, PC).
     public var lanes: Int { max(config.pf, config.pc) }
-    /// Bytes of one result-FIFO entry: a pointwise engine beat (PV positions of `lanes`) or a copy beat.
-    public var entryBytes: Int { max(config.pv * lanes, streamBytes) }
-    /// Entries of the result FIFO: the engine's longest pipeline plus the credit round trip, so that
-    /// a pass whose output is never back-pressured runs at one engine beat per cycle.
-    public var resultDepth: Int {
-        max(datapath.latency, datapath.depthwiseLatency, datapath.pointwiseLatency) + 8
-    }
-    /// Words of the output FIFO: the serializer → output pipeline plus its credit round trip.
-    public static let outputDepth = 16
     /// Cycles from a position leaving the serializer to its beat on `out_*` (nothing waiting).
-    public static let outputLatency = 1 + ResidualAdder.latency + 1
-    /// Words of the residual buffer (positions of one pass).
-    public var residualDepth: Int { config.outputBufferDepth }
+    public static var outputLatency: Int { OutputPath.latency }
+    /// Cycles from the last engine beat of a `last` pass to its `pass_done` when nothing waits:
+    /// the datapath's latency in that mode, the result FIFO (1), the serializer to `out_*`
+    /// (`outputLatency`) and the registered `pass_done` (1).
+    public func drainLatency(_ mode: ConvolutionMode) -> Int {
+        let engine: Int = switch mode {
+        case .depthwise: datapath.depthwiseLatency
+        case .pointwise: datapath.pointwiseLatency
+        default: datapath.latency
+        }
+        return engine + 1 + Self.outputLatency + 1
+    }
     /// Bytes the weight staging holds: a standard set, 9·PC·PF (pointwise and depthwise are smaller).
     public var weightBytes: Int { config.pk * config.pc * config.pf }
 
@@ -69,14 +80,8 @@ public struct ExecutionUnit: Sendable {
 
     public func module() throws -> Module {
         let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, pv = c.pv, dw = c.dataWidth, ww = c.weightWidth
-        let bytes = streamBytes, lanes = lanes, eb = entryBytes
-        let dpModule = try datapath.module()
-        let adder = try ResidualAdder(config: c, lanes: lanes)
-        let resultFIFO = FIFO(depth: resultDepth, payload: .uint(8 * eb), firstWordFallThrough: true,
-                              storage: .memory(.distributed))
-        let outputFIFO = FIFO(depth: Self.outputDepth, payload: .uint(8 * bytes + 1), firstWordFallThrough: true,
-                              storage: .memory(.distributed))
-        let resultDepth = resultDepth, outputDepth = Self.outputDepth, residualDepth = residualDepth
+        let bytes = streamBytes, lanes = lanes
+        let dpModule = try datapath.module(), outputModule = try outputPath.module(), outputPath = outputPath
         let weightBytes = weightBytes
         return Module(name) { m in
             // MARK: pass configuration
@@ -98,17 +103,10 @@ public struct ExecutionUnit: Sendable {
             let outZp = m.input("out_zp", .sint(8))
             let actMin = m.input("act_min", .sint(8))
             let actMax = m.input("act_max", .sint(8))
-            let addIn1Offset = m.input("add_in1_offset", .sint(16))
-            let addIn2Offset = m.input("add_in2_offset", .sint(16))
-            let addIn1Multiplier = m.input("add_in1_multiplier", .sint(32))
-            let addIn2Multiplier = m.input("add_in2_multiplier", .sint(32))
-            let addOutMultiplier = m.input("add_out_multiplier", .sint(32))
-            let addIn1Shift = m.input("add_in1_shift", .sint(8))
-            let addIn2Shift = m.input("add_in2_shift", .sint(8))
-            let addOutShift = m.input("add_out_shift", .sint(8))
-            let addOutOffset = m.input("add_out_offset", .sint(8))
-            let addMin = m.input("add_min", .sint(8))
-            let addMax = m.input("add_max", .sint(8))
+            let addParameters = [("add_in1_offset", 16), ("add_in2_offset", 16), ("add_in1_multiplier", 32),
+                                 ("add_in2_multiplier", 32), ("add_out_multiplier", 32), ("add_in1_shift", 8), ("add_in2_shift", 8),
+                                 ("add_out_shift", 8), ("add_out_offset", 8), ("add_min", 8), ("add_max", 8)]
+                .map { ($0.0, m.input($0.0, .sint($0.1))) }
             let threshold = m.input("threshold", .uint(8))
             m.discard(m.input("param_records", .uint(16)))
             let weightBeats = m.input("weight_beats", .uint(16))
@@ -182,22 +180,19 @@ public struct ExecutionUnit: Sendable {
                 }
             }
 
-            // MARK: residual → buffer word n
-            let residualBeat = m.wire("residual_beat", taken && inPhase == 2)
-            let ab = addressWidth(residualDepth)
-            let residualAt = m.reg("residual_at", .uint(ab), reset: 0)
-            m.when(passStart) { residualAt.assign(Signal.uint(0, width: ab)) }
-                .elsewhen(residualBeat) { residualAt.assign(residualAt &+ 1) }
-            let residualMem = (0 ..< lanes).map { j -> Memory in
-                let mem = m.memory("residual_\(j)", depth: residualDepth, .sint(8), style: .block)
-                mem.write(residualAt, inByte[j], enable: residualBeat)
-                return mem
-            }
-
-            // MARK: credits
-            let resultSpace = m.reg("result_space", .uint(bitsNeeded(resultDepth, signed: false)), reset: resultDepth)
-            let hasResultSpace = m.wire("has_result_space", resultSpace != 0)
-            let outSpace = m.reg("out_space", .uint(bitsNeeded(outputDepth, signed: false)), reset: outputDepth)
+            // MARK: the output path: result FIFO, residual buffer, serializer, ADD, output FIFO
+            let op = m.instance(outputModule, "output_path")
+            op.pass_start.assign(passStart)
+            op.pointwise.assign(pointwise)
+            op.copy.assign(opCopy)
+            op.residual.assign(residual)
+            op.result_second.assign(resultSecond)
+            op.positions.assign(positions)
+            op.out_chunk.assign(outChunk)
+            for (name, signal) in addParameters { op.port(name).assign(signal) }
+            let hasResultSpace = m.wire("has_result_space", op.has_space)
+            op.residual_write.assign(taken && inPhase == 2)
+            for j in 0 ..< lanes { op.port("residual_\(j)").assign(inByte[j]) }
 
             // MARK: pixels
             let pixelPhase = m.wire("pixel_phase", inPhase == 3)
@@ -213,18 +208,17 @@ public struct ExecutionUnit: Sendable {
             // Pointwise: PV beats make one engine beat.
             let pb = addressWidth(pv)
             let gatherAt = m.reg("gather_at", .uint(pb), reset: 0)
+            // Pixel beats of the pass, in every mode (pass_done waits for the last one).
+            let pixelBeat = m.wire("pixel_beat", taken && pixelPhase)
             let pixelCount = m.reg("pixel_count", .uint(32), reset: 0)
+            m.when(passStart) { pixelCount.assign(Signal.uint(0, width: 32)) }
+                .elsewhen(pixelBeat) { pixelCount.assign(pixelCount &+ 1) }
             let lastPixel = m.wire("last_pixel", pixelCount == regionPixels &- 1)
             let completes = m.wire("gather_completes", gatherAt == pv - 1 || lastPixel)
             let pointReady = m.wire("point_ready", armed && (!completes || !last || hasResultSpace))
-            let pointBeat = m.wire("point_beat", taken && pixelPhase && pointwise)
-            m.when(passStart) {
-                gatherAt.assign(Signal.uint(0, width: pb))
-                pixelCount.assign(Signal.uint(0, width: 32))
-            }.elsewhen(pointBeat) {
-                gatherAt.assign(mux(completes, Signal.uint(0, width: pb), gatherAt &+ 1))
-                pixelCount.assign(pixelCount &+ 1)
-            }
+            let pointBeat = m.wire("point_beat", pixelBeat && pointwise)
+            m.when(passStart) { gatherAt.assign(Signal.uint(0, width: pb)) }
+                .elsewhen(pointBeat) { gatherAt.assign(mux(completes, Signal.uint(0, width: pb), gatherAt &+ 1)) }
             for v in 0 ..< pv {
                 for ch in 0 ..< pc {
                     let px = m.reg("px_\(v)_\(ch)", next: inByte[ch].resize(dw), enable: pointBeat && gatherAt == v)
@@ -235,117 +229,46 @@ public struct ExecutionUnit: Sendable {
             dp.px_end.assign(m.reg("px_end_q", next: pointBeat && lastPixel, reset: 0))
 
             // Copy: straight into the result FIFO.
-            let copyBeat = m.wire("copy_beat", taken && pixelPhase && opCopy)
+            let copyBeat = m.wire("copy_beat", pixelBeat && opCopy)
 
             inReady.assign(mux(pixelPhase,
                                mux(opCopy, hasResultSpace, mux(pointwise, pointReady, reshapeOpen && dp.in_ready)),
                                Signal.true))
 
-            // MARK: result FIFO
-            let claim = m.wire("result_claim", (last && (dp.engine_beat && windowed || pointBeat && completes)) || copyBeat)
-            let rf = m.instance(resultFIFO.module, "result_fifo")
-            rf.push_valid.assign(dp.out_valid || copyBeat)
-            var entry: [Signal] = []
-            for e in 0 ..< eb {
+            // MARK: results → the output path
+            // A beat that will produce a result claims its result-FIFO entry when it is admitted.
+            op.claim.assign((last && (dp.engine_beat && windowed || pointBeat && completes)) || copyBeat)
+            op.push.assign(dp.out_valid || copyBeat)
+            for e in 0 ..< outputPath.entryBytes {
                 let result: Signal = e < pv * lanes ? dp.port("y_\(e / lanes)_\(e % lanes)").resize(8) : Signal.sint(0, width: 8)
                 let copy: Signal = e < bytes ? inByte[e] : Signal.sint(0, width: 8)
-                entry.append(m.wire("entry_in_\(e)", mux(copyBeat, copy, result)))
+                op.port("entry_\(e)").assign(mux(copyBeat, copy, result))
             }
-            rf.push_payload.assign(cat(entry.reversed()))
-            m.discard(rf.push_ready)
-            m.discard(rf.count)
-            m.discard(rf.full)
-            m.discard(rf.empty)
-            let head = (0 ..< eb).map { e in m.wire("entry_out_\(e)", rf.pop_payload.bits(8 * e + 7, 8 * e).asSigned) }
-
-            // MARK: serializer: one position per issue, only the pass's positions
-            let sub = m.reg("sub", .uint(pb), reset: 0)
-            let position = m.reg("position", .uint(32), reset: 0)
-            let hasOutSpace = m.wire("has_out_space", outSpace != 0)
-            let issue = m.wire("issue", rf.pop_valid && hasOutSpace)
-            let lastPosition = m.wire("last_position", position == positions &- 1)
-            let entryDone = m.wire("entry_done", !pointwise || sub == pv - 1 || lastPosition)
-            let pop = m.wire("result_pop", issue && entryDone)
-            rf.pop_ready.assign(pop)
-            m.when(passStart) {
-                sub.assign(Signal.uint(0, width: pb))
-                position.assign(Signal.uint(0, width: 32))
-            }.elsewhen(issue) {
-                sub.assign(mux(entryDone, Signal.uint(0, width: pb), sub &+ 1))
-                position.assign(position &+ 1)
-            }
-            let resultSpaceNext = m.wire("result_space_next", resultSpace &+ mux(pop, Signal.uint(1, width: resultSpace.width), 0))
-            resultSpace.assign(mux(claim, resultSpaceNext &- 1, resultSpaceNext))
-
-            // Stage 1: the position's bytes registered while its residual word is read.
-            var picked: [Signal] = []
-            for b in 0 ..< bytes {
-                if b < lanes {
-                    let pixel = (0 ..< pv).map { v in head[v * lanes + b] }
-                    picked.append(mux(pointwise, select(sub, pixel), head[b]))
-                } else {
-                    picked.append(mux(opCopy, head[b], Signal.sint(0, width: 8)))
-                }
-            }
-            let stageValid = m.reg("stage_valid", next: issue, reset: 0)
-            let stageLast = m.reg("stage_last", next: lastPosition)
-            let stage = (0 ..< bytes).map { b in m.reg("stage_\(b)", next: picked[b]) }
-            let residualRead = (0 ..< lanes).map { j in
-                residualMem[j].read(position.truncate(to: ab), enable: issue, name: "residual_q_\(j)")
-            }
-
-            // MARK: the fused ADD (non-stalling, `add` = residual)
-            let ra = m.instance(adder.module, "residual_add")
-            ra.in_valid.assign(stageValid)
-            ra.add.assign(residual)
-            let swapOperands = m.wire("swap_operands", residual && resultSecond)
-            for j in 0 ..< lanes {
-                ra.port("y_\(j)").assign(mux(swapOperands, residualRead[j], stage[j]).resize(dw))
-                ra.port("s_\(j)").assign(mux(swapOperands, stage[j], residualRead[j]).resize(dw))
-            }
-            ra.y_offset.assign(addIn1Offset.resize(ra.y_offset.width))
-            ra.y_multiplier.assign(addIn1Multiplier)
-            ra.y_shift.assign(addIn1Shift.resize(ra.y_shift.width))
-            ra.s_offset.assign(addIn2Offset.resize(ra.s_offset.width))
-            ra.s_multiplier.assign(addIn2Multiplier)
-            ra.s_shift.assign(addIn2Shift.resize(ra.s_shift.width))
-            ra.out_multiplier.assign(addOutMultiplier)
-            ra.out_shift.assign(addOutShift.resize(ra.out_shift.width))
-            ra.out_offset.assign(addOutOffset.resize(dw))
-            ra.act_min.assign(addMin.resize(dw))
-            ra.act_max.assign(addMax.resize(dw))
-            let L = ResidualAdder.latency
-            let addedLast = m.delay(stageLast, by: L, name: "added_last")
-            var added: [Signal] = []
-            for b in 0 ..< bytes {
-                // Bytes beyond the lanes (a copy's wider positions) pass beside the ADD.
-                added.append(b < lanes ? ra.port("out_\(b)").resize(8) : m.delay(stage[b], by: L, name: "beside_\(b)"))
-            }
-
-            // MARK: output FIFO and the output port
-            let of = m.instance(outputFIFO.module, "output_fifo")
-            of.push_valid.assign(ra.out_valid)
-            of.push_payload.assign(cat([addedLast] + added.reversed()))
-            m.discard(of.push_ready)
-            m.discard(of.count)
-            m.discard(of.full)
-            m.discard(of.empty)
-            let outReady = m.input("out_ready", .bool)
-            let outValid = m.output("out_valid", of.pop_valid)
-            of.pop_ready.assign(outReady)
-            let outFire = m.wire("out_fire", outValid && outReady)
-            for b in 0 ..< bytes {
-                let byte = of.pop_payload.bits(8 * b + 7, 8 * b).asSigned
-                m.output("out_byte_\(b)", mux(outChunk > b, byte, Signal.sint(0, width: 8)))
-            }
-            let outLast = m.output("out_last", of.pop_payload[8 * bytes])
-            let outSpaceNext = m.wire("out_space_next", outSpace &+ mux(outFire, Signal.uint(1, width: outSpace.width), 0))
-            outSpace.assign(mux(issue, outSpaceNext &- 1, outSpaceNext))
+            op.out_ready.assign(m.input("out_ready", .bool))
+            m.output("out_valid", op.out_valid)
+            for b in 0 ..< bytes { m.output("out_byte_\(b)", op.port("out_byte_\(b)")) }
+            let outLast = m.output("out_last", op.out_last)
+            let outFire = op.out_fire
 
             // MARK: pass_done
+            // Both halves of the end, in either order: the last pixel beat taken (a VALID or
+            // stride-2 region may end in rows no window uses) and the results: the last output
+            // beat accepted, or for a conv pass that is not `last` the last engine beat.
             let running = m.reg("running", .bool, reset: 0)
-            let ends = m.wire("pass_ends", running && mux(conv && !last, dp.engine_last, outFire && outLast))
-            m.when(passStart) { running.assign(.true) }.elsewhen(ends) { running.assign(.false) }
+            let pixelsIn = m.reg("pixels_in", .bool, reset: 0)
+            let resultsOut = m.reg("results_out", .bool, reset: 0)
+            let lastPixelNow = m.wire("last_pixel_now", pixelBeat && lastPixel)
+            let resultsNow = m.wire("results_now", mux(conv && !last, dp.engine_last, outFire && outLast))
+            let ends = m.wire("pass_ends", running && (pixelsIn || lastPixelNow) && (resultsOut || resultsNow))
+            m.when(passStart) {
+                running.assign(.true)
+                pixelsIn.assign(.false)
+                resultsOut.assign(.false)
+            }.otherwise {
+                m.when(ends) { running.assign(.false) }
+                m.when(lastPixelNow) { pixelsIn.assign(.true) }
+                m.when(resultsNow) { resultsOut.assign(.true) }
+            }
             m.output("pass_done", m.reg("pass_done_q", next: ends, reset: 0))
         }
     }

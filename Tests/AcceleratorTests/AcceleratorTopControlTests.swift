@@ -550,8 +550,9 @@ final class AcceleratorTopControlTests: XCTestCase {
     }
 
     /// ControlUnit.passGapCycles, measured: with a memory that takes commands at once and answers
-    /// one cycle after the handshake, the next record's fetch command is valid the cycle after
-    /// `trace_record_done` and its first read command passGapCycles + 128/B + 2 cycles after that pulse.
+    /// one cycle after the handshake, the next record's fetch command follows the pass's last read
+    /// command by 2 cycles, and the next pass's first read command comes passGapCycles + 1 cycles after
+    /// `trace_record_done` (pass end + 1: pass_start after passGapCycles, its first command 2 later).
     func testCyclesBetweenPasses() throws {
         let c = AcceleratorTopLintTests.smallConfig()
         let b = c.streamBytes
@@ -572,8 +573,82 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(result.readCommands.count, 8)
         guard result.traceCycles.count == 2, result.readCommandCycles.count == 8 else { return }
         let pulse = result.traceCycles[0]
-        XCTAssertEqual(result.readCommandCycles[4], pulse + 1)
-        XCTAssertEqual(result.readCommandCycles[5], pulse + ControlUnit.passGapCycles + 128 / b + 2)
+        XCTAssertEqual(result.readCommandCycles[4], result.readCommandCycles[3] + 2)
+        XCTAssertLessThan(result.readCommandCycles[4], pulse)
+        XCTAssertEqual(result.readCommandCycles[5], pulse + ControlUnit.passGapCycles + 1)
         XCTAssertEqual(result.readCommandCycles[6], result.readCommandCycles[5] + 2)
+    }
+
+    /// Random regions against random images (inside, overlapping any edge, wholly outside), random
+    /// chunks, phases and strides: commands, the fill/data beat sequence and the trace.
+    func testRandomRegionsAreClippedAndFilled() throws {
+        let c = AcceleratorTopLintTests.smallConfig()
+        let b = c.streamBytes
+        var rng = SplitMix(state: 0x5EED)
+        var records: [Record] = []
+        for n in 0..<10 {
+            var r = Record()
+            r.op = rng.below(2) + 1
+            r.mode = rng.below(3)
+            r.first = rng.below(2) == 0; r.last = rng.below(2) == 0
+            r.loadParams = rng.below(2) == 0; r.residual = rng.below(2) == 0
+            r.layer = n * 1000 + rng.below(1000)
+            r.regionRows = rng.below(4) + 1; r.regionCols = rng.below(5) + 1
+            r.imageRows = rng.below(6) + 1; r.imageCols = rng.below(6) + 1
+            r.row0 = rng.below(8) - 3; r.col0 = rng.below(9) - 4
+            r.inChunk = rng.below(b) + 1
+            r.inputPixelStride = r.inChunk + rng.below(3); r.inputRowStride = r.inputPixelStride * 8 + rng.below(5)
+            r.inputAddress = 0x10_0000 + 0x1000 * n + rng.below(64)
+            r.fillValue = rng.below(256) - 128
+            r.outChunk = rng.below(b) + 1
+            r.weightAddress = 0x20_0000 + 0x100 * n + rng.below(16); r.weightBeats = rng.below(3) + 1
+            r.parameterAddress = 0x30_0000 + 0x100 * n; r.paramRecords = rng.below(4) + 1
+            r.outputAddress = 0x40_0000 + 0x1000 * n; r.outputPixelStride = r.outChunk; r.outputRowStride = 64
+            r.outputRows = rng.below(3) + 1; r.outputCols = rng.below(3) + 1
+            r.residualAddress = 0x50_0000 + 0x1000 * n + rng.below(32)
+            records.append(r)
+        }
+        // Besides the draw: one region wholly inside its image, one wholly outside (left of it).
+        records[0].row0 = 0; records[0].col0 = 1; records[0].imageRows = 6; records[0].imageCols = 6
+        records[1].col0 = -records[1].regionCols
+        // The draw covers regions wholly outside, partly inside and wholly inside the image.
+        let inImage = records.map { r in
+            (0..<r.regionRows).filter { (0..<r.imageRows).contains(r.row0 + $0) }.count
+                * (0..<r.regionCols).filter { (0..<r.imageCols).contains(r.col0 + $0) }.count
+        }
+        XCTAssertTrue(inImage.contains(0))
+        XCTAssertTrue(zip(inImage, records).contains { $0 > 0 && $0 < $1.regionRows * $1.regionCols })
+        XCTAssertTrue(zip(inImage, records).contains { $0 == $1.regionRows * $1.regionCols })
+        let recordBase = 0x1000
+        var memory: [Int: UInt8] = [:]
+        for (n, rec) in records.enumerated() {
+            for (k, byte) in rec.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte }
+        }
+        typealias O = AxiLiteRegisters.Offset
+        let ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, records.count), .write(O.control, 3), .waitIrq,
+                             .read(O.status), .read(O.recordsDone), .read(O.engineBeats)]
+        let sim = try Simulator(Design(top: Self.bench(AcceleratorTop(config: c, executionUnit: Self.standIn(c)).module, bytes: b)))
+        let result = try controlCosimulate(sim, Bench(memory: memory, b: b, rng: SplitMix(state: 3), ops: ops), maxCycles: 8000,
+                                           window: 384)
+        let bench = result.bench
+        print("AcceleratorTopControlTests (random regions): \(result.cycles) cycles in \(result.runs) simulator runs")
+        var reads: [Command] = [], writes: [Command] = [], beats: [(phase: Int, bytes: [Int])] = []
+        for (n, rec) in records.enumerated() {
+            reads.append(Command(address: recordBase + 128 * n, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
+            let e = Self.expected(rec, memory: memory, b: b)
+            reads += e.reads
+            if let w = e.write { writes.append(w) }
+            beats += e.beats
+        }
+        XCTAssertEqual(bench.readCommands, reads)
+        XCTAssertEqual(bench.writeCommands, writes)
+        let echoed = beats.map { beat in beat.bytes.enumerated().map { $0.offset == b - 1 ? $0.element ^ (beat.phase << 6) : $0.element } }
+        XCTAssertEqual(bench.outBeats.count, echoed.count)
+        for (k, (seen, want)) in zip(bench.outBeats, echoed).enumerated() where seen != want {
+            XCTFail("beat \(k) (phase \(beats[k].phase)): saw \(seen), expected \(want)")
+            break
+        }
+        XCTAssertEqual(bench.traces, records.map { $0.layer & 0xFFFF })
+        XCTAssertEqual(bench.reads.map(\.value), [0b010, records.count, beats.filter { $0.phase == 3 }.count])
     }
 }

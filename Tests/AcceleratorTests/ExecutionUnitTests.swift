@@ -34,6 +34,9 @@ final class ExecutionUnitTests: XCTestCase {
         // SAME-even pads, then stride 1 with all pads.
         passes += EULayer.standard(h: 7, w: 6, cin: 6, cout: 6, stride2: true, pads: (false, true, false, true), rng: &rng).passes(c)
         passes += EULayer.standard(h: 8, w: 8, cin: 4, cout: 3, stride2: false, pads: (true, true, true, true), rng: &rng).passes(c)
+        // VALID, stride 2, even size: the last row and column feed no window, yet their pixels
+        // are the pass's too (pass_done waits for them).
+        passes += EULayer.standard(h: 8, w: 8, cin: 6, cout: 2, stride2: true, pads: (false, false, false, false), rng: &rng).passes(c)
         // Pointwise: 25 positions = two full engine beats and a partial one.
         passes += EULayer.pointwise(h: 5, w: 5, cin: 6, cout: 5, rng: &rng).passes(c)
         // Depthwise, one pass per channel slice, with pruning on the second layer.
@@ -73,8 +76,52 @@ final class ExecutionUnitTests: XCTestCase {
         try run(passes, sim, c, rng: &rng, context: "PC 8, PF 4, 32-byte beats")
     }
 
+    /// Without back-pressure nothing waits for a credit: the windows leave the reshape unit on its
+    /// own schedule and pointwise passes run at the output's one position per cycle; pass_done
+    /// follows the last engine beat after exactly `drainLatency`.
+    func testWithoutBackPressureNothingWaitsForCredits() throws {
+        let c = Self.config, b = c.streamBytes
+        let unit = try ExecutionUnit(config: c)
+        let sim = try Simulator(Design(top: bench(c)), backend: .verilator)
+        var rng = SplitMix(state: 0xFA57)
+        let standard = EULayer.standard(h: 8, w: 8, cin: 4, cout: 4, stride2: false, pads: (true, true, true, true), rng: &rng)
+        let depthwise = EULayer.depthwise(h: 8, w: 8, channels: 4, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng)
+        let pointwise = EULayer.pointwise(h: 8, w: 8, cin: 4, cout: 4, rng: &rng)
+        let passes = standard.passes(c) + depthwise.passes(c) + pointwise.passes(c)
+            + [EUPass.copy(positions: 40, chunk: 16, residual: nil, b: b, rng: &rng)]
+        let seen = try run(passes, sim, c, rng: &rng, context: "no back-pressure", backPressure: false)
+        guard seen.count == 4 else { return XCTFail("four passes observed") }
+        let schedule = ReshapeUnit.inputCycles(height: 8, width: 8, padBottom: true)
+        for (i, (mode, name)) in [(ConvolutionMode.standard, "standard"), (.depthwise, "depthwise")].enumerated() {
+            let beats = seen[i].engineBeats
+            guard let firstBeat = beats.first, let lastBeat = beats.last, let done = seen[i].done else {
+                XCTFail("\(name): engine beats and pass_done"); continue
+            }
+            print("ExecutionUnit \(name) 8×8 without back-pressure: windows in \(lastBeat - firstBeat + 1) cycles "
+                  + "(pixel schedule \(schedule)), pass_done \(done - lastBeat) cycles after the last")
+            XCTAssertLessThanOrEqual(lastBeat - firstBeat + 1, schedule, "\(name): no window waited for a credit")
+            XCTAssertEqual(done - lastBeat, unit.drainLatency(mode), "\(name): pass_done after the drain latency")
+        }
+        if let firstBeat = seen[2].engineBeats.first, let done = seen[2].done {
+            print("ExecutionUnit pointwise 64 positions without back-pressure: \(done - firstBeat) cycles from the first engine beat to pass_done")
+            // The 64 positions leave back to back from the first result on: one position per cycle.
+            XCTAssertEqual(done - firstBeat, unit.drainLatency(.pointwise) + 64 - 1, "pointwise: the output runs at one position per cycle")
+            XCTAssertEqual(seen[2].engineBeats.count, 8)
+        } else {
+            XCTFail("pointwise: engine beats and pass_done")
+        }
+    }
+
     func testVerilogIsLintCleanInVerilatorIcarusAndYosys() throws {
-        let module = try ExecutionUnit(config: Self.config).module()
+        try lint(ExecutionUnit(config: Self.config).module())
+        // Narrow data and weights: the bytes of the stream are narrowed and widened explicitly.
+        var narrow = Self.config
+        narrow.dataWidth = 4
+        narrow.weightWidth = 5
+        try lint(ExecutionUnit(config: narrow).module())
+    }
+
+    private func lint(_ module: Module) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("execution-lint-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let files = try Design(top: module).write(to: dir).map(\.path)
@@ -132,9 +179,18 @@ final class ExecutionUnitTests: XCTestCase {
         }
     }
 
-    /// Runs the passes one after another (each started well after the previous one's `pass_done`
-    /// is due) and checks the output beats, their `out_last`, and every `pass_done`.
-    private func run(_ passes: [EUPass], _ sim: Simulator, _ c: AcceleratorConfig, rng: inout SplitMix, context: String) throws {
+    /// What the run saw of each pass: the cycles of its engine beats and of its pass_done.
+    private struct Observed {
+        var engineBeats: [Int]
+        var done: Int?
+    }
+
+    /// Runs the passes one after another, each started 1 to 4 cycles after the previous one's
+    /// `pass_done`, and checks the output beats, their `out_last`, the engine beats and every
+    /// `pass_done` (one per pass, after the pass's last output beat, before the next pass).
+    @discardableResult
+    private func run(_ passes: [EUPass], _ sim: Simulator, _ c: AcceleratorConfig, rng: inout SplitMix, context: String,
+                     backPressure: Bool = true) throws -> [Observed] {
         let b = c.streamBytes
         var stimulus: [[String: Int]] = [["feed_push": 0, "gate": 1, "out_ready": 1, "pass_start": 0]]
         var starts: [Int] = []
@@ -159,20 +215,27 @@ final class ExecutionUnitTests: XCTestCase {
             // Random input gaps and output back-pressure, with a long output stall now and then.
             var stall = 0
             for t in 0 ..< span {
-                if t == stallAt { stall = longStall }
-                if stall == 0 && rng.below(40) == 0 { stall = 5 + rng.below(30) }
-                let ready = stall > 0 ? 0 : (rng.below(5) < 3 ? 1 : 0)
+                if t == stallAt && backPressure { stall = longStall }
+                if stall == 0 && rng.below(40) == 0 && backPressure { stall = 5 + rng.below(30) }
+                let ready = stall > 0 ? 0 : (rng.below(5) < 3 || !backPressure ? 1 : 0)
                 if stall > 0 { stall -= 1 }
-                cycles[t].merge(["gate": rng.below(5) < 4 ? 1 : 0, "out_ready": ready]) { $1 }
+                cycles[t].merge(["gate": rng.below(5) < 4 || !backPressure ? 1 : 0, "out_ready": ready]) { $1 }
             }
             stimulus += cycles
+            // Like the ControlUnit (whose record prefetch starts a pass a few cycles after the last
+            // one ended), start the next pass 1 to 4 cycles after this one's pass_done: simulate up
+            // to here and cut the stimulus there.
+            let seen = try sim.run(stimulus)
+            if let done = (t0 + 1 ..< seen.count).first(where: { seen[$0]["pass_done"] == 1 }) {
+                stimulus.removeLast(stimulus.count - (done + 1 + 1 + rng.below(4)))
+            }
         }
         stimulus += [[String: Int]](repeating: ["out_ready": 1, "gate": 1], count: 50)
         let out = try sim.run(stimulus)
 
         var outputs: [(cycle: Int, bytes: [Int], last: Bool)] = []
         var dones: [Int] = []
-        var feedOverflow = false
+        var feedOverflow = false, beatsLeftAtDone = false
         var engineBeats: [Int] = []
         var activity = 0, activityDecreased = false
         for (t, o) in out.enumerated() {
@@ -180,7 +243,10 @@ final class ExecutionUnitTests: XCTestCase {
             if o["out_valid"] == 1 && stimulus[t]["out_ready"] == 1 {
                 outputs.append((t, (0 ..< b).map { Int(Int8(truncatingIfNeeded: o["out_byte_\($0)"] ?? 0)) }, o["out_last"] == 1))
             }
-            if o["pass_done"] == 1 { dones.append(t) }
+            if o["pass_done"] == 1 {
+                dones.append(t)
+                if o["feed_count"] != 0 { beatsLeftAtDone = true }
+            }
             if o["engine_beat"] == 1 { engineBeats.append(t) }
             if let a = o["activity"] {
                 if a < activity { activityDecreased = true }
@@ -191,10 +257,12 @@ final class ExecutionUnitTests: XCTestCase {
         let bound = passes.reduce(0) { $0 + $1.engineBeats } * c.pk * c.pc * c.pf
         XCTAssertTrue(activity > 0 && activity <= bound, "\(context): activity \(activity) counts multipliers that worked, at most \(bound)")
         XCTAssertFalse(feedOverflow, "\(context): the bench's beat FIFO never overflows")
+        XCTAssertFalse(beatsLeftAtDone, "\(context): every beat of a pass is taken by its pass_done")
         XCTAssertEqual(out.last?["feed_count"], 0, "\(context): every beat was taken")
         XCTAssertEqual(dones.count, passes.count, "\(context): one pass_done per pass")
 
         var next = 0
+        var observed: [Observed] = []
         for (p, pass) in passes.enumerated() {
             let end = p + 1 < passes.count ? starts[p + 1] : stimulus.count
             let mine = outputs[next...].prefix { $0.cycle < end }
@@ -208,6 +276,7 @@ final class ExecutionUnitTests: XCTestCase {
             }
             XCTAssertEqual(engineBeats.filter { $0 > starts[p] && $0 < end }.count, pass.engineBeats, "\(label): engine beats")
             let done = dones.filter { $0 > starts[p] && $0 < end }
+            observed.append(Observed(engineBeats: engineBeats.filter { $0 > starts[p] && $0 < end }, done: done.first))
             XCTAssertEqual(done.count, 1, "\(label): pass_done once, before the next pass starts")
             if let d = done.first, let lastOut = mine.last {
                 XCTAssertGreaterThan(d, lastOut.cycle, "\(label): pass_done after the last output beat")
@@ -217,6 +286,7 @@ final class ExecutionUnitTests: XCTestCase {
         let stalled = zip(stimulus, out).filter { $0.0["out_ready"] == 0 && $0.1["out_valid"] == 1 }.count
         print("ExecutionUnit \(context): \(passes.count) passes, \(outputs.count) output beats, \(dones.count) pass_done, "
               + "\(stimulus.count) cycles, \(stalled) cycles of out_valid held by out_ready")
+        return observed
     }
 }
 

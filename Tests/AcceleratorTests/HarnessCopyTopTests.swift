@@ -4,8 +4,8 @@ import HDLKit
 import XCTest
 
 /// AcceleratorTop (registers + control unit) around a copy-only execution unit, run by the
-/// Verilator harness `sim/` on the copy programs of `sim/test/make-case.py` under back-pressure and
-/// narrow bandwidth. The expected bytes are computed by make-case.py from the copy-pass semantics of
+/// Verilator harness `sim/` on the copy programs of `sim/test/make_case.cpp` under back-pressure and
+/// narrow bandwidth. The expected bytes are computed by make_case from the copy-pass semantics of
 /// docs/control.md (including fill beats for a region that overhangs the image), so this checks the
 /// control unit's fetch, clipping, fill merging, commands and AXI4-Lite handshakes end to end, and
 /// the harness against a top it did not write.
@@ -14,7 +14,7 @@ final class HarnessCopyTopTests: XCTestCase {
         .deletingLastPathComponent()
 
     func testCopyProgramsRunBitExactUnderTheHarness() throws {
-        guard let python = Self.which("python3") else { throw XCTSkip("python3 is not installed: make-case.py cannot run") }
+        guard let compiler = Self.which("g++") else { throw XCTSkip("g++ is not installed: Verilator cannot build the harness") }
         var c = AcceleratorConfig()
         c.pc = 4; c.pf = 4; c.pd = 2; c.maxRowWidth = 32; c.outputBufferDepth = 64; c.streamBytes = 16
         let top = try AcceleratorTop(config: c, executionUnit: Self.copyExecutionUnit(streamBytes: c.streamBytes))
@@ -26,8 +26,10 @@ final class HarnessCopyTopTests: XCTestCase {
         _ = try Design(top: top.module).write(to: rtl)
         let vtop = Self.root.appendingPathComponent("build/harness-copy-top")
         try Self.run(Self.root.appendingPathComponent("scripts/build-vtop.sh").path, [rtl.path, vtop.path])
+        let makeCase = work.appendingPathComponent("make_case").path
+        try Self.run(compiler, ["-std=c++17", "-O1", "-o", makeCase, Self.root.appendingPathComponent("sim/test/make_case.cpp").path])
         let folder = work.appendingPathComponent("case")
-        try Self.run(python, [Self.root.appendingPathComponent("sim/test/make-case.py").path, folder.path, "--with-fill"])
+        try Self.run(makeCase, [folder.path, "--with-fill"])
         let binary = vtop.appendingPathComponent("Vtop").path
         for args in [[], ["--backpressure", "0.4", "--seed", "3", "--latency", "5"], ["--bandwidth", "3", "--backpressure", "0.2", "--seed", "8"]] {
             let out = try Self.run(binary, [folder.path] + args)
@@ -36,7 +38,7 @@ final class HarnessCopyTopTests: XCTestCase {
         }
         // A corrupted expected layer must fail: the check above can.
         let bad = work.appendingPathComponent("bad")
-        try Self.run(python, [Self.root.appendingPathComponent("sim/test/make-case.py").path, bad.path, "--corrupt-layer", "5"])
+        try Self.run(makeCase, [bad.path, "--corrupt-layer", "5"])
         XCTAssertThrowsError(try Self.run(binary, [bad.path]))
     }
 

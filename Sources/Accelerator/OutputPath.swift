@@ -1,0 +1,190 @@
+import HDLKit
+
+/// The ExecutionUnit's back end, from the results of a pass to its output beats: the result FIFO,
+/// the residual buffer, the serializer (one output position per beat), the fused ADD
+/// (`ResidualAdder`) and the output FIFO. Nothing between the result FIFO and the output FIFO
+/// stalls, and nothing in front of the result FIFO does either (the engine, the accumulator and the
+/// quantization unit), so both FIFOs are guarded by credits: the producer `claim`s a result-FIFO
+/// entry when a beat that will produce one is admitted (`has_space` says one is free), and the
+/// serializer issues a position only while the output FIFO has a word nobody has claimed. No beat
+/// is ever dropped, whatever `out_ready` does.
+///
+/// Ports:
+///   pass:     pass_start (clears the counters), pointwise (PV positions per entry), copy (entries
+///             are B-byte copy beats), residual (ADD each position with its residual word),
+///             result_second (the result is ADD's input 2), positions (uint 32: output positions of
+///             the pass; later ones of an entry are dropped), out_chunk, the ADD parameters add_*
+///             (as ExecutionUnit's ports).
+///   credits:  claim (an entry is promised this cycle), has_space.
+///   results:  push (an entry, never while full thanks to the credits), entry_<e> (sint 8,
+///             e < entryBytes: pointwise pixel v, lane j at e = v·lanes + j; otherwise e < lanes,
+///             or a copy's e < B).
+///   residual: residual_write, residual_<j> (j < lanes): word n of the pass, n counting from 0 at
+///             `pass_start`.
+///   out:      out_valid, out_ready, out_byte_<b> (b < B, bytes ≥ out_chunk 0), out_last, out_fire.
+///
+/// Latency: an entry pushed in cycle t issues its first position in t + 1 (fall-through FIFO);
+/// a position issued in cycle t is on `out_*` in t + `latency` (residual read 1, ADD 11, output
+/// FIFO 1).
+public struct OutputPath: Sendable {
+    public let config: AcceleratorConfig
+    /// Entries of the result FIFO.
+    public let resultDepth: Int
+    /// Words of the residual buffer.
+    public let residualDepth: Int
+
+    public init(config: AcceleratorConfig, resultDepth: Int, residualDepth: Int) throws {
+        try config.validate()
+        guard (2 ... 4096).contains(resultDepth) else {
+            throw LayerDatapath.Invalid(description: "OutputPath resultDepth \(resultDepth): must be 2 to 4096 entries")
+        }
+        guard (1 ... (1 << 22)).contains(residualDepth) else {
+            throw LayerDatapath.Invalid(description: "OutputPath residualDepth \(residualDepth): must be 1 to \(1 << 22) positions")
+        }
+        self.config = config
+        self.resultDepth = resultDepth
+        self.residualDepth = residualDepth
+    }
+
+    public var streamBytes: Int { config.streamBytes }
+    public var lanes: Int { max(config.pf, config.pc) }
+    /// Bytes of one result-FIFO entry: a pointwise engine beat (PV positions of `lanes`) or a copy beat.
+    public var entryBytes: Int { max(config.pv * lanes, streamBytes) }
+    /// Words of the output FIFO: the issue → output pipeline plus its credit round trip, so that an
+    /// output that is never back-pressured takes a position every cycle.
+    public static let outputDepth = 16
+    /// Cycles from a position's issue to its beat on `out_*` (nothing waiting).
+    public static let latency = 1 + ResidualAdder.latency + 1
+    public var latency: Int { Self.latency }
+
+    public var name: String {
+        "OutputPath_p\(config.pv)_l\(lanes)_b\(streamBytes)_r\(resultDepth)_o\(residualDepth)_d\(config.dataWidth)"
+    }
+
+    public func module() throws -> Module {
+        let c = config, pv = c.pv, dw = c.dataWidth
+        let bytes = streamBytes, lanes = lanes, eb = entryBytes
+        let resultDepth = resultDepth, residualDepth = residualDepth, outputDepth = Self.outputDepth
+        let adder = try ResidualAdder(config: c, lanes: lanes)
+        // Distributed RAM: the word is PV·lanes bytes wide and only a few dozen deep, which in
+        // block RAM would cost a 72-bit-wide RAM per 9 bytes for its width alone.
+        let resultFIFO = FIFO(depth: resultDepth, payload: .uint(8 * eb), firstWordFallThrough: true,
+                              storage: .memory(.distributed))
+        let outputFIFO = FIFO(depth: outputDepth, payload: .uint(8 * bytes + 1), firstWordFallThrough: true,
+                              storage: .memory(.distributed))
+        return Module(name) { m in
+            let passStart = m.input("pass_start", .bool)
+            let pointwise = m.input("pointwise", .bool)
+            let copy = m.input("copy", .bool)
+            let residual = m.input("residual", .bool)
+            let resultSecond = m.input("result_second", .bool)
+            let positions = m.input("positions", .uint(32))
+            let outChunk = m.input("out_chunk", .uint(8))
+
+            // MARK: result FIFO and its credits
+            let claim = m.input("claim", .bool)
+            let push = m.input("push", .bool)
+            let entryIn = (0 ..< eb).map { m.input("entry_\($0)", .sint(8)) }
+            let rf = m.instance(resultFIFO.module, "result_fifo")
+            rf.push_valid.assign(push)
+            rf.push_payload.assign(cat(entryIn.reversed()))
+            for p in ["push_ready", "count", "full", "empty"] { m.discard(rf.port(p)) }
+            let head = (0 ..< eb).map { e in m.wire("head_\(e)", rf.pop_payload.bits(8 * e + 7, 8 * e).asSigned) }
+            let resultSpace = m.reg("result_space", .uint(bitsNeeded(resultDepth, signed: false)), reset: resultDepth)
+            m.output("has_space", resultSpace != 0)
+            let outSpace = m.reg("out_space", .uint(bitsNeeded(outputDepth, signed: false)), reset: outputDepth)
+
+            // MARK: residual buffer, one block RAM per lane, word n = output position n
+            let ab = addressWidth(residualDepth)
+            let residualWrite = m.input("residual_write", .bool)
+            let residualIn = (0 ..< lanes).map { m.input("residual_\($0)", .sint(8)) }
+            let residualAt = m.reg("residual_at", .uint(ab), reset: 0)
+            m.when(passStart) { residualAt.assign(Signal.uint(0, width: ab)) }
+                .elsewhen(residualWrite) { residualAt.assign(residualAt &+ 1) }
+
+            // MARK: serializer: one position per issue, only the pass's positions
+            let pb = addressWidth(pv)
+            let sub = m.reg("sub", .uint(pb), reset: 0)
+            let position = m.reg("position", .uint(32), reset: 0)
+            let issue = m.wire("issue", rf.pop_valid && outSpace != 0)
+            let lastPosition = m.wire("last_position", position == positions &- 1)
+            let entryDone = m.wire("entry_done", !pointwise || sub == pv - 1 || lastPosition)
+            let pop = m.wire("result_pop", issue && entryDone)
+            rf.pop_ready.assign(pop)
+            m.when(passStart) {
+                sub.assign(Signal.uint(0, width: pb))
+                position.assign(Signal.uint(0, width: 32))
+            }.elsewhen(issue) {
+                sub.assign(mux(entryDone, Signal.uint(0, width: pb), sub &+ 1))
+                position.assign(position &+ 1)
+            }
+            let freed = m.wire("result_space_freed", resultSpace &+ mux(pop, Signal.uint(1, width: resultSpace.width), 0))
+            resultSpace.assign(mux(claim, freed &- 1, freed))
+
+            // Stage 1: the position's bytes registered while its residual word is read.
+            var picked: [Signal] = []
+            for b in 0 ..< bytes {
+                if b < lanes {
+                    picked.append(mux(pointwise, select(sub, (0 ..< pv).map { v in head[v * lanes + b] }), head[b]))
+                } else {
+                    picked.append(mux(copy, head[b], Signal.sint(0, width: 8)))
+                }
+            }
+            let stageValid = m.reg("stage_valid", next: issue, reset: 0)
+            let stageLast = m.reg("stage_last", next: lastPosition)
+            let stage = (0 ..< bytes).map { b in m.reg("stage_\(b)", next: picked[b]) }
+            let residualWord = (0 ..< lanes).map { j -> Signal in
+                let mem = m.memory("residual_buffer_\(j)", depth: residualDepth, .sint(8), style: .block)
+                mem.write(residualAt, residualIn[j], enable: residualWrite)
+                return mem.read(position.truncate(to: ab), enable: issue, name: "residual_q_\(j)")
+            }
+
+            // MARK: the fused ADD (never stalls; `add` = residual)
+            let ra = m.instance(adder.module, "residual_add")
+            ra.in_valid.assign(stageValid)
+            ra.add.assign(residual)
+            let swapOperands = m.wire("swap_operands", residual && resultSecond)
+            for j in 0 ..< lanes {
+                ra.port("y_\(j)").assign(mux(swapOperands, residualWord[j], stage[j]).resize(dw))
+                ra.port("s_\(j)").assign(mux(swapOperands, stage[j], residualWord[j]).resize(dw))
+            }
+            // TFLite's ADD parameters: the input offsets and the multipliers keep the record's
+            // widths at the ports and are narrowed to what the adder takes.
+            let parameters: [(String, String, Int)] = [
+                ("y_offset", "add_in1_offset", 16), ("s_offset", "add_in2_offset", 16),
+                ("y_multiplier", "add_in1_multiplier", 32), ("s_multiplier", "add_in2_multiplier", 32),
+                ("out_multiplier", "add_out_multiplier", 32), ("y_shift", "add_in1_shift", 8), ("s_shift", "add_in2_shift", 8),
+                ("out_shift", "add_out_shift", 8), ("out_offset", "add_out_offset", 8), ("act_min", "add_min", 8),
+                ("act_max", "add_max", 8),
+            ]
+            for (port, from, width) in parameters {
+                let p = ra.port(port)
+                p.assign(m.input(from, .sint(width)).resize(p.width))
+            }
+            let L = ResidualAdder.latency
+            let addedLast = m.delay(stageLast, by: L, name: "added_last")
+            // Bytes beyond the lanes (a copy's wider positions) pass beside the ADD.
+            let added = (0 ..< bytes).map { b in
+                b < lanes ? ra.port("out_\(b)").resize(8) : m.delay(stage[b], by: L, name: "beside_\(b)")
+            }
+
+            // MARK: output FIFO and the output port
+            let of = m.instance(outputFIFO.module, "output_fifo")
+            of.push_valid.assign(ra.out_valid)
+            of.push_payload.assign(cat([addedLast] + added.reversed()))
+            for p in ["push_ready", "count", "full", "empty"] { m.discard(of.port(p)) }
+            let outReady = m.input("out_ready", .bool)
+            let outValid = m.output("out_valid", of.pop_valid)
+            of.pop_ready.assign(outReady)
+            let outFire = m.wire("out_fire_w", outValid && outReady)
+            for b in 0 ..< bytes {
+                let byte = of.pop_payload.bits(8 * b + 7, 8 * b).asSigned
+                m.output("out_byte_\(b)", mux(outChunk > b, byte, Signal.sint(0, width: 8)))
+            }
+            m.output("out_last", of.pop_payload[8 * bytes])
+            m.output("out_fire", outFire)
+            let returned = m.wire("out_space_returned", outSpace &+ mux(outFire, Signal.uint(1, width: outSpace.width), 0))
+            outSpace.assign(mux(issue, returned &- 1, returned))
+        }
+    }
+}
