@@ -35,6 +35,7 @@ lint:
 test: build
 	$(SWIFT) test -c $(MODE)
 	scripts/test-cli.sh $(BIN)
+	scripts/test-harness.sh
 
 clean:
 	rm -rf .build obj_dir build synth $(RTL)/*.v $(RTL)/config.json

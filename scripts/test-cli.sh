@@ -30,6 +30,15 @@ expect_error "not a TFLite model" "$bin/dsc" info "$tmp/bad.tflite"
 
 "$bin/elaborate" --pc 4 --pf 4 --pd 2 --out "$tmp/rtl" >/dev/null && ok || bad "elaborate --pc 4 --pf 4 --pd 2 failed"
 
+# The simulator's folder and the host's last step: the device output the harness would write, run
+# through softmax, must give expected.bin; a corrupted one must be refused in one line.
+expect_error "no-such-net" "$bin/dsc" compile --builtin no-such-net --config "$tmp/rtl/config.json" --out "$tmp/none"
+if "$bin/dsc" compile --builtin dscnn-tiny --config "$tmp/rtl/config.json" --out "$tmp/tiny" >/dev/null \
+   && [ -s "$tmp/tiny/sim.txt" ] && cp "$tmp/tiny/expected_device.bin" "$tmp/tiny/device_output.bin" \
+   && "$bin/dsc" finish "$tmp/tiny" >/dev/null; then ok; else bad "dsc compile --builtin dscnn-tiny then dsc finish on its own expected device output failed"; fi
+printf '\x7f\x80\x01\x02' >"$tmp/tiny/device_output.bin"
+expect_error "expected.bin" "$bin/dsc" finish "$tmp/tiny"
+
 if [ -d "$models/kws_ref_model" ]; then
   m=$models/kws_ref_model; case_dir=$m/mlperf_kws_sample0
   head -c 100 "$case_dir/input.bin" >"$tmp/short.bin"

@@ -33,7 +33,7 @@ struct Finish: ParsableCommand {
             print("dsc finish: output matches expected.bin (\(expected.count) bytes)")
         } else {
             let first = bad.first.map { ", first at byte \($0.offset): \($0.element.0) instead of \($0.element.1)" } ?? ""
-            print("dsc finish: output differs from expected.bin: \(bad.count) of \(expected.count) bytes differ\(output.count != expected.count ? ", \(output.count) bytes instead of \(expected.count)" : "")\(first)")
+            FileHandle.standardError.write(Data("dsc finish: output differs from expected.bin: \(bad.count) of \(expected.count) bytes differ\(output.count != expected.count ? ", \(output.count) bytes instead of \(expected.count)" : "")\(first)\n".utf8))
             throw ExitCode(1)
         }
     }

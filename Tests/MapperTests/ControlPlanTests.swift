@@ -78,7 +78,7 @@ final class ControlPlanTests: XCTestCase {
         var rng = SeededRandom(seed: 101)
         for (k, stride, padding) in [((3, 3), 1, Padding.same), ((3, 3), 2, .same), ((3, 3), 1, .valid), ((5, 5), 1, .same),
                                      ((10, 4), 2, .same), ((7, 7), 2, .valid), ((1, 3), 1, .same), ((2, 2), 2, .valid)] {
-            var b = ControlNetBuilder(seed: UInt64(k.0 * 10 + k.1))
+            var b = NetBuilder(seed: UInt64(k.0 * 10 + k.1))
             let s = shape(&rng, h: 10 ... 20, w: 9 ... 40, c: 1 ... 19)
             let x = b.input(s)
             b.output(b.conv(x, outputs: 3 + Int(rng.next() % 18), kernel: k, stride: stride, padding: padding, activation: .relu))
@@ -88,7 +88,7 @@ final class ControlPlanTests: XCTestCase {
 
     func testConvolutionWithDifferentRowAndColumnStrides() throws {
         for (sh, sw) in [(2, 1), (1, 2)] {
-            var b = ControlNetBuilder(seed: UInt64(40 + sh))
+            var b = NetBuilder(seed: UInt64(40 + sh))
             let x = b.input([1, 11, 13, 5])
             b.output(b.conv(x, outputs: 6, kernel: (3, 3), stride: sh, padding: .same, activation: .none, strideW: sw))
             try assertRecordsMatch(b.net, "conv 3x3 stride \(sh)x\(sw)")
@@ -98,7 +98,7 @@ final class ControlPlanTests: XCTestCase {
     func testPointwiseConvolutionsIncludingStrideTwo() throws {
         var rng = SeededRandom(seed: 102)
         for stride in [1, 2] {
-            var b = ControlNetBuilder(seed: 3)
+            var b = NetBuilder(seed: 3)
             let s = shape(&rng, h: 5 ... 30, w: 5 ... 30, c: 1 ... 40)
             let x = b.input(s)
             b.output(b.conv(x, outputs: 1 + Int(rng.next() % 40), kernel: (1, 1), stride: stride, padding: .same, activation: .relu6))
@@ -110,7 +110,7 @@ final class ControlPlanTests: XCTestCase {
         var rng = SeededRandom(seed: 103)
         for (k, stride, m, padding) in [((3, 3), 1, 1, Padding.same), ((3, 3), 2, 1, .same), ((3, 3), 1, 8, .same), ((3, 3), 2, 3, .valid),
                                         ((10, 8), 2, 1, .same), ((5, 1), 1, 2, .valid), ((15, 1), 1, 1, .valid)] {
-            var b = ControlNetBuilder(seed: UInt64(k.0 + 100 * m))
+            var b = NetBuilder(seed: UInt64(k.0 + 100 * m))
             let s = shape(&rng, h: 15 ... 24, w: 8 ... 40, c: 1 ... 21)
             let x = b.input(s)
             b.output(b.depthwise(x, kernel: k, stride: stride, multiplier: m, padding: padding))
@@ -120,19 +120,19 @@ final class ControlPlanTests: XCTestCase {
 
     func testFullyConnectedPerTensorPerChannelAndWithAWeightZeroPoint() throws {
         for (perChannel, zp, range) in [(false, Int32(0), 127), (true, 0, 127), (false, 9, 100)] {
-            var b = ControlNetBuilder(seed: 11)
+            var b = NetBuilder(seed: 11)
             let x = b.input([1, 150])
             b.output(b.fullyConnected(x, outputs: 37, perChannel: perChannel, weightZeroPoint: zp, weightRange: range))
             try assertRecordsMatch(b.net, "fc per-channel \(perChannel) weight zp \(zp)")
         }
-        var b = ControlNetBuilder(seed: 12)
+        var b = NetBuilder(seed: 12)
         let x = b.input([1, 4, 10])
         b.output(b.fullyConnected(x, outputs: 5, perChannel: false))
         try assertRecordsMatch(b.net, "fc over 4 batches")
     }
 
     func testAWeightZeroPointThatCannotBeFoldedIsAOneLineError() throws {
-        var b = ControlNetBuilder(seed: 13)
+        var b = NetBuilder(seed: 13)
         let x = b.input([1, 40])
         b.output(b.fullyConnected(x, outputs: 3, perChannel: false, weightZeroPoint: 100))
         let program = try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly)
@@ -148,12 +148,12 @@ final class ControlPlanTests: XCTestCase {
                        ([1, 25, 5, 9], PoolOptions(filterH: 25, filterW: 5)),
                        ([1, 8, 8, 20], PoolOptions(filterH: 8, filterW: 8)),
                        ([1, 11, 13, 5], PoolOptions(filterH: 4, filterW: 5, strideH: 2, strideW: 2, padding: .valid))] {
-            var b = ControlNetBuilder(seed: 5)
+            var b = NetBuilder(seed: 5)
             let x = b.input(s)
             b.output(b.averagePool(x, o))
             try assertRecordsMatch(b.net, "avgpool \(o.filterH)x\(o.filterW)/\(o.strideH) on \(s)")
         }
-        var m = ControlNetBuilder(seed: 8)
+        var m = NetBuilder(seed: 8)
         let z = m.input([1, 7, 8, 20])
         m.output(m.mean(z))
         try assertRecordsMatch(m.net, "mean")
@@ -174,14 +174,14 @@ final class ControlPlanTests: XCTestCase {
     }
 
     func testPoolsWhoseWindowsCrossTheBorderOrStrideBeyondTwoAreOneLineErrors() throws {
-        var b = ControlNetBuilder(seed: 5)
+        var b = NetBuilder(seed: 5)
         let x = b.input([1, 12, 10, 7])
         b.output(b.averagePool(x, PoolOptions(filterH: 3, filterW: 3, strideH: 2, strideW: 2, padding: .same)))
         let program = try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly)
         XCTAssertThrowsError(try ControlPlan(program: program)) { e in
             XCTAssertEqual("\(e)", "layer 0 (AVERAGE_POOL_2D): windows cross the image border (the averaging count varies), which the control records do not support")
         }
-        var c = ControlNetBuilder(seed: 6)
+        var c = NetBuilder(seed: 6)
         let y = c.input([1, 8, 8, 3])
         c.output(c.averagePool(y, PoolOptions(filterH: 2, filterW: 2, strideH: 3, strideW: 3, padding: .valid)))
         let strided = try Mapper.compile(c.net, config: AcceleratorConfig(), options: .externalOnly)
@@ -191,12 +191,12 @@ final class ControlPlanTests: XCTestCase {
     }
 
     func testResidualAddFusedIntoTheConvolutionAndStandalone() throws {
-        var c = ControlNetBuilder(seed: 13)
+        var c = NetBuilder(seed: 13)
         let y = c.input([1, 9, 7, 16])
         let q = c.conv(y, outputs: 16, kernel: (3, 3), stride: 1, padding: .same, activation: .none)
         c.output(c.add(q, y))
         try assertRecordsMatch(c.net, "fused shortcut (result first)")
-        var s = ControlNetBuilder(seed: 14)
+        var s = NetBuilder(seed: 14)
         let z = s.input([1, 6, 6, 11])
         let u = s.conv(z, outputs: 11, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
         let v = s.add(z, u)
@@ -205,14 +205,14 @@ final class ControlPlanTests: XCTestCase {
     }
 
     func testMobileNetV2BottlenecksWithStrideOneAndTwo() throws {
-        var b = ControlNetBuilder(seed: 12)
+        var b = NetBuilder(seed: 12)
         let x = b.input([1, 14, 12, 16])
         let e = b.conv(x, outputs: 48, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
         let d = b.depthwise(e, kernel: (3, 3), stride: 1, multiplier: 1, padding: .same)
         let p = b.conv(d, outputs: 16, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
         b.output(b.add(x, p))
         try assertRecordsMatch(b.net, "bottleneck stride 1 with fused shortcut (result second)")
-        var t = ControlNetBuilder(seed: 15)
+        var t = NetBuilder(seed: 15)
         let x2 = t.input([1, 15, 16, 8])
         let e2 = t.conv(x2, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
         let d2 = t.depthwise(e2, kernel: (3, 3), stride: 2, multiplier: 1, padding: .same)
@@ -221,19 +221,19 @@ final class ControlPlanTests: XCTestCase {
     }
 
     func testExplicitPadFusedIntoTheConvolutionOrRunAlone() throws {
-        var b = ControlNetBuilder(seed: 21)
+        var b = NetBuilder(seed: 21)
         let x = b.input([1, 10, 12, 4])
         let p = b.pad(x, top: 1, bottom: 1, left: 1, right: 1)
         b.output(b.conv(p, outputs: 6, kernel: (3, 3), stride: 2, padding: .valid, activation: .relu))
         try assertRecordsMatch(b.net, "PAD + VALID conv (fused)")
-        var c = ControlNetBuilder(seed: 22)
+        var c = NetBuilder(seed: 22)
         let y = c.input([1, 6, 5, 19])
         c.output(c.pad(y, top: 2, bottom: 0, left: 1, right: 3))
         try assertRecordsMatch(c.net, "PAD alone")
     }
 
     func testTransposeReshapeAndHostSoftmax() throws {
-        var b = ControlNetBuilder(seed: 31)
+        var b = NetBuilder(seed: 31)
         let x = b.input([1, 3, 8, 9])
         let t = b.transpose(x, [0, 2, 3, 1])
         let c = b.conv(t, outputs: 4, kernel: (3, 3), stride: 1, padding: .same, activation: .none)
@@ -246,7 +246,7 @@ final class ControlPlanTests: XCTestCase {
     func testPrunedRecordsMatchThePrunedExecutor() throws {
         // With a pruning threshold the result is no longer TFLite's; the Executor's pruned
         // arithmetic is the specification the records must keep.
-        var b = ControlNetBuilder(seed: 41)
+        var b = NetBuilder(seed: 41)
         let x = b.input([1, 9, 11, 6])
         let c = b.conv(x, outputs: 10, kernel: (3, 3), stride: 1, padding: .same, activation: .none)
         let d = b.depthwise(c, kernel: (3, 3), stride: 2, multiplier: 1, padding: .same)
@@ -273,121 +273,5 @@ final class ControlPlanTests: XCTestCase {
             let (net, _) = try SimulationBundle.builtin(name)
             try assertRecordsMatch(net, name, configs: Array(Self.configs.prefix(2)))
         }
-    }
-}
-
-/// Builds int8 networks tensor by tensor with random weights and plausible scales.
-private struct ControlNetBuilder {
-    var net = Network()
-    var rng: SeededRandom
-
-    init(seed: UInt64) { rng = SeededRandom(seed: seed) }
-
-    mutating func int8s(_ n: Int) -> [Int8] { (0 ..< n).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) } }
-
-    mutating func activation(_ shape: [Int], scale: Float) -> Int {
-        let zp = Int32(Int(rng.next() % 40) - 20)
-        return net.addTensor(Tensor(name: "t\(net.tensors.count)", shape: shape, quantization: Quantization(scale: scale, zeroPoint: zp)))
-    }
-
-    func scale(_ t: Int) -> Float { net.tensors[t].quantization!.scale }
-    func shape(_ t: Int) -> [Int] { net.tensors[t].shape }
-
-    mutating func input(_ shape: [Int]) -> Int {
-        let t = activation(shape, scale: 0.05)
-        net.inputs = [t]
-        return t
-    }
-
-    mutating func output(_ t: Int) { net.outputs = [t] }
-
-    mutating func conv(_ x: Int, outputs o: Int, kernel k: (Int, Int), stride: Int, padding: Padding, activation a: FusedActivation, strideW: Int? = nil) -> Int {
-        let c = shape(x)[3]
-        let wScales = (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }
-        let w = net.addTensor(Tensor(name: "w", shape: [o, k.0, k.1, c], quantization: Quantization(scales: wScales, zeroPoints: [Int32](repeating: 0, count: o)),
-                                     data: .int8(int8s(o * k.0 * k.1 * c))))
-        let b = net.addTensor(Tensor(name: "b", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 4000) - 2000) })))
-        let opts = ConvOptions(strideH: stride, strideW: strideW ?? stride, padding: padding, activation: a)
-        let s = shape(x)
-        let oh = WindowGeometry.outputSize(input: s[1], kernel: k.0, stride: stride, padding: padding)
-        let ow = WindowGeometry.outputSize(input: s[2], kernel: k.1, stride: strideW ?? stride, padding: padding)
-        let y = activation([1, oh, ow, o], scale: scale(x) * 0.006 * Float(k.0 * k.1 * c).squareRoot() * 30)
-        net.addLayer(.conv2D(opts), inputs: [x, w, b], outputs: [y])
-        return y
-    }
-
-    mutating func depthwise(_ x: Int, kernel k: (Int, Int), stride: Int, multiplier m: Int, padding: Padding) -> Int {
-        let o = shape(x)[3] * m
-        let wScales = (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }
-        let w = net.addTensor(Tensor(name: "dw", shape: [1, k.0, k.1, o], quantization: Quantization(scales: wScales, zeroPoints: [Int32](repeating: 0, count: o), quantizedDimension: 3),
-                                     data: .int8(int8s(o * k.0 * k.1))))
-        let b = net.addTensor(Tensor(name: "db", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 2000) - 1000) })))
-        let s = shape(x)
-        let oh = WindowGeometry.outputSize(input: s[1], kernel: k.0, stride: stride, padding: padding)
-        let ow = WindowGeometry.outputSize(input: s[2], kernel: k.1, stride: stride, padding: padding)
-        let y = activation([1, oh, ow, o], scale: scale(x) * 0.006 * Float(k.0 * k.1).squareRoot() * 30)
-        net.addLayer(.depthwiseConv2D(ConvOptions(stride: stride, padding: padding, activation: .relu6)), inputs: [x, w, b], outputs: [y])
-        return y
-    }
-
-    mutating func fullyConnected(_ x: Int, outputs o: Int, perChannel: Bool, weightZeroPoint: Int32 = 0, weightRange: Int = 127) -> Int {
-        let d = net.tensors[x].elementCount
-        let q = perChannel ? Quantization(scales: (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }, zeroPoints: [Int32](repeating: 0, count: o))
-                           : Quantization(scale: 0.005, zeroPoint: weightZeroPoint)
-        let ws = (0 ..< o * d).map { _ in Int8(Int(rng.next() % UInt64(2 * weightRange + 1)) - weightRange) }
-        let w = net.addTensor(Tensor(name: "fw", shape: [o, d], quantization: q, data: .int8(ws)))
-        let b = net.addTensor(Tensor(name: "fb", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 4000) - 2000) })))
-        let y = activation([1, o], scale: scale(x) * 0.006 * Float(d).squareRoot() * 30)
-        net.addLayer(.fullyConnected(activation: .none, keepNumDims: false), inputs: [x, w, b], outputs: [y])
-        return y
-    }
-
-    mutating func add(_ a: Int, _ b: Int) -> Int {
-        let y = activation(shape(a), scale: 1.5 * max(scale(a), scale(b)))
-        net.addLayer(.add(activation: .none), inputs: [a, b], outputs: [y])
-        return y
-    }
-
-    mutating func averagePool(_ x: Int, _ o: PoolOptions) -> Int {
-        let s = shape(x)
-        let shape = [1, WindowGeometry.outputSize(input: s[1], kernel: o.filterH, stride: o.strideH, padding: o.padding),
-                     WindowGeometry.outputSize(input: s[2], kernel: o.filterW, stride: o.strideW, padding: o.padding), s[3]]
-        let y = net.addTensor(Tensor(name: "pool", shape: shape, quantization: net.tensors[x].quantization))
-        net.addLayer(.averagePool2D(o), inputs: [x], outputs: [y])
-        return y
-    }
-
-    mutating func mean(_ x: Int) -> Int {
-        let axes = net.addTensor(Tensor(name: "axes", shape: [2], type: .int32, data: .int32([1, 2])))
-        let y = activation([1, shape(x)[3]], scale: scale(x) * 0.7)
-        net.addLayer(.mean(keepDims: false), inputs: [x, axes], outputs: [y])
-        return y
-    }
-
-    mutating func pad(_ x: Int, top: Int, bottom: Int, left: Int, right: Int) -> Int {
-        let p = net.addTensor(Tensor(name: "pads", shape: [4, 2], type: .int32, data: .int32([0, 0, Int32(top), Int32(bottom), Int32(left), Int32(right), 0, 0])))
-        let s = shape(x)
-        let y = net.addTensor(Tensor(name: "padded", shape: [s[0], s[1] + top + bottom, s[2] + left + right, s[3]], quantization: net.tensors[x].quantization))
-        net.addLayer(.pad, inputs: [x, p], outputs: [y])
-        return y
-    }
-
-    mutating func transpose(_ x: Int, _ perm: [Int]) -> Int {
-        let p = net.addTensor(Tensor(name: "perm", shape: [perm.count], type: .int32, data: .int32(perm.map { Int32($0) })))
-        let y = net.addTensor(Tensor(name: "transposed", shape: perm.map { shape(x)[$0] }, quantization: net.tensors[x].quantization))
-        net.addLayer(.transpose, inputs: [x, p], outputs: [y])
-        return y
-    }
-
-    mutating func reshape(_ x: Int, _ shape: [Int]) -> Int {
-        let y = net.addTensor(Tensor(name: "reshaped", shape: shape, quantization: net.tensors[x].quantization))
-        net.addLayer(.reshape, inputs: [x], outputs: [y])
-        return y
-    }
-
-    mutating func softmax(_ x: Int) -> Int {
-        let y = net.addTensor(Tensor(name: "softmax", shape: shape(x), quantization: Quantization(scale: 1.0 / 256, zeroPoint: -128)))
-        net.addLayer(.softmax(beta: 1), inputs: [x], outputs: [y])
-        return y
     }
 }

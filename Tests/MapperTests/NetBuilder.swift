@@ -25,16 +25,16 @@ struct NetBuilder {
 
     mutating func output(_ t: Int) { net.outputs = [t] }
 
-    mutating func conv(_ x: Int, outputs o: Int, kernel k: (Int, Int), stride: Int, padding: Padding, activation a: FusedActivation) -> Int {
+    mutating func conv(_ x: Int, outputs o: Int, kernel k: (Int, Int), stride: Int, padding: Padding, activation a: FusedActivation, strideW: Int? = nil) -> Int {
         let c = shape(x)[3]
         let wScales = (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }
         let w = net.addTensor(Tensor(name: "w", shape: [o, k.0, k.1, c], quantization: Quantization(scales: wScales, zeroPoints: [Int32](repeating: 0, count: o)),
                                      data: .int8(int8s(o * k.0 * k.1 * c))))
         let b = net.addTensor(Tensor(name: "b", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 4000) - 2000) })))
-        let opts = ConvOptions(stride: stride, padding: padding, activation: a)
+        let opts = ConvOptions(strideH: stride, strideW: strideW ?? stride, padding: padding, activation: a)
         let s = shape(x)
         let oh = WindowGeometry.outputSize(input: s[1], kernel: k.0, stride: stride, padding: padding)
-        let ow = WindowGeometry.outputSize(input: s[2], kernel: k.1, stride: stride, padding: padding)
+        let ow = WindowGeometry.outputSize(input: s[2], kernel: k.1, stride: strideW ?? stride, padding: padding)
         let y = activation([1, oh, ow, o], scale: scale(x) * 0.006 * Float(k.0 * k.1 * c).squareRoot() * 30)
         net.addLayer(.conv2D(opts), inputs: [x, w, b], outputs: [y])
         return y
@@ -54,11 +54,12 @@ struct NetBuilder {
         return y
     }
 
-    mutating func fullyConnected(_ x: Int, outputs o: Int, perChannel: Bool) -> Int {
+    mutating func fullyConnected(_ x: Int, outputs o: Int, perChannel: Bool, weightZeroPoint: Int32 = 0, weightRange: Int = 127) -> Int {
         let d = net.tensors[x].elementCount
         let q = perChannel ? Quantization(scales: (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }, zeroPoints: [Int32](repeating: 0, count: o))
-                           : Quantization(scale: 0.005, zeroPoint: 0)
-        let w = net.addTensor(Tensor(name: "fw", shape: [o, d], quantization: q, data: .int8(int8s(o * d))))
+                           : Quantization(scale: 0.005, zeroPoint: weightZeroPoint)
+        let ws = (0 ..< o * d).map { _ in Int8(Int(rng.next() % UInt64(2 * weightRange + 1)) - weightRange) }
+        let w = net.addTensor(Tensor(name: "fw", shape: [o, d], quantization: q, data: .int8(ws)))
         let b = net.addTensor(Tensor(name: "fb", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 4000) - 2000) })))
         let y = activation([1, o], scale: scale(x) * 0.006 * Float(d).squareRoot() * 30)
         net.addLayer(.fullyConnected(activation: .none, keepNumDims: false), inputs: [x, w, b], outputs: [y])
