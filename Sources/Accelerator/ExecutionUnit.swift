@@ -8,10 +8,10 @@ import HDLKit
 ///   params (0):   one 16-byte record per beat (bias, multiplier, shift, int32 LE) into the
 ///                 QuantizationUnit's FIFOs, cleared at `pass_start` when `load_params`; the bound
 ///                 FIFO gets `act_min`/`act_max` with every record.
-///   weights (1):  `weight_beats` beats into a staging register file (`WeightLoader`), whose
-///                 per-mode byte layout is mapped onto the engine's weight ports; after the last
-///                 beat the set is loaded (`w_load`, with `first`/`last`) and swapped active
-///                 (`w_swap`) before any pixel is taken.
+///   weights (1):  `weight_beats` beats written straight into the datapath's next weight set in
+///                 the mode's byte layout (LayerDatapath `weightBeatBytes`); after the last beat
+///                 the slice flags are latched (`w_load`, `first`/`last`) and the set is swapped
+///                 active (`w_swap`) before any pixel is taken.
 ///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region);
 ///                 pointwise: PV beats gathered into one engine beat; copy: into the result FIFO.
@@ -26,10 +26,14 @@ import HDLKit
 /// ADD pipeline only while the output FIFO has a free word. So no result is ever dropped, whatever
 /// `out_ready` does. Passes that are not `last` produce no results and never wait.
 ///
-/// Flip-flops beyond the units it instantiates: the weight staging (9·PC·PF·8), the pointwise
-/// gather (PV·PC·8), the serializer stage (B·8, plus (B − lanes)·8·11 beside the ADD when B > lanes).
+/// Flip-flops beyond the units it instantiates: the pointwise gather (PV·PC·8), the serializer
+/// stage (B·8, plus (B − lanes)·8·11 beside the ADD when B > lanes), counters.
 /// RAM: the residual buffer, `lanes` block RAMs of outputBufferDepth bytes; the result FIFO
-/// (PV·lanes bytes × ~30) and the output FIFO (B + 1/8 bytes × 16) in distributed RAM.
+/// (PV·lanes bytes × ~30 entries) and the output FIFO (8·B + 1 bits × 16) in distributed RAM.
+/// Counted in the emitted Verilog at the paper's configuration: 1.3k register bits of its own,
+/// 10.0k in the 16-lane ResidualAdder, 2.6k in the FIFOs' read-side registers; 31 kbit of result
+/// FIFO and 2 kbit of output FIFO; 16 × 3136 bytes of residual buffer. (The datapath's next and
+/// active weight sets are 2 × 18,432; loading the next set beat by beat saves a third copy.)
 ///
 /// Latencies (no back-pressure): a window or pointwise beat reaches the result FIFO after
 /// LayerDatapath's latency; serializer → `out_valid` is `outputLatency` = 1 (residual read) +
@@ -45,7 +49,7 @@ public struct ExecutionUnit: Sendable {
         try config.validate()
         let lanes = max(config.pf, config.pc)
         datapath = try LayerDatapath(config: config, maxHeight: 4096, maxOutputs: config.outputBufferDepth,
-                                     maxChannels: 2 * lanes)
+                                     maxChannels: 2 * lanes, weightBeatBytes: config.streamBytes)
         // The result FIFO covers the engine's longest pipeline plus the credit round trip, so a
         // pass whose output is never back-pressured runs at one engine beat per cycle.
         let resultDepth = max(datapath.latency, datapath.depthwiseLatency, datapath.pointwiseLatency) + 8
@@ -69,8 +73,6 @@ public struct ExecutionUnit: Sendable {
         }
         return engine + 1 + Self.outputLatency + 1
     }
-    /// Bytes the weight staging holds: a standard set, 9·PC·PF (pointwise and depthwise are smaller).
-    public var weightBytes: Int { config.pk * config.pc * config.pf }
 
     public var name: String {
         let c = config
@@ -79,10 +81,9 @@ public struct ExecutionUnit: Sendable {
     }
 
     public func module() throws -> Module {
-        let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, pv = c.pv, dw = c.dataWidth, ww = c.weightWidth
+        let c = config, pc = c.pc, pv = c.pv, dw = c.dataWidth, ww = c.weightWidth
         let bytes = streamBytes, lanes = lanes
         let dpModule = try datapath.module(), outputModule = try outputPath.module(), outputPath = outputPath
-        let weightBytes = weightBytes
         return Module(name) { m in
             // MARK: pass configuration
             let opCopy = m.input("op_copy", .bool)
@@ -156,10 +157,16 @@ public struct ExecutionUnit: Sendable {
             dp.bound_min.assign(actMin.resize(dw))
             dp.bound_max.assign(actMax.resize(dw))
 
-            // MARK: weights → staging → the datapath's next set → active
+            // MARK: weights → the datapath's next set, beat by beat → active
             let weightBeat = m.wire("weight_beat", taken && inPhase == 1)
-            let staged = WeightLoader.staging(m, bytes: inByte, beat: weightBeat, size: weightBytes, passStart: passStart)
-            let weightsIn = m.wire("weights_in", weightBeat && staged.beat.resize(16) == weightBeats &- 1)
+            let wb = dp.w_beat.width
+            let weightAt = m.reg("weight_at", .uint(wb), reset: 0)
+            m.when(passStart) { weightAt.assign(Signal.uint(0, width: wb)) }
+                .elsewhen(weightBeat) { weightAt.assign(weightAt &+ 1) }
+            dp.w_beat_valid.assign(weightBeat)
+            dp.w_beat.assign(weightAt)
+            for b in 0 ..< bytes { dp.port("w_byte_\(b)").assign(inByte[b]) }
+            let weightsIn = m.wire("weights_in", weightBeat && weightAt.resize(16) == weightBeats &- 1)
             let load = m.reg("w_load_q", next: weightsIn, reset: 0)
             let swap = m.reg("w_swap_q", next: load, reset: 0)
             let armed = m.reg("armed", .bool, reset: 0)
@@ -168,17 +175,6 @@ public struct ExecutionUnit: Sendable {
             dp.w_swap.assign(swap)
             dp.w_first.assign(first)
             dp.w_last.assign(last)
-            for f in 0 ..< pf {
-                for k in 0 ..< pk {
-                    for ch in 0 ..< pc {
-                        let standard = staged.bytes[(k * pc + ch) * pf + f]
-                        let point = staged.bytes[ch * pf + f]
-                        let depth = f < pd ? staged.bytes[k * pc + ch] : Signal.sint(0, width: 8)
-                        let w = m.wire("w_\(f)_\(k)_\(ch)", mux(mode == 1, point, mux(mode == 2, depth, standard)))
-                        dp.port("w_\(f)_\(k)_\(ch)").assign(w.resize(ww))
-                    }
-                }
-            }
 
             // MARK: the output path: result FIFO, residual buffer, serializer, ADD, output FIFO
             let op = m.instance(outputModule, "output_path")

@@ -30,7 +30,8 @@ import HDLKit
 ///            and `out_zp` are read directly, so hold them while a layer is in flight.
 ///   pixels:  in_valid, x_<c> (c < PC, the slice's channels; unused lanes don't care); in_ready.
 ///   weights: w_load, w_first, w_last, w_<f>_<k>_<c> (filter lane f < PF, tap k = 3·row + column,
-///            channel c < PC). `w_load` writes the *next* weight set and its slice flags (`w_first`:
+///            channel c < PC); or, built with `weightBeatBytes`, w_beat_valid, w_beat, w_byte_<b>
+///            (see `streamedWeights`), with `w_load` then latching only the slice flags. `w_load` writes the *next* weight set and its slice flags (`w_first`:
 ///            the group's first slice, `w_last`: its last). The next set becomes the *active* one
 ///            when the window of a stream's last output has entered the engine (so load the next
 ///            slice's weights any time after the running slice's first window, before its last),
@@ -61,13 +62,24 @@ public struct LayerDatapath: Sendable {
     public let maxOutputs: Int
     /// Output channels the quantization FIFOs hold.
     public let maxChannels: Int
+    /// Bytes per weight beat when the next set is loaded from a byte stream (`streamedWeights`),
+    /// nil when it is loaded whole from the `w_<f>_<k>_<c>` ports.
+    public let weightBeatBytes: Int?
 
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public let description: String
     }
 
-    public init(config: AcceleratorConfig, maxHeight: Int = 64, maxOutputs: Int = 256, maxChannels: Int = 64) throws {
+    /// `weightBeatBytes`: load the next weight set from beats of that many bytes in
+    /// docs/control.md's per-mode layout (`w_beat_valid`, `w_beat`, `w_byte_<b>`) instead of from
+    /// the `w_<f>_<k>_<c>` ports, so a loader needs no staging registers of its own.
+    public init(config: AcceleratorConfig, maxHeight: Int = 64, maxOutputs: Int = 256, maxChannels: Int = 64,
+                weightBeatBytes: Int? = nil) throws {
         try config.validate()
+        if let b = weightBeatBytes, !(1 ... 4096).contains(b) {
+            throw Invalid(description: "LayerDatapath weightBeatBytes \(b): must be 1 to 4096 bytes per beat")
+        }
+        self.weightBeatBytes = weightBeatBytes
         guard (1 ... (1 << 22)).contains(maxOutputs) else {
             throw Invalid(description: "LayerDatapath maxOutputs \(maxOutputs): must be 1 to \(1 << 22) output positions per stream")
         }
@@ -98,7 +110,8 @@ public struct LayerDatapath: Sendable {
     public var name: String {
         let c = config
         return "LayerDatapath_k\(c.pk)_c\(c.pc)_f\(c.pf)_d\(c.pd)_x\(c.dataWidth)_w\(c.weightWidth)_a\(c.accumulatorWidth)"
-            + "_r\(c.maxRowWidth)_h\(maxHeight)_o\(maxOutputs)_ch\(maxChannels)" + (c.dspPacking ? "_packed" : "")
+            + "_r\(c.maxRowWidth)_h\(maxHeight)_o\(maxOutputs)_ch\(maxChannels)"
+            + (weightBeatBytes.map { "_wb\($0)" } ?? "") + (c.dspPacking ? "_packed" : "")
     }
 
     public func module() throws -> Module {
@@ -148,9 +161,11 @@ public struct LayerDatapath: Sendable {
             let activeFirst = m.reg("active_first", next: nextFirst, reset: 0, enable: swap)
             let activeLast = m.reg("active_last", next: nextLast, reset: 0, enable: swap)
             var active: [[[Signal]]] = []
+            let nextSet = weightBeatBytes.map { streamedWeights(m, beatBytes: $0, pointwise: pointwise, depthwise: depthwise) }
             for f in 0 ..< pf {
                 active.append((0 ..< pk).map { k in (0 ..< pc).map { ch in
-                    let next = m.reg("next_w_\(f)_\(k)_\(ch)", next: m.input("w_\(f)_\(k)_\(ch)", .sint(ww)), reset: 0, enable: load)
+                    let next = nextSet?[f][k][ch]
+                        ?? m.reg("next_w_\(f)_\(k)_\(ch)", next: m.input("w_\(f)_\(k)_\(ch)", .sint(ww)), reset: 0, enable: load)
                     return m.reg("active_w_\(f)_\(k)_\(ch)", next: next, reset: 0, enable: swap)
                 } })
             }
@@ -234,5 +249,29 @@ public struct LayerDatapath: Sendable {
             for v in 0 ..< pv { for j in 0 ..< lanes { m.output("y_\(v)_\(j)", qu.port("y_\(v)_\(j)")) } }
             m.output("busy", ru.busy)
         }
+    }
+}
+
+extension LayerDatapath {
+    /// The next weight set written beat by beat: byte i of a set (byte i mod B of beat i / B) is,
+    /// by mode, standard (k·PC + c)·PF + f, pointwise c·PF + f (every pixel lane v the same), and
+    /// depthwise k·PC + c (filter lanes below PD the same; lanes from PD on are off in that mode).
+    /// Each register loads only in its own beat, so no set is held twice.
+    fileprivate func streamedWeights(_ m: Module, beatBytes b: Int, pointwise: Signal, depthwise: Signal) -> [[[Signal]]] {
+        let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, ww = c.weightWidth
+        let beats = (pk * pc * pf + b - 1) / b
+        let valid = m.input("w_beat_valid", .bool)
+        let beat = m.input("w_beat", .uint(addressWidth(beats)))
+        let bytes = (0 ..< b).map { m.input("w_byte_\($0)", .sint(8)).resize(ww) }
+        let hit = (0 ..< beats).map { n in m.wire("w_beat_hit_\(n)", valid && beat == n) }
+        let standard = m.wire("w_layout_standard", !pointwise && !depthwise)
+        return (0 ..< pf).map { f in (0 ..< pk).map { k in (0 ..< pc).map { ch in
+            let std = (k * pc + ch) * pf + f, point = ch * pf + f, depth = k * pc + ch
+            let r = m.reg("next_w_\(f)_\(k)_\(ch)", .sint(ww), reset: 0)
+            m.when(standard && hit[std / b]) { r.assign(bytes[std % b]) }
+            m.when(pointwise && hit[point / b]) { r.assign(bytes[point % b]) }
+            if f < pd { m.when(depthwise && hit[depth / b]) { r.assign(bytes[depth % b]) } }
+            return r
+        } } }
     }
 }
