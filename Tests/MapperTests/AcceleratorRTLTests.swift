@@ -104,6 +104,56 @@ final class AcceleratorRTLTests: XCTestCase {
         }
     }
 
+    /// dsc estimate's model of the records (ControlCycleModel) against the RTL, layer by layer, with
+    /// no back-pressure: the built-in DS-CNN at the small configuration and (or, without the shared
+    /// models, instead) KWS at the paper's. And the small configuration's DS-CNN must not get slower
+    /// than the figure recorded when the RTL last changed, by more than 2% (simulated cycles are
+    /// deterministic): a performance regression fails here, an improvement asks to lower the figure.
+    func testTheCycleModelPredictsEveryLayerWithinFivePercentAndCyclesDoNotRegress() throws {
+        let recordedDSCNNCycles = 385_087
+        var runs: [(AcceleratorConfig, Network, [Int8], String)] = []
+        let (dscnn, dscnnInput) = try SimulationBundle.builtin("dscnn")
+        runs.append((Self.small, dscnn, dscnnInput, "built-in DS-CNN at PC=PF=4"))
+        let kws = Self.modelsRoot.appendingPathComponent("kws_ref_model")
+        if FileManager.default.fileExists(atPath: kws.appendingPathComponent("model.tflite").path) {
+            let input = try Data(contentsOf: kws.appendingPathComponent("mlperf_kws_sample0/input.bin")).map { Int8(bitPattern: $0) }
+            runs.append((AcceleratorConfig(), try TFLiteReader.read(contentsOf: kws.appendingPathComponent("model.tflite")), input, "kws_ref_model at the paper's configuration"))
+        } else {
+            runs.append((AcceleratorConfig(), dscnn, dscnnInput, "built-in DS-CNN at the paper's configuration"))
+        }
+        for (config, net, input, what) in runs {
+            for (bandwidth, latency) in [(64, 64), (16, 100)] {
+                let bundle = try SimulationBundle(network: net, config: config, input: input)
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsc-cycles-\(UUID().uuidString)")
+                defer { try? FileManager.default.removeItem(at: dir) }
+                try bundle.write(to: dir)
+                let (status, output) = try VtopBuild.run(try VtopBuild.binary(for: config), [dir.path, "--bandwidth", "\(bandwidth)", "--latency", "\(latency)"])
+                XCTAssertEqual(status, 0, "\(what): \(output.suffix(500))")
+                let measured = Self.layerCycles(output)
+                let predicted = ControlCycleModel.estimate(bundle.plan, memory: .init(bandwidth: Double(bandwidth), latency: latency))
+                XCTAssertEqual(measured.map(\.layer), predicted.map(\.layer), "\(what): the layers of the harness's table")
+                for (m, p) in zip(measured, predicted) {
+                    let error = abs(Double(p.cycles - m.cycles)) / Double(m.cycles)
+                    XCTAssertLessThan(error, 0.05, "\(what), \(bandwidth) B/cycle, latency \(latency): layer \(m.layer) predicted \(p.cycles) cycles, the RTL took \(m.cycles)")
+                }
+                if config == Self.small, net.layers.count == dscnn.layers.count, bandwidth == 64 {
+                    let total = measured.reduce(0) { $0 + $1.cycles }
+                    XCTAssertLessThanOrEqual(Double(total), Double(recordedDSCNNCycles) * 1.02,
+                                             "\(what): \(total) cycles, more than 2% above the recorded \(recordedDSCNNCycles)")
+                }
+            }
+        }
+    }
+
+    /// The per-layer rows of Vtop's table: layer index and cycles.
+    private static func layerCycles(_ output: String) -> [(layer: Int, cycles: Int)] {
+        output.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count >= 4, let layer = Int(f[0]), let cycles = Int(f[3]) else { return nil }
+            return (layer, cycles)
+        }
+    }
+
     /// vww_96_int8, kws_ref_model, person_detect and pretrainedResnet_quant on the RTL at the paper's
     /// configuration, each against its LiteRT expected.bin.
     func testSharedModelsEndToEndAtTheDefaultConfiguration() throws {
