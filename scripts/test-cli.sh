@@ -24,6 +24,9 @@ expect_error() {
 
 expect_error "--pc 0: must be at least 1" "$bin/elaborate" --pc 0 --out "$tmp/rtl"
 expect_error "PD must not exceed PF" "$bin/elaborate" --pd 32 --out "$tmp/rtl"
+expect_error "Missing value for '--pc" "$bin/elaborate" --pc
+expect_error "Unknown option '--bogus'" "$bin/elaborate" --bogus 3
+expect_error "Unexpected argument 'nosuch'" "$bin/dsc" nosuch
 expect_error "does not exist" "$bin/dsc" info "$tmp/missing.tflite"
 printf 'not a flatbuffer at all' >"$tmp/bad.tflite"
 expect_error "not a TFLite model" "$bin/dsc" info "$tmp/bad.tflite"

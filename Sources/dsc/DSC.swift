@@ -10,6 +10,20 @@ struct DSC: ParsableCommand {
         commandName: "dsc",
         abstract: "Inspect and run int8 TFLite models with the bit-exact reference model; compile them for the accelerator.",
         subcommands: [Info.self, Infer.self, Compile.self, Finish.self, Estimate.self])
+
+    /// A usage error (a missing value, an unknown option) is bad input like any other: one line on
+    /// stderr and exit status 1, not ArgumentParser's help text and status 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("dsc: error: \(line)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
 }
 
 /// Prints a failure as one line on stderr and exits with status 1.

@@ -9,6 +9,20 @@ struct Elaborate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Writes the accelerator as Verilog-2005 for the chosen parallelism knobs.")
 
+    /// A usage error (a missing value, an unknown option) is bad input like any other: one line on
+    /// stderr and exit status 1, not ArgumentParser's help text and status 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("elaborate: error: \(line)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
     @Option(help: "Kernel taps in parallel (PK).") var pk = AcceleratorConfig.paper.pk
     @Option(help: "Pixels in parallel for pointwise convolution (PV).") var pv = AcceleratorConfig.paper.pv
     @Option(help: "Input channels in parallel (PC).") var pc = AcceleratorConfig.paper.pc
