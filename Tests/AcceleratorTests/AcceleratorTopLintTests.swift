@@ -14,19 +14,6 @@ final class AcceleratorTopLintTests: XCTestCase {
         return c
     }
 
-    private func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [tool] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, out)
-    }
-
     func testPortsAreThoseOfTheDocument() throws {
         let top = try AcceleratorTop(config: Self.smallConfig()).module
         XCTAssertEqual(top.name, "AcceleratorTop")
@@ -54,16 +41,6 @@ final class AcceleratorTopLintTests: XCTestCase {
     }
 
     func testSmallConfigurationIsLintClean() throws {
-        let top = try AcceleratorTop(config: Self.smallConfig()).module
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("top-lint-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let files = try Design(top: top).write(to: dir).map(\.path)
-        let (vs, vout) = try run("verilator", ["--lint-only", "-Wall", "--top-module", top.name] + files)
-        XCTAssertEqual(vs, 0, vout)
-        XCTAssertFalse(vout.contains("%Warning"), vout)
-        let (isx, iout) = try run("iverilog", ["-g2005", "-o", "/dev/null", "-s", top.name] + files)
-        XCTAssertEqual(isx, 0, iout)
-        let (ys, yout) = try run("yosys", ["-q", "-p", "read_verilog \(files.joined(separator: " ")); hierarchy -check -top \(top.name)"])
-        XCTAssertEqual(ys, 0, yout)
+        try assertThreeToolLintClean(try AcceleratorTop(config: Self.smallConfig()).module)
     }
 }

@@ -113,37 +113,12 @@ final class ExecutionUnitTests: XCTestCase {
     }
 
     func testVerilogIsLintCleanInVerilatorIcarusAndYosys() throws {
-        try lint(ExecutionUnit(config: Self.config).module())
+        try assertThreeToolLintClean(ExecutionUnit(config: Self.config).module())
         // Narrow data and weights: the bytes of the stream are narrowed and widened explicitly.
         var narrow = Self.config
         narrow.dataWidth = 4
         narrow.weightWidth = 5
-        try lint(ExecutionUnit(config: narrow).module())
-    }
-
-    private func lint(_ module: Module) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("execution-lint-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let files = try Design(top: module).write(to: dir).map(\.path)
-        func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = [tool] + args
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, out)
-        }
-        let (vs, vout) = try run("verilator", ["--lint-only", "-Wall", "--top-module", module.name] + files)
-        XCTAssertEqual(vs, 0, vout)
-        XCTAssertFalse(vout.contains("%Warning"), vout)
-        let (isx, iout) = try run("iverilog", ["-g2005", "-o", "/dev/null", "-s", module.name] + files)
-        XCTAssertEqual(isx, 0, iout)
-        let (ys, yout) = try run("yosys", ["-q", "-p", "read_verilog \(files.joined(separator: " ")); hierarchy -check -top \(module.name)"])
-        XCTAssertEqual(ys, 0, yout)
+        try assertThreeToolLintClean(ExecutionUnit(config: narrow).module())
     }
 
     func testTheModuleNameCarriesEveryParameter() throws {

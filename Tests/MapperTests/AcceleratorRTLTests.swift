@@ -114,7 +114,7 @@ final class AcceleratorRTLTests: XCTestCase {
         var runs: [(AcceleratorConfig, Network, [Int8], String)] = []
         let (dscnn, dscnnInput) = try SimulationBundle.builtin("dscnn")
         runs.append((Self.small, dscnn, dscnnInput, "built-in DS-CNN at PC=PF=4"))
-        let kws = Self.modelsRoot.appendingPathComponent("kws_ref_model")
+        let kws = SharedModels.root.appendingPathComponent("kws_ref_model")
         if FileManager.default.fileExists(atPath: kws.appendingPathComponent("model.tflite").path) {
             let input = try Data(contentsOf: kws.appendingPathComponent("mlperf_kws_sample0/input.bin")).map { Int8(bitPattern: $0) }
             runs.append((AcceleratorConfig(), try TFLiteReader.read(contentsOf: kws.appendingPathComponent("model.tflite")), input, "kws_ref_model at the paper's configuration"))
@@ -157,10 +157,7 @@ final class AcceleratorRTLTests: XCTestCase {
     /// vww_96_int8, kws_ref_model, person_detect and pretrainedResnet_quant on the RTL at the paper's
     /// configuration, each against its LiteRT expected.bin.
     func testSharedModelsEndToEndAtTheDefaultConfiguration() throws {
-        let root = Self.modelsRoot
-        guard FileManager.default.fileExists(atPath: root.path) else {
-            throw XCTSkip("shared models not found at \(root.path) (set DSC_MODELS to the models folder)")
-        }
+        let root = try SharedModels.requireRoot()
         let vtop = try VtopBuild.binary(for: AcceleratorConfig())
         for model in ["kws_ref_model", "vww_96_int8", "person_detect", "pretrainedResnet_quant"] {
             let dir = root.appendingPathComponent(model)
@@ -177,11 +174,6 @@ final class AcceleratorRTLTests: XCTestCase {
     }
 
     // MARK: running a network on the RTL
-
-    private static var modelsRoot: URL {
-        if let env = ProcessInfo.processInfo.environment["DSC_MODELS"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        return VtopBuild.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/models")
-    }
 
     private func runOnRTL(_ vtop: URL, _ net: Network, config: AcceleratorConfig, _ what: String, seed: UInt64 = 1,
                           input given: [Int8]? = nil, golden: [Int8]? = nil, options: [String] = [],

@@ -9,39 +9,17 @@ import XCTest
 /// tflite-micro's expected.bin exactly, at the paper's configuration and a small one (PC=PF=4,
 /// PD=2, 32-pixel rows, 256 accumulator positions). DSC_MODELS overrides ../shared/models.
 final class ControlSharedModelTests: XCTestCase {
-    private static var modelsRoot: URL {
-        if let env = ProcessInfo.processInfo.environment["DSC_MODELS"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/models")
-    }
-
     private static var small: AcceleratorConfig {
         var c = AcceleratorConfig()
         c.pc = 4; c.pf = 4; c.pd = 2; c.maxRowWidth = 32; c.outputBufferDepth = 256
         return c
     }
 
-    private func models() throws -> [String] {
-        let root = Self.modelsRoot
-        guard FileManager.default.fileExists(atPath: root.path) else {
-            throw XCTSkip("shared models not found at \(root.path) (set DSC_MODELS to the models folder)")
-        }
-        return try FileManager.default.contentsOfDirectory(atPath: root.path)
-            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("\($0)/model.tflite").path) }.sorted()
-    }
-
-    private func cases(_ model: String) throws -> [URL] {
-        let dir = Self.modelsRoot.appendingPathComponent(model)
-        return try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-            .map { dir.appendingPathComponent($0) }
-            .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("expected.bin").path) }
-    }
-
     private func check(_ config: AcceleratorConfig, label: String, skipping: Set<String> = []) throws {
-        for model in try models() where !skipping.contains(model) {
-            let all = try cases(model)
+        for model in try SharedModels.models() where !skipping.contains(model) {
+            let all = try SharedModels.cases(model)
             XCTAssertFalse(all.isEmpty, "\(model) has no case with an expected.bin")
-            let network = try TFLiteReader.read(contentsOf: Self.modelsRoot.appendingPathComponent("\(model)/model.tflite"))
+            let network = try TFLiteReader.read(contentsOf: SharedModels.root.appendingPathComponent("\(model)/model.tflite"))
             let program = try Mapper.compile(network, config: config, options: .externalOnly)
             let plan = try ControlPlan(program: program)
             for r in plan.records where r.op == .conv && r.mode != .pointwise {
