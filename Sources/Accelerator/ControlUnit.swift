@@ -3,26 +3,36 @@ import HDLKit
 /// The control unit of docs/control.md: on `start` it runs `record_count` control records from
 /// `record_base`, one pass of the ExecutionUnit each.
 ///
-/// Per record: fetch it (one read command, 128/B beats; from the second record on, during the
-/// previous pass), check magic and op (a bad record stops the run with `error` and `error_record` =
-/// its index), clip the region against the image, pulse `pass_start` with the decoded fields on the
-/// pass-configuration ports (held until the pass ends), then issue the pass's read commands back to
-/// back (params, weights, residual, the in-image part of the pixels; each after the previous
-/// command's handshake) and, on `last` passes and copies, the write command. A router hands the
-/// `s_axis` beats to the ExecutionUnit's `in_*` in the same phase order; in the pixel phase it walks
-/// the region in raster order and merges fill beats (every byte `fill_value`) with the in-image
-/// beats, whose bytes at or above `inChunk` it replaces by `fill_value`. The pass ends when every
-/// beat was routed, every command accepted, the next record fetched and the unit reported
+/// Per record: check magic and op (a bad record stops the run with `error` and `error_record` = its
+/// index), clip the region against the image, pulse `pass_start` with the decoded fields on the
+/// pass-configuration ports (held until the pass ends), issue whatever read commands of the pass
+/// were not issued ahead (params, weights, residual, the in-image part of the pixels; each after
+/// the previous command's handshake) and, on `last` passes and copies, the write command. A router
+/// hands the `s_axis` beats to the ExecutionUnit's `in_*` in the same phase order; in the pixel
+/// phase it walks the region in raster order and merges fill beats (every byte `fill_value`) with
+/// the in-image beats, whose bytes at or above `inChunk` it replaces by `fill_value`. The pass ends
+/// when every beat was routed, every command accepted, the next record fetched and the unit reported
 /// `pass_done`; then `trace_record_done` pulses with `trace_layer`.
 ///
-/// Timing: the next record's fetch command follows the pass's last read command (2 cycles after its
-/// handshake); its beats, which come after the pass's, land in a second record buffer while the pass
-/// drains. So from the cycle a pass ends to the next `pass_start` is `passGapCycles` (check, clamp,
-/// offsets, pass start), unless the record's beats arrive after the pass's end, which then waits for
-/// them. The first record costs 3 cycles + the memory's latency + 128/B beats more. A pass's first
-/// read command is valid 2 cycles after `pass_start`; a further command follows 2 cycles after each
-/// handshake. The `s_axis` → `in_*` and `in_ready` → `s_axis_tready` paths are combinational (no
-/// buffering, no bubbles within a phase).
+/// Why commands run ahead: a memory answers a read only `latency` cycles after the command, and a
+/// pass that waited for its own commands would pay that latency every time (14,762 passes in
+/// MobileNetV2). So while pass k runs, the unit already holds record k+1 and issues pass k+1's read
+/// commands: their beats queue behind pass k's and are there when pass k+1 starts. That needs
+/// record k+1 before pass k's data on the one in-order data stream, so records are fetched two
+/// ahead: during pass k, record k+2's fetch is issued before pass k+1's commands, and its beats,
+/// which arrive right after pass k's, land in a third record buffer. The order on `s_axis` is
+/// therefore always: the running pass's data, record fetches, the next pass's data (which waits,
+/// `s_axis_tready` low, until that pass starts). A short pass may end before record k+2 is in;
+/// pass k+1 then takes that record's beats first (`stale_fetch`). Before a bad record, the pass
+/// waits for every fetch, so a run that stops leaves nothing in flight.
+///
+/// Timing: from the cycle a pass ends to the next `pass_start` is `passGapCycles` (check, clamp,
+/// offsets, pass start). Pass k+1's first command is issued `earlyIssueCycles` after pass k's start
+/// when pass k had no commands of its own left (every pass but the first two), so its first beat is
+/// there from pass k's start + earlyIssueCycles + the memory's latency. The first record costs
+/// 3 cycles + the memory's latency + 128/B beats more; the second pass's commands wait for
+/// record 1, which follows the first pass's data. The `s_axis` → `in_*` and `in_ready` →
+/// `s_axis_tready` paths are combinational (no buffering, no bubbles within a phase).
 ///
 /// Figures (cleared at start): `cycles` busy, `stall_input` (s_axis_tready && !s_axis_tvalid: a
 /// phase wanted a beat that memory did not have), `stall_output` (output_valid && !output_ready),
@@ -34,11 +44,97 @@ public struct ControlUnit {
 
     /// Cycles from a pass's end to the next `pass_start` when the next record has arrived by then.
     public static let passGapCycles = 4
+    /// Cycles from a pass's start (`pass_start`) to the first read command of the pass after it
+    /// (`m_rd_cmd_valid`), when that pass's record is already here: the next record's clip takes
+    /// five steps from the pass's first cycle, then the command is registered. A record fetch and
+    /// the pass's own commands go out meanwhile, 2 cycles each, and delay it only when there are
+    /// more than two of them.
+    public static let earlyIssueCycles = 7
 
     /// Phases of a pass in their order; the value is the ExecutionUnit's `in_phase`.
     public enum Phase: Int, CaseIterable { case params = 0, weights, residual, pixels }
 
     enum State: Int { case idle = 0, fetchCommand, fetchData, load, check, clamp, offsets, startPass, pass }
+
+    /// A record's region clipped against its image, and the address of its first in-image
+    /// position, computed over four steps (`clip`, `clamp`, `offsets`, `address`). The running pass
+    /// has one, the next record another, so the next pass's commands can go out early.
+    struct Clip {
+        let rowLo, colLo, rowHi, colHi, rowFirst, rowEnd, colFirst, colEnd, rowOffset, colOffset, pixelAddress: Signal
+        let rowsIn, colsIn: Signal
+
+        init(_ m: Module, prefix p: String) {
+            rowLo = m.reg("\(p)row_lo", .sint(17), reset: 0)
+            colLo = m.reg("\(p)col_lo", .sint(17), reset: 0)
+            rowHi = m.reg("\(p)row_hi", .sint(18), reset: 0)
+            colHi = m.reg("\(p)col_hi", .sint(18), reset: 0)
+            rowFirst = m.reg("\(p)row_first", .uint(16), reset: 0)
+            rowEnd = m.reg("\(p)row_end", .uint(16), reset: 0)
+            colFirst = m.reg("\(p)col_first", .uint(16), reset: 0)
+            colEnd = m.reg("\(p)col_end", .uint(16), reset: 0)
+            rowOffset = m.reg("\(p)row_offset", .uint(32), reset: 0)
+            colOffset = m.reg("\(p)col_offset", .uint(32), reset: 0)
+            pixelAddress = m.reg("\(p)pixel_address", .uint(32), reset: 0)
+            rowsIn = m.wire("\(p)rows_in", rowEnd &- rowFirst)
+            colsIn = m.wire("\(p)cols_in", colEnd &- colFirst)
+        }
+
+        private static func minimum(_ a: Signal, _ b: Signal) -> Signal { mux(a < b, a, b) }
+        private static func maximum(_ a: Signal, _ b: Signal) -> Signal { mux(a < b, b, a) }
+
+        /// The in-image index range [lo, hi) of region indices 0 ..< extent whose image coordinate
+        /// origin + i lies in [0, size): lo = max(0, −origin), hi = min(extent, size − origin).
+        func clip(_ f: ControlRecordFields) {
+            func range(_ origin: Signal, _ size: Signal, _ extent: Signal, lo: Signal, hi: Signal) {
+                lo.assign(mux(origin < 0, -origin, Signal.sint(0, width: 17)))
+                hi.assign(Self.minimum(extent.toSigned.extend(to: 18), size.toSigned - origin))
+            }
+            range(f.regionRow0, f.imageRows, f.regionRows, lo: rowLo, hi: rowHi)
+            range(f.regionCol0, f.imageCols, f.regionCols, lo: colLo, hi: colHi)
+        }
+
+        /// [lo, hi) clamped into [0, extent] with lo ≤ hi; both then fit 16 bits unsigned.
+        func clamp(_ f: ControlRecordFields) {
+            func one(lo: Signal, hi: Signal, extent: Signal, first: Signal, end: Signal) {
+                let l = Self.minimum(lo.extend(to: 18), extent.toSigned.extend(to: 18))
+                let h = Self.maximum(l, hi)
+                first.assign(l.asUnsigned.truncate(to: 16))
+                end.assign(h.asUnsigned.truncate(to: 16))
+            }
+            one(lo: rowLo, hi: rowHi, extent: f.regionRows, first: rowFirst, end: rowEnd)
+            one(lo: colLo, hi: colHi, extent: f.regionCols, first: colFirst, end: colEnd)
+        }
+
+        /// The first in-image position's image coordinates: max(0, origin), times the strides.
+        func offsets(_ f: ControlRecordFields) {
+            func imageFirst(_ origin: Signal) -> Signal { mux(origin < 0, Signal.uint(0, width: 16), origin.asUnsigned) }
+            rowOffset.assign((imageFirst(f.regionRow0) * f.inputRowStride).truncate(to: 32))
+            colOffset.assign((imageFirst(f.regionCol0) * f.inputPixelStride).truncate(to: 32))
+        }
+
+        func address(_ f: ControlRecordFields) { pixelAddress.assign(f.inputAddress &+ rowOffset &+ colOffset) }
+
+        /// The read command of each phase: address, chunk, count1, stride1, count2, stride2.
+        func commands(_ f: ControlRecordFields, beat b: Int) -> [[Signal]] {
+            [
+                [f.parameterAddress, .uint(16, width: 8), f.paramRecords, .uint(16, width: 32), .uint(1, width: 16), .uint(0, width: 32)],
+                [f.weightAddress, .uint(b, width: 8), f.weightBeats, .uint(b, width: 32), .uint(1, width: 16), .uint(0, width: 32)],
+                [f.residualAddress, f.outChunk, f.outputCols, f.outputPixelStride, f.outputRows, f.outputRowStride],
+                [pixelAddress, f.inChunk, colsIn, f.inputPixelStride, rowsIn, f.inputRowStride],
+            ]
+        }
+
+        /// Which phases read memory: params, weights, residual, the in-image pixels.
+        func wants(_ f: ControlRecordFields) -> [Signal] {
+            let isConv = f.op == ControlRecordFields.opConv, writes = f.op == ControlRecordFields.opCopy || f.last
+            return [
+                f.loadParams && f.paramRecords != 0,
+                isConv && f.weightBeats != 0,
+                f.residual && writes && f.outputCols != 0 && f.outputRows != 0,
+                rowsIn != 0 && colsIn != 0,
+            ]
+        }
+    }
 
     public init(config c: AcceleratorConfig) throws {
         try c.validate()
@@ -76,15 +172,20 @@ public struct ControlUnit {
             let state = m.reg("state", .uint(4), reset: State.idle.rawValue)
             func inState(_ s: State) -> Signal { state == s.rawValue }
 
-            // The record, words 0 ... 24, filled beat by beat.
+            // Three record buffers, words 0 ... 24 each: the running pass's (its fields hold until
+            // it ends), the next record's and the one after it (see "Why commands run ahead").
             let words = (0..<ControlRecordFields.usedWords).map { m.reg("record_w\($0)", .uint(32), reset: 0) }
-            // The next record arrives here while the pass still runs (the pass's fields must hold
-            // until it ends) and moves into `words` when it does.
             let nextWords = (0..<ControlRecordFields.usedWords).map { m.reg("next_record_w\($0)", .uint(32), reset: 0) }
+            let aheadWords = (0..<ControlRecordFields.usedWords).map { m.reg("ahead_record_w\($0)", .uint(32), reset: 0) }
+            let nextValid = m.reg("next_valid", .bool, reset: 0)
+            let aheadValid = m.reg("ahead_valid", .bool, reset: 0)
             let f = ControlRecordFields(words: words)
+            let nf = ControlRecordFields(words: nextWords)
             let isConv = m.wire("is_conv", f.op == ControlRecordFields.opConv)
             let isCopy = m.wire("is_copy", f.op == ControlRecordFields.opCopy)
             let writes = m.wire("writes_results", isCopy || f.last)
+            let nextRunnable = m.wire("next_runnable", nf.magic == ControlRecordFields.magic
+                                      && (nf.op == ControlRecordFields.opConv || nf.op == ControlRecordFields.opCopy))
 
             // Write command: the record's output geometry, offered from the pass's start.
             let wrValid = m.reg("wr_valid", .bool, reset: 0)
@@ -112,8 +213,13 @@ public struct ControlUnit {
 
             // Run bookkeeping.
             let recordIndex = m.reg("record_index", .uint(32), reset: 0)
-            let recordAddress = m.reg("record_address", .uint(32), reset: 0)
+            let fetchIndex = m.reg("fetch_index", .uint(32), reset: 0)
+            let fetchAddress = m.reg("fetch_address", .uint(32), reset: 0)
+            let fetchesPending = m.reg("fetches_pending", .uint(2), reset: 0)
             let fetchBeat = m.reg("fetch_beat", .uint(addressWidth(recordBeats)), reset: 0)
+            // The oldest fetch in flight was issued before this pass's data commands (in the pass
+            // before), so its beats come first.
+            let staleFetch = m.reg("stale_fetch", .bool, reset: 0)
             let error = m.reg("error_q", .bool, reset: 0)
             let errorRecord = m.reg("error_record_q", .uint(32), reset: 0)
             let runDone = m.reg("run_done_q", .bool, reset: 0)
@@ -121,76 +227,82 @@ public struct ControlUnit {
             let traceLayer = m.reg("trace_layer_q", .uint(16), reset: 0)
             let currentLayer = m.reg("current_layer_q", .uint(32), reset: 0)
             let passDoneSeen = m.reg("pass_done_seen", .bool, reset: 0)
-            let prefetchIssued = m.reg("prefetch_issued", .bool, reset: 0)
-            let prefetchDone = m.reg("prefetch_done", .bool, reset: 0)
-            let moreRecords = m.wire("more_records", recordIndex &+ 1 != recordCount)
             runDone.assign(0)
             traceDone.assign(0)
 
-            // Clipping of the region against the image, over three cycles (check, clamp, offsets).
-            let rowLo = m.reg("row_lo", .sint(17), reset: 0)
-            let colLo = m.reg("col_lo", .sint(17), reset: 0)
-            let rowHi = m.reg("row_hi", .sint(18), reset: 0)
-            let colHi = m.reg("col_hi", .sint(18), reset: 0)
-            let rowFirst = m.reg("row_first", .uint(16), reset: 0)
-            let rowEnd = m.reg("row_end", .uint(16), reset: 0)
-            let colFirst = m.reg("col_first", .uint(16), reset: 0)
-            let colEnd = m.reg("col_end", .uint(16), reset: 0)
-            let rowOffset = m.reg("row_offset", .uint(32), reset: 0)
-            let colOffset = m.reg("col_offset", .uint(32), reset: 0)
-            let pixelAddress = m.reg("pixel_address", .uint(32), reset: 0)
-            let rowsIn = m.wire("rows_in", rowEnd &- rowFirst)
-            let colsIn = m.wire("cols_in", colEnd &- colFirst)
+            let clip = Clip(m, prefix: "")
+            let early = Clip(m, prefix: "next_")
 
-            func minimum(_ a: Signal, _ b: Signal) -> Signal { mux(a < b, a, b) }
-            func maximum(_ a: Signal, _ b: Signal) -> Signal { mux(a < b, b, a) }
-            /// The in-image index range [lo, hi) of region indices 0 ..< extent whose image coordinate
-            /// origin + i lies in [0, size): lo = max(0, −origin), hi = min(extent, size − origin).
-            func clip(_ origin: Signal, _ size: Signal, _ extent: Signal, lo: Signal, hi: Signal) {
-                lo.assign(mux(origin < 0, -origin, Signal.sint(0, width: 17)))
-                hi.assign(minimum(extent.toSigned.extend(to: 18), size.toSigned - origin))
-            }
-            /// [lo, hi) clamped into [0, extent] with lo ≤ hi; both then fit 16 bits unsigned.
-            func clamp(lo: Signal, hi: Signal, extent: Signal, first: Signal, end: Signal) {
-                let l = minimum(lo.extend(to: 18), extent.toSigned.extend(to: 18))
-                let h = maximum(l, hi)
-                first.assign(l.asUnsigned.truncate(to: 16))
-                end.assign(h.asUnsigned.truncate(to: 16))
-            }
-
-            // Phase bookkeeping: commands still to issue, beats still to route.
+            // Phase bookkeeping: the running pass's commands still to issue and beats still to
+            // route; the next pass's commands still to issue early, and those already issued.
             let needCommand = m.regs("need_command", count: 4, .bool, reset: 0)
             let needData = m.regs("need_data", count: 4, .bool, reset: 0)
+            let earlyNeed = m.regs("early_need", count: 4, .bool, reset: 0)
+            let earlyIssued = m.regs("early_issued", count: 4, .bool, reset: 0)
+            let earlyStep = m.reg("early_step", .uint(3), reset: 0)
             let rdValid = m.reg("rd_valid", .bool, reset: 0)
             rdValidOut.assign(rdValid)
             m.when(rdValid && rdReady) { rdValid.assign(0) }
 
-            /// The read command of each phase: address, chunk, count1, stride1, count2, stride2.
-            let commands: [[Signal]] = [
-                [f.parameterAddress, .uint(16, width: 8), f.paramRecords, .uint(16, width: 32), .uint(1, width: 16), .uint(0, width: 32)],
-                [f.weightAddress, .uint(b, width: 8), f.weightBeats, .uint(b, width: 32), .uint(1, width: 16), .uint(0, width: 32)],
-                [f.residualAddress, f.outChunk, f.outputCols, f.outputPixelStride, f.outputRows, f.outputRowStride],
-                [pixelAddress, f.inChunk, colsIn, f.inputPixelStride, rowsIn, f.inputRowStride],
-            ]
             let commandTargets = [rdAddress, rdChunk, rdCount1, rdStride1, rdCount2, rdStride2]
-            m.when(inState(.pass) && !rdValid) {
-                // The lowest phase still needing its command; `when` chains keep the priority.
+            let ownCommands = clip.commands(f, beat: b), earlyCommands = early.commands(nf, beat: b)
+            // Records are fetched in order, at most two past the running one.
+            let wantFetch = m.wire("want_fetch", fetchIndex < recordCount && fetchIndex <= recordIndex &+ 2)
+            let issueSlot = m.wire("issue_slot", inState(.pass) && !rdValid)
+            let ownLeft = needCommand.dropFirst().reduce(needCommand[0]) { $0 || $1 }
+            let issueFetch = m.wire("issue_fetch", issueSlot && !ownLeft && wantFetch)
+            m.when(issueSlot) {
+                // Priority: the running pass's own commands, the record fetch, the next pass's
+                // commands, each in phase order (`when` chains keep the priority), so the stream
+                // always carries this pass's data, then records, then the next pass's data.
                 var chain: WhenContext?
+                func add(_ condition: Signal, _ body: @escaping () -> Void) {
+                    chain = chain.map { $0.elsewhen(condition, body) } ?? m.when(condition, body)
+                }
                 for p in Phase.allCases {
-                    let body = {
-                        for (target, value) in zip(commandTargets, commands[p.rawValue]) { target.assign(value) }
+                    add(needCommand[p.rawValue]) {
+                        for (target, value) in zip(commandTargets, ownCommands[p.rawValue]) { target.assign(value) }
                         rdValid.assign(1)
                         needCommand[p.rawValue].assign(0)
                     }
-                    chain = chain.map { $0.elsewhen(needCommand[p.rawValue], body) } ?? m.when(needCommand[p.rawValue], body)
                 }
-                // After the pass's own commands: the next record's fetch.
-                _ = chain?.elsewhen(!prefetchIssued && moreRecords) {
-                    let record = [recordAddress &+ ControlRecordFields.recordBytes, .uint(b, width: 8), .uint(recordBeats, width: 16),
-                                  .uint(b, width: 32), .uint(1, width: 16), .uint(0, width: 32)]
+                add(wantFetch) {
+                    let record = [fetchAddress, .uint(b, width: 8), .uint(recordBeats, width: 16), .uint(b, width: 32),
+                                  .uint(1, width: 16), .uint(0, width: 32)]
                     for (target, value) in zip(commandTargets, record) { target.assign(value) }
                     rdValid.assign(1)
-                    prefetchIssued.assign(1)
+                    fetchIndex.assign(fetchIndex &+ 1)
+                    fetchAddress.assign(fetchAddress &+ ControlRecordFields.recordBytes)
+                }
+                for p in Phase.allCases {
+                    add(earlyNeed[p.rawValue]) {
+                        for (target, value) in zip(commandTargets, earlyCommands[p.rawValue]) { target.assign(value) }
+                        rdValid.assign(1)
+                        earlyNeed[p.rawValue].assign(0)
+                        earlyIssued[p.rawValue].assign(1)
+                    }
+                }
+            }
+
+            // The next record's clip, once it is here and the running pass is under way.
+            m.when(inState(.pass)) {
+                m.when(earlyStep == 0) {
+                    m.when(nextValid && nextRunnable) {
+                        early.clip(nf)
+                        earlyStep.assign(1)
+                    }
+                }.elsewhen(earlyStep == 1) {
+                    early.clamp(nf)
+                    earlyStep.assign(2)
+                }.elsewhen(earlyStep == 2) {
+                    early.offsets(nf)
+                    earlyStep.assign(3)
+                }.elsewhen(earlyStep == 3) {
+                    early.address(nf)
+                    earlyStep.assign(4)
+                }.elsewhen(earlyStep == 4) {
+                    for (need, want) in zip(earlyNeed, early.wants(nf)) { need.assign(want) }
+                    earlyStep.assign(5)
                 }
             }
 
@@ -204,31 +316,43 @@ public struct ControlUnit {
             let extent1 = m.wire("extent1", select(phase, [f.paramRecords, f.weightBeats, f.outputCols, f.regionCols]))
             let extent2 = m.wire("extent2", select(phase, [.uint(1, width: 16), .uint(1, width: 16), f.outputRows, f.regionRows]))
             let pixelPhase = m.wire("pixel_phase", phase == Phase.pixels.rawValue)
-            let inImage = m.wire("in_image", beatJ >= rowFirst && beatJ < rowEnd && beatI >= colFirst && beatI < colEnd)
+            let inImage = m.wire("in_image", beatJ >= clip.rowFirst && beatJ < clip.rowEnd && beatI >= clip.colFirst && beatI < clip.colEnd)
             let isFill = m.wire("is_fill", pixelPhase && !inImage)
-            inValid.assign(anyData && (isFill || sValid))
+            let routing = m.wire("routing", anyData && !staleFetch)
+            inValid.assign(routing && (isFill || sValid))
             inPhase.assign(phase)
             for (i, out) in inBytes.enumerated() {
                 let replaced = isFill || (pixelPhase && f.inChunk <= i)
                 out.assign(mux(replaced, f.fillValue, sBytes[i].asSigned))
             }
-            // Record beats: the first record's fetch, or the next record's once the pass's beats are all routed.
-            let prefetching = m.wire("prefetching", inState(.pass) && prefetchIssued && !prefetchDone && !anyData)
+            // Record beats: the first record's fetch, a fetch left over from the pass before, or the
+            // records ahead once the pass's beats are all routed. They fill the next buffer, or the
+            // one after it when the next is taken.
+            let prefetching = m.wire("prefetching", inState(.pass) && fetchesPending != 0 && (staleFetch || !anyData))
             let fetching = m.wire("fetching", inState(.fetchData) || prefetching)
-            sReady.assign(fetching || (anyData && !isFill && inReady))
+            sReady.assign(fetching || (routing && !isFill && inReady))
+            let intoAhead = m.wire("into_ahead", prefetching && nextValid)
             m.when(fetching && sValid) {
-                for (w, word) in nextWords.enumerated() {
+                for (w, (word, ahead)) in zip(nextWords, aheadWords).enumerated() {
                     let lane = w % wordsPerBeat
                     m.when(fetchBeat == w / wordsPerBeat) {
-                        word.assign(cat(sBytes[4 * lane + 3], sBytes[4 * lane + 2], sBytes[4 * lane + 1], sBytes[4 * lane]))
+                        let value = cat(sBytes[4 * lane + 3], sBytes[4 * lane + 2], sBytes[4 * lane + 1], sBytes[4 * lane])
+                        m.when(intoAhead) { ahead.assign(value) }.otherwise { word.assign(value) }
                     }
                 }
                 m.when(fetchBeat == recordBeats - 1) {
                     fetchBeat.assign(0)
-                    m.when(prefetching) { prefetchDone.assign(1) }.otherwise { state.assign(State.load.rawValue) }
+                    m.when(prefetching) {
+                        m.when(intoAhead) { aheadValid.assign(1) }.otherwise { nextValid.assign(1) }
+                        staleFetch.assign(0)
+                    }.otherwise { state.assign(State.load.rawValue) }
                 }.otherwise { fetchBeat.assign(fetchBeat &+ 1) }
             }
-            let routed = m.wire("beat_routed", anyData && (isFill || sValid) && inReady)
+            // A fetch issued and a record arriving in the same cycle leave the count as it was.
+            let fetchArrives = m.wire("fetch_arrives", prefetching && sValid && fetchBeat == recordBeats - 1)
+            m.when(issueFetch && !fetchArrives) { fetchesPending.assign(fetchesPending &+ 1) }
+                .elsewhen(!issueFetch && fetchArrives) { fetchesPending.assign(fetchesPending &- 1) }
+            let routed = m.wire("beat_routed", routing && (isFill || sValid) && inReady)
             m.when(routed) {
                 m.when(beatI == extent1 &- 1) {
                     beatI.assign(0)
@@ -259,17 +383,24 @@ public struct ControlUnit {
                         error.assign(0)
                         errorRecord.assign(0)
                         recordIndex.assign(0)
-                        recordAddress.assign(recordBase)
                         m.when(recordCount == 0) { runDone.assign(1) }
                             .otherwise { state.assign(State.fetchCommand.rawValue) }
                     }
                 }
                 s.is(State.fetchCommand.rawValue) {
-                    let record = [recordAddress, .uint(b, width: 8), .uint(recordBeats, width: 16), .uint(b, width: 32),
+                    let record = [recordBase, .uint(b, width: 8), .uint(recordBeats, width: 16), .uint(b, width: 32),
                                   .uint(1, width: 16), .uint(0, width: 32)]
                     for (target, value) in zip(commandTargets, record) { target.assign(value) }
                     rdValid.assign(1)
                     fetchBeat.assign(0)
+                    fetchIndex.assign(1)
+                    fetchAddress.assign(recordBase &+ ControlRecordFields.recordBytes)
+                    fetchesPending.assign(0)
+                    staleFetch.assign(0)
+                    nextValid.assign(0)
+                    aheadValid.assign(0)
+                    earlyStep.assign(0)
+                    for flag in earlyNeed + earlyIssued { flag.assign(0) }
                     state.assign(State.fetchData.rawValue)
                 }
                 s.is(State.load.rawValue) {
@@ -278,8 +409,7 @@ public struct ControlUnit {
                 }
                 s.is(State.check.rawValue) {
                     m.when(f.magic == ControlRecordFields.magic && (isConv || isCopy)) {
-                        clip(f.regionRow0, f.imageRows, f.regionRows, lo: rowLo, hi: rowHi)
-                        clip(f.regionCol0, f.imageCols, f.regionCols, lo: colLo, hi: colHi)
+                        clip.clip(f)
                         state.assign(State.clamp.rawValue)
                     }.otherwise {
                         error.assign(1)
@@ -289,36 +419,25 @@ public struct ControlUnit {
                     }
                 }
                 s.is(State.clamp.rawValue) {
-                    clamp(lo: rowLo, hi: rowHi, extent: f.regionRows, first: rowFirst, end: rowEnd)
-                    clamp(lo: colLo, hi: colHi, extent: f.regionCols, first: colFirst, end: colEnd)
+                    clip.clamp(f)
                     state.assign(State.offsets.rawValue)
                 }
                 s.is(State.offsets.rawValue) {
-                    // The first in-image position's image coordinates: max(0, origin).
-                    func imageFirst(_ origin: Signal) -> Signal { mux(origin < 0, Signal.uint(0, width: 16), origin.asUnsigned) }
-                    rowOffset.assign((imageFirst(f.regionRow0) * f.inputRowStride).truncate(to: 32))
-                    colOffset.assign((imageFirst(f.regionCol0) * f.inputPixelStride).truncate(to: 32))
+                    clip.offsets(f)
                     state.assign(State.startPass.rawValue)
                 }
                 s.is(State.startPass.rawValue) {
-                    pixelAddress.assign(f.inputAddress &+ rowOffset &+ colOffset)
+                    clip.address(f)
                     currentLayer.assign(f.layer)
                     passDoneSeen.assign(0)
-                    prefetchIssued.assign(0)
-                    prefetchDone.assign(0)
                     wrValid.assign(writes)
-                    let wants: [Signal] = [
-                        f.loadParams && f.paramRecords != 0,
-                        isConv && f.weightBeats != 0,
-                        f.residual && writes && f.outputCols != 0 && f.outputRows != 0,
-                        f.regionRows != 0 && f.regionCols != 0,
-                    ]
-                    for p in 0..<3 {
-                        needCommand[p].assign(wants[p])
-                        needData[p].assign(wants[p])
+                    // What went out early while the previous pass ran is not asked for again.
+                    for (p, want) in clip.wants(f).enumerated() {
+                        needCommand[p].assign(want && !earlyIssued[p])
+                        earlyIssued[p].assign(0)
                     }
-                    needCommand[3].assign(rowsIn != 0 && colsIn != 0)
-                    needData[3].assign(wants[3])
+                    for p in 0..<3 { needData[p].assign(clip.wants(f)[p]) }
+                    needData[3].assign(f.regionRows != 0 && f.regionCols != 0)
                     beatI.assign(0)
                     beatJ.assign(0)
                     state.assign(State.pass.rawValue)
@@ -326,17 +445,27 @@ public struct ControlUnit {
                 s.is(State.pass.rawValue) {
                     m.when(passDone) { passDoneSeen.assign(1) }
                     let commandsOut = needCommand.reduce(rdValid) { $0 || $1 }
-                    m.when(!anyData && !commandsOut && !wrValid && passDoneSeen && (prefetchDone || !moreRecords)) {
+                    // The next record must be here; one further ahead may still be on its way (it
+                    // is then the next pass's stale fetch), but not half received: the buffer it
+                    // lands in changes with the switch.
+                    let nextHere = mux(nextValid, nextRunnable || fetchesPending == 0, recordIndex &+ 1 == recordCount)
+                    let noRecordBeat = !(fetching && sValid) && fetchBeat == 0
+                    m.when(!anyData && !commandsOut && !wrValid && passDoneSeen && nextHere && noRecordBeat) {
                         traceDone.assign(1)
                         traceLayer.assign(f.layer.bits(15, 0))
                         recordsDone.assign(recordsDone &+ 1)
                         recordIndex.assign(recordIndex &+ 1)
-                        recordAddress.assign(recordAddress &+ ControlRecordFields.recordBytes)
+                        earlyStep.assign(0)
+                        for need in earlyNeed { need.assign(0) }
                         m.when(recordIndex &+ 1 == recordCount) {
                             runDone.assign(1)
                             state.assign(State.idle.rawValue)
                         }.otherwise {
                             for (word, next) in zip(words, nextWords) { word.assign(next) }
+                            for (next, ahead) in zip(nextWords, aheadWords) { next.assign(ahead) }
+                            nextValid.assign(aheadValid)
+                            aheadValid.assign(0)
+                            staleFetch.assign(fetchesPending != 0)
                             state.assign(State.check.rawValue)
                         }
                     }
@@ -359,7 +488,7 @@ public struct ControlUnit {
             m.output("trace_layer", traceLayer)
             // Reserved bits of the record, the high activity bits and the stream's tlast (the router
             // counts beats itself) are unused on purpose.
-            for w in words + nextWords { m.discard(w) }
+            for w in words + nextWords + aheadWords { m.discard(w) }
             m.discard(activity)
             m.discard(sLast)
         }

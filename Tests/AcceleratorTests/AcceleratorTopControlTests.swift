@@ -308,6 +308,24 @@ final class AcceleratorTopControlTests: XCTestCase {
 
     // MARK: the model
 
+    /// The order of the read commands of a run of `count` records from `recordBase` (docs/control.md,
+    /// ControlUnit "Why commands run ahead"): records are fetched two ahead and each pass's commands go
+    /// out while the pass before it runs, so the stream is record 0, pass 0's commands, records 1 and
+    /// 2, pass 1's commands, record 3, pass 2's commands, ... A run that stops at record `stop` (a bad
+    /// one) has fetched up to record stop + 1 and issued no commands of its own for it.
+    private static func readOrder(recordBase: Int, b: Int, count: Int, commands: [[Command]], stop: Int? = nil) -> [Command] {
+        func fetch(_ n: Int) -> [Command] {
+            n < count ? [Command(address: recordBase + 128 * n, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0)] : []
+        }
+        let runs = stop ?? count
+        var reads = fetch(0)
+        for n in 0..<runs {
+            if n == 0 { reads += commands[0] + fetch(1) + fetch(2) } else { reads += commands[n] + fetch(n + 2) }
+        }
+        if let stop, stop == 0 { reads += fetch(1) }
+        return reads
+    }
+
     /// What the controller must do with `record` (docs/control.md): its read commands after the
     /// record fetch, its write command, and the beats the execution unit sees (phase, bytes).
     private static func expected(_ r: Record, memory: [Int: UInt8], b: Int)
@@ -430,16 +448,15 @@ final class AcceleratorTopControlTests: XCTestCase {
 
         // Records 0 ... 4 run; record 5 is fetched and stops the run.
         let ran = records.prefix(5)
-        var reads: [Command] = [], writes: [Command] = [], beats: [(phase: Int, bytes: [Int])] = [], lasts: [Int] = []
-        for (n, rec) in ran.enumerated() {
-            reads.append(Command(address: recordBase + 128 * n, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
+        var commands: [[Command]] = [], writes: [Command] = [], beats: [(phase: Int, bytes: [Int])] = [], lasts: [Int] = []
+        for rec in ran {
             let e = Self.expected(rec, memory: memory, b: b)
-            reads += e.reads
+            commands.append(e.reads)
             if let w = e.write { writes.append(w) }
             beats += e.beats
             lasts += e.beats.indices.map { $0 == e.beats.count - 1 ? 1 : 0 }
         }
-        reads.append(Command(address: recordBase + 128 * 5, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
+        var reads = Self.readOrder(recordBase: recordBase, b: b, count: records.count, commands: commands, stop: 5)
         reads.append(Command(address: recordBase + 128 * 7, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
         XCTAssertEqual(bench.readCommands, reads)
         XCTAssertEqual(bench.writeCommands, writes)
@@ -549,34 +566,38 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(bench.reads.map(\.value), [0b010, 2])
     }
 
-    /// ControlUnit.passGapCycles, measured: with a memory that takes commands at once and answers
-    /// one cycle after the handshake, the next record's fetch command follows the pass's last read
-    /// command by 2 cycles, and the next pass's first read command comes passGapCycles + 1 cycles after
-    /// `trace_record_done` (pass end + 1: pass_start after passGapCycles, its first command 2 later).
-    func testCyclesBetweenPasses() throws {
+    /// ControlUnit.passGapCycles and earlyIssueCycles, measured with a memory that takes commands at
+    /// once and answers one cycle after the handshake: a pass's read commands go out while the pass
+    /// before it runs (record 1's arrive after pass 0's data, later ones are two ahead), so from the
+    /// third pass on a pass's first command follows the previous pass's start by earlyIssueCycles,
+    /// and a pass starts passGapCycles after the previous one ended (`trace_record_done` is end + 1).
+    func testCommandsRunAheadOfThePasses() throws {
         let c = AcceleratorTopLintTests.smallConfig()
         let b = c.streamBytes
-        let pass = Record(op: 1, mode: 1, first: true, last: false, loadParams: true, layer: 1, regionRows: 1, regionCols: 3,
-                          row0: 0, col0: 0, imageRows: 1, imageCols: 3, inputAddress: 0x1000, inputPixelStride: 4,
-                          inputRowStride: 12, inChunk: 4, fillValue: 0, outChunk: 4, weightAddress: 0x2000, weightBeats: 1,
+        let pass = Record(op: 1, mode: 1, first: true, last: false, loadParams: true, layer: 1, regionRows: 1, regionCols: 40,
+                          row0: 0, col0: 0, imageRows: 1, imageCols: 40, inputAddress: 0x1000, inputPixelStride: 4,
+                          inputRowStride: 160, inChunk: 4, fillValue: 0, outChunk: 4, weightAddress: 0x2000, weightBeats: 1,
                           paramRecords: 4, parameterAddress: 0x3000)
-        let recordBase = 0x8000
+        let recordBase = 0x8000, count = 4
         var memory: [Int: UInt8] = [:]
-        for n in 0..<2 { for (k, byte) in pass.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte } }
+        for n in 0..<count { for (k, byte) in pass.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte } }
         typealias O = AxiLiteRegisters.Offset
         var bench = Bench(memory: memory, b: b, rng: SplitMix(state: 1),
-                          ops: [.write(O.recordBase, recordBase), .write(O.recordCount, 2), .write(O.control, 3), .waitIrq])
+                          ops: [.write(O.recordBase, recordBase), .write(O.recordCount, count), .write(O.control, 3), .waitIrq])
         bench.eager = true
         let sim = try Simulator(Design(top: Self.bench(AcceleratorTop(config: c, executionUnit: Self.standIn(c)).module, bytes: b)))
-        let result = try controlCosimulate(sim, bench, maxCycles: 2000, window: 256).bench
-        // Commands: record 0, params, weights, pixels; record 1, params, ...
-        XCTAssertEqual(result.readCommands.count, 8)
-        guard result.traceCycles.count == 2, result.readCommandCycles.count == 8 else { return }
-        let pulse = result.traceCycles[0]
-        XCTAssertEqual(result.readCommandCycles[4], result.readCommandCycles[3] + 2)
-        XCTAssertLessThan(result.readCommandCycles[4], pulse)
-        XCTAssertEqual(result.readCommandCycles[5], pulse + ControlUnit.passGapCycles + 1)
-        XCTAssertEqual(result.readCommandCycles[6], result.readCommandCycles[5] + 2)
+        let result = try controlCosimulate(sim, bench, maxCycles: 3000, window: 256).bench
+        let own = Self.expected(pass, memory: memory, b: b).reads
+        XCTAssertEqual(result.readCommands, Self.readOrder(recordBase: recordBase, b: b, count: count, commands: [own, own, own, own]))
+        guard result.traceCycles.count == count, result.readCommandCycles.count == count + 3 * count else { return }
+        // Commands: R0, pass 0 (3), R1, R2, pass 1 (3), R3, pass 2 (3), pass 3 (3).
+        let firstOf = [1, 6, 10, 13].map { result.readCommandCycles[$0] }
+        let passStart = { (k: Int) in result.traceCycles[k - 1] - 1 + ControlUnit.passGapCycles }
+        XCTAssertLessThan(firstOf[1], result.traceCycles[0], "pass 1's commands go out while pass 0 runs")
+        XCTAssertEqual(firstOf[2], passStart(1) + ControlUnit.earlyIssueCycles)
+        XCTAssertLessThan(firstOf[2], result.traceCycles[1])
+        XCTAssertEqual(firstOf[3], passStart(2) + ControlUnit.earlyIssueCycles, "with no record left to fetch")
+        print("AcceleratorTopControlTests (run ahead): commands at \(result.readCommandCycles), passes end at \(result.traceCycles)")
     }
 
     /// Random regions against random images (inside, overlapping any edge, wholly outside), random
@@ -632,15 +653,14 @@ final class AcceleratorTopControlTests: XCTestCase {
                                            window: 384)
         let bench = result.bench
         print("AcceleratorTopControlTests (random regions): \(result.cycles) cycles in \(result.runs) simulator runs")
-        var reads: [Command] = [], writes: [Command] = [], beats: [(phase: Int, bytes: [Int])] = []
-        for (n, rec) in records.enumerated() {
-            reads.append(Command(address: recordBase + 128 * n, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
+        var commands: [[Command]] = [], writes: [Command] = [], beats: [(phase: Int, bytes: [Int])] = []
+        for rec in records {
             let e = Self.expected(rec, memory: memory, b: b)
-            reads += e.reads
+            commands.append(e.reads)
             if let w = e.write { writes.append(w) }
             beats += e.beats
         }
-        XCTAssertEqual(bench.readCommands, reads)
+        XCTAssertEqual(bench.readCommands, Self.readOrder(recordBase: recordBase, b: b, count: records.count, commands: commands))
         XCTAssertEqual(bench.writeCommands, writes)
         let echoed = beats.map { beat in beat.bytes.enumerated().map { $0.offset == b - 1 ? $0.element ^ (beat.phase << 6) : $0.element } }
         XCTAssertEqual(bench.outBeats.count, echoed.count)
