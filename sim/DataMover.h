@@ -41,7 +41,7 @@ struct DataMoverSettings {
     uint32_t latency = 64;
     double backpressure = 0;
     uint64_t seed = 1;
-    size_t queueDepth = 4;
+    size_t queueDepth = 16;
 };
 
 class DataMover {

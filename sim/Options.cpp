@@ -7,11 +7,13 @@
 #include "HarnessError.h"
 
 const char* const usageText =
-    "usage: Vtop [DIR] [--bandwidth N] [--latency N] [--backpressure P] [--seed N] [--max-cycles N]\n"
+    "usage: Vtop [DIR] [--bandwidth N] [--latency N] [--queue-depth N] [--backpressure P] [--seed N] [--max-cycles N]\n"
     "            [--fst FILE [--from C] [--to C]] [--verbose]\n"
     "  DIR             folder written by `dsc compile` (sim.txt, memory.bin, ...); default build/default\n"
     "  --bandwidth N   DataMover bytes per cycle, reads and writes together (default 64)\n"
     "  --latency N     cycles from a read command to its first beat (default 64)\n"
+    "  --queue-depth N commands the DataMover queues per direction, 1 to 64 (default 16, the AXI DataMover's\n"
+    "                  deepest command FIFO; the control unit keeps up to 9 reads in flight to hide the latency)\n"
     "  --backpressure P  probability per cycle that each memory-side channel stalls (default 0)\n"
     "  --seed N        seed of the back-pressure and of the don't-care bytes (default 1)\n"
     "  --max-cycles N  give up (exit 1) after N cycles (default 200000000)\n"
@@ -48,7 +50,7 @@ Options parseOptions(int argc, char** argv) {
             haveDir = true;
             continue;
         }
-        static const char* const known[] = {"--bandwidth", "--latency", "--backpressure", "--seed", "--max-cycles", "--fst", "--from", "--to"};
+        static const char* const known[] = {"--bandwidth", "--latency", "--queue-depth", "--backpressure", "--seed", "--max-cycles", "--fst", "--from", "--to"};
         bool isKnown = false;
         for (const char* k : known) isKnown = isKnown || a == k;
         if (!isKnown) throw HarnessError("unknown option " + a + " (see --help)");
@@ -61,6 +63,10 @@ Options parseOptions(int argc, char** argv) {
             uint64_t n = parseCount(a, v);
             if (n > 1000000) throw HarnessError(a + " " + v + ": must be at most 1000000");
             o.latency = uint32_t(n);
+        } else if (a == "--queue-depth") {
+            uint64_t n = parseCount(a, v);
+            if (n < 1 || n > 64) throw HarnessError(a + " " + v + ": must be 1 to 64");
+            o.queueDepth = size_t(n);
         } else if (a == "--backpressure") {
             o.backpressure = parseReal(a, v);
             if (o.backpressure < 0 || o.backpressure >= 1) throw HarnessError(a + " " + v + ": must be in [0, 1)");

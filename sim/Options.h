@@ -7,6 +7,7 @@ struct Options {
     std::string dir = "build/default";
     double bandwidth = 64;        // bytes per cycle, shared by reads and writes (see DataMover.h)
     uint32_t latency = 64;        // cycles from a read command's acceptance to its first beat
+    size_t queueDepth = 16;       // commands queued per direction (DataMover.h)
     double backpressure = 0;      // probability per cycle and channel that the memory side stalls
     uint64_t seed = 1;
     uint64_t maxCycles = 200000000;

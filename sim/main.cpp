@@ -44,7 +44,7 @@ class Harness {
 public:
     Harness(const Options& options, const SimSpec& spec, Memory& memory)
         : options_(options), spec_(spec), memory_(memory),
-          mover_(memory, DataMoverSettings{spec.streamBytes, options.bandwidth, options.latency, options.backpressure, options.seed, 4}) {
+          mover_(memory, DataMoverSettings{spec.streamBytes, options.bandwidth, options.latency, options.backpressure, options.seed, options.queueDepth}) {
         out_.data.resize(spec.streamBytes);
         out_.keep.resize(spec.streamBytes);
         top_ = std::make_unique<Vtop>(&context_);

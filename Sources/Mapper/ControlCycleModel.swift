@@ -4,14 +4,18 @@ import Accelerator
 /// predicted from the records alone, so `dsc estimate` sweeps knobs and bandwidth in seconds
 /// instead of simulating.
 ///
-/// A pass is a serial stream of beats on the one data-in port: after the memory's latency come the
-/// parameter records, the weight beats, the residual block and the region's positions (fill beats
-/// included, one per cycle; the reshape unit adds a row of `regionCols` cycles when it inserts the
-/// bottom padding). Wider-than-bandwidth beats and the writes share the memory's bytes per cycle.
-/// What follows the last input beat is a fixed tail that depends on what the pass ends with:
-/// `tail*` below. The run's first record also waits for its own fetch; later records are
-/// prefetched while the previous pass drains, behind at least one memory latency, so they cost
-/// nothing extra.
+/// A pass is a serial stream of beats on the one data-in port: the parameter records, the weight
+/// beats, the residual block and the region's positions (fill beats included, one per cycle; the
+/// reshape unit adds a row of `regionCols` cycles when it inserts the bottom padding).
+/// Wider-than-bandwidth beats and the writes share the memory's bytes per cycle. What follows the
+/// last input beat is a fixed tail that depends on what the pass ends with: `tail*` below.
+///
+/// When the data is there is a timeline of the control unit's run-ahead (ControlUnit, "Why commands
+/// run ahead"): record k+2 is fetched and pass k+1's commands go out while pass k runs, so a pass's
+/// data waits for the later of its commands plus the latency and the record fetched ahead of it
+/// on the one in-order stream; a pass whose commands could not go out early (the first, or one
+/// after a pass too short to issue them) waits a whole latency from its own start. `estimate` walks
+/// that timeline record by record; `cycles` is one pass that issues its own commands.
 ///
 /// The tails were measured on the RTL (`./Vtop --verbose`, cycles per record, no back-pressure) at
 /// PC=PF=16 and PC=PF=4 and are the same at both, since the pipeline depths do not depend on PC or
@@ -49,9 +53,15 @@ public enum ControlCycleModel {
         public var bytesWritten: Int
     }
 
-    /// Cycles of one record's pass, start to the next pass's start.
-    public static func cycles(_ r: ControlRecord, config: AcceleratorConfig, memory: Memory) -> Int {
-        let c = config
+    /// A pass's own timing: beats streamed (`stream`, with the bandwidth bound), the tail after its
+    /// last input beat, and its read commands.
+    struct Body {
+        var stream: Int
+        var tail: Int
+        var commands: Int
+    }
+
+    static func body(_ r: ControlRecord, config c: AcceleratorConfig, memory: Memory) -> Body {
         let params = r.loadParams ? r.paramRecords : 0
         let weights = r.op == .conv ? r.weightBeats : 0
         let residual = r.residual && (r.last || r.op == .copy) ? r.outputPositions : 0
@@ -78,7 +88,14 @@ public enum ControlCycleModel {
         // The memory bound covers the writes too, but the last results are written during the tail
         // (measured: about half of it overlaps).
         let stream = max(serial, Double(reads + writes) / memory.bandwidth - Double(tail) / 2)
-        return memory.latency + Int(stream.rounded(.up)) + tail
+        let commands = [params > 0, weights > 0, residual > 0, dataBeats > 0].filter { $0 }.count
+        return Body(stream: Int(stream.rounded(.up)), tail: tail, commands: commands)
+    }
+
+    /// Cycles of one record's pass that issues its own read commands, start to the next pass's start.
+    public static func cycles(_ r: ControlRecord, config: AcceleratorConfig, memory: Memory) -> Int {
+        let b = body(r, config: config, memory: memory)
+        return memory.latency + b.stream + b.tail
     }
 
     /// Bytes a record's pass reads and writes.
@@ -93,11 +110,51 @@ public enum ControlCycleModel {
 
     /// Per-layer cycles, in the order the layers' records run (records of one layer are consecutive).
     public static func estimate(_ plan: ControlPlan, memory: Memory = Memory()) -> [Layer] {
+        let c = plan.config, latency = memory.latency, recordBeats = ControlRecordFields.recordBytes / c.streamBytes
+        let records = plan.records, count = records.count
+        let bodies = records.map { body($0, config: c, memory: memory) }
+        // The timeline, in cycles from the run's start: pass k starts at `start[k]` (its
+        // `pass_start`), its last input beat is at `dataEnd[k]`; record k is in at `arrival[k]`, its
+        // fetch was issued at `fetch[k]`; pass k's commands went out at `early[k]` when that was
+        // while pass k−1 still ran, else it issues its own 2 cycles after its start.
+        var start = [Int](repeating: 0, count: count + 1)
+        var dataEnd = [Int](repeating: 0, count: count), arrival = dataEnd, fetch = dataEnd
+        var early = [Int?](repeating: nil, count: count)
+        // The first record: its fetch, then load, check, clamp, offsets.
+        if count > 0 { start[0] = latency + recordBeats + 2 }
+        for k in 0 ..< count {
+            let b = bodies[k]
+            let dataStart: Int
+            if let issued = early[k] {
+                // Behind its commands' latency and behind the record fetched ahead of it.
+                dataStart = max(start[k] + 1, issued + latency, k + 1 < count ? arrival[k + 1] : 0)
+            } else {
+                dataStart = start[k] + 2 + latency
+            }
+            dataEnd[k] = dataStart + b.stream
+            // Fetches issued in this pass after its own commands: records 1 and 2 in the first, then
+            // record k+2. Each lands after the data ahead of it on the stream.
+            let fetchAt = start[k] + 2 + 2 * (early[k] == nil ? b.commands : 0)
+            if k == 0 {
+                if count > 1 { fetch[1] = fetchAt; arrival[1] = max(fetch[1] + latency, dataEnd[0]) + recordBeats }
+                if count > 2 { fetch[2] = fetchAt + 2; arrival[2] = max(fetch[2] + latency, arrival[1]) + recordBeats }
+            } else if k + 2 < count {
+                fetch[k + 2] = fetchAt
+                arrival[k + 2] = max(fetch[k + 2] + latency, dataEnd[k]) + recordBeats
+            }
+            // The pass ends after its tail, with the next record in; the next starts passGapCycles later.
+            let next = k + 1 < count ? arrival[k + 1] : 0
+            start[k + 1] = max(dataEnd[k] + b.tail - 2, next + ControlUnit.passGapCycles + 1)
+            // The next pass's commands go out once its record is here and the early clip has run,
+            // if this pass is still running by then.
+            if k + 1 < count {
+                let issued = max(start[k] + ControlUnit.earlyIssueCycles, next + ControlUnit.earlyIssueCycles - 1)
+                if issued < start[k + 1] - ControlUnit.passGapCycles { early[k + 1] = issued }
+            }
+        }
         var layers = [Layer]()
-        for (n, r) in plan.records.enumerated() {
-            var cycles = cycles(r, config: plan.config, memory: memory)
-            // The first record is fetched before anything else can start.
-            if n == 0 { cycles += memory.latency + 128 / plan.config.streamBytes + 2 }
+        for (n, r) in records.enumerated() {
+            let cycles = start[n + 1] - (n == 0 ? 0 : start[n])
             let (read, written) = traffic(r, config: plan.config)
             if let last = layers.last, last.layer == r.layer {
                 layers[layers.count - 1].records += 1
