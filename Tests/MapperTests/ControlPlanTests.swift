@@ -127,8 +127,42 @@ final class ControlPlanTests: XCTestCase {
         }
         var b = NetBuilder(seed: 12)
         let x = b.input([1, 4, 10])
-        b.output(b.fullyConnected(x, outputs: 5, perChannel: false))
+        b.output(b.fullyConnected(x, outputs: 5, perChannel: false, batches: 4))
         try assertRecordsMatch(b.net, "fc over 4 batches")
+    }
+
+    /// With fewer batches than PV, FC runs as standard 3×3 passes of PK·PC inputs each (one per
+    /// filter group and chunk of PK·PC inputs), not pointwise passes of PC; with PV batches or more
+    /// the pointwise passes stay. The depths leave partial last chunks of 1 to 9 pixels (n % 3 ≠ 0
+    /// among them: 300 and 214 inputs at PC=16 are 1 and 5 pixels, at PC=3 1 and 9).
+    func testFullyConnectedWithFewBatchesIsOneStandardPassPerFilterGroupAndChunkOfPKTimesPCInputs() throws {
+        func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+        for (batches, depth, outs) in [(1, 300, 37), (1, 214, 37), (1, 1280, 20), (4, 214, 9), (9, 40, 7)] {
+            var b = NetBuilder(seed: UInt64(depth + batches))
+            let x = b.input([batches, depth])
+            b.output(b.fullyConnected(x, outputs: outs, perChannel: depth != 214, weightZeroPoint: depth == 214 ? 9 : 0, weightRange: 100, batches: batches))
+            for c in Self.configs {
+                let plan = try ControlPlan(program: try Mapper.compile(b.net, config: c, options: .externalOnly))
+                let fc = plan.records.filter { $0.op == .conv }
+                let label = "\(batches)×\(depth) → \(outs) at PC=\(c.pc) PF=\(c.pf)"
+                if batches < c.pv {
+                    XCTAssertEqual(fc.count, batches * ceilDiv(outs, c.pf) * ceilDiv(depth, c.pk * c.pc), label)
+                    XCTAssertTrue(fc.allSatisfy { $0.mode == .standard && $0.outputPositions == 1 }, label)
+                } else {
+                    XCTAssertEqual(fc.count, ceilDiv(outs, c.pf) * ceilDiv(depth, c.pc), label)
+                    XCTAssertTrue(fc.allSatisfy { $0.mode == .pointwise }, label)
+                }
+            }
+            try assertRecordsMatch(b.net, "fc \(batches)×\(depth) → \(outs)")
+        }
+        // The ADD of two FCs fused into the second: the residual is added at its last pass.
+        var b = NetBuilder(seed: 77)
+        let x = b.input([1, 214])
+        let f = b.fullyConnected(x, outputs: 21, perChannel: false)
+        b.output(b.add(f, b.fullyConnected(x, outputs: 21, perChannel: true)))
+        let plan = try ControlPlan(program: try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly))
+        XCTAssertTrue(plan.records.contains { $0.residual && $0.mode == .standard }, "the ADD is fused into the second FC's windows")
+        try assertRecordsMatch(b.net, "fc + fc, fused ADD")
     }
 
     func testAWeightZeroPointThatCannotBeFoldedIsAOneLineError() throws {

@@ -54,14 +54,15 @@ struct NetBuilder {
         return y
     }
 
-    mutating func fullyConnected(_ x: Int, outputs o: Int, perChannel: Bool, weightZeroPoint: Int32 = 0, weightRange: Int = 127) -> Int {
-        let d = net.tensors[x].elementCount
+    /// FULLY_CONNECTED over `batches` rows of the input's elements (one row by default).
+    mutating func fullyConnected(_ x: Int, outputs o: Int, perChannel: Bool, weightZeroPoint: Int32 = 0, weightRange: Int = 127, batches: Int = 1) -> Int {
+        let d = net.tensors[x].elementCount / batches
         let q = perChannel ? Quantization(scales: (0 ..< o).map { _ in rng.uniform(0.002, 0.01) }, zeroPoints: [Int32](repeating: 0, count: o))
                            : Quantization(scale: 0.005, zeroPoint: weightZeroPoint)
         let ws = (0 ..< o * d).map { _ in Int8(Int(rng.next() % UInt64(2 * weightRange + 1)) - weightRange) }
         let w = net.addTensor(Tensor(name: "fw", shape: [o, d], quantization: q, data: .int8(ws)))
         let b = net.addTensor(Tensor(name: "fb", shape: [o], type: .int32, data: .int32((0 ..< o).map { _ in Int32(Int(rng.next() % 4000) - 2000) })))
-        let y = activation([1, o], scale: scale(x) * 0.006 * Float(d).squareRoot() * 30)
+        let y = activation([batches, o], scale: scale(x) * 0.006 * Float(d).squareRoot() * 30)
         net.addLayer(.fullyConnected(activation: .none, keepNumDims: false), inputs: [x, w, b], outputs: [y])
         return y
     }
