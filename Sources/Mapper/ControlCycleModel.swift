@@ -108,10 +108,11 @@ public enum ControlCycleModel {
         return (128 + params + weights + residual + rows * cols * r.inChunk, r.last || r.op == .copy ? r.outputPositions * r.outChunk : 0)
     }
 
-    /// Per-layer cycles, in the order the layers' records run (records of one layer are consecutive).
-    public static func estimate(_ plan: ControlPlan, memory: Memory = Memory()) -> [Layer] {
-        let c = plan.config, latency = memory.latency, recordBeats = ControlRecordFields.recordBytes / c.streamBytes
-        let records = plan.records, count = records.count
+    /// Each record's cycles, from its pass's start to the next's (the first record's from the run's
+    /// start, its own fetch included).
+    public static func timeline(_ records: [ControlRecord], config c: AcceleratorConfig, memory: Memory) -> [Int] {
+        let latency = memory.latency, recordBeats = ControlRecordFields.recordBytes / c.streamBytes
+        let count = records.count
         let bodies = records.map { body($0, config: c, memory: memory) }
         // The timeline, in cycles from the run's start: pass k starts at `start[k]` (its
         // `pass_start`), its last input beat is at `dataEnd[k]`; record k is in at `arrival[k]`, its
@@ -152,9 +153,14 @@ public enum ControlCycleModel {
                 if issued < start[k + 1] - ControlUnit.passGapCycles { early[k + 1] = issued }
             }
         }
+        return (0 ..< count).map { start[$0 + 1] - ($0 == 0 ? 0 : start[$0]) }
+    }
+
+    /// Per-layer cycles, in the order the layers' records run (records of one layer are consecutive).
+    public static func estimate(_ plan: ControlPlan, memory: Memory = Memory()) -> [Layer] {
+        let perRecord = timeline(plan.records, config: plan.config, memory: memory)
         var layers = [Layer]()
-        for (n, r) in records.enumerated() {
-            let cycles = start[n + 1] - (n == 0 ? 0 : start[n])
+        for (r, cycles) in zip(plan.records, perRecord) {
             let (read, written) = traffic(r, config: plan.config)
             if let last = layers.last, last.layer == r.layer {
                 layers[layers.count - 1].records += 1

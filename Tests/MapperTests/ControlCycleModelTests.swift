@@ -2,9 +2,10 @@ import Accelerator
 import Mapper
 import XCTest
 
-/// ControlCycleModel's arithmetic on single records, derived by hand from its documented rule:
-/// latency + the serial input beats (or the memory's bytes, whichever is longer) + the tail. That
-/// the rule is the RTL's is checked against ./Vtop in AcceleratorRTLTests.
+/// ControlCycleModel's arithmetic, derived by hand from its documented rules: a pass that issues its
+/// own commands takes latency + the serial input beats (or the memory's bytes, whichever is longer)
+/// + the tail; a run's timeline lets later passes' commands go out during the pass before. That the
+/// rules are the RTL's is checked against ./Vtop in AcceleratorRTLTests.
 final class ControlCycleModelTests: XCTestCase {
     private func conv(_ mode: ControlRecord.Mode, rows: Int, cols: Int, last: Bool) -> ControlRecord {
         var r = ControlRecord()
@@ -44,5 +45,19 @@ final class ControlCycleModelTests: XCTestCase {
         // 35 pixels of 16 bytes and 9 weight beats of 16 bytes at 4 bytes per cycle: 4 cycles each.
         let r = conv(.standard, rows: 5, cols: 7, last: false)
         XCTAssertEqual(ControlCycleModel.cycles(r, config: AcceleratorConfig(), memory: .init(bandwidth: 4, latency: 0)), 4 * (9 + 35) + 16)
+    }
+
+    /// Four passes of 9 weight beats and 35 pixels (44 cycles of input, tail 16), 16-byte beats
+    /// (8 per record), latency 64. Pass 0 starts after its record (64 + 8 + 2 = 74) and waits for its
+    /// own commands: data 140 ... 184; records 1 and 2 are fetched at 80 and 82 and land behind its
+    /// data, at 192 and 200. Pass 1 starts at max(184 + 16 − 2, 192 + 5) = 198, too soon for its
+    /// commands (record 1 at 192, + 6 = 198), so it waits a latency too: data 264 ... 308, and record
+    /// 3, fetched at 204, lands at 316. Pass 2's commands went out at max(198 + 7, 200 + 6) = 206, so
+    /// its data is there when it starts at 322: 323 ... 367; pass 3 starts at 381, its commands went
+    /// out at 381 − 59 + 7 = 329, so it waits until 393: 393 ... 437, and the run ends at 451.
+    func testLaterPassesFindTheirDataAlreadyRequested() {
+        let r = conv(.standard, rows: 5, cols: 7, last: false)
+        XCTAssertEqual(ControlCycleModel.timeline([r, r, r, r], config: AcceleratorConfig(), memory: .init(bandwidth: 64, latency: 64)),
+                       [198, 124, 59, 70])
     }
 }
