@@ -32,7 +32,7 @@ v16=$work/b16/Vtop v32=$work/b32/Vtop
 "$make_case" "$tmp/layer" --corrupt-layer 5
 "$make_case" "$tmp/final" --corrupt-expected
 "$make_case" "$tmp/magic" --bad-magic
-for f in 1 2 3 4; do "$make_case" "$tmp/fault$f" --fault $f; done
+for f in 1 2 3 4 5; do "$make_case" "$tmp/fault$f" --fault $f; done
 
 # expect_pass COMMAND...: exit 0, PASS line, device_output.bin equal to expected_device.bin.
 expect_pass() {
@@ -74,6 +74,11 @@ dev=$(sed -n 's/^device counters: CYCLES \([0-9]*\),.*RECORDS_DONE 4,.*/\1/p' "$
 [ -n "$dev" ] && [ $(( $(total_cycles) - dev )) -le 2 ] && [ $(( dev - $(total_cycles) )) -le 2 ] && ok \
   || bad "device CYCLES '$dev' vs harness $(total_cycles)"
 grep -q '^     5 COPY_PAD .* 2000 ' "$tmp/out" && ok || bad "the per-layer table has no row for layer 5"
+# The last finished layer's registers: three layers (3 3 5 7 on trace_layer), the last is 7, and its
+# LAYER_DONE_CYCLES (checked by the harness against its own count) is the table's row for layer 7.
+last=$(sed -n 's/^     7 COPY_WIDE *[0-9]* *\([0-9]*\) .*/\1/p' "$tmp/out")
+grep -q "LAYERS_DONE 3, LAYER_DONE_INDEX 7, LAYER_DONE_CYCLES ${last:-x}," "$tmp/out" && ok \
+  || bad "layer registers: $(grep '^device counters' "$tmp/out") (layer 7's row: ${last:-none})"
 # trace_layer is checked against the layer lines (a warning: the data decide).
 "$v16" "$tmp/good" >"$tmp/out" 2>&1 && ! grep -q '^warning' "$tmp/out" && ok || bad "a warning on the good case: $(grep warning "$tmp/out")"
 rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; sed -i 's/^layer 5 COPY_PAD/layer 6 COPY_PAD/' "$tmp/m/sim.txt"
@@ -97,6 +102,7 @@ expect_error "m_axis beat 14 of 15 of the write command at 0x2069 has tlast=1" "
 expect_error "tkeep byte 7 is 1, but the command's chunk is 7" "$v16" "$tmp/fault2"
 expect_error "m_rd_cmd valid dropped without a handshake" "$v16" "$tmp/fault3" --backpressure 0.9
 expect_error "m_wr_cmd command (address 0x40002069, chunk 7, count1 5, count2 3): reaches beyond the memory image" "$v16" "$tmp/fault4"
+expect_error "LAYER_DONE_CYCLES is" "$v16" "$tmp/fault5"
 expect_error "rebuild for the folder's configuration" "$v16" "$tmp/good32"
 
 # Waves only from a tracing build, and there they are written.

@@ -70,8 +70,12 @@ void printReport(const SimSpec& spec, const RunSummary& run) {
                 (unsigned long long)total.s.bytesRead, (unsigned long long)total.s.bytesWritten,
                 run.cycles ? double(total.s.bytesRead + total.s.bytesWritten) / double(run.cycles) : 0.0, run.bandwidth,
                 (unsigned long long)total.s.inputStall, (unsigned long long)total.s.outputStall);
-    std::printf("device counters: CYCLES %llu, STALL_INPUT %u, STALL_OUTPUT %u, ENGINE_BEATS %u, PRUNE_ACTIVE %u, RECORDS_DONE %u, STATUS 0x%x\n",
-                (unsigned long long)run.device.cycles, run.device.stallInput, run.device.stallOutput, run.device.engineBeats,
-                run.device.pruneActive, run.device.recordsDone, run.device.status);
+    const DeviceCounters& d = run.device;
+    std::printf("device counters: CYCLES %llu, STALL_INPUT %u, STALL_OUTPUT %u, ENGINE_BEATS %u, PRUNE_ACTIVE %u, RECORDS_DONE %u, STATUS 0x%x, "
+                "LAYERS_DONE %u, LAYER_DONE_INDEX %u, LAYER_DONE_CYCLES %u, LAYER_DONE_STALL_INPUT %u, LAYER_DONE_STALL_OUTPUT %u, "
+                "LAYER_DONE_ENGINE_BEATS %u\n",
+                (unsigned long long)d.cycles, d.stallInput, d.stallOutput, d.engineBeats, d.pruneActive, d.recordsDone, d.status,
+                d.layersDone, d.layerDoneIndex, d.layerDoneCycles, d.layerDoneStallInput, d.layerDoneStallOutput,
+                d.layerDoneEngineBeats);
     std::printf("simulation: %.2f s, %.0f cycles/s\n", run.wallSeconds, run.wallSeconds > 0 ? double(run.cycles) / run.wallSeconds : 0.0);
 }

@@ -25,6 +25,9 @@ struct RecordStats {
 struct DeviceCounters {           // read over AXI-Lite after the run
     uint64_t cycles = 0;
     uint32_t stallInput = 0, stallOutput = 0, engineBeats = 0, pruneActive = 0, recordsDone = 0, status = 0;
+    // The last finished layer (LAYERS_DONE ... LAYER_DONE_ENGINE_BEATS).
+    uint32_t layersDone = 0, layerDoneIndex = 0, layerDoneCycles = 0, layerDoneStallInput = 0, layerDoneStallOutput = 0,
+             layerDoneEngineBeats = 0;
 };
 
 struct RunSummary {

@@ -29,6 +29,8 @@ enum : uint32_t {
     regId = 0x00, regConfig = 0x04, regControl = 0x08, regStatus = 0x0C, regRecordBase = 0x14, regRecordCount = 0x18,
     regRecordsDone = 0x1C, regCyclesLo = 0x20, regCyclesHi = 0x24, regStallInput = 0x28, regStallOutput = 0x2C,
     regEngineBeats = 0x30, regPruneActive = 0x34, regCurrentLayer = 0x38, regErrorRecord = 0x3C,
+    regLayersDone = 0x40, regLayerDoneIndex = 0x44, regLayerDoneCycles = 0x48, regLayerDoneStallInput = 0x4C,
+    regLayerDoneStallOutput = 0x50, regLayerDoneEngineBeats = 0x54,
 };
 constexpr uint32_t expectedId = 0xD5C10001;
 constexpr uint64_t registerTimeout = 10000;   // cycles an AXI-Lite access may take
@@ -118,11 +120,18 @@ public:
         d.engineBeats = readRegister(regEngineBeats);
         d.pruneActive = readRegister(regPruneActive);
         d.recordsDone = readRegister(regRecordsDone);
+        d.layersDone = readRegister(regLayersDone);
+        d.layerDoneIndex = readRegister(regLayerDoneIndex);
+        d.layerDoneCycles = readRegister(regLayerDoneCycles);
+        d.layerDoneStallInput = readRegister(regLayerDoneStallInput);
+        d.layerDoneStallOutput = readRegister(regLayerDoneStallOutput);
+        d.layerDoneEngineBeats = readRegister(regLayerDoneEngineBeats);
         if (recordsDone_ != spec_.recordCount || d.recordsDone != spec_.recordCount)
             throw HarnessError("STATUS.done after " + std::to_string(recordsDone_) + " trace_record_done pulses and RECORDS_DONE " +
                                std::to_string(d.recordsDone) + ", but RECORD_COUNT is " + std::to_string(spec_.recordCount));
         if (mover_.readsPending() || mover_.writesPending())
             throw HarnessError("STATUS.done with DataMover commands still unfinished");
+        checkLayerSnapshot(d);
         summary_.bandwidth = options_.bandwidth;
         return summary_;
     }
@@ -234,12 +243,41 @@ private:
         if (recordDone) recordFinished(traceLayer);
     }
 
+    // The last finished layer's registers (docs/control.md, "AXI4-Lite register map") against the trace: a
+    // layer is a run of consecutive records with the same trace_layer. The device's layer runs from the
+    // cycle after the previous layer's last pass ended to its own last pass's end; the harness's records
+    // run from the cycle after the previous trace_record_done pulse to their own pulse, one cycle later,
+    // so a layer that is not the run's first has the same number of cycles in both. The first layer's
+    // device count starts with the run's first busy cycle, so with one layer it is CYCLES.
+    void checkLayerSnapshot(const DeviceCounters& d) const {
+        uint64_t lastCycles = 0;
+        for (uint64_t r = lastLayerFirstRecord_; r < summary_.records.size(); ++r) lastCycles += summary_.records[r].cycles;
+        const uint64_t want = layerRuns_ > 1 ? lastCycles : d.cycles;
+        const char* what = layerRuns_ > 1 ? "the harness's count from the previous layer's last trace_record_done pulse"
+                                           : "CYCLES (the run has one layer)";
+        if (d.layersDone != layerRuns_)
+            throw HarnessError("LAYERS_DONE is " + std::to_string(d.layersDone) + ", but trace_layer showed " +
+                               std::to_string(layerRuns_) + " layers (runs of equal consecutive values)");
+        if (layerRuns_ == 0) return;
+        if ((d.layerDoneIndex & 0xFFFF) != lastTraceLayer_)
+            throw HarnessError("LAYER_DONE_INDEX is " + std::to_string(d.layerDoneIndex) + ", but the last trace_layer was " +
+                               std::to_string(lastTraceLayer_));
+        if (d.layerDoneCycles != uint32_t(want))
+            throw HarnessError("LAYER_DONE_CYCLES is " + std::to_string(d.layerDoneCycles) + " for layer " +
+                               std::to_string(lastTraceLayer_) + ", but " + what + " is " + std::to_string(want));
+    }
+
     // Records finish in order, so the n-th trace_record_done pulse ends record n - 1.
     void recordFinished(uint32_t traceLayer) {
         const uint64_t record = recordsDone_++;
         if (!running_ || record >= spec_.recordCount)
             throw HarnessError("trace_record_done pulse " + std::to_string(record + 1) + " at cycle " + std::to_string(cycle_) +
                                ", but only " + std::to_string(spec_.recordCount) + " records were started");
+        if (layerRuns_ == 0 || traceLayer != lastTraceLayer_) {
+            ++layerRuns_;
+            lastLayerFirstRecord_ = record;
+            lastTraceLayer_ = traceLayer;
+        }
         if (options_.verbose)
             std::printf("record %llu (layer %u) done at cycle %llu after %llu cycles\n", (unsigned long long)record, traceLayer,
                         (unsigned long long)cycle_, (unsigned long long)summary_.records[record].cycles);
@@ -286,6 +324,8 @@ private:
     std::vector<std::vector<uint8_t>> layerBytes_;
     RunSummary summary_;
     uint64_t cycle_ = 0, startCycle_ = 0, irqCycle_ = 0, recordsDone_ = 0;
+    uint64_t layerRuns_ = 0, lastLayerFirstRecord_ = 0;   // layers seen on trace_layer, the last one's first record
+    uint32_t lastTraceLayer_ = 0;
     bool running_ = false, irq_ = false;
 };
 

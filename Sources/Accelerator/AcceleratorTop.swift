@@ -66,7 +66,8 @@ public struct AcceleratorTop {
             ctrl.record_base.assign(regs.record_base)
             ctrl.record_count.assign(regs.record_count)
             for name in ["busy", "error", "run_done", "records_done", "cycles", "stall_input", "stall_output", "engine_beats",
-                         "prune_active", "current_layer", "error_record"] {
+                         "prune_active", "current_layer", "error_record", "layers_done", "layer_done_index", "layer_done_cycles",
+                         "layer_done_stall_input", "layer_done_stall_output", "layer_done_engine_beats"] {
                 regs.port(name).assign(ctrl.port(name))
             }
 

@@ -13,7 +13,10 @@ import HDLKit
 /// Ports (besides the `s_axil_*` slave):
 /// * from the control unit: `busy`, `error` (levels), `run_done` (one cycle when a run ends),
 ///   and the read-only figures `records_done`, `cycles` (64), `stall_input`, `stall_output`,
-///   `engine_beats`, `prune_active`, `current_layer`, `error_record` (32 each);
+///   `engine_beats`, `prune_active`, `current_layer`, `error_record` (32 each), and the last
+///   finished layer's snapshot `layers_done`, `layer_done_index`, `layer_done_cycles`,
+///   `layer_done_stall_input`, `layer_done_stall_output`, `layer_done_engine_beats` (32 each; see
+///   ControlUnit, "Per-layer figures");
 /// * to it: `start` (one cycle, for a CONTROL write with bit 0 set), `record_base`, `record_count`;
 /// * `irq`: high while STATUS.done and CONTROL.irq-enable.
 ///
@@ -30,6 +33,9 @@ public struct AxiLiteRegisters {
         public static let recordBase = 0x14, recordCount = 0x18, recordsDone = 0x1C
         public static let cyclesLo = 0x20, cyclesHi = 0x24, stallInput = 0x28, stallOutput = 0x2C
         public static let engineBeats = 0x30, pruneActive = 0x34, currentLayer = 0x38, errorRecord = 0x3C
+        /// The last finished layer (read-only): layers finished since start, its `layer` and its figures.
+        public static let layersDone = 0x40, layerDoneIndex = 0x44, layerDoneCycles = 0x48
+        public static let layerDoneStallInput = 0x4C, layerDoneStallOutput = 0x50, layerDoneEngineBeats = 0x54
     }
 
     public static let identification = 0xD5C1_0001
@@ -76,6 +82,12 @@ public struct AxiLiteRegisters {
             let pruneActive = m.input("prune_active", .uint(32))
             let currentLayer = m.input("current_layer", .uint(32))
             let errorRecord = m.input("error_record", .uint(32))
+            let layersDone = m.input("layers_done", .uint(32))
+            let layerDoneIndex = m.input("layer_done_index", .uint(32))
+            let layerDoneCycles = m.input("layer_done_cycles", .uint(32))
+            let layerDoneStallInput = m.input("layer_done_stall_input", .uint(32))
+            let layerDoneStallOutput = m.input("layer_done_stall_output", .uint(32))
+            let layerDoneEngineBeats = m.input("layer_done_engine_beats", .uint(32))
 
             let start = m.output("start", .bool)
             let irq = m.output("irq", .bool)
@@ -150,6 +162,12 @@ public struct AxiLiteRegisters {
                 (Offset.pruneActive, pruneActive),
                 (Offset.currentLayer, currentLayer),
                 (Offset.errorRecord, errorRecord),
+                (Offset.layersDone, layersDone),
+                (Offset.layerDoneIndex, layerDoneIndex),
+                (Offset.layerDoneCycles, layerDoneCycles),
+                (Offset.layerDoneStallInput, layerDoneStallInput),
+                (Offset.layerDoneStallOutput, layerDoneStallOutput),
+                (Offset.layerDoneEngineBeats, layerDoneEngineBeats),
             ]
             let readValue = m.wire("read_value", .uint(32))
             readValue.assign(zero)

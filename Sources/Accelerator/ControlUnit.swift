@@ -38,6 +38,22 @@ import HDLKit
 /// phase wanted a beat that memory did not have), `stall_output` (output_valid && !output_ready),
 /// `engine_beats` (the unit's `engine_beat`), `records_done`; `current_layer` is the running
 /// record's `layer`; `prune_active` is the low 32 bits of the unit's `activity` (never cleared).
+///
+/// Per-layer figures: a layer is a run of consecutive records with the same `layer`. The unit counts
+/// the same four events (busy cycles, input stalls, output stalls, engine beats; 32 bits each) for
+/// the layer running and clears them where a layer ends: in the cycle its last record's pass ends
+/// (the cycle before `trace_record_done`), when the next record has another `layer`, is not runnable
+/// (the run then stops at it with `error`) or the run has no more records. In that cycle the layer's
+/// counts including the cycle are latched into `layer_done_cycles`, `layer_done_stall_input`,
+/// `layer_done_stall_output`, `layer_done_engine_beats`, its `layer` into `layer_done_index`, and
+/// `layers_done` (layers finished in this run) counts up. The cycles from one layer's last pass end
+/// to the next layer's `pass_start` (its record's check, clip and pass start) count for the next layer,
+/// the first layer's from the start (the first record's fetch), so every busy cycle of a run counts
+/// in exactly one layer and the layers' cycles add up to `cycles` (likewise for the other three),
+/// except in a run that stops at a bad record, whose cycles after the last finished layer are in no
+/// snapshot. A layer's cycles (but the first's) therefore equal the distance between the
+/// `trace_record_done` pulses of its last record and the previous layer's last record. All are
+/// cleared at start.
 public struct ControlUnit {
     public let config: AcceleratorConfig
     public let module: Module
@@ -371,15 +387,35 @@ public struct ControlUnit {
             let engineBeats = m.reg("engine_beats_q", .uint(32), reset: 0)
             let recordsDone = m.reg("records_done_q", .uint(32), reset: 0)
             m.when(busy) { cycles.assign(cycles &+ 1) }
-            m.when(busy && sReady && !sValid) { stallInput.assign(stallInput &+ 1) }
-            m.when(busy && outputValid && !outputReady) { stallOutput.assign(stallOutput &+ 1) }
-            m.when(busy && engineBeat) { engineBeats.assign(engineBeats &+ 1) }
+            let inputStalled = m.wire("input_stalled", busy && sReady && !sValid)
+            let outputStalled = m.wire("output_stalled", busy && outputValid && !outputReady)
+            let engineBeatCounted = m.wire("engine_beat_counted", busy && engineBeat)
+            m.when(inputStalled) { stallInput.assign(stallInput &+ 1) }
+            m.when(outputStalled) { stallOutput.assign(stallOutput &+ 1) }
+            m.when(engineBeatCounted) { engineBeats.assign(engineBeats &+ 1) }
+            // The same events for the layer running (cleared where a layer ends, in the pass case
+            // below), and the finished layer's snapshot.
+            let layerCycles = m.reg("layer_cycles_q", .uint(32), reset: 0)
+            let layerStallInput = m.reg("layer_stall_input_q", .uint(32), reset: 0)
+            let layerStallOutput = m.reg("layer_stall_output_q", .uint(32), reset: 0)
+            let layerEngineBeats = m.reg("layer_engine_beats_q", .uint(32), reset: 0)
+            let layerCounters = [(layerCycles, busy), (layerStallInput, inputStalled), (layerStallOutput, outputStalled),
+                                 (layerEngineBeats, engineBeatCounted)]
+            let layersDone = m.reg("layers_done_q", .uint(32), reset: 0)
+            let layerDoneIndex = m.reg("layer_done_index_q", .uint(32), reset: 0)
+            let layerDoneCycles = m.reg("layer_done_cycles_q", .uint(32), reset: 0)
+            let layerDoneStallInput = m.reg("layer_done_stall_input_q", .uint(32), reset: 0)
+            let layerDoneStallOutput = m.reg("layer_done_stall_output_q", .uint(32), reset: 0)
+            let layerDoneEngineBeats = m.reg("layer_done_engine_beats_q", .uint(32), reset: 0)
+            let layerSnapshot = [layerDoneCycles, layerDoneStallInput, layerDoneStallOutput, layerDoneEngineBeats]
+            for (counter, event) in layerCounters { m.when(event) { counter.assign(counter &+ 1) } }
 
             // The sequencer.
             m.switch(state) { s in
                 s.is(State.idle.rawValue) {
                     m.when(start) {
                         for r in [cycles, stallInput, stallOutput, engineBeats, recordsDone] { r.assign(0) }
+                        for r in layerCounters.map(\.0) + layerSnapshot + [layersDone, layerDoneIndex] { r.assign(0) }
                         error.assign(0)
                         errorRecord.assign(0)
                         recordIndex.assign(0)
@@ -457,7 +493,19 @@ public struct ControlUnit {
                         recordIndex.assign(recordIndex &+ 1)
                         earlyStep.assign(0)
                         for need in earlyNeed { need.assign(0) }
-                        m.when(recordIndex &+ 1 == recordCount) {
+                        // The layer ends with this record when the next one is of another layer, is
+                        // not runnable (the run stops at it) or there is none. This cycle still
+                        // counts for it; the next cycle is the next layer's first.
+                        let lastRecord = recordIndex &+ 1 == recordCount
+                        m.when(lastRecord || !nextRunnable || nf.layer != f.layer) {
+                            layersDone.assign(layersDone &+ 1)
+                            layerDoneIndex.assign(f.layer)
+                            for ((counter, event), done) in zip(layerCounters, layerSnapshot) {
+                                done.assign(mux(event, counter &+ 1, counter))
+                                counter.assign(0)
+                            }
+                        }
+                        m.when(lastRecord) {
                             runDone.assign(1)
                             state.assign(State.idle.rawValue)
                         }.otherwise {
@@ -484,6 +532,12 @@ public struct ControlUnit {
             m.output("engine_beats", engineBeats)
             m.output("prune_active", activity.bits(31, 0))
             m.output("current_layer", currentLayer)
+            m.output("layers_done", layersDone)
+            m.output("layer_done_index", layerDoneIndex)
+            m.output("layer_done_cycles", layerDoneCycles)
+            m.output("layer_done_stall_input", layerDoneStallInput)
+            m.output("layer_done_stall_output", layerDoneStallOutput)
+            m.output("layer_done_engine_beats", layerDoneEngineBeats)
             m.output("trace_record_done", traceDone)
             m.output("trace_layer", traceLayer)
             // Reserved bits of the record, the high activity bits and the stream's tlast (the router

@@ -190,7 +190,8 @@ final class AcceleratorTopControlTests: XCTestCase {
         var description: String { String(format: "cmd(0x%x, chunk %d, %d×%d, %d×%d)", address, chunk, count1, stride1, count2, stride2) }
     }
 
-    private enum LiteOp { case write(Int, Int), read(Int), waitIrq }
+    /// `waitTraces(n)`: until n `trace_record_done` pulses were seen.
+    private enum LiteOp { case write(Int, Int), read(Int), waitIrq, waitTraces(Int) }
 
     private struct Bench: ControlTestBench {
         let memory: [Int: UInt8]
@@ -216,6 +217,8 @@ final class AcceleratorTopControlTests: XCTestCase {
         var outKeeps: [Int] = []
         var traces: [Int] = []
         var stallInput = 0, stallOutput = 0
+        /// stallInput and stallOutput up to the cycle before each trace pulse (the pass's end).
+        var stallsAtTrace: [(input: Int, output: Int)] = []
         var irqSeenAt: Int?
         var stallsAtIrq: [(input: Int, output: Int)] = []
         var cycle = 0
@@ -253,7 +256,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                     i["s_axil_awvalid"] = awDone ? 0 : 1; i["s_axil_wvalid"] = wDone ? 0 : 1
                 case .read(let a):
                     i["s_axil_araddr"] = a; i["s_axil_arvalid"] = arDone ? 0 : 1
-                case .waitIrq: break
+                case .waitIrq, .waitTraces: break
                 }
             }
             return i
@@ -261,6 +264,7 @@ final class AcceleratorTopControlTests: XCTestCase {
 
         mutating func observe(_ o: [String: Int], _ i: [String: Int]) {
             func v(_ n: String) -> Int { o[n, default: 0] }
+            let stallsBefore = (input: stallInput, output: stallOutput)
             func command(_ p: String) -> Command {
                 Command(address: v("\(p)_address"), chunk: v("\(p)_chunk"), count1: v("\(p)_count1"), stride1: v("\(p)_stride1"),
                         count2: v("\(p)_count2"), stride2: v("\(p)_stride2"))
@@ -284,7 +288,11 @@ final class AcceleratorTopControlTests: XCTestCase {
                     outKeeps.append(v("m_axis_tkeep"))
                 } else { stallOutput += 1 }
             }
-            if v("trace_record_done") == 1 { traces.append(v("trace_layer")); traceCycles.append(cycle) }
+            if v("trace_record_done") == 1 {
+                traces.append(v("trace_layer"))
+                traceCycles.append(cycle)
+                stallsAtTrace.append(stallsBefore)
+            }
             if opIndex < ops.count {
                 switch ops[opIndex] {
                 case .write:
@@ -296,6 +304,8 @@ final class AcceleratorTopControlTests: XCTestCase {
                     else if arDone && v("s_axil_rvalid") == 1 { reads.append((a, v("s_axil_rdata"))); opIndex += 1; arDone = false }
                 case .waitIrq:
                     if v("irq") == 1 { irqSeenAt = cycle; stallsAtIrq.append((stallInput, stallOutput)); opIndex += 1 }
+                case .waitTraces(let n):
+                    if traces.count >= n { opIndex += 1 }
                 }
             }
             cmdReady = eager || rng.below(3) != 0
@@ -427,7 +437,8 @@ final class AcceleratorTopControlTests: XCTestCase {
 
         typealias O = AxiLiteRegisters.Offset
         let readBack = [O.status, O.recordsDone, O.cyclesLo, O.cyclesHi, O.stallInput, O.stallOutput, O.engineBeats,
-                        O.pruneActive, O.currentLayer, O.errorRecord, O.recordBase, O.recordCount, O.id, O.config]
+                        O.pruneActive, O.currentLayer, O.errorRecord, O.recordBase, O.recordCount, O.id, O.config,
+                        O.layersDone, O.layerDoneIndex, O.layerDoneCycles, O.layerDoneEngineBeats]
         var ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, records.count), .write(O.control, 3), .waitIrq]
         ops += readBack.map { .read($0) }
         ops += [.write(O.irqAck, 2), .read(O.status)]
@@ -477,6 +488,11 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(reg[O.recordsDone], 5)
         XCTAssertEqual(reg[O.errorRecord], 5)
         XCTAssertEqual(reg[O.currentLayer], records[4].layer)
+        // One record per layer; the bad record ends layer 7 (record 4) as a next layer would.
+        XCTAssertEqual(reg[O.layersDone], 5)
+        XCTAssertEqual(reg[O.layerDoneIndex], records[4].layer)
+        if bench.traceCycles.count == 5 { XCTAssertEqual(reg[O.layerDoneCycles], bench.traceCycles[4] - bench.traceCycles[3]) }
+        XCTAssertEqual(reg[O.layerDoneEngineBeats], records[4].regionRows * records[4].regionCols)
         XCTAssertEqual(reg[O.engineBeats], beats.filter { $0.phase == 3 }.count)
         XCTAssertEqual(reg[O.stallInput], bench.stallsAtIrq.first?.input)
         XCTAssertEqual(reg[O.stallOutput], bench.stallsAtIrq.first?.output)
@@ -494,6 +510,93 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertEqual(reg[O.id], AxiLiteRegisters.identification)
         XCTAssertEqual(reg[O.config], AxiLiteRegisters.configWord(c))
         XCTAssertEqual(bench.reads[readBack.count].value, 0b100, "STATUS after IRQ_ACK: error only")
+    }
+
+    /// The per-layer registers (docs/control.md, "Per-layer figures") under random back-pressure: after
+    /// each layer's last trace pulse the host reads the snapshot, and it must match the bench's own
+    /// observations: the layer's `layer`, the cycles from the previous layer's last trace pulse to its
+    /// own (the first layer: from the run's first busy cycle), the input and output stalls the bench
+    /// counted in that span (one cycle earlier: the device's layer ends with the pass, the pulse
+    /// follows), the pixel beats of its records. A layer whose `layer` comes back after another is a
+    /// new layer. Over the run the layers' figures add up to CYCLES and the other run counters.
+    func testPerLayerFiguresAreLatchedAtLayerBoundaries() throws {
+        let c = AcceleratorTopLintTests.smallConfig()
+        let b = c.streamBytes
+        let layers = [4, 4, 9, 9, 9, 70001, 4, 12]
+        let records = layers.enumerated().map { n, layer in
+            Record(op: n % 3 == 2 ? 2 : 1, mode: 1, first: true, last: n % 2 == 1, loadParams: n % 2 == 0, layer: layer,
+                   regionRows: 1 + n % 2, regionCols: 12 + 5 * n, row0: 0, col0: 0, imageRows: 2, imageCols: 60,
+                   inputAddress: 0x1_0000 + 0x400 * n, inputPixelStride: 4, inputRowStride: 240, inChunk: 4, fillValue: 0,
+                   outChunk: 4, weightAddress: 0x2000, weightBeats: 1, paramRecords: 4, parameterAddress: 0x3000,
+                   outputAddress: 0x4_0000 + 0x400 * n, outputPixelStride: 4, outputRowStride: 240, outputRows: 1 + n % 2,
+                   outputCols: 12 + 5 * n)
+        }
+        // The layers as the host sees them: runs of equal consecutive `layer`, each with its last record.
+        var runs: [(layer: Int, lastRecord: Int)] = []
+        for (n, layer) in layers.enumerated() {
+            if let last = runs.last, last.layer == layer { runs[runs.count - 1].lastRecord = n } else { runs.append((layer, n)) }
+        }
+        XCTAssertEqual(runs.count, 5)
+        let recordBase = 0x8000
+        var memory: [Int: UInt8] = [:]
+        for (n, rec) in records.enumerated() {
+            for (k, byte) in rec.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte }
+        }
+        typealias O = AxiLiteRegisters.Offset
+        let snapshot = [O.layersDone, O.layerDoneIndex, O.layerDoneCycles, O.layerDoneStallInput, O.layerDoneStallOutput,
+                        O.layerDoneEngineBeats, O.layersDone]
+        var ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, records.count), .write(O.control, 3)]
+        for run in runs { ops += [.waitTraces(run.lastRecord + 1)] + snapshot.map { .read($0) } }
+        ops += [.waitIrq] + [O.cyclesLo, O.cyclesHi, O.stallInput, O.stallOutput, O.engineBeats].map { .read($0) }
+            + snapshot.map { .read($0) }
+        // A second run is cleared at start: one record, one layer, whose figures are the run's.
+        ops += [.write(O.irqAck, 2), .write(O.recordCount, 1), .write(O.control, 3), .waitIrq]
+            + [O.cyclesLo, O.stallInput, O.stallOutput, O.engineBeats].map { .read($0) } + snapshot.map { .read($0) }
+        let sim = try Simulator(Design(top: Self.bench(AcceleratorTop(config: c, executionUnit: Self.standIn(c)).module, bytes: b)))
+        let result = try controlCosimulate(sim, Bench(memory: memory, b: b, rng: SplitMix(state: 0x1A7E), ops: ops),
+                                           maxCycles: 6000, window: 384)
+        let bench = result.bench
+        print("AcceleratorTopControlTests (per-layer figures): \(result.cycles) cycles in \(result.runs) simulator runs")
+        XCTAssertEqual(bench.opIndex, ops.count, "every register operation done")
+        XCTAssertEqual(bench.traces, layers.map { $0 & 0xFFFF } + [layers[0] & 0xFFFF])
+        guard bench.opIndex == ops.count, bench.traceCycles.count == records.count + 1 else { return }
+        let values = bench.reads.map(\.value)
+        let n = snapshot.count
+        let perLayer = (0..<runs.count).map { Array(values[n * $0 ..< n * ($0 + 1)]) }
+        let totals = Array(values[n * runs.count ..< n * runs.count + 5])
+        let afterRun = Array(values[n * runs.count + 5 ..< n * runs.count + 5 + n])
+        let second = Array(values[n * runs.count + 5 + n ..< values.count])
+        let cycles = totals[0] | totals[1] << 32
+        let pixels = records.map { $0.regionRows * $0.regionCols }
+
+        var sums = [0, 0, 0, 0]
+        for (k, run) in runs.enumerated() {
+            let got = perLayer[k]
+            let first = k == 0 ? 0 : runs[k - 1].lastRecord + 1
+            // The first layer's start is the run's first busy cycle, which the bench does not see: it
+            // is checked by the sum below.
+            let end = bench.traceCycles[run.lastRecord], begin = k == 0 ? 0 : bench.traceCycles[runs[k - 1].lastRecord]
+            let stallsEnd = bench.stallsAtTrace[run.lastRecord]
+            let stallsBegin = k == 0 ? (input: 0, output: 0) : bench.stallsAtTrace[runs[k - 1].lastRecord]
+            XCTAssertEqual(got[0], k + 1, "LAYERS_DONE after layer \(k)")
+            XCTAssertEqual(got[6], k + 1, "LAYERS_DONE unchanged while the snapshot of layer \(k) was read")
+            XCTAssertEqual(got[1], run.layer, "LAYER_DONE_INDEX of layer \(k)")
+            XCTAssertEqual(got[3], stallsEnd.input - stallsBegin.input, "LAYER_DONE_STALL_INPUT of layer \(k)")
+            XCTAssertEqual(got[4], stallsEnd.output - stallsBegin.output, "LAYER_DONE_STALL_OUTPUT of layer \(k)")
+            XCTAssertEqual(got[5], pixels[first...run.lastRecord].reduce(0, +), "LAYER_DONE_ENGINE_BEATS of layer \(k)")
+            if k > 0 { XCTAssertEqual(got[2], end - begin, "LAYER_DONE_CYCLES of layer \(k): between the trace pulses") }
+            for i in 0..<4 { sums[i] += got[2 + i] }
+        }
+        XCTAssertEqual(sums, [cycles, totals[2], totals[3], totals[4]], "the layers add up to the run's figures")
+        XCTAssertGreaterThan(sums[1], 0)
+        XCTAssertGreaterThan(sums[2], 0)
+        XCTAssertEqual(afterRun, perLayer.last, "after the run the snapshot is the last layer's")
+        // The second run: one layer, all of its figures.
+        XCTAssertEqual(second[4], 1)
+        XCTAssertEqual(second[10], 1)
+        XCTAssertEqual(second[5], layers[0])
+        XCTAssertEqual(Array(second[6...9]), Array(second[0...3]), "one layer: LAYER_DONE_* equal CYCLES_LO, STALL_*, ENGINE_BEATS")
+        XCTAssertEqual(second[9], pixels[0])
     }
 
     /// The same top with the real ExecutionUnit: a pointwise pass (parameters, weights, a partial

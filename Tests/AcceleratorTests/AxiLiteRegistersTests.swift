@@ -9,7 +9,8 @@ import XCTest
 /// control unit and cleared by start and IRQ_ACK, irq.
 final class AxiLiteRegistersTests: XCTestCase {
     private static let figureNames = ["records_done", "stall_input", "stall_output", "engine_beats", "prune_active",
-                                      "current_layer", "error_record"]
+                                      "current_layer", "error_record", "layers_done", "layer_done_index", "layer_done_cycles",
+                                      "layer_done_stall_input", "layer_done_stall_output", "layer_done_engine_beats"]
 
     private enum Op {
         case write(address: Int, data: Int, strobe: Int)
@@ -89,6 +90,12 @@ final class AxiLiteRegistersTests: XCTestCase {
             case O.pruneActive: return i["prune_active"]!
             case O.currentLayer: return i["current_layer"]!
             case O.errorRecord: return i["error_record"]!
+            case O.layersDone: return i["layers_done"]!
+            case O.layerDoneIndex: return i["layer_done_index"]!
+            case O.layerDoneCycles: return i["layer_done_cycles"]!
+            case O.layerDoneStallInput: return i["layer_done_stall_input"]!
+            case O.layerDoneStallOutput: return i["layer_done_stall_output"]!
+            case O.layerDoneEngineBeats: return i["layer_done_engine_beats"]!
             default: return 0
             }
         }
@@ -185,7 +192,8 @@ final class AxiLiteRegistersTests: XCTestCase {
         typealias O = AxiLiteRegisters.Offset
         let offsets = [O.id, O.config, O.control, O.status, O.irqAck, O.recordBase, O.recordCount, O.recordsDone, O.cyclesLo,
                        O.cyclesHi, O.stallInput, O.stallOutput, O.engineBeats, O.pruneActive, O.currentLayer, O.errorRecord,
-                       0x40, 0x7FC, 0xFFC]
+                       O.layersDone, O.layerDoneIndex, O.layerDoneCycles, O.layerDoneStallInput, O.layerDoneStallOutput,
+                       O.layerDoneEngineBeats, 0x58, 0x7FC, 0xFFC]
         var ops: [Op] = [.figures]
         for _ in 0..<90 {
             switch rng.below(10) {

@@ -62,6 +62,15 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     reg [31:0] record_base, record_count, record_index, error_record;
     reg [63:0] cycles;
     reg [31:0] stall_input, stall_output, engine_beats;
+    // Per-layer cycles (the real top's LAYERS_DONE ... LAYER_DONE_CYCLES; its per-layer stall and beat
+    // registers read 0 here). record_cycles counts from the cycle after the previous pass ended to this
+    // pass's end, layer_acc sums the finished records of the layer running, prev_layer is the last
+    // finished record's layer. The stand-in fetches one record at a time, so a layer's figures are
+    // latched when the next layer's record is decoded (or the run's last pass ends), later than in the
+    // real top, but with the same values.
+    reg [31:0] record_cycles, layer_acc, layers_done, layer_done_cycles;
+    reg [15:0] prev_layer, layer_done_index;
+    reg layer_fault;
     reg [1023:0] record;
     reg [7:0] fetched;
     reg [31:0] in_left, out_left;
@@ -91,7 +100,8 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     wire [15:0] output_cols = record[511:496];
     // Reserved word 25 selects a deliberate protocol fault, so the self-test can see the harness catch
     // it: 1 tlast one beat early, 2 one tkeep bit too many, 3 the pixel read command's valid toggles
-    // while it waits, 4 the write command points far outside memory.
+    // while it waits, 4 the write command points far outside memory, 5 LAYER_DONE_CYCLES reads one
+    // too many for the rest of the run.
     wire [7:0] fault = record[807:800];
     reg toggle;
 
@@ -167,6 +177,8 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
             busy <= 1'b0; done <= 1'b0; error <= 1'b0; irq_enable <= 1'b0;
             record_base <= 32'd0; record_count <= 32'd0; record_index <= 32'd0; error_record <= 32'd0;
             cycles <= 64'd0; stall_input <= 32'd0; stall_output <= 32'd0; engine_beats <= 32'd0;
+            record_cycles <= 32'd0; layer_acc <= 32'd0; layers_done <= 32'd0; layer_done_cycles <= 32'd0;
+            prev_layer <= 16'd0; layer_done_index <= 16'd0; layer_fault <= 1'b0;
             record <= 1024'd0; fetched <= 8'd0; in_left <= 32'd0; out_left <= 32'd0;
             rd_pending <= 1'b0; wr_pending <= 1'b0; record_done <= 1'b0; toggle <= 1'b0;
             head <= 2'd0; tail <= 2'd0; count <= 3'd0;
@@ -202,11 +214,15 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
                     12'h030: rdata <= engine_beats;
                     12'h038: rdata <= {16'd0, layer};
                     12'h03C: rdata <= error_record;
+                    12'h040: rdata <= layers_done;
+                    12'h044: rdata <= {16'd0, layer_done_index};
+                    12'h048: rdata <= layer_done_cycles + {31'd0, layer_fault};
                     default: rdata <= 32'd0;
                 endcase
             end else if (rvalid && s_axil_rready) rvalid <= 1'b0;
 
             if (busy) cycles <= cycles + 64'd1;
+            if (busy) record_cycles <= record_cycles + 32'd1;
             if (s_axis_tready && !s_axis_tvalid) stall_input <= stall_input + 32'd1;
             if (m_axis_tvalid && !m_axis_tready) stall_output <= stall_output + 32'd1;
             if (beat_in && state == RUN) engine_beats <= engine_beats + 32'd1;
@@ -231,6 +247,8 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
                 busy <= 1'b1; done <= 1'b0; error <= 1'b0;
                 record_index <= 32'd0;
                 cycles <= 64'd0; stall_input <= 32'd0; stall_output <= 32'd0; engine_beats <= 32'd0;
+                record_cycles <= 32'd0; layer_acc <= 32'd0; layers_done <= 32'd0; layer_done_cycles <= 32'd0;
+                layer_done_index <= 16'd0; layer_fault <= 1'b0;
                 state <= record_count == 32'd0 ? IDLE : FETCH_CMD;
                 if (record_count == 32'd0) begin busy <= 1'b0; done <= 1'b1; end
             end else case (state)
@@ -243,6 +261,13 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
                     end else if (s_axis_tlast) state <= DECODE;
                 end
                 DECODE: if (supported) begin
+                    if (record_index != 32'd0 && layer != prev_layer) begin
+                        layers_done <= layers_done + 32'd1;
+                        layer_done_index <= prev_layer;
+                        layer_done_cycles <= layer_acc;
+                        layer_acc <= 32'd0;
+                    end
+                    if (fault == 8'd5) layer_fault <= 1'b1;
                     state <= RUN;
                     rd_pending <= 1'b1; wr_pending <= 1'b1;
                     in_left <= region_positions; out_left <= output_positions;
@@ -256,6 +281,14 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
                         state <= IDLE; busy <= 1'b0; done <= 1'b1; error <= 1'b1; error_record <= record_index;
                     end else if (pass_over) begin
                         record_done <= 1'b1;
+                        record_cycles <= 32'd0;
+                        layer_acc <= layer_acc + record_cycles + 32'd1;
+                        prev_layer <= layer;
+                        if (record_index + 32'd1 == record_count) begin
+                            layers_done <= layers_done + 32'd1;
+                            layer_done_index <= layer;
+                            layer_done_cycles <= layer_acc + record_cycles + 32'd1;
+                        end
                         record_index <= record_index + 32'd1;
                         if (record_index + 32'd1 == record_count) begin
                             state <= IDLE; busy <= 1'b0; done <= 1'b1;
