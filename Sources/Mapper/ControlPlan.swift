@@ -622,46 +622,77 @@ private struct PlanBuilder {
         }
     }
 
-    /// AVERAGE_POOL_2D with every window inside the image (constant count): depthwise passes of
-    /// ones over the window's 3×3 pieces, then the exact reciprocal multiplier.
+    /// AVERAGE_POOL_2D: depthwise passes of ones over the window's 3×3 pieces (fill 0, so the
+    /// engine sums raw x and taps outside the image add nothing), then the exact reciprocal
+    /// multiplier of the window's count. TFLite divides by the taps inside the image, rowsIn(oy) ×
+    /// colsIn(ox), so the outputs are split into runs of rows with equal rowsIn and runs of columns
+    /// with equal colsIn, each run × run block with its own parameter block; windows inside the
+    /// image make one run per axis, the single block of a VALID pool.
     mutating func averagePool(_ i: Instruction) throws {
         let name = here(i)
         let oh = i.outputHeight, ow = i.outputWidth, kh = i.kernelHeight, kw = i.kernelWidth
-        guard i.padTop == 0, i.padLeft == 0, (oh - 1) * i.strideH + kh <= i.inputHeight, (ow - 1) * i.strideW + kw <= i.inputWidth else {
-            throw MapperError("\(name): windows cross the image border (the averaging count varies), which the control records do not support")
-        }
         let sW = ow > 1 ? i.strideW : nil, sH = oh > 1 ? i.strideH : nil
         let s = sW ?? sH ?? 1
         guard s <= 2 else { throw MapperError("\(name): stride \(i.strideH)x\(i.strideW) does not decompose into the reshape unit's 3×3 windows (strides 1 and 2)") }
         let perRow = sH != nil && sH != s
-        guard let q = ControlPlan.averageMultiplier(count: kh * kw) else {
-            throw MapperError("\(name): no multiplier and shift give the exact rounded average of \(kh * kw) values")
+        let rowRuns = PlanBuilder.inImageRuns(outputs: oh, stride: i.strideH, pad: i.padTop, kernel: kh, size: i.inputHeight)
+        let colRuns = PlanBuilder.inImageRuns(outputs: ow, stride: i.strideW, pad: i.padLeft, kernel: kw, size: i.inputWidth)
+        var params = [Int: UInt32]()
+        for count in Set(rowRuns.flatMap { r in colRuns.map { r.inImage * $0.inImage } }).sorted() {
+            // An empty window (explicit pads only) averages to 0, as the Reference has it.
+            let exact: (multiplier: Int32, shift: Int)? = count == 0 ? (0, 0) : ControlPlan.averageMultiplier(count: count)
+            guard let q = exact else {
+                throw MapperError("\(name): no multiplier and shift give the exact rounded average of \(count) values")
+            }
+            params[count] = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, q.multiplier, Int32(q.shift)), count: config.pc))
         }
         let pc = config.pc, c = i.inputChannels
         let ph = Slicing.ceilDiv(kh, 3), pw = Slicing.ceilDiv(kw, 3)
         var sets = [(address: UInt32, beats: Int)]()
         for p in 0 ..< ph * pw { sets.append(try onesSet(rows: min(3, kh - 3 * (p / pw)), cols: min(3, kw - 3 * (p % pw)))) }
-        let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, q.multiplier, Int32(q.shift)), count: pc))
-        for (oy0, nr, ox0, nc) in windowBlocks(rows: oh, col0: 0, cols: ow, strideH: i.strideH, strideW: s, perRow: perRow) {
-            for cs in 0 ..< i.channelSlices {
-                let chunk = min(pc, c - cs * pc)
-                let passes = (0 ..< ph * pw).map { p -> ControlRecord in
-                    var r = base(i, .conv, .depthwise)
-                    r.pruningThreshold = 0
-                    windowed(&r, y0: oy0 * i.strideH + 3 * (p / pw), x0: ox0 * i.strideW + 3 * (p % pw), nr: nr, nc: nc, stride: s,
-                             imageRows: i.inputHeight, imageCols: i.inputWidth)
-                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
-                    r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
-                    r.inChunk = chunk; r.fillValue = 0
-                    r.weightAddress = sets[p].address; r.weightBeats = sets[p].beats
-                    r.outChunk = chunk; r.outZeroPoint = 0
-                    r.outputAddress = i.outputAddress + UInt32((oy0 * ow + ox0) * c + cs * pc)
-                    r.outputPixelStride = UInt32(c); r.outputRowStride = UInt32(ow * c)
-                    return r
+        for rows in rowRuns {
+            for cols in colRuns {
+                let block = params[rows.inImage * cols.inImage]!
+                for (r0, nr, ox0, nc) in windowBlocks(rows: rows.count, col0: cols.start, cols: cols.count, strideH: i.strideH, strideW: s, perRow: perRow) {
+                    let oy0 = rows.start + r0
+                    // Pieces whose taps all fall outside the image add nothing; a group keeps one pass.
+                    let origins = (0 ..< ph * pw).map { p in (p, oy0 * i.strideH - i.padTop + 3 * (p / pw), ox0 * i.strideW - i.padLeft + 3 * (p % pw)) }
+                    let inside = origins.filter { p, y0, x0 in
+                        y0 < i.inputHeight && y0 + (nr - 1) * i.strideH + min(3, kh - 3 * (p / pw)) > 0 &&
+                            x0 < i.inputWidth && x0 + (nc - 1) * i.strideW + min(3, kw - 3 * (p % pw)) > 0
+                    }
+                    for cs in 0 ..< i.channelSlices {
+                        let chunk = min(pc, c - cs * pc)
+                        let passes = (inside.isEmpty ? [origins[0]] : inside).map { p, y0, x0 -> ControlRecord in
+                            var r = base(i, .conv, .depthwise)
+                            r.pruningThreshold = 0
+                            windowed(&r, y0: y0, x0: x0, nr: nr, nc: nc, stride: s, imageRows: i.inputHeight, imageCols: i.inputWidth)
+                            r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                            r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
+                            r.inChunk = chunk; r.fillValue = 0
+                            r.weightAddress = sets[p].address; r.weightBeats = sets[p].beats
+                            r.outChunk = chunk; r.outZeroPoint = 0
+                            r.outputAddress = i.outputAddress + UInt32((oy0 * ow + ox0) * c + cs * pc)
+                            r.outputPixelStride = UInt32(c); r.outputRowStride = UInt32(ow * c)
+                            return r
+                        }
+                        group(passes, parameters: block, residual: nil)
+                    }
                 }
-                group(passes, parameters: params, residual: nil)
             }
         }
+    }
+
+    /// One axis of a pool: the outputs in runs of consecutive positions whose windows (starting at
+    /// o·stride − pad, `kernel` long) hold the same number of the axis's `size` image positions.
+    static func inImageRuns(outputs: Int, stride: Int, pad: Int, kernel: Int, size: Int) -> [(start: Int, count: Int, inImage: Int)] {
+        var runs = [(start: Int, count: Int, inImage: Int)]()
+        for o in 0 ..< outputs {
+            let start = o * stride - pad
+            let n = max(0, min(kernel, size - start) - max(0, -start))
+            if let last = runs.last, last.inImage == n { runs[runs.count - 1].count += 1 } else { runs.append((o, 1, n)) }
+        }
+        return runs
     }
 
     // MARK: - Copies

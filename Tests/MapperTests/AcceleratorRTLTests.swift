@@ -49,6 +49,14 @@ final class AcceleratorRTLTests: XCTestCase {
             let x = b.input([1, 25, 5, 9])
             b.output(b.averagePool(x, PoolOptions(filterH: 25, filterW: 5)))
             nets.append(("global average pool 25x5", b.net))
+            // Windows crossing the border: one parameter block per in-image count, reshape pads
+            // (3×3) and fill beats and skipped all-outside pieces (5×5).
+            for (k, stride, shape) in [(3, 1, [1, 7, 6, 5]), (5, 2, [1, 9, 8, 6])] {
+                var p = NetBuilder(seed: UInt64(70 + k))
+                let y = p.input(shape)
+                p.output(p.averagePool(y, PoolOptions(filterH: k, filterW: k, strideH: stride, strideW: stride, padding: .same)))
+                nets.append(("average pool \(k)x\(k) stride \(stride) SAME", p.net))
+            }
             var m = NetBuilder(seed: 8)
             let z = m.input([1, 7, 7, 20])
             m.output(m.mean(z))

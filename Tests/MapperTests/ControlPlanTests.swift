@@ -207,14 +207,49 @@ final class ControlPlanTests: XCTestCase {
         }
     }
 
-    func testPoolsWhoseWindowsCrossTheBorderOrStrideBeyondTwoAreOneLineErrors() throws {
-        var b = NetBuilder(seed: 5)
-        let x = b.input([1, 12, 10, 7])
-        b.output(b.averagePool(x, PoolOptions(filterH: 3, filterW: 3, strideH: 2, strideW: 2, padding: .same)))
-        let program = try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly)
-        XCTAssertThrowsError(try ControlPlan(program: program)) { e in
-            XCTAssertEqual("\(e)", "layer 0 (AVERAGE_POOL_2D): windows cross the image border (the averaging count varies), which the control records do not support")
+    /// TFLite divides each output of a SAME average pool by the number of its window's taps inside
+    /// the image, rowsIn(oy) × colsIn(ox). The records sum the window with fill 0 outside the image
+    /// and give every block of outputs with one count its own parameter block, so the ControlModel's
+    /// result equals the Executor's and the Reference interpreter's (`assertRecordsMatch`), and the
+    /// plan holds exactly one parameter block, with that count's exact multiplier, per distinct count.
+    func testSameAveragePoolsDivideEachOutputByTheTapsOfItsWindowInsideTheImage() throws {
+        for (s, o) in [([1, 9, 7, 6], PoolOptions(filterH: 3, filterW: 3, strideH: 1, strideW: 1, padding: .same)),
+                       ([1, 12, 10, 7], PoolOptions(filterH: 3, filterW: 3, strideH: 2, strideW: 2, padding: .same)),
+                       ([1, 11, 9, 5], PoolOptions(filterH: 3, filterW: 3, strideH: 2, strideW: 2, padding: .same)),
+                       ([1, 9, 11, 5], PoolOptions(filterH: 2, filterW: 2, strideH: 2, strideW: 2, padding: .same)),
+                       ([1, 8, 10, 6], PoolOptions(filterH: 2, filterW: 2, strideH: 2, strideW: 2, padding: .same)),
+                       ([1, 7, 6, 9], PoolOptions(filterH: 5, filterW: 5, strideH: 1, strideW: 1, padding: .same))] {
+            var b = NetBuilder(seed: 5)
+            let x = b.input(s)
+            b.output(b.averagePool(x, o))
+            let what = "SAME avgpool \(o.filterH)x\(o.filterW)/\(o.strideH) on \(s)"
+            try assertRecordsMatch(b.net, what)
+
+            // The counts TFLite divides by, from the Reference's geometry.
+            let p = PoolParameters(inputHeight: s[1], inputWidth: s[2], channels: s[3], filterHeight: o.filterH, filterWidth: o.filterW,
+                                   strideH: o.strideH, strideW: o.strideW, padding: .same)
+            func inImage(_ o: Int, stride: Int, pad: Int, kernel: Int, size: Int) -> Int {
+                (0 ..< kernel).filter { (0 ..< size).contains(o * stride - pad + $0) }.count
+            }
+            var counts = Set<Int>()
+            for oy in 0 ..< p.outputHeight {
+                for ox in 0 ..< p.outputWidth {
+                    counts.insert(inImage(oy, stride: p.strideH, pad: p.padTop, kernel: p.filterHeight, size: p.inputHeight) *
+                                  inImage(ox, stride: p.strideW, pad: p.padLeft, kernel: p.filterWidth, size: p.inputWidth))
+                }
+            }
+            let multipliers = Set(try counts.map { c -> Int32 in try XCTUnwrap(ControlPlan.averageMultiplier(count: c)?.multiplier, "count \(c)") })
+            for c in Self.configs {
+                let plan = try ControlPlan(program: try Mapper.compile(b.net, config: c, options: .externalOnly))
+                let blocks = Set(plan.records.filter { $0.loadParams }.map { Int($0.parameterAddress) })
+                let read = Set(blocks.map { a in Int32(bitPattern: plan.memory[a + 4 ..< a + 8].reversed().reduce(0) { $0 << 8 | UInt32($1) }) })
+                XCTAssertEqual(blocks.count, counts.count, "parameter blocks, \(what) at PC=\(c.pc): counts \(counts.sorted())")
+                XCTAssertEqual(read, multipliers, "multipliers, \(what) at PC=\(c.pc): counts \(counts.sorted())")
+            }
         }
+    }
+
+    func testPoolsWithStridesBeyondTwoAreOneLineErrors() throws {
         var c = NetBuilder(seed: 6)
         let y = c.input([1, 8, 8, 3])
         c.output(c.averagePool(y, PoolOptions(filterH: 2, filterW: 2, strideH: 3, strideW: 3, padding: .valid)))
