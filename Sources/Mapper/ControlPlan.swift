@@ -534,15 +534,26 @@ private struct PlanBuilder {
                     r.inChunk = pc; r.fillValue = i.inputZeroPoint
                     r.weightAddress = sets[fs][cs].address; r.weightBeats = sets[fs][cs].beats
                     r.outputRows = 1; r.outputCols = 1
-                    r.outChunk = min(pf, outs - fs * pf); r.outZeroPoint = i.outputZeroPoint
-                    r.outputAddress = i.outputAddress + UInt32(b * outs + fs * pf)
-                    r.outputPixelStride = UInt32(outs); r.outputRowStride = UInt32(outs * i.batches)
+                    fullyConnectedOutput(&r, i, batch: b, group: fs)
                     return r
                 }
-                let res: (UInt32, Instruction.AddFields, Bool)? = i.fusedAdd ? (i.residualAddress + UInt32(b * outs + fs * pf), i.add, i.resultIsSecondAddend) : nil
-                group(passes, parameters: params[fs], residual: res.map { (address: $0.0, add: $0.1, second: $0.2) })
+                group(passes, parameters: params[fs], residual: fullyConnectedResidual(i, batch: b, group: fs))
             }
         }
+    }
+
+    /// The output fields of an FC pass writing filter group `fs` from batch `b` on ([batches][outputs] in memory).
+    func fullyConnectedOutput(_ r: inout ControlRecord, _ i: Instruction, batch b: Int, group fs: Int) {
+        let pf = config.pf, outs = i.outputChannels
+        r.outChunk = min(pf, outs - fs * pf); r.outZeroPoint = i.outputZeroPoint
+        r.outputAddress = i.outputAddress + UInt32(b * outs + fs * pf)
+        r.outputPixelStride = UInt32(outs); r.outputRowStride = UInt32(outs * i.batches)
+    }
+
+    /// The fused ADD's residual for the same position, when the FC has one.
+    func fullyConnectedResidual(_ i: Instruction, batch b: Int, group fs: Int) -> (address: UInt32, add: Instruction.AddFields, second: Bool)? {
+        guard i.fusedAdd else { return nil }
+        return (i.residualAddress + UInt32(b * i.outputChannels + fs * config.pf), i.add, i.resultIsSecondAddend)
     }
 
     /// FC as pointwise passes over `batches` positions of `inputChannels` elements, PC at a time.
@@ -571,13 +582,10 @@ private struct PlanBuilder {
                     r.inChunk = min(pc, d - cs * pc); r.fillValue = i.inputZeroPoint
                     r.weightAddress = sets[fs][cs].address; r.weightBeats = sets[fs][cs].beats
                     r.outputRows = 1; r.outputCols = nb
-                    r.outChunk = min(pf, outs - fs * pf); r.outZeroPoint = i.outputZeroPoint
-                    r.outputAddress = i.outputAddress + UInt32(b0 * outs + fs * pf)
-                    r.outputPixelStride = UInt32(outs); r.outputRowStride = UInt32(outs * i.batches)
+                    fullyConnectedOutput(&r, i, batch: b0, group: fs)
                     return r
                 }
-                let res: (UInt32, Instruction.AddFields, Bool)? = i.fusedAdd ? (i.residualAddress + UInt32(b0 * outs + fs * pf), i.add, i.resultIsSecondAddend) : nil
-                group(passes, parameters: params[fs], residual: res.map { (address: $0.0, add: $0.1, second: $0.2) })
+                group(passes, parameters: params[fs], residual: fullyConnectedResidual(i, batch: b0, group: fs))
             }
         }
     }
