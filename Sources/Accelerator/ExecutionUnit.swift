@@ -69,7 +69,7 @@ public struct ExecutionUnit: Sendable {
         let engine: Int = switch mode {
         case .depthwise: datapath.depthwiseLatency
         case .pointwise: datapath.pointwiseLatency
-        default: datapath.latency
+        default: datapath.latency   // standard and folded
         }
         return engine + 1 + Self.outputLatency + 1
     }
@@ -122,7 +122,8 @@ public struct ExecutionUnit: Sendable {
             let conv = m.wire("is_conv", !opCopy)
             let pointwise = m.wire("is_pointwise", conv && mode == 1)
             let depthwise = m.wire("is_depthwise", conv && mode == 2)
-            let windowed = m.wire("is_windowed", conv && mode != 1)
+            let folded = m.wire("is_folded", conv && mode == 3)
+            let windowed = m.wire("is_windowed", conv && (mode == 0 || mode == 2))
             // Products of the pass's geometry, registered (the ports are stable long before they are used).
             let positions = m.reg("positions", next: outRows * outCols)
             let regionPixels = m.reg("region_pixels", next: regionRows * regionCols)
@@ -131,6 +132,7 @@ public struct ExecutionUnit: Sendable {
             let dp = m.instance(dpModule, "datapath")
             dp.pointwise.assign(pointwise)
             dp.depthwise.assign(depthwise)
+            dp.folded.assign(folded)
             dp.in_zp.assign(fillValue.resize(dw))
             dp.out_zp.assign(outZp.resize(dw))
             dp.threshold.assign(threshold.resize(ww))
@@ -201,7 +203,10 @@ public struct ExecutionUnit: Sendable {
             for ch in 0 ..< pc { dp.port("x_\(ch)").assign(inByte[ch].resize(dw)) }
             dp.window_hold.assign(last && !hasResultSpace)
 
-            // Pointwise: PV beats make one engine beat.
+            // Pointwise: PV beats make one engine beat. Folded: a region row's beats (region_cols of
+            // them) make one, beat x filling taps x·t ..< x·t + t from bytes (k − x·t)·PC + c; a
+            // row's first beat sets the other taps to the fill value, so taps it has no beat for add 0.
+            let t = c.foldTaps
             let pb = addressWidth(pv)
             let gatherAt = m.reg("gather_at", .uint(pb), reset: 0)
             // Pixel beats of the pass, in every mode (pass_done waits for the last one).
@@ -210,15 +215,20 @@ public struct ExecutionUnit: Sendable {
             m.when(passStart) { pixelCount.assign(Signal.uint(0, width: 32)) }
                 .elsewhen(pixelBeat) { pixelCount.assign(pixelCount &+ 1) }
             let lastPixel = m.wire("last_pixel", pixelCount == regionPixels &- 1)
-            let completes = m.wire("gather_completes", gatherAt == pv - 1 || lastPixel)
+            let rowEnd = m.wire("gather_row_end", gatherAt.resize(16) == regionCols &- 1)
+            let completes = m.wire("gather_completes", mux(folded, rowEnd, gatherAt == pv - 1) || lastPixel)
             let pointReady = m.wire("point_ready", armed && (!completes || !last || hasResultSpace))
-            let pointBeat = m.wire("point_beat", pixelBeat && pointwise)
+            let pointBeat = m.wire("point_beat", pixelBeat && (pointwise || folded))
             m.when(passStart) { gatherAt.assign(Signal.uint(0, width: pb)) }
                 .elsewhen(pointBeat) { gatherAt.assign(mux(completes, Signal.uint(0, width: pb), gatherAt &+ 1)) }
+            let rowStart = m.wire("gather_row_start", gatherAt == 0)
             for v in 0 ..< pv {
+                let mine = m.wire("gather_tap_\(v)", gatherAt == v / t)
+                let loads = m.wire("px_load_\(v)", pointBeat && mux(folded, mine || rowStart, gatherAt == v))
                 for ch in 0 ..< pc {
-                    let px = m.reg("px_\(v)_\(ch)", next: inByte[ch].resize(dw), enable: pointBeat && gatherAt == v)
-                    dp.port("px_\(v)_\(ch)").assign(px)
+                    let tapByte = inByte[(v % t) * pc + ch].resize(dw)
+                    let next = mux(folded, mux(mine, tapByte, fillValue.resize(dw)), inByte[ch].resize(dw))
+                    dp.port("px_\(v)_\(ch)").assign(m.reg("px_\(v)_\(ch)", next: next, enable: loads))
                 }
             }
             dp.px_valid.assign(m.reg("px_valid_q", next: pointBeat && completes, reset: 0))
@@ -228,7 +238,7 @@ public struct ExecutionUnit: Sendable {
             let copyBeat = m.wire("copy_beat", pixelBeat && opCopy)
 
             inReady.assign(mux(pixelPhase,
-                               mux(opCopy, hasResultSpace, mux(pointwise, pointReady, reshapeOpen && dp.in_ready)),
+                               mux(opCopy, hasResultSpace, mux(pointwise || folded, pointReady, reshapeOpen && dp.in_ready)),
                                Signal.true))
 
             // MARK: results → the output path

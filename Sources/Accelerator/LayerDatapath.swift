@@ -41,6 +41,8 @@ import HDLKit
 ///            output channel, each group padded to max(PF, PC) entries (a depthwise slice is a
 ///            group of PC), loaded once per layer.
 ///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV).
+///   folded:  folded (held for the layer, with `pointwise` and `depthwise` low): the `px_*` beats
+///            are standard windows, px_<k>_<c> tap k's channel c, one output position per beat.
 ///   engine:  threshold (pruning: products with |w| ≤ threshold are skipped; 0 is exact),
 ///            window_hold (high: the reshape unit's window waits instead of entering the engine;
 ///            pointwise beats are not held), engine_beat (a beat entered the engine this cycle),
@@ -144,12 +146,16 @@ public struct LayerDatapath: Sendable {
             m.discard(ru.out_col)
             let depthwise = m.input("depthwise", .bool)
             let pointwise = m.input("pointwise", .bool)
+            // Folded beats come on the pixel ports too (one position, its slices on the tap lanes)
+            // but go through the engine in standard mode.
+            let folded = m.input("folded", .bool)
+            let gathered = m.wire("gathered", pointwise || folded)
             let pxValid = m.input("px_valid", .bool)
             let pxEnd = m.input("px_end", .bool)
             let px = (0 ..< pv).map { v in (0 ..< pc).map { ch in m.input("px_\(v)_\(ch)", .sint(dw)) } }
             // One beat into the engine per cycle: a window, or in pointwise mode PV pixels.
-            let window = m.wire("beat_valid", mux(pointwise, pxValid, ru.out_valid && !windowHold))
-            let streamLast = m.wire("beat_last", mux(pointwise, pxEnd, ru.out_last))
+            let window = m.wire("beat_valid", mux(gathered, pxValid, ru.out_valid && !windowHold))
+            let streamLast = m.wire("beat_last", mux(gathered, pxEnd, ru.out_last))
 
             // MARK: weights: the next set (loaded by the port) and the active set (read by the engine)
             let load = m.input("w_load", .bool)
@@ -186,7 +192,7 @@ public struct LayerDatapath: Sendable {
             for d in 0 ..< pd {
                 for k in 0 ..< pk {
                     for ch in 0 ..< pc {
-                        let x = d == 0 ? mux(pointwise, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(ch)")
+                        let x = d == 0 ? mux(gathered, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(ch)")
                         ce.port("x_\(d)_\(k)_\(ch)").assign(x)
                     }
                 }

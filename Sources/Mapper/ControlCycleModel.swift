@@ -30,6 +30,8 @@ public enum ControlCycleModel {
     /// Last passes: engine, accumulator, requantizer, output path and the last output beat.
     public static let tailStandard = 44
     public static let tailDepthwise = 41
+    /// Folded: the standard pipeline without the reshape unit, plus the gather register.
+    public static let tailFolded = 44
     /// Pointwise: plus one cycle per further position of the last engine beat (the serializer
     /// sends one position per cycle).
     public static let tailPointwise = 39
@@ -81,6 +83,7 @@ public enum ControlCycleModel {
         case (_, _, false): tail = r.padBottom > 0 && r.mode != .pointwise ? tailIntermediateAfterPaddingRow : tailIntermediate
         case (_, .standard, true): tail = tailStandard
         case (_, .depthwise, true): tail = tailDepthwise
+        case (_, .folded, true): tail = tailFolded
         case (_, .pointwise, true):
             let inLastBeat = positions % c.pv == 0 ? c.pv : positions % c.pv
             tail = tailPointwise + inLastBeat - 1

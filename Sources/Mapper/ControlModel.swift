@@ -87,7 +87,7 @@ public final class ControlModel {
         if r.op == .conv {
             let need: Int
             switch r.mode {
-            case .standard: need = 9 * config.pc * config.pf
+            case .standard, .folded: need = 9 * config.pc * config.pf
             case .pointwise: need = config.pc * config.pf
             case .depthwise: need = 9 * config.pc
             }
@@ -112,7 +112,7 @@ public final class ControlModel {
             }
         }
         // 5. pixels: the region in raster order, fill outside the image and beyond inChunk.
-        let width = r.op == .copy ? b : config.pc
+        let width = r.op == .copy ? b : r.mode == .folded ? config.foldTaps * config.pc : config.pc
         let regionPositions = r.regionRows * r.regionCols
         var region = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: regionPositions * width)
         for y in 0 ..< r.regionRows {
@@ -169,6 +169,25 @@ public final class ControlModel {
                         let v = x[p * pc + c]
                         if v == 0 { continue }
                         for f in 0 ..< pf { s[p * lanes + f] &+= w[c * pf + f] &* v }
+                    }
+                }
+            } } }
+        case .folded:
+            // Region row p is position p; beat x of the row is taps x·t ..< x·t + t (byte j·PC + c is
+            // tap x·t + j, channel c). Taps past the row's beats read as fill, so they add nothing.
+            let t = config.foldTaps
+            guard r.regionRows == positions else {
+                throw fail(n, r, "folded region of \(r.regionRows) rows writes \(positions) positions")
+            }
+            guard r.regionCols * t <= 9 else { throw fail(n, r, "folded region of \(r.regionCols) beats carries \(r.regionCols * t) taps; the engine has 9") }
+            let beats = r.regionCols, width = t * pc
+            diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { sums in
+                for p in 0 ..< positions {
+                    for d in 0 ..< beats * width {
+                        let v = x[p * beats * width + d]
+                        if v == 0 { continue }
+                        let wr = d * pf   // tap k = x·t + d / PC with x·t·PC + (d mod t·PC) = d: (k·PC + c)·PF
+                        for f in 0 ..< pf { sums[p * lanes + f] &+= w[wr + f] &* v }
                     }
                 }
             } } }

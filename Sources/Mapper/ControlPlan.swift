@@ -102,6 +102,21 @@ public struct ControlPlan: Sendable {
 }
 
 extension ControlPlan {
+    /// The channel chunks of a folded pass: up to PK·PC channels, each chunk in whole beats of
+    /// `foldTaps` slices or in one shorter beat, so no beat reads past the position's channels.
+    public static func foldChunks(channels c: Int, config: AcceleratorConfig) -> [(first: Int, count: Int)] {
+        let beatChannels = config.foldTaps * config.pc, most = config.pk * config.pc
+        var out = [(first: Int, count: Int)]()
+        var c0 = 0
+        while c0 < c {
+            let left = c - c0
+            let n = left >= most ? most : left <= beatChannels || left % beatChannels == 0 ? left : left - left % beatChannels
+            out.append((c0, n))
+            c0 += n
+        }
+        return out
+    }
+
     /// The (multiplier, shift) for which `FixedPoint.requantize(Σ, M, shift, 0, ...)` is TFLite's
     /// rounded average Σ / count for every Σ of `count` int8 values; nil when none exists.
     public static func averageMultiplier(count: Int) -> (multiplier: Int32, shift: Int)? {
@@ -435,7 +450,11 @@ private struct PlanBuilder {
     }
 
     /// Pointwise: positions are the strided input pixels; per block, filter group: channel slices.
+    /// Where a beat carries several slices (`foldTaps` ≥ 3) and there is more than one slice, as
+    /// folded passes instead (with one slice both move a slice per beat, and pointwise blocks are
+    /// PV times longer).
     mutating func pointwise(_ i: Instruction) throws {
+        if config.foldTaps > 1 && i.inputChannels > config.pc { return try folded(i) }
         let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
         let nCS = i.channelSlices, nFS = i.filterSlices
         var sets = [[(address: UInt32, beats: Int)]]()
@@ -459,6 +478,59 @@ private struct PlanBuilder {
                     return r
                 }
                 group(passes, parameters: params[fs], residual: residual(i, row: oy0, col: ox0, channel: fs * pf))
+            }
+        }
+    }
+
+    /// Pointwise as folded passes (docs/control.md, mode 3): a position's chunk of up to PK·PC input
+    /// channels is one engine beat, its PC-channel slices on the tap lanes, so each beat moves
+    /// `foldTaps`·PC bytes instead of PC and a filter group needs ceil(C / PK·PC) passes instead of
+    /// ceil(C / PC). A pass's positions are one run at a constant input stride: consecutive positions
+    /// of the whole map (stride 1, input as wide as the output) or part of one output row.
+    mutating func folded(_ i: Instruction) throws {
+        let pc = config.pc, pf = config.pf, t = config.foldTaps, c = i.inputChannels, cout = i.outputChannels
+        let nCS = i.channelSlices, nFS = i.filterSlices, setBytes = 9 * pc * pf
+        let chunks = ControlPlan.foldChunks(channels: c, config: config)
+        var sets = [[(address: UInt32, beats: Int)]]()
+        var params = [UInt32]()
+        for fs in 0 ..< nFS {
+            // The instruction's pointwise sets of this group: byte (cs·PC + ch)·PF + f is input channel cs·PC + ch.
+            let source = try read(i.weightAddress + UInt32(fs * nCS * pc * pf), nCS * pc * pf)
+            sets.append(try chunks.map { chunk in
+                var w = [UInt8](repeating: 0, count: setBytes)
+                for d in 0 ..< chunk.count { for f in 0 ..< pf { w[d * pf + f] = source[(chunk.first + d) * pf + f] } }
+                return try weightSet(w)
+            })
+            params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: cout)))
+        }
+        // Runs of positions: (first output row, first column, positions, whether the run wraps rows).
+        var runs = [(row: Int, col: Int, count: Int)]()
+        let linear = i.strideH == 1 && i.strideW == 1 && i.inputWidth == i.outputWidth
+        if linear {
+            let total = i.outputHeight * i.outputWidth
+            for p in stride(from: 0, to: total, by: depth) { runs.append((p / i.outputWidth, p % i.outputWidth, min(depth, total - p))) }
+        } else {
+            for oy in 0 ..< i.outputHeight {
+                for ox in stride(from: 0, to: i.outputWidth, by: depth) { runs.append((oy, ox, min(depth, i.outputWidth - ox))) }
+            }
+        }
+        for run in runs {
+            for fs in 0 ..< nFS {
+                let passes = chunks.enumerated().map { k, chunk -> ControlRecord in
+                    var r = base(i, .conv, .folded)
+                    let beats = (chunk.count + t * pc - 1) / (t * pc)
+                    r.regionRows = run.count; r.regionCols = beats
+                    r.imageRows = run.count; r.imageCols = beats
+                    r.inputAddress = i.inputAddress + UInt32(((run.row * i.strideH) * i.inputWidth + run.col * i.strideW) * c + chunk.first)
+                    r.inputRowStride = UInt32(i.strideW * c); r.inputPixelStride = UInt32(t * pc)
+                    r.inChunk = min(chunk.count, t * pc); r.fillValue = i.inputZeroPoint
+                    r.weightAddress = sets[fs][k].address; r.weightBeats = sets[fs][k].beats
+                    output(&r, i, row: run.row, col: run.col, channel: fs * pf, chunk: min(pf, cout - fs * pf))
+                    // The run's outputs are consecutive positions too: one row of them.
+                    r.outputRows = 1; r.outputCols = run.count
+                    return r
+                }
+                group(passes, parameters: params[fs], residual: residual(i, row: run.row, col: run.col, channel: fs * pf))
             }
         }
     }

@@ -25,7 +25,10 @@ public struct ControlRecord: Sendable, Equatable {
         case pointwise = 1
         /// 3×3 windows; lane c is channel c.
         case depthwise = 2
-        public var description: String { ["standard", "pointwise", "depthwise"][Int(rawValue)] }
+        /// One position per engine beat with its channel slices on the tap lanes: a region row is
+        /// a position, its `regionCols` beats carry `foldTaps` slices each (the standard weight layout).
+        case folded = 3
+        public var description: String { ["standard", "pointwise", "depthwise", "folded"][Int(rawValue)] }
     }
 
     public var op: Op = .conv
@@ -100,7 +103,7 @@ extension ControlRecord {
         typealias R = ControlRecord
         var w = Writer()
         func b(_ x: Bool) -> Int { x ? 1 : 0 }
-        try w.set(0, [("op", Int(op.rawValue), 0, 4, 1 ... 2), ("mode", Int(mode.rawValue), 4, 2, 0 ... 2),
+        try w.set(0, [("op", Int(op.rawValue), 0, 4, 1 ... 2), ("mode", Int(mode.rawValue), 4, 2, 0 ... 3),
                       ("first", b(first), 6, 1, R.bit), ("last", b(last), 7, 1, R.bit), ("loadParams", b(loadParams), 8, 1, R.bit),
                       ("residual", b(residual), 9, 1, R.bit), ("resultIsSecond", b(resultIsSecond), 10, 1, R.bit),
                       ("stride2", b(stride2), 11, 1, R.bit),

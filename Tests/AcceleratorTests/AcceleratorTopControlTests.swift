@@ -713,7 +713,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         for n in 0..<10 {
             var r = Record()
             r.op = rng.below(2) + 1
-            r.mode = rng.below(3)
+            r.mode = rng.below(4)
             r.first = rng.below(2) == 0; r.last = rng.below(2) == 0
             r.loadParams = rng.below(2) == 0; r.residual = rng.below(2) == 0
             r.layer = n * 1000 + rng.below(1000)

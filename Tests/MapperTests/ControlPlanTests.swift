@@ -61,6 +61,9 @@ final class ControlPlanTests: XCTestCase {
                 XCTAssertLessThanOrEqual(r.regionCols, c.maxRowWidth, "region columns, \(at)", file: file, line: line)
                 XCTAssertLessThanOrEqual(r.regionRows, 4096, "region rows, \(at)", file: file, line: line)
             }
+            if r.op == .conv && r.mode == .folded {
+                XCTAssertLessThanOrEqual(r.regionCols * c.foldTaps, c.pk, "taps per folded position, \(at)", file: file, line: line)
+            }
             if r.op == .conv && r.mode == .pointwise {
                 XCTAssertLessThanOrEqual((r.outputPositions + c.pv - 1) / c.pv, c.outputBufferDepth, "engine beats per pass, \(at)", file: file, line: line)
             }
@@ -104,6 +107,36 @@ final class ControlPlanTests: XCTestCase {
             b.output(b.conv(x, outputs: 1 + Int(rng.next() % 40), kernel: (1, 1), stride: stride, padding: .same, activation: .relu6))
             try assertRecordsMatch(b.net, "pointwise stride \(stride) on \(s)")
         }
+    }
+
+    /// Where a beat holds several PC-channel slices (B = 64, PC = 16: foldTaps 3), a pointwise pass
+    /// takes a position's chunk of up to PK·PC = 144 channels as one engine beat, 3 slices per beat:
+    /// 200 channels are chunks of 144 (3 beats), 48 (1 beat) and 8 (1 short beat, nothing read past
+    /// the position's channels), 3 passes per filter group instead of 13 slices.
+    func testPointwiseConvolutionsFoldTheirChannelSlicesOntoTheTapLanesWhereABeatHoldsSeveral() throws {
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        XCTAssertEqual(wide.foldTaps, 3)
+        for stride in [1, 2] {
+            var b = NetBuilder(seed: 55)
+            let x = b.input([1, 7, 10, 200])
+            b.output(b.conv(x, outputs: 37, kernel: (1, 1), stride: stride, padding: .same, activation: .relu6))
+            let plan = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
+            let outRows = stride == 1 ? 7 : 4, outCols = stride == 1 ? 10 : 5
+            // Stride 1: the 70 positions are one run at a 200-byte stride; stride 2: one run per output row.
+            let runs = stride == 1 ? 1 : outRows
+            XCTAssertEqual(plan.records.count, runs * 3 * 3, "stride \(stride)")
+            XCTAssertTrue(plan.records.allSatisfy { $0.mode == .folded }, "stride \(stride)")
+            XCTAssertEqual(plan.records.prefix(3).map(\.regionCols), [3, 1, 1])
+            XCTAssertEqual(plan.records.prefix(3).map(\.inChunk), [48, 48, 8])
+            XCTAssertEqual(plan.records.prefix(3).map(\.inputPixelStride), [48, 48, 48])
+            XCTAssertEqual(plan.records[0].regionRows, stride == 1 ? outRows * outCols : outCols)
+            XCTAssertEqual(plan.records[0].inputRowStride, UInt32(200 * stride))
+            try assertRecordsMatch(b.net, "folded pointwise stride \(stride)", configs: [wide, Self.configs[1]])
+        }
+        XCTAssertEqual(PlanChunks.of(200, wide), [144, 48, 8])
+        XCTAssertEqual(PlanChunks.of(96, wide), [96])
+        XCTAssertEqual(PlanChunks.of(64, wide), [48, 16])
+        XCTAssertEqual(PlanChunks.of(320, wide), [144, 144, 32])
     }
 
     func testDepthwiseWithMultipliersLargeKernelsAndStrides() throws {
@@ -342,5 +375,12 @@ final class ControlPlanTests: XCTestCase {
             let (net, _) = try SimulationBundle.builtin(name)
             try assertRecordsMatch(net, name, configs: Array(Self.configs.prefix(2)))
         }
+    }
+}
+
+/// The channel chunks of folded passes, as counts.
+private enum PlanChunks {
+    static func of(_ channels: Int, _ config: AcceleratorConfig) -> [Int] {
+        ControlPlan.foldChunks(channels: channels, config: config).map(\.count)
     }
 }
