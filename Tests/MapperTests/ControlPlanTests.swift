@@ -345,6 +345,31 @@ final class ControlPlanTests: XCTestCase {
         try assertRecordsMatch(b.net, "transpose, conv, reshape, fc, softmax")
     }
 
+    /// NCHW → NHWC with few channels runs on the engine: g = min(PC, PF / C) consecutive pixels of a
+    /// plane are one pointwise position, pass c reads plane c, and the group writes g pixels of C
+    /// channels as one beat. At PC = PF = 16: C = 3 → 5 pixels per position, a 7×9 plane = 12 whole
+    /// positions (3 passes) and a 3-pixel rest (3 passes); C = 8 → 2 pixels, 32 positions, rest 0
+    /// of 8×8. Where g would be 1 (PC = PF = 4, C = 3) or the output's inner dimension is not the
+    /// planes' (NHWC → NCHW), the one-byte copies stay. Any other permutation stays copies too.
+    func testChannelsFirstInputsAreTransposedByTheEngineFivePixelsPerBeat() throws {
+        for (shape, perm, wantPasses) in [([1, 3, 7, 9], [0, 2, 3, 1], 6), ([1, 8, 8, 8], [0, 2, 3, 1], 8), ([2, 3, 4, 5], [0, 2, 3, 1], 6),
+                                          ([1, 7, 5, 3], [0, 3, 1, 2], nil), ([1, 3, 7, 9], [0, 1, 3, 2], nil)] {
+            var b = NetBuilder(seed: UInt64(shape[1] * 10 + perm[1]))
+            let x = b.input(shape)
+            b.output(b.transpose(x, perm))
+            let plan = try ControlPlan(program: try Mapper.compile(b.net, config: AcceleratorConfig(), options: .externalOnly))
+            let label = "transpose \(shape) by \(perm)"
+            if let wantPasses {
+                XCTAssertEqual(plan.records.count, wantPasses, label)
+                XCTAssertTrue(plan.records.allSatisfy { $0.op == .conv && $0.mode == .pointwise && $0.inChunk >= 2 }, label)
+                XCTAssertEqual(plan.records.first?.outChunk, 16 / shape[1] * shape[1], label)
+            } else {
+                XCTAssertTrue(plan.records.allSatisfy { $0.op == .copy && $0.inChunk == 1 }, label)
+            }
+            try assertRecordsMatch(b.net, label)
+        }
+    }
+
     func testPrunedRecordsMatchThePrunedExecutor() throws {
         // With a pruning threshold the result is no longer TFLite's; the Executor's pruned
         // arithmetic is the specification the records must keep.
