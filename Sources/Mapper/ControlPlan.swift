@@ -673,30 +673,38 @@ private struct PlanBuilder {
         return try weightSet(w)
     }
 
-    /// MEAN over H×W: per channel slice, one output position summing every 3×3 block of the image
-    /// (fill beyond it contributes 0), then tflite-micro's folded multiplier.
+    /// MEAN over H×W as folded passes: a region row is one output slice of w = min(PC, PF) channels,
+    /// its beats are input positions (w bytes each, `C` bytes apart), so one engine beat sums 9 / t
+    /// positions of every slice (tap x·t carries position x, channel c onto filter lane c) and a
+    /// pass covers all slices at once: MobileNetV2's 7×7×1280 mean is 17 passes of 80 rows instead
+    /// of 720 one-window depthwise passes. Then tflite-micro's folded multiplier (bias 0).
     mutating func mean(_ i: Instruction) throws {
-        let pc = config.pc, c = i.inputChannels
-        let ones = try onesSet(rows: 3, cols: 3)
-        let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, i.meanMultiplier, Int32(i.meanShift)), count: pc))
-        for cs in 0 ..< i.channelSlices {
+        let pc = config.pc, pf = config.pf, t = config.foldTaps, c = i.inputChannels
+        let w = min(pc, pf), perPass = 9 / t, positions = i.inputHeight * i.inputWidth
+        var ones = [UInt8](repeating: 0, count: 9 * pc * pf)
+        for x in 0 ..< perPass { for ch in 0 ..< w { ones[((x * t) * pc + ch) * pf + ch] = 1 } }
+        let set = try weightSet(ones)
+        let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, i.meanMultiplier, Int32(i.meanShift)), count: w))
+        // Rows: the whole slices, then a narrower last one; at most `depth` rows per pass.
+        var slices = [(first: Int, count: Int, width: Int)]()
+        for s0 in stride(from: 0, to: c / w, by: depth) { slices.append((s0 * w, min(depth, c / w - s0), w)) }
+        if c % w > 0 { slices.append((c / w * w, 1, c % w)) }
+        for run in slices {
             var passes = [ControlRecord]()
-            for by in stride(from: 0, to: i.inputHeight, by: 3) {
-                for bx in stride(from: 0, to: i.inputWidth, by: 3) {
-                    var r = base(i, .conv, .depthwise)
-                    r.activationMin = -128; r.activationMax = 127; r.pruningThreshold = 0
-                    r.regionRow0 = by; r.regionCol0 = bx; r.regionRows = 3; r.regionCols = 3
-                    r.imageRows = i.inputHeight; r.imageCols = i.inputWidth
-                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
-                    r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
-                    r.inChunk = min(pc, c - cs * pc); r.fillValue = i.inputZeroPoint
-                    r.weightAddress = ones.address; r.weightBeats = ones.beats
-                    r.outputRows = 1; r.outputCols = 1
-                    r.outChunk = r.inChunk; r.outZeroPoint = i.outputZeroPoint
-                    r.outputAddress = i.outputAddress + UInt32(cs * pc)
-                    r.outputPixelStride = UInt32(c); r.outputRowStride = UInt32(c)
-                    passes.append(r)
-                }
+            for p0 in stride(from: 0, to: positions, by: perPass) {
+                var r = base(i, .conv, .folded)
+                r.activationMin = -128; r.activationMax = 127; r.pruningThreshold = 0
+                let beats = min(perPass, positions - p0)
+                r.regionRows = run.count; r.regionCols = beats; r.imageRows = run.count; r.imageCols = beats
+                r.inputAddress = i.inputAddress + UInt32(p0 * c + run.first)
+                r.inputRowStride = UInt32(run.width); r.inputPixelStride = UInt32(c)
+                r.inChunk = run.width; r.fillValue = i.inputZeroPoint
+                r.weightAddress = set.address; r.weightBeats = set.beats
+                r.outputRows = 1; r.outputCols = run.count
+                r.outChunk = run.width; r.outZeroPoint = i.outputZeroPoint
+                r.outputAddress = i.outputAddress + UInt32(run.first)
+                r.outputPixelStride = UInt32(run.width); r.outputRowStride = UInt32(run.count * run.width)
+                passes.append(r)
             }
             group(passes, parameters: params, residual: nil)
         }

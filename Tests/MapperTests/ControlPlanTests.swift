@@ -226,6 +226,24 @@ final class ControlPlanTests: XCTestCase {
         try assertRecordsMatch(m.net, "mean")
     }
 
+    /// MEAN runs as folded passes whose rows are the output's channel slices and whose beats are
+    /// input positions, 9 / foldTaps per pass: 7×7×40 at PC = PF = 16 and 16-byte beats (t = 1) is
+    /// 2 slices of 16 and one of 8, each ceil(49 / 9) = 6 passes; at PC = PF = 4 (t = 3) 10 slices
+    /// in one run of ceil(49 / 3) = 17 passes; at 64-byte beats (t = 3) 2 runs of 17.
+    func testMeanSumsEverySliceInOnePassPerPositionsOfAnEngineBeat() throws {
+        var m = NetBuilder(seed: 9)
+        let z = m.input([1, 7, 7, 40])
+        m.output(m.mean(z))
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        for (config, records, rows) in [(AcceleratorConfig(), 12, [2, 1]), (Self.configs[1], 17, [10]), (wide, 34, [2, 1])] {
+            let plan = try ControlPlan(program: try Mapper.compile(m.net, config: config, options: .externalOnly))
+            XCTAssertEqual(plan.records.count, records, "PC=\(config.pc) B=\(config.streamBytes)")
+            XCTAssertTrue(plan.records.allSatisfy { $0.mode == .folded && $0.regionCols * config.foldTaps <= 9 })
+            XCTAssertEqual(Array(Set(plan.records.map(\.regionRows))).sorted(by: >), rows)
+        }
+        try assertRecordsMatch(m.net, "mean 7x7x40", configs: Self.configs + [wide])
+    }
+
     func testTheExactAverageMultiplierIsFoundForEveryWindowSize() {
         for count in [1, 2, 4, 6, 9, 10, 16, 25, 49, 64, 125] {
             guard let q = ControlPlan.averageMultiplier(count: count) else { XCTFail("no multiplier for \(count)"); continue }
