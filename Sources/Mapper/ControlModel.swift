@@ -87,14 +87,18 @@ public final class ControlModel {
         if r.op == .conv {
             let need: Int
             switch r.mode {
-            case .standard, .folded: need = 9 * config.pc * config.pf
+            case .standard: need = 9 * config.pc * config.pf
+            // Folded: only the taps up to the last data byte; the later taps read fill and add 0,
+            // so their weights (whatever the set before left there) never matter.
+            case .folded: need = ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, config: config)
             case .pointwise: need = config.pc * config.pf
             case .depthwise: need = 9 * config.pc
             }
             guard r.weightBeats * b >= need else { throw fail(n, r, "\(r.weightBeats) weight beats hold \(r.weightBeats * b) bytes; the \(r.mode) set has \(need)") }
             try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
             let t = r.pruningThreshold
-            weights = (0 ..< need).map { k in
+            weights = (0 ..< (r.mode == .folded ? 9 * config.pc * config.pf : need)).map { k in
+                guard k < need else { return 0 }
                 let w = Int32(Int8(bitPattern: memory[Int(r.weightAddress) + k]))
                 return t > 0 && abs(w) <= Int32(t) ? 0 : w
             }

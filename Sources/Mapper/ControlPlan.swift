@@ -104,6 +104,13 @@ public struct ControlPlan: Sendable {
 extension ControlPlan {
     /// The channel chunks of a folded pass: up to PK·PC channels, each chunk in whole beats of
     /// `foldTaps` slices or in one shorter beat, so no beat reads past the position's channels.
+    /// Bytes of a folded pass's weight set that matter: the standard layout's taps up to the last
+    /// data byte of `beats` beats of `inChunk` bytes (t·PC-byte beats), PF bytes per tap channel.
+    /// The set's later taps meet fill, which adds 0, so a pass loads only these (whole beats).
+    public static func foldedWeightBytes(beats: Int, inChunk: Int, config: AcceleratorConfig) -> Int {
+        ((beats - 1) * config.foldTaps * config.pc + inChunk) * config.pf
+    }
+
     public static func foldChunks(channels c: Int, config: AcceleratorConfig) -> [(first: Int, count: Int)] {
         let beatChannels = config.foldTaps * config.pc, most = config.pk * config.pc
         var out = [(first: Int, count: Int)]()
@@ -499,7 +506,8 @@ private struct PlanBuilder {
             sets.append(try chunks.map { chunk in
                 var w = [UInt8](repeating: 0, count: setBytes)
                 for d in 0 ..< chunk.count { for f in 0 ..< pf { w[d * pf + f] = source[(chunk.first + d) * pf + f] } }
-                return try weightSet(w)
+                let beats = (chunk.count + t * pc - 1) / (t * pc)
+                return try weightSet(Array(w.prefix(ControlPlan.foldedWeightBytes(beats: beats, inChunk: min(chunk.count, t * pc), config: config))))
             })
             params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: cout)))
         }
@@ -683,7 +691,7 @@ private struct PlanBuilder {
         let w = min(pc, pf), perPass = 9 / t, positions = i.inputHeight * i.inputWidth
         var ones = [UInt8](repeating: 0, count: 9 * pc * pf)
         for x in 0 ..< perPass { for ch in 0 ..< w { ones[((x * t) * pc + ch) * pf + ch] = 1 } }
-        let set = try weightSet(ones)
+        let set = try weightSet(Array(ones.prefix(ControlPlan.foldedWeightBytes(beats: perPass, inChunk: w, config: config))))
         let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, i.meanMultiplier, Int32(i.meanShift)), count: w))
         // Rows: the whole slices, then a narrower last one; at most `depth` rows per pass.
         var slices = [(first: Int, count: Int, width: Int)]()

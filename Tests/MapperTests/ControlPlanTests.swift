@@ -112,7 +112,8 @@ final class ControlPlanTests: XCTestCase {
     /// Where a beat holds several PC-channel slices (B = 64, PC = 16: foldTaps 3), a pointwise pass
     /// takes a position's chunk of up to PK·PC = 144 channels as one engine beat, 3 slices per beat:
     /// 200 channels are chunks of 144 (3 beats), 48 (1 beat) and 8 (1 short beat, nothing read past
-    /// the position's channels), 3 passes per filter group instead of 13 slices.
+    /// the position's channels), 3 passes per filter group instead of 13 slices. A pass loads the weights
+    /// of the taps its data reaches; the later taps read fill and add nothing.
     func testPointwiseConvolutionsFoldTheirChannelSlicesOntoTheTapLanesWhereABeatHoldsSeveral() throws {
         var wide = AcceleratorConfig(); wide.streamBytes = 64
         XCTAssertEqual(wide.foldTaps, 3)
@@ -129,6 +130,8 @@ final class ControlPlanTests: XCTestCase {
             XCTAssertEqual(plan.records.prefix(3).map(\.regionCols), [3, 1, 1])
             XCTAssertEqual(plan.records.prefix(3).map(\.inChunk), [48, 48, 8])
             XCTAssertEqual(plan.records.prefix(3).map(\.inputPixelStride), [48, 48, 48])
+            // Weights only up to the last data byte's tap: 9 taps, 3 taps, 8 channels of tap 0 (× PF = 16).
+            XCTAssertEqual(plan.records.prefix(3).map(\.weightBeats), [36, 12, 2])
             XCTAssertEqual(plan.records[0].regionRows, stride == 1 ? outRows * outCols : outCols)
             XCTAssertEqual(plan.records[0].inputRowStride, UInt32(200 * stride))
             try assertRecordsMatch(b.net, "folded pointwise stride \(stride)", configs: [wide, Self.configs[1]])
