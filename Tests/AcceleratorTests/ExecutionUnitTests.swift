@@ -7,7 +7,8 @@ import XCTest
 /// The ExecutionUnit driven the way the ControlUnit drives it (EXECUTION_UNIT.md): per pass the
 /// configuration ports and `pass_start`, then the phase-tagged beats (params, weights, residual,
 /// pixels) in order, with random gaps on the input and random `out_ready` back-pressure. Layers
-/// are split into passes the way docs/control.md's mapper does (filter group × channel slice), and
+/// are split into passes the way docs/control.md's mapper does (filter group × channel slice, or
+/// × channel chunk for folded pointwise passes), and
 /// every output beat is compared with a slow Swift model of the layer computed from its tensors
 /// with Reference's FixedPoint.requantize and AddParameters.add.
 final class ExecutionUnitTests: XCTestCase {
@@ -56,6 +57,16 @@ final class ExecutionUnitTests: XCTestCase {
         passes += EULayer.pointwise(h: 4, w: 5, cin: 3, cout: 4, residual: add2, rng: &rng).passes(c)
         passes += EULayer.standard(h: 6, w: 6, cin: 2, cout: 2, stride2: true, pads: (true, true, true, true),
                                    residual: add3, rng: &rng).passes(c)
+        // Folded pointwise (t = 3 PC-channel slices a beat, a position's chunk one standard-mode
+        // engine beat): 41 channels are a chunk of 36 (3 beats a position, all 9 taps) and then one
+        // of 5 (one short beat), whose taps 3 ... 8 must read as the fill value although the pass
+        // before just loaded them with data and this pass's weights on them are nonzero; 6
+        // filters, so the second group is partial.
+        passes += EULayer.folded(h: 5, w: 5, cin: 41, cout: 6, rng: &rng).passes(c)
+        // Folded with the residual ADD on the last pass: 30 channels are 24 (2 beats, taps 6 ... 8
+        // unused) and 6 (one short beat).
+        let add4 = try EUResidual(resultSecond: false, rng: &rng)
+        passes += EULayer.folded(h: 4, w: 5, cin: 30, cout: 4, residual: add4, rng: &rng).passes(c)
         try run(passes, sim, c, rng: &rng, context: "random back-pressure")
     }
 
@@ -73,12 +84,16 @@ final class ExecutionUnitTests: XCTestCase {
         passes += EULayer.pointwise(h: 6, w: 5, cin: 9, cout: 7, residual: add1, rng: &rng).passes(c)
         passes.append(EUPass.copy(positions: 20, chunk: 32, residual: nil, b: b, rng: &rng))
         passes.append(EUPass.copy(positions: 17, chunk: 8, residual: add2, b: b, rng: &rng))
+        // Folded, t = 3 slices of 8 channels a beat: 120 channels are a chunk of 72 (3 beats) and
+        // one of 48 (2 beats, taps 6 ... 8 left to the fill value); groups of 4 and 2 filters.
+        passes += EULayer.folded(h: 5, w: 6, cin: 120, cout: 6, rng: &rng).passes(c)
         try run(passes, sim, c, rng: &rng, context: "PC 8, PF 4, 32-byte beats")
     }
 
     /// Without back-pressure nothing waits for a credit: the windows leave the reshape unit on its
-    /// own schedule and pointwise passes run at the output's one position per cycle; pass_done
-    /// follows the last engine beat after exactly `drainLatency`.
+    /// own schedule, pointwise passes run at the output's one position per cycle and folded passes
+    /// at the stream's one beat per cycle; pass_done follows the last engine beat after exactly
+    /// `drainLatency` (folded positions go through the standard pipeline).
     func testWithoutBackPressureNothingWaitsForCredits() throws {
         let c = Self.config, b = c.streamBytes
         let unit = try ExecutionUnit(config: c)
@@ -87,10 +102,12 @@ final class ExecutionUnitTests: XCTestCase {
         let standard = EULayer.standard(h: 8, w: 8, cin: 4, cout: 4, stride2: false, pads: (true, true, true, true), rng: &rng)
         let depthwise = EULayer.depthwise(h: 8, w: 8, channels: 4, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng)
         let pointwise = EULayer.pointwise(h: 8, w: 8, cin: 4, cout: 4, rng: &rng)
+        // 24 channels: one pass, 2 beats a position.
+        let folded = EULayer.folded(h: 8, w: 8, cin: 24, cout: 4, rng: &rng)
         let passes = standard.passes(c) + depthwise.passes(c) + pointwise.passes(c)
-            + [EUPass.copy(positions: 40, chunk: 16, residual: nil, b: b, rng: &rng)]
+            + [EUPass.copy(positions: 40, chunk: 16, residual: nil, b: b, rng: &rng)] + folded.passes(c)
         let seen = try run(passes, sim, c, rng: &rng, context: "no back-pressure", backPressure: false)
-        guard seen.count == 4 else { return XCTFail("four passes observed") }
+        guard seen.count == 5 else { return XCTFail("five passes observed") }
         let schedule = ReshapeUnit.inputCycles(height: 8, width: 8, padBottom: true)
         for (i, (mode, name)) in [(ConvolutionMode.standard, "standard"), (.depthwise, "depthwise")].enumerated() {
             let beats = seen[i].engineBeats
@@ -109,6 +126,17 @@ final class ExecutionUnitTests: XCTestCase {
             XCTAssertEqual(seen[2].engineBeats.count, 8)
         } else {
             XCTFail("pointwise: engine beats and pass_done")
+        }
+        let foldedBeats = seen[4].engineBeats
+        if let firstBeat = foldedBeats.first, let lastBeat = foldedBeats.last, let done = seen[4].done {
+            print("ExecutionUnit folded 64 positions × 2 beats without back-pressure: engine beats over \(lastBeat - firstBeat + 1) cycles, "
+                  + "pass_done \(done - lastBeat) cycles after the last")
+            // One engine beat per position, each as soon as its second stream beat is in.
+            XCTAssertEqual(foldedBeats.count, 64, "folded: one engine beat per position")
+            XCTAssertEqual(lastBeat - firstBeat, 2 * (64 - 1), "folded: a position every 2 cycles, at the stream's beat per cycle")
+            XCTAssertEqual(done - lastBeat, unit.drainLatency(.standard), "folded: pass_done after the standard drain latency")
+        } else {
+            XCTFail("folded: engine beats and pass_done")
         }
     }
 
@@ -306,7 +334,7 @@ private struct EUPass {
     var fields: [String: Int]
     var beats: [(phase: Int, bytes: [Int])]
     var expected: [[Int]]
-    /// Beats the convolution engine takes: windows, or gathered pointwise beats.
+    /// Beats the convolution engine takes: windows, gathered pointwise beats, or folded positions.
     var engineBeats = 0
 
     /// Every port a record sets, zero unless given.
@@ -358,23 +386,26 @@ private struct EUPass {
 
 /// A convolution layer's tensors and how the mapper splits it into passes.
 private struct EULayer {
-    enum Kind { case standard, pointwise, depthwise }
+    /// `folded`: a pointwise layer (same tensors, same outputs) run as folded passes (mode 3).
+    enum Kind { case standard, pointwise, depthwise, folded }
     var kind: Kind
     var h, w, cin, cout: Int
     var stride2 = false
     var pads = (top: false, bottom: false, left: false, right: false)
     var threshold = 0
     var input: [Int8]            // HWC
-    var weights: [Int8]          // standard [O][3][3][I], pointwise [O][I], depthwise [3][3][C]
+    var weights: [Int8]          // standard [O][3][3][I], pointwise and folded [O][I], depthwise [3][3][C]
     var bias: [Int32], multipliers: [Int32], shifts: [Int]
     var inZp, outZp, actMin, actMax: Int32
     var residual: EUResidual?
     var residualTensor: [Int8]   // [OH·OW][cout]
 
 
-    var taps: Int { kind == .pointwise ? 1 : 9 }
-    var oh: Int { kind == .pointwise ? h : ReshapeUnit.outputSize(h, padBefore: pads.top, padAfter: pads.bottom, stride2: stride2) }
-    var ow: Int { kind == .pointwise ? w : ReshapeUnit.outputSize(w, padBefore: pads.left, padAfter: pads.right, stride2: stride2) }
+    /// A 1×1 layer, whichever mode runs it.
+    var isPointwise: Bool { kind == .pointwise || kind == .folded }
+    var taps: Int { isPointwise ? 1 : 9 }
+    var oh: Int { isPointwise ? h : ReshapeUnit.outputSize(h, padBefore: pads.top, padAfter: pads.bottom, stride2: stride2) }
+    var ow: Int { isPointwise ? w : ReshapeUnit.outputSize(w, padBefore: pads.left, padAfter: pads.right, stride2: stride2) }
 
     init(kind: Kind, h: Int, w: Int, cin: Int, cout: Int, stride2: Bool, pads: (Bool, Bool, Bool, Bool), threshold: Int,
          residual: EUResidual?, rng: inout SplitMix) {
@@ -385,7 +416,7 @@ private struct EULayer {
         self.pads = (pads.0, pads.1, pads.2, pads.3)
         self.threshold = threshold
         input = (0 ..< h * w * cin).map { _ in int8() }
-        let n = kind == .depthwise ? 9 * cout : cout * (kind == .pointwise ? 1 : 9) * cin
+        let n = kind == .depthwise ? 9 * cout : cout * (kind == .pointwise || kind == .folded ? 1 : 9) * cin
         weights = (0 ..< n).map { _ in int8() }
         bias = (0 ..< cout).map { _ in Int32(rng.below(20_000)) - 10_000 }
         let q = (0 ..< cout).map { _ in FixedPoint.quantizeMultiplier(0.0001 + Double(rng.below(2000)) / 1_000_000) }
@@ -411,6 +442,11 @@ private struct EULayer {
                 residual: residual, rng: &rng)
     }
 
+    static func folded(h: Int, w: Int, cin: Int, cout: Int, residual: EUResidual? = nil, rng: inout SplitMix) -> EULayer {
+        EULayer(kind: .folded, h: h, w: w, cin: cin, cout: cout, stride2: false, pads: (false, false, false, false), threshold: 0,
+                residual: residual, rng: &rng)
+    }
+
     static func depthwise(h: Int, w: Int, channels: Int, stride2: Bool, pads: (Bool, Bool, Bool, Bool), threshold: Int,
                           rng: inout SplitMix) -> EULayer {
         EULayer(kind: .depthwise, h: h, w: w, cin: channels, cout: channels, stride2: stride2, pads: pads, threshold: threshold,
@@ -424,7 +460,7 @@ private struct EULayer {
         func weight(_ oc: Int, _ ky: Int, _ kx: Int, _ ic: Int) -> Int32 {
             let wv: Int8 = switch kind {
             case .standard: weights[((oc * 3 + ky) * 3 + kx) * cin + ic]
-            case .pointwise: weights[oc * cin + ic]
+            case .pointwise, .folded: weights[oc * cin + ic]
             case .depthwise: weights[(ky * 3 + kx) * cout + oc]
             }
             return abs(Int(wv)) <= threshold ? 0 : Int32(wv)
@@ -433,10 +469,10 @@ private struct EULayer {
             let oy = n / ow, ox = n % ow
             return (0 ..< cout).map { oc -> Int8 in
                 var acc: Int32 = 0
-                for ky in 0 ..< (kind == .pointwise ? 1 : 3) {
-                    for kx in 0 ..< (kind == .pointwise ? 1 : 3) {
-                        let iy = kind == .pointwise ? oy : oy * s - pt + ky
-                        let ix = kind == .pointwise ? ox : ox * s - pl + kx
+                for ky in 0 ..< (isPointwise ? 1 : 3) {
+                    for kx in 0 ..< (isPointwise ? 1 : 3) {
+                        let iy = isPointwise ? oy : oy * s - pt + ky
+                        let ix = isPointwise ? ox : ox * s - pl + kx
                         guard (0 ..< h).contains(iy), (0 ..< w).contains(ix) else { continue }
                         let channels = kind == .depthwise ? [oc] : Array(0 ..< cin)
                         for ic in channels {
@@ -453,25 +489,36 @@ private struct EULayer {
 
     /// The mapper's passes: per result group (PF filters, or a PC-channel slice for depthwise) and
     /// input-channel slice, with params on the group's first pass and the outputs on its last.
+    /// Folded layers take chunks of up to 9·PC channels (`foldChunks`) instead of PC-channel slices.
     func passes(_ c: AcceleratorConfig) -> [EUPass] {
-        let pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf)
-        let slices = kind == .depthwise ? 1 : (cin + pc - 1) / pc
+        let pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf), t = c.foldTaps
+        // The input channels of each pass of a group (a depthwise group reads its own channels, below).
+        let slices: [(first: Int, count: Int)] = switch kind {
+        case .depthwise: [(0, pc)]
+        case .folded: foldChunks(c)
+        default: stride(from: 0, to: cin, by: pc).map { ($0, min(pc, cin - $0)) }
+        }
         let groups = kind == .depthwise ? (cout + pc - 1) / pc : (cout + pf - 1) / pf
         let perGroup = kind == .depthwise ? pc : pf
         let y = model()
         var out: [EUPass] = []
         for g in 0 ..< groups {
             let chunk = min(perGroup, cout - g * perGroup)
-            for sl in 0 ..< slices {
-                let first = sl == 0, last = sl == slices - 1
-                // The slice's input channels: a depthwise group reads its own channels.
-                let channel0 = kind == .depthwise ? g * pc : sl * pc
-                let inChunk = min(pc, cin - channel0)
+            for (sl, slice) in slices.enumerated() {
+                let first = sl == 0, last = sl == slices.count - 1
+                let channel0 = kind == .depthwise ? g * pc : slice.first
+                let inChunk = min(kind == .depthwise ? pc : slice.count, cin - channel0)
+                // Folded: each position is a region row of `beatsPerPosition` beats (t PC-channel
+                // slices each), and the outputs are the positions as one row, as the mapper writes it.
+                let beatsPerPosition = (inChunk + t * pc - 1) / (t * pc)
+                let folded = kind == .folded
+                let mode = switch kind { case .standard: 0; case .pointwise: 1; case .depthwise: 2; case .folded: 3 }
                 var f = EUPass.fields([
-                    "mode": kind == .standard ? 0 : kind == .pointwise ? 1 : 2, "first": first ? 1 : 0, "last": last ? 1 : 0,
+                    "mode": mode, "first": first ? 1 : 0, "last": last ? 1 : 0,
                     "load_params": first ? 1 : 0, "stride2": stride2 ? 1 : 0,
                     "pad_top": pads.top ? 1 : 0, "pad_bottom": pads.bottom ? 1 : 0, "pad_left": pads.left ? 1 : 0,
-                    "pad_right": pads.right ? 1 : 0, "region_rows": h, "region_cols": w, "out_rows": oh, "out_cols": ow,
+                    "pad_right": pads.right ? 1 : 0, "region_rows": folded ? h * w : h, "region_cols": folded ? beatsPerPosition : w,
+                    "out_rows": folded ? 1 : oh, "out_cols": folded ? h * w : ow,
                     "out_chunk": chunk, "fill_value": Int(inZp), "out_zp": Int(outZp), "act_min": Int(actMin), "act_max": Int(actMax),
                     "threshold": threshold, "param_records": first ? lanes : 0])
                 var beats: [(phase: Int, bytes: [Int])] = []
@@ -488,18 +535,30 @@ private struct EULayer {
                 switch kind {
                 case .standard:
                     for k in 0 ..< 9 { for ch in 0 ..< pc { for fl in 0 ..< pf {
-                        let oc = g * pf + fl, ic = sl * pc + ch
+                        let oc = g * pf + fl, ic = slice.first + ch
                         set.append(oc < cout && ic < cin ? Int(weights[(oc * 9 + k) * cin + ic]) : 0)
                     } } }
                 case .pointwise:
                     for ch in 0 ..< pc { for fl in 0 ..< pf {
-                        let oc = g * pf + fl, ic = sl * pc + ch
+                        let oc = g * pf + fl, ic = slice.first + ch
                         set.append(oc < cout && ic < cin ? Int(weights[oc * cin + ic]) : 0)
                     } }
                 case .depthwise:
                     for k in 0 ..< 9 { for ch in 0 ..< pc {
                         let cc = g * pc + ch
                         set.append(cc < cout ? Int(weights[k * cout + cc]) : 0)
+                    } }
+                case .folded:
+                    // The standard layout with chunk channel d = k·PC + c on tap k, channel c. A real
+                    // filter's weights beyond the chunk are random and nonzero, not the mapper's zeros:
+                    // those taps get the fill value (the input zero point), either from the control unit
+                    // (the rest of a beat) or from the unit itself (taps no beat of the position carries,
+                    // k ≥ beatsPerPosition·t, still holding the previous pass's data), so they must add 0.
+                    var junk = SplitMix(state: UInt64(g * 97 + sl * 13 + 5))
+                    for d in 0 ..< 9 * pc { for fl in 0 ..< pf {
+                        let oc = g * pf + fl
+                        let nonzero = Int(Int8(truncatingIfNeeded: 1 + junk.below(255)))
+                        set.append(oc >= cout ? 0 : d < slice.count ? Int(weights[oc * cin + slice.first + d]) : nonzero)
                     } }
                 }
                 let weightBeats = (set.count + b - 1) / b
@@ -514,16 +573,46 @@ private struct EULayer {
                     beats += EUPass.residualBeats(r, b: b, rng: &rng)
                 }
                 for n in 0 ..< h * w {
-                    let px = (0 ..< inChunk).map { Int(input[n * cin + channel0 + $0]) }
-                    beats.append(EUPass.beat(3, px, pad: Int(inZp), b: b))
+                    if folded {
+                        // Beat x carries chunk channels x·t·PC ..< (x + 1)·t·PC (byte j·PC + c: tap x·t + j,
+                        // channel c); bytes at or above the chunk are the fill value, as the control unit sends them.
+                        for x in 0 ..< beatsPerPosition {
+                            let px = (0 ..< t * pc).map { i in
+                                let d = x * t * pc + i
+                                return d < slice.count ? Int(input[n * cin + slice.first + d]) : Int(inZp)
+                            }
+                            beats.append(EUPass.beat(3, px, pad: Int(inZp), b: b))
+                        }
+                    } else {
+                        let px = (0 ..< inChunk).map { Int(input[n * cin + channel0 + $0]) }
+                        beats.append(EUPass.beat(3, px, pad: Int(inZp), b: b))
+                    }
                 }
                 let expected = last ? (0 ..< oh * ow).map { n in EUPass.output((0 ..< chunk).map { y[n][g * perGroup + $0] }, b: b) } : []
-                out.append(EUPass(label: "\(kind) \(h)×\(w)×\(cin) → \(cout), group \(g), slice \(sl)"
+                let part = folded ? "chunk \(sl) (channels \(slice.first) ..< \(slice.first + slice.count), \(beatsPerPosition) beats a position)"
+                    : "slice \(sl)"
+                out.append(EUPass(label: "\(kind) \(h)×\(w)×\(cin) → \(cout), group \(g), \(part)"
                                   + (residual.map { $0.resultSecond ? ", add(r, y)" : ", add(y, r)" } ?? ""),
                                   fields: f, beats: beats, expected: expected,
                                   engineBeats: kind == .pointwise ? (h * w + c.pv - 1) / c.pv : oh * ow))
             }
         }
         return out
+    }
+
+    /// A folded layer's channel chunks, as ControlPlan.foldChunks makes them: up to 9·PC channels,
+    /// in whole beats of t·PC channels or in one shorter beat, so every beat of a pass carries the
+    /// same `in_chunk` bytes.
+    func foldChunks(_ c: AcceleratorConfig) -> [(first: Int, count: Int)] {
+        let beat = c.foldTaps * c.pc, most = 9 * c.pc
+        var chunks: [(first: Int, count: Int)] = []
+        var first = 0
+        while first < cin {
+            let left = cin - first
+            let count = left >= most ? most : left <= beat || left % beat == 0 ? left : left - left % beat
+            chunks.append((first, count))
+            first += count
+        }
+        return chunks
     }
 }
