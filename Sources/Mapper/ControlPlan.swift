@@ -171,6 +171,8 @@ private struct PlanBuilder {
     var records: [ControlRecord] = []
     var recordInstruction: [Int] = []
     private var setCache: [[UInt8]: UInt32] = [:]
+    /// Per layer, the space-to-depth image and weights its first column tile made.
+    private var spaceToDepthMade: [Int: (image: UInt32, weights: UInt32)] = [:]
 
     init(_ program: Program) throws {
         self.program = program
@@ -334,29 +336,12 @@ private struct PlanBuilder {
     /// Standard convolution (and depthwise with multiplier > 1 as block-diagonal standard weights):
     /// per block, filter group: pieces × channel slices.
     mutating func standard(_ i: Instruction) throws {
+        if try spaceToDepth(i) { return }
         let pc = config.pc, pf = config.pf
         let c = i.inputChannels, cout = i.outputChannels, pieces = i.pieces
         let nCS = Slicing.ceilDiv(c, pc), nFS = Slicing.ceilDiv(cout, pf)
-        let blockDiagonal = i.kind == .depthwise
-        let m = i.depthMultiplier
         let setBytes = 9 * pc * pf
-        func weights(_ fs: Int, _ piece: Int, _ cs: Int) throws -> [UInt8] {
-            if !blockDiagonal {
-                return try read(i.weightAddress + UInt32(((fs * pieces + piece) * i.channelSlices + cs) * setBytes), setBytes)
-            }
-            var w = [UInt8](repeating: 0, count: setBytes)
-            for f in 0 ..< pf {
-                let oc = fs * pf + f
-                guard oc < cout else { continue }
-                let ic = oc / m
-                guard ic / pc == cs else { continue }
-                for k in 0 ..< 9 {
-                    let src = (((oc / pc) * pieces + piece) * 9 + k) * pc + oc % pc
-                    w[(k * pc + ic % pc) * pf + f] = try read(i.weightAddress + UInt32(src), 1)[0]
-                }
-            }
-            return w
-        }
+        func weights(_ fs: Int, _ piece: Int, _ cs: Int) throws -> [UInt8] { try standardSet(i, fs, piece, cs) }
         let (s, perRow) = try windowStride(i, rows: i.outputHeight, cols: i.tileOutColumns)
         let blocks = windowBlocks(rows: i.outputHeight, col0: i.tileOutColumn, cols: i.tileOutColumns, strideH: i.strideH, strideW: s, perRow: perRow)
         // Weight sets and parameter blocks once per layer tile, reused by every row block.
@@ -395,6 +380,100 @@ private struct PlanBuilder {
                 group(passes, parameters: params[fs], residual: residual(i, row: oy0, col: ox0, channel: fs * pf))
             }
         }
+    }
+
+    /// The standard weight set of filter group `fs`, 3×3 piece `piece`, channel slice `cs`: byte
+    /// (k·PC + c)·PF + f. A depthwise layer with multiplier > 1 is block-diagonal: output channel
+    /// oc reads input channel oc / multiplier only.
+    func standardSet(_ i: Instruction, _ fs: Int, _ piece: Int, _ cs: Int) throws -> [UInt8] {
+        let pc = config.pc, pf = config.pf, pieces = i.pieces, setBytes = 9 * pc * pf
+        guard i.kind == .depthwise else {
+            return try read(i.weightAddress + UInt32(((fs * pieces + piece) * i.channelSlices + cs) * setBytes), setBytes)
+        }
+        var w = [UInt8](repeating: 0, count: setBytes)
+        for f in 0 ..< pf {
+            let oc = fs * pf + f
+            guard oc < i.outputChannels else { continue }
+            let ic = oc / i.depthMultiplier
+            guard ic / pc == cs else { continue }
+            for k in 0 ..< 9 {
+                let src = (((oc / pc) * pieces + piece) * 9 + k) * pc + oc % pc
+                w[(k * pc + ic % pc) * pf + f] = try read(i.weightAddress + UInt32(src), 1)[0]
+            }
+        }
+        return w
+    }
+
+    /// A 3×3 stride-2 convolution (or depthwise with a multiplier) of few channels (4·C ≤ PC, one column tile, even width, pads of
+    /// 0 or 1 before, ceil(H/2) × W/2 outputs) runs on the space-to-depth image instead: s2d pixel
+    /// (Y, X) holds input pixels (2Y + dy, 2X + dx) for dy, dx ∈ {0, 1}, 4·C channels, and the
+    /// convolution becomes a 3×3 stride-1 SAME one over ceil(H/2) × W/2 pixels: original tap
+    /// (ky, kx) of output (oy, ox) reads input row 2·oy − padTop + ky, which is s2d row
+    /// oy + a − 1, half dy, with a = ⌊(ky − padTop) / 2⌋ + 1 and dy = (ky − padTop) mod 2 (columns
+    /// alike). The reshape unit then takes one pixel per output instead of four: two copy passes of
+    /// 2·C-byte beats (the pixel pairs of even and of odd rows) build the s2d image in scratch
+    /// memory, and the convolution streams a quarter of the pixels. Input rows past the end (odd H)
+    /// are fill beats of the input zero point, as padding is. MobileNetV2's first layer: 100k pixel
+    /// beats → 25k copy beats + 25k.
+    mutating func spaceToDepth(_ i: Instruction) throws -> Bool {
+        let c = i.inputChannels, h = i.inputHeight, w = i.inputWidth
+        let hs = (h + 1) / 2, ws = w / 2
+        guard i.kind == .convolution || i.kind == .depthwise && i.depthMultiplier > 1, i.kernelHeight == 3, i.kernelWidth == 3, i.strideH == 2, i.strideW == 2,
+              4 * c <= config.pc, w % 2 == 0, i.padLeft <= 1, i.padTop <= 1, i.piecesH == 1, i.piecesW == 1, i.kind == .depthwise || i.channelSlices == 1,
+              i.outputHeight == hs, i.outputWidth == ws, hs >= 2, ws >= 2
+        else { return false }
+        var j = i
+        j.kind = .convolution; j.depthMultiplier = 1
+        j.channelSlices = 1; j.filterSlices = Slicing.ceilDiv(i.outputChannels, config.pf)
+        j.inputHeight = hs; j.inputWidth = ws; j.inputChannels = 4 * c
+        j.strideH = 1; j.strideW = 1
+        j.padTop = 1; j.padLeft = 1; j.padBottom = 1; j.padRight = 1
+        // The layer's first column tile builds the s2d image and weights; every tile convolves its
+        // own output columns of it (they are the s2d image's columns too).
+        if let made = spaceToDepthMade[i.layer] {
+            j.inputAddress = made.image; j.weightAddress = made.weights
+            try standard(j)
+            return true
+        }
+        let pc = config.pc, pf = config.pf, setBytes = 9 * pc * pf
+        let scratch = try append([UInt8](repeating: 0, count: hs * ws * 4 * c))
+        // The two halves of every s2d pixel: input row 2Y + dy, pixels 2X and 2X + 1.
+        var t = base(i, .copy)
+        t.inChunk = 2 * c; t.outChunk = 2 * c; t.fillValue = i.inputZeroPoint
+        for dy in 0 ..< 2 {
+            copyBlocks(rows: hs, cols: ws, { r, r0, _, x0, _ in
+                r.regionRow0 = r0; r.regionCol0 = x0; r.imageRows = (h - dy + 1) / 2; r.imageCols = ws
+                r.inputAddress = i.inputAddress + UInt32(dy * w * c)
+                r.inputPixelStride = UInt32(2 * c); r.inputRowStride = UInt32(2 * w * c)
+                r.outputAddress = scratch + UInt32((r0 * ws + x0) * 4 * c + dy * 2 * c)
+                r.outputPixelStride = UInt32(4 * c); r.outputRowStride = UInt32(ws * 4 * c)
+            }, template: t)
+        }
+        // The s2d convolution's weights, one standard set per filter group.
+        func place(_ k: Int, _ pad: Int) -> (tap: Int, half: Int) {
+            let d = k - pad
+            return (d >= 0 ? d / 2 + 1 : 0, (d + 2) % 2)
+        }
+        var sets = [UInt8]()
+        for fs in 0 ..< j.filterSlices {
+            let original = try standardSet(i, fs, 0, 0)
+            var set = [UInt8](repeating: 0, count: setBytes)
+            for ky in 0 ..< 3 {
+                for kx in 0 ..< 3 {
+                    let (a, dy) = place(ky, i.padTop), (b, dx) = place(kx, i.padLeft)
+                    for ch in 0 ..< c {
+                        let from = ((3 * ky + kx) * pc + ch) * pf, to = ((3 * a + b) * pc + (2 * dy + dx) * c + ch) * pf
+                        for f in 0 ..< pf { set[to + f] = original[from + f] }
+                    }
+                }
+            }
+            sets += set
+        }
+        j.inputAddress = scratch
+        j.weightAddress = try append(sets)
+        spaceToDepthMade[i.layer] = (scratch, j.weightAddress)
+        try standard(j)
+        return true
     }
 
     /// The output fields of a pass writing block (row, col) of `i`'s NHWC output from `channel` on.

@@ -355,6 +355,39 @@ final class ControlPlanTests: XCTestCase {
         try assertRecordsMatch(c.net, "PAD alone")
     }
 
+    /// A 3×3 stride-2 convolution of C ≤ PC / 4 channels runs on the space-to-depth image: two copy
+    /// passes of 2·C-byte pixel pairs (even rows, odd rows) build it, then the convolution is a 3×3
+    /// stride-1 one over ceil(H/2) × W/2 pixels of 4·C channels: a quarter of the pixel beats. SAME
+    /// with an even height (no top pad) and an odd one (a top pad), a fused PAD of 1 before (the
+    /// MobileNetV2 form), a depthwise with multiplier, and a column-tiled layer all match the
+    /// Reference; an odd width, or C > PC / 4, keeps the direct passes.
+    func testFewChannelStrideTwoConvolutionsRunOnTheSpaceToDepthImage() throws {
+        var narrow = AcceleratorConfig(); narrow.maxRowWidth = 12
+        var nets: [(String, Network, Bool)] = []
+        for (shape, padded) in [([1, 16, 20, 3], false), ([1, 15, 12, 4], false), ([1, 14, 22, 2], true), ([1, 9, 10, 3], false), ([1, 10, 9, 3], false), ([1, 8, 8, 5], false)] {
+            var b = NetBuilder(seed: UInt64(shape[1] * 7 + shape[3]))
+            let x = b.input(shape)
+            let y = padded ? b.pad(x, top: 1, bottom: 0, left: 1, right: 0) : x
+            b.output(b.conv(y, outputs: 20, kernel: (3, 3), stride: 2, padding: padded ? .valid : .same, activation: .relu6))
+            nets.append(("conv 3x3/2 on \(shape)\(padded ? " after PAD (1, 0, 1, 0)" : "")", b.net, shape[2] % 2 == 0 && shape[3] <= 4))
+        }
+        var d = NetBuilder(seed: 61)
+        d.output(d.depthwise(d.input([1, 12, 14, 1]), kernel: (3, 3), stride: 2, multiplier: 8, padding: .same))
+        nets.append(("depthwise 3x3/2 multiplier 8", d.net, true))
+        for (what, net, s2d) in nets {
+            for config in [AcceleratorConfig(), narrow] {
+                let plan = try ControlPlan(program: try Mapper.compile(net, config: config, options: .externalOnly))
+                let copies = plan.records.filter { $0.op == .copy }
+                XCTAssertEqual(!copies.isEmpty, s2d, "\(what) at maxRow \(config.maxRowWidth)")
+                if s2d {
+                    XCTAssertTrue(copies.allSatisfy { $0.inChunk == 2 * net.tensors[net.inputs[0]].shape[3] }, what)
+                    XCTAssertTrue(plan.records.filter { $0.op == .conv }.allSatisfy { !$0.stride2 }, "\(what): the s2d convolution has stride 1")
+                }
+            }
+            try assertRecordsMatch(net, what, configs: Self.configs + [narrow])
+        }
+    }
+
     func testTransposeReshapeAndHostSoftmax() throws {
         var b = NetBuilder(seed: 31)
         let x = b.input([1, 3, 8, 9])
