@@ -47,6 +47,10 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// PC-channel slices one beat carries into a folded pass (docs/control.md, mode 3): the largest
     /// divisor of PK's 9 taps whose slices fit a beat, so a position's taps come in whole beats
     /// (at B = 64 and PC = 16: 3 slices of 48 bytes per beat, 3 beats per position).
+    /// Words of the execution unit's input buffer, one gathered folded engine beat (PK·PC bytes)
+    /// each: `inputBufferDepth` PC-channel pixels, PK to a word.
+    public var inputBufferWords: Int { max(2, inputBufferDepth / pk) }
+
     public var foldTaps: Int { [9, 3, 1].first { $0 * pc <= streamBytes && pk % $0 == 0 } ?? 1 }
 
     public var inputBufferBits: Int { inputBufferDepth * pc * dataWidth }

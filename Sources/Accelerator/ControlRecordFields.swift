@@ -8,8 +8,8 @@ public struct ControlRecordFields {
     public static let magic = 0xC5
     /// Values of `op`.
     public static let opConv = 1, opCopy = 2
-    /// Words the RTL reads (25-31 are reserved, sequence and checksum).
-    public static let usedWords = 25
+    /// Words the RTL reads (26-31 are reserved, sequence and checksum).
+    public static let usedWords = 26
     /// Bytes of one record.
     public static let recordBytes = 128
 
@@ -25,6 +25,7 @@ public struct ControlRecordFields {
     public let addInput1Offset, addInput2Offset, addInput1Multiplier, addInput2Multiplier, addOutputMultiplier: Signal
     public let addInput1Shift, addInput2Shift, addOutputShift, addOutputOffset, addMin, addMax: Signal
     public let pruningThreshold: Signal
+    public let keep, replay, bufferRow0: Signal
 
     /// `w` holds words 0 ..< `usedWords`, each uint(32).
     public init(words w: [Signal]) {
@@ -55,6 +56,8 @@ public struct ControlRecordFields {
         addOutputShift = byte(w[22], 2).asSigned; addOutputOffset = byte(w[22], 3).asSigned
         addMin = byte(w[23], 0).asSigned; addMax = byte(w[23], 1).asSigned
         pruningThreshold = byte(w[24], 0)
+        keep = w[0][16]; replay = w[0][17]
+        bufferRow0 = lo16(w[25])
     }
 
     /// The ExecutionUnit's pass-configuration ports (/work/EXECUTION_UNIT.md), name and value.
@@ -72,6 +75,7 @@ public struct ControlRecordFields {
             ("add_in1_shift", addInput1Shift), ("add_in2_shift", addInput2Shift), ("add_out_shift", addOutputShift),
             ("add_out_offset", addOutputOffset), ("add_min", addMin), ("add_max", addMax),
             ("threshold", pruningThreshold), ("param_records", paramRecords), ("weight_beats", weightBeats),
+            ("keep", keep), ("replay", replay), ("buffer_row0", bufferRow0),
         ]
     }
 }

@@ -14,7 +14,10 @@ import HDLKit
 ///                 active (`w_swap`) before any pixel is taken.
 ///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region);
-///                 pointwise: PV beats gathered into one engine beat; copy: into the result FIFO.
+///                 pointwise: PV beats gathered into one engine beat; folded: a region row's beats
+///                 gathered onto the tap lanes (`keep`: stored in the input buffer too; `replay`:
+///                 the engine beat comes from the input buffer, the beat only paces it); copy: into
+///                 the result FIFO.
 /// Results (conv `last` passes and copies) go through `OutputPath`: the result FIFO, a serializer
 /// (one position per beat, only the pass's out_rows·out_cols positions), the ADD (`ResidualAdder`,
 /// with the residual word read by position index; its `add` is `residual`) and the output FIFO.
@@ -28,7 +31,9 @@ import HDLKit
 ///
 /// Flip-flops beyond the units it instantiates: the pointwise gather (PV·PC·8), the serializer
 /// stage (B·8, plus (B − lanes)·8·11 beside the ADD when B > lanes), counters.
-/// RAM: the residual buffer, `lanes` block RAMs of outputBufferDepth bytes; the result FIFO
+/// RAM: the input buffer, PK block RAMs of inputBufferDepth / PK words of PC bytes (16 × 1393 ×
+/// 9 bytes = 200 kB at the paper's configuration, its RAM-S/RAM-M budget); the residual buffer,
+/// `lanes` block RAMs of outputBufferDepth bytes; the result FIFO
 /// (PV·lanes bytes × ~30 entries) and the output FIFO (8·B + 1 bits × 16) in distributed RAM.
 /// Counted in the emitted Verilog at the paper's configuration: 1.3k register bits of its own,
 /// 10.0k in the 16-lane ResidualAdder, 2.6k in the FIFOs' read-side registers; 31 kbit of result
@@ -58,6 +63,8 @@ public struct ExecutionUnit: Sendable {
     }
 
     public var streamBytes: Int { config.streamBytes }
+    /// Words of the input buffer (AcceleratorConfig.inputBufferWords).
+    public var inputBufferWords: Int { config.inputBufferWords }
     /// Result lanes: max(PF, PC).
     public var lanes: Int { max(config.pf, config.pc) }
     /// Cycles from a position leaving the serializer to its beat on `out_*` (nothing waiting).
@@ -111,6 +118,9 @@ public struct ExecutionUnit: Sendable {
             let threshold = m.input("threshold", .uint(8))
             m.discard(m.input("param_records", .uint(16)))
             let weightBeats = m.input("weight_beats", .uint(16))
+            let keep = m.input("keep", .bool)
+            let replay = m.input("replay", .bool)
+            let bufferRow0 = m.input("buffer_row0", .uint(16))
             let passStart = m.input("pass_start", .bool)
 
             let inValid = m.input("in_valid", .bool)
@@ -222,13 +232,36 @@ public struct ExecutionUnit: Sendable {
             m.when(passStart) { gatherAt.assign(Signal.uint(0, width: pb)) }
                 .elsewhen(pointBeat) { gatherAt.assign(mux(completes, Signal.uint(0, width: pb), gatherAt &+ 1)) }
             let rowStart = m.wire("gather_row_start", gatherAt == 0)
+            // The input buffer: `keep` folded passes store each gathered position (the engine beat
+            // they feed) at word buffer_row0 + n; `replay` folded passes take position n's engine beat
+            // from that word instead, one per (fill) pixel beat, so a filter group after the first
+            // reads its input from here and not from memory. One block RAM per tap lane.
+            let positionAt = m.reg("gather_position", .uint(16), reset: 0)
+            let completesNow = m.wire("gather_position_done", pointBeat && completes)
+            m.when(passStart) { positionAt.assign(Signal.uint(0, width: 16)) }
+                .elsewhen(completesNow) { positionAt.assign(positionAt &+ 1) }
+            let bufferWords = inputBufferWords
+            let ab = addressWidth(bufferWords)
+            let bufferAddress = m.wire("input_buffer_address", (bufferRow0 &+ positionAt).resize(ab))
+            let storeNow = m.reg("input_buffer_store", next: completesNow && folded && keep, reset: 0)
+            let storeAt = m.reg("input_buffer_store_at", next: bufferAddress)
+            let replaying = m.wire("replaying", folded && replay)
+            var px = [[Signal]]()
             for v in 0 ..< pv {
                 let mine = m.wire("gather_tap_\(v)", gatherAt == v / t)
                 let loads = m.wire("px_load_\(v)", pointBeat && mux(folded, mine || rowStart, gatherAt == v))
-                for ch in 0 ..< pc {
+                px.append((0 ..< pc).map { ch in
                     let tapByte = inByte[(v % t) * pc + ch].resize(dw)
                     let next = mux(folded, mux(mine, tapByte, fillValue.resize(dw)), inByte[ch].resize(dw))
-                    dp.port("px_\(v)_\(ch)").assign(m.reg("px_\(v)_\(ch)", next: next, enable: loads))
+                    return m.reg("px_\(v)_\(ch)", next: next, enable: loads)
+                })
+                let word = cat(px[v].reversed())
+                let buffer = m.memory("input_buffer_\(v)", depth: bufferWords, word.type, style: .block)
+                buffer.write(storeAt, word, enable: storeNow)
+                let stored = buffer.read(bufferAddress, enable: completesNow && replaying, name: "input_buffer_\(v)_word")
+                for ch in 0 ..< pc {
+                    let fromBuffer = stored.bits(dw * ch + dw - 1, dw * ch).asSigned
+                    dp.port("px_\(v)_\(ch)").assign(mux(replaying, fromBuffer, px[v][ch]))
                 }
             }
             dp.px_valid.assign(m.reg("px_valid_q", next: pointBeat && completes, reset: 0))

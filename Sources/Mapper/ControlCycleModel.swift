@@ -30,8 +30,12 @@ public enum ControlCycleModel {
     /// Last passes: engine, accumulator, requantizer, output path and the last output beat.
     public static let tailStandard = 44
     public static let tailDepthwise = 41
-    /// Folded: the standard pipeline without the reshape unit, plus the gather register.
+    /// Folded: the standard pipeline without the reshape unit, plus the gather register. A folded
+    /// pass that is not the group's last ends as its last position enters the engine, and the next
+    /// pass starts after the record fetched ahead has passed on the stream: 7 cycles plus the
+    /// record's 128 / B beats (measured: 9 at B = 64, 15 at B = 16, kept or replayed).
     public static let tailFolded = 44
+    public static let tailFoldedIntermediate = 7
     /// Pointwise: plus one cycle per further position of the last engine beat (the serializer
     /// sends one position per cycle).
     public static let tailPointwise = 39
@@ -80,6 +84,7 @@ public enum ControlCycleModel {
         let tail: Int
         switch (r.op, r.mode, r.last) {
         case (.copy, _, _): tail = tailCopy
+        case (.conv, .folded, false): tail = tailFoldedIntermediate + ControlRecordFields.recordBytes / c.streamBytes
         case (_, _, false): tail = r.padBottom > 0 && r.mode != .pointwise ? tailIntermediateAfterPaddingRow : tailIntermediate
         case (_, .standard, true): tail = tailStandard
         case (_, .depthwise, true): tail = tailDepthwise

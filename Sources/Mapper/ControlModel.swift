@@ -14,6 +14,8 @@ public final class ControlModel {
     // State carried between passes, as in the RTL: the accumulator and the lane parameters.
     private var acc: [Int32] = []
     private var accPositions = 0
+    /// The input buffer's words (raw gathered bytes, PK·PC each); nil where nothing was stored.
+    private var inputBuffer: [[Int8]?] = []
     private var bias: [Int32]
     private var multiplier: [Int32]
     private var shift: [Int]
@@ -47,6 +49,7 @@ public final class ControlModel {
     /// Runs every record over `memory`; `afterEach` sees each record's index, the record and the memory.
     public func run(memory: inout [UInt8], afterEach: ((Int, ControlRecord, [UInt8]) throws -> Void)? = nil) throws {
         acc = []; accPositions = 0
+        inputBuffer = [[Int8]?](repeating: nil, count: config.inputBufferWords)
         for (n, r) in records.enumerated() {
             try execute(r, n, &memory)
             try afterEach?(n, r, memory)
@@ -84,18 +87,22 @@ public final class ControlModel {
         }
         // 3. weights
         var weights = [Int32]()
+        var weightBytes = 0
         if r.op == .conv {
             let need: Int
             switch r.mode {
             case .standard: need = 9 * config.pc * config.pf
             // Folded: only the taps up to the last data byte; the later taps read fill and add 0,
             // so their weights (whatever the set before left there) never matter.
-            case .folded: need = ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, config: config)
+            // A replay's positions carry the taps their kept pass gathered: whatever the pass loads.
+            case .folded: need = r.replay ? min(r.weightBeats * b, 9 * config.pc * config.pf)
+                : ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, config: config)
             case .pointwise: need = config.pc * config.pf
             case .depthwise: need = 9 * config.pc
             }
             guard r.weightBeats * b >= need else { throw fail(n, r, "\(r.weightBeats) weight beats hold \(r.weightBeats * b) bytes; the \(r.mode) set has \(need)") }
             try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
+            weightBytes = need
             let t = r.pruningThreshold
             weights = (0 ..< (r.mode == .folded ? 9 * config.pc * config.pf : need)).map { k in
                 guard k < need else { return 0 }
@@ -184,7 +191,33 @@ public final class ControlModel {
                 throw fail(n, r, "folded region of \(r.regionRows) rows writes \(positions) positions")
             }
             guard r.regionCols * t <= 9 else { throw fail(n, r, "folded region of \(r.regionCols) beats carries \(r.regionCols * t) taps; the engine has 9") }
-            let beats = r.regionCols, width = t * pc
+            let beats = r.regionCols, width = t * pc, wordBytes = 9 * pc
+            guard !(r.keep && r.replay) else { throw fail(n, r, "a folded pass either keeps or replays its positions") }
+            guard r.bufferRow0 + positions <= inputBuffer.count || !(r.keep || r.replay) else {
+                throw fail(n, r, "input-buffer words [\(r.bufferRow0), \(r.bufferRow0 + positions)) past its \(inputBuffer.count)")
+            }
+            if r.replay {
+                guard beats == 1 else { throw fail(n, r, "a replay takes one (fill) beat per position, not \(beats)") }
+                let loaded = weightBytes
+                for p in 0 ..< positions {
+                    guard let word = inputBuffer[r.bufferRow0 + p] else { throw fail(n, r, "replays input-buffer word \(r.bufferRow0 + p), never kept") }
+                    for d in 0 ..< wordBytes {
+                        let v = Int32(word[d]) &- fill
+                        if v == 0 { continue }
+                        guard (d + 1) * pf <= loaded else { throw fail(n, r, "replayed tap byte \(d) has data beyond the \(loaded) weight bytes loaded") }
+                        for f in 0 ..< pf { acc[p * lanes + f] &+= weights[d * pf + f] &* v }
+                    }
+                }
+                break
+            }
+            if r.keep {
+                // The RTL's gather: a position's first beat sets the taps it does not carry to fill.
+                for p in 0 ..< positions {
+                    var word = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: wordBytes)
+                    for d in 0 ..< beats * width { word[d] = region[p * beats * width + d] }
+                    inputBuffer[r.bufferRow0 + p] = word
+                }
+            }
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { sums in
                 for p in 0 ..< positions {
                     for d in 0 ..< beats * width {

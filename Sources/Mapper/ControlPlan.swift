@@ -590,24 +590,39 @@ private struct PlanBuilder {
             })
             params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: cout)))
         }
-        // Runs of positions: (first output row, first column, positions, whether the run wraps rows).
+        // Reuse across filter groups: the first group's passes keep their gathered positions in the
+        // input buffer (chunk k of a run at words k·run ...), the other groups replay them at one
+        // position per cycle instead of reading ceil(chunk / t·PC) beats per position again. Worth it
+        // where some chunk takes more than one beat and the buffer holds a useful run of positions.
+        let beatsOf = chunks.map { ($0.count + t * pc - 1) / (t * pc) }
+        let total = i.outputHeight * i.outputWidth
+        let bufferRun = config.inputBufferWords / chunks.count
+        let reuse = nFS > 1 && beatsOf.reduce(0, +) > chunks.count && bufferRun >= min(64, total)
+        let runLength = reuse ? min(depth, bufferRun) : depth
+        // Runs of positions: (first output row, first column, positions).
         var runs = [(row: Int, col: Int, count: Int)]()
         let linear = i.strideH == 1 && i.strideW == 1 && i.inputWidth == i.outputWidth
         if linear {
-            let total = i.outputHeight * i.outputWidth
-            for p in stride(from: 0, to: total, by: depth) { runs.append((p / i.outputWidth, p % i.outputWidth, min(depth, total - p))) }
+            for p in stride(from: 0, to: total, by: runLength) { runs.append((p / i.outputWidth, p % i.outputWidth, min(runLength, total - p))) }
         } else {
             for oy in 0 ..< i.outputHeight {
-                for ox in stride(from: 0, to: i.outputWidth, by: depth) { runs.append((oy, ox, min(depth, i.outputWidth - ox))) }
+                for ox in stride(from: 0, to: i.outputWidth, by: runLength) { runs.append((oy, ox, min(runLength, i.outputWidth - ox))) }
             }
         }
         for run in runs {
             for fs in 0 ..< nFS {
                 let passes = chunks.enumerated().map { k, chunk -> ControlRecord in
                     var r = base(i, .conv, .folded)
-                    let beats = (chunk.count + t * pc - 1) / (t * pc)
+                    let beats = beatsOf[k]
                     r.regionRows = run.count; r.regionCols = beats
                     r.imageRows = run.count; r.imageCols = beats
+                    if reuse {
+                        r.bufferRow0 = k * run.count
+                        if fs == 0 { r.keep = true } else {
+                            // One fill beat per position paces the replay; nothing is read.
+                            r.replay = true; r.regionCols = 1; r.imageRows = 0; r.imageCols = 1
+                        }
+                    }
                     r.inputAddress = i.inputAddress + UInt32(((run.row * i.strideH) * i.inputWidth + run.col * i.strideW) * c + chunk.first)
                     r.inputRowStride = UInt32(i.strideW * c); r.inputPixelStride = UInt32(t * pc)
                     r.inChunk = min(chunk.count, t * pc); r.fillValue = i.inputZeroPoint

@@ -28,6 +28,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         var in1Offset = 0, in2Offset = 0, in1Multiplier = 0, in2Multiplier = 0, outMultiplier = 0
         var in1Shift = 0, in2Shift = 0, outShift = 0, outOffset = 0, addMin = -128, addMax = 127
         var threshold = 0
+        var keep = false, replay = false, bufferRow0 = 0
 
         var writes: Bool { op == 2 || last }
 
@@ -41,7 +42,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             var w = [UInt32](repeating: 0, count: 32)
             w[0] = UInt32(op | mode << 4 | bit(first, 6) | bit(last, 7) | bit(loadParams, 8) | bit(residual, 9)
                           | bit(resultSecond, 10) | bit(stride2, 11) | padTop << 12 | padBottom << 13 | padLeft << 14
-                          | padRight << 15 | magic << 24)
+                          | padRight << 15 | bit(keep, 16) | bit(replay, 17) | magic << 24)
             w[1] = UInt32(truncatingIfNeeded: layer)
             w[2] = u16(regionRows, regionCols); w[3] = u16(row0, col0); w[4] = u16(imageRows, imageCols)
             w[5] = UInt32(inputAddress); w[6] = UInt32(inputPixelStride); w[7] = UInt32(inputRowStride)
@@ -54,6 +55,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             w[21] = UInt32(truncatingIfNeeded: outMultiplier)
             w[22] = u8s(in1Shift, in2Shift, outShift, outOffset); w[23] = u8s(addMin, addMax, 0, 0)
             w[24] = UInt32(threshold)
+            w[25] = u16(bufferRow0, 0)
             w[30] = UInt32(sequence)
             var bytes = w.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
             var h: UInt32 = 0x811C_9DC5
@@ -71,7 +73,8 @@ final class AcceleratorTopControlTests: XCTestCase {
                     padTop, padBottom, padLeft, padRight, regionRows, regionCols, outputRows, outputCols, outChunk,
                     u(fillValue, 8), u(outZeroPoint, 8), u(actMin, 8), u(actMax, 8), u(in1Offset, 16), u(in2Offset, 16),
                     u(in1Multiplier, 32), u(in2Multiplier, 32), u(outMultiplier, 32), u(in1Shift, 8), u(in2Shift, 8),
-                    u(outShift, 8), u(outOffset, 8), u(addMin, 8), u(addMax, 8), threshold, paramRecords, weightBeats]
+                    u(outShift, 8), u(outOffset, 8), u(addMin, 8), u(addMax, 8), threshold, paramRecords, weightBeats,
+                    b(keep), b(replay), bufferRow0]
         }
     }
 
@@ -85,6 +88,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         ("add_in2_multiplier", .sint(32)), ("add_out_multiplier", .sint(32)), ("add_in1_shift", .sint(8)),
         ("add_in2_shift", .sint(8)), ("add_out_shift", .sint(8)), ("add_out_offset", .sint(8)), ("add_min", .sint(8)),
         ("add_max", .sint(8)), ("threshold", .uint(8)), ("param_records", .uint(16)), ("weight_beats", .uint(16)),
+        ("keep", .bool), ("replay", .bool), ("buffer_row0", .uint(16)),
     ]
 
     private static func configHash(_ values: [Int]) -> Int {
@@ -714,6 +718,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             var r = Record()
             r.op = rng.below(2) + 1
             r.mode = rng.below(4)
+            r.keep = rng.below(2) == 0; r.replay = rng.below(2) == 0; r.bufferRow0 = rng.below(65536)
             r.first = rng.below(2) == 0; r.last = rng.below(2) == 0
             r.loadParams = rng.below(2) == 0; r.residual = rng.below(2) == 0
             r.layer = n * 1000 + rng.below(1000)

@@ -67,6 +67,12 @@ final class ExecutionUnitTests: XCTestCase {
         // unused) and 6 (one short beat).
         let add4 = try EUResidual(resultSecond: false, rng: &rng)
         passes += EULayer.folded(h: 4, w: 5, cin: 30, cout: 4, residual: add4, rng: &rng).passes(c)
+        // Reuse across filter groups: group 0 keeps each chunk's gathered positions (41 channels: a
+        // 3-beat chunk and a 1-beat chunk), groups 1 and 2 replay them from the input buffer while
+        // their pixel beats carry junk; then a second reused layer overwrites the same words.
+        let add5 = try EUResidual(resultSecond: true, rng: &rng)
+        passes += EULayer.folded(h: 5, w: 4, cin: 41, cout: 10, residual: add5, reuse: true, rng: &rng).passes(c)
+        passes += EULayer.folded(h: 3, w: 5, cin: 24, cout: 9, reuse: true, rng: &rng).passes(c)
         try run(passes, sim, c, rng: &rng, context: "random back-pressure")
     }
 
@@ -343,7 +349,8 @@ private struct EUPass {
                      "pad_bottom", "pad_left", "pad_right", "region_rows", "region_cols", "out_rows", "out_cols", "out_chunk",
                      "fill_value", "out_zp", "act_min", "act_max", "add_in1_offset", "add_in2_offset", "add_in1_multiplier",
                      "add_in2_multiplier", "add_out_multiplier", "add_in1_shift", "add_in2_shift", "add_out_shift",
-                     "add_out_offset", "add_min", "add_max", "threshold", "param_records", "weight_beats"]
+                     "add_out_offset", "add_min", "add_max", "threshold", "param_records", "weight_beats",
+                     "keep", "replay", "buffer_row0"]
         var d = Dictionary(uniqueKeysWithValues: names.map { ($0, 0) })
         d.merge(given) { $1 }
         return d
@@ -399,6 +406,7 @@ private struct EULayer {
     var inZp, outZp, actMin, actMax: Int32
     var residual: EUResidual?
     var residualTensor: [Int8]   // [OH·OW][cout]
+    var reuse = false
 
 
     /// A 1×1 layer, whichever mode runs it.
@@ -442,9 +450,13 @@ private struct EULayer {
                 residual: residual, rng: &rng)
     }
 
-    static func folded(h: Int, w: Int, cin: Int, cout: Int, residual: EUResidual? = nil, rng: inout SplitMix) -> EULayer {
-        EULayer(kind: .folded, h: h, w: w, cin: cin, cout: cout, stride2: false, pads: (false, false, false, false), threshold: 0,
-                residual: residual, rng: &rng)
+    /// `reuse`: the first filter group's passes keep their positions in the input buffer (chunk k at
+    /// words k·H·W ...) and the later groups replay them, one junk pixel beat per position.
+    static func folded(h: Int, w: Int, cin: Int, cout: Int, residual: EUResidual? = nil, reuse: Bool = false, rng: inout SplitMix) -> EULayer {
+        var layer = EULayer(kind: .folded, h: h, w: w, cin: cin, cout: cout, stride2: false, pads: (false, false, false, false), threshold: 0,
+                            residual: residual, rng: &rng)
+        layer.reuse = reuse
+        return layer
     }
 
     static func depthwise(h: Int, w: Int, channels: Int, stride2: Bool, pads: (Bool, Bool, Bool, Bool), threshold: Int,
@@ -521,6 +533,11 @@ private struct EULayer {
                     "out_rows": folded ? 1 : oh, "out_cols": folded ? h * w : ow,
                     "out_chunk": chunk, "fill_value": Int(inZp), "out_zp": Int(outZp), "act_min": Int(actMin), "act_max": Int(actMax),
                     "threshold": threshold, "param_records": first ? lanes : 0])
+                let replay = folded && reuse && g > 0
+                if folded && reuse {
+                    f["keep"] = g == 0 ? 1 : 0; f["replay"] = replay ? 1 : 0; f["buffer_row0"] = sl * h * w
+                    if replay { f["region_cols"] = 1 }
+                }
                 var beats: [(phase: Int, bytes: [Int])] = []
                 if first {
                     for j in 0 ..< lanes {
@@ -572,8 +589,12 @@ private struct EULayer {
                     let r = (0 ..< oh * ow).map { n in (0 ..< chunk).map { residualTensor[n * cout + g * perGroup + $0] } }
                     beats += EUPass.residualBeats(r, b: b, rng: &rng)
                 }
+                var junk = SplitMix(state: UInt64(g * 1009 + sl * 101 + 3))
                 for n in 0 ..< h * w {
-                    if folded {
+                    if replay {
+                        // The position comes from the input buffer: whatever the beat carries is ignored.
+                        beats.append((3, (0 ..< b).map { _ in junk.below(256) - 128 }))
+                    } else if folded {
                         // Beat x carries chunk channels x·t·PC ..< (x + 1)·t·PC (byte j·PC + c: tap x·t + j,
                         // channel c); bytes at or above the chunk are the fill value, as the control unit sends them.
                         for x in 0 ..< beatsPerPosition {

@@ -48,10 +48,10 @@ final class HarnessCopyTopTests: XCTestCase {
     private static func copyExecutionUnit(streamBytes b: Int) -> Module {
         Module("CopyExecutionUnit_b\(b)") { m in
             let bools = ["op_copy", "first", "last", "load_params", "residual", "result_second", "stride2",
-                         "pad_top", "pad_bottom", "pad_left", "pad_right"]
+                         "pad_top", "pad_bottom", "pad_left", "pad_right", "keep", "replay"]
             for name in bools { m.discard(m.input(name, .bool)) }
             m.discard(m.input("mode", .uint(2)))
-            for name in ["region_rows", "region_cols", "param_records", "weight_beats"] { m.discard(m.input(name, .uint(16))) }
+            for name in ["region_rows", "region_cols", "param_records", "weight_beats", "buffer_row0"] { m.discard(m.input(name, .uint(16))) }
             let outRows = m.input("out_rows", .uint(16)), outCols = m.input("out_cols", .uint(16))
             let outChunk = m.input("out_chunk", .uint(8))
             for name in ["fill_value", "out_zp", "act_min", "act_max", "add_in1_shift", "add_in2_shift", "add_out_shift",

@@ -83,4 +83,31 @@ final class MemoryTests: XCTestCase {
         XCTAssertTrue(text.contains("(* rom_style = \"distributed\" *)\n    reg signed [9:0] coef [0:12];"))
         XCTAssertTrue(text.contains("coef[0] = 10'h200;"))
     }
+
+    /// Enables that are expressions, not named signals, become wires declared before the port's
+    /// always block (an `assign` inside one is not Verilog): this simulates under Verilator and
+    /// reads and writes only when both halves of the condition hold.
+    func testMemoryPortsWithCompoundEnables() throws {
+        let top = Module("CompoundEnables") { m in
+            let a = m.input("a", .bool), b = m.input("b", .bool), c = m.input("c", .bool)
+            let addr = m.input("addr", .uint(3)), data = m.input("data", .uint(6))
+            let mem = m.memory("store", depth: 8, .uint(6))
+            mem.write(addr, data, enable: a && b)
+            m.output("q", mem.read(addr &+ 1, enable: b || c, name: "store_q"))
+        }
+        var rng = SplitMix64(seed: 11)
+        let stimulus = (0 ..< 300).map { _ in
+            ["a": rng.chance(0.5) ? 1 : 0, "b": rng.chance(0.5) ? 1 : 0, "c": rng.chance(0.3) ? 1 : 0,
+             "addr": rng.value(.uint(3)), "data": rng.value(.uint(6))]
+        }
+        var words = [Int?](repeating: nil, count: 8), q: Int? = nil
+        let expected: [[String: Int?]] = stimulus.map { i in
+            let out: [String: Int?] = ["q": q]
+            if i["b"]! == 1 || i["c"]! == 1 { q = words[(i["addr"]! + 1) % 8] }
+            if i["a"]! == 1 && i["b"]! == 1 { words[i["addr"]!] = i["data"]! }
+            return out
+        }
+        let sim = try Simulator(Design(top: top), backend: .verilator)
+        assertCycles(try sim.run(stimulus), expected, stimulus: stimulus, "CompoundEnables")
+    }
 }

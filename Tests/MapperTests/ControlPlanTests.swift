@@ -113,7 +113,8 @@ final class ControlPlanTests: XCTestCase {
     /// takes a position's chunk of up to PK·PC = 144 channels as one engine beat, 3 slices per beat:
     /// 200 channels are chunks of 144 (3 beats), 48 (1 beat) and 8 (1 short beat, nothing read past
     /// the position's channels), 3 passes per filter group instead of 13 slices. A pass loads the weights
-    /// of the taps its data reaches; the later taps read fill and add nothing.
+    /// of the taps its data reaches; the later taps read fill and add nothing. The groups after the
+    /// first replay the positions the first kept in the input buffer.
     func testPointwiseConvolutionsFoldTheirChannelSlicesOntoTheTapLanesWhereABeatHoldsSeveral() throws {
         var wide = AcceleratorConfig(); wide.streamBytes = 64
         XCTAssertEqual(wide.foldTaps, 3)
@@ -127,6 +128,14 @@ final class ControlPlanTests: XCTestCase {
             let runs = stride == 1 ? 1 : outRows
             XCTAssertEqual(plan.records.count, runs * 3 * 3, "stride \(stride)")
             XCTAssertTrue(plan.records.allSatisfy { $0.mode == .folded }, "stride \(stride)")
+            // The first filter group keeps each chunk's positions in the input buffer, the other two
+            // replay them: one fill beat per position, nothing read.
+            let positions = plan.records[0].regionRows
+            XCTAssertEqual(plan.records.prefix(3).map(\.keep), [true, true, true])
+            XCTAssertEqual(plan.records.prefix(3).map(\.bufferRow0), [0, positions, 2 * positions])
+            let replays = plan.records[3 ..< 9]
+            XCTAssertTrue(replays.allSatisfy { $0.replay && !$0.keep && $0.regionCols == 1 && $0.imageRows == 0 }, "stride \(stride)")
+            XCTAssertEqual(replays.map(\.bufferRow0), [0, positions, 2 * positions, 0, positions, 2 * positions])
             XCTAssertEqual(plan.records.prefix(3).map(\.regionCols), [3, 1, 1])
             XCTAssertEqual(plan.records.prefix(3).map(\.inChunk), [48, 48, 8])
             XCTAssertEqual(plan.records.prefix(3).map(\.inputPixelStride), [48, 48, 48])
@@ -136,6 +145,11 @@ final class ControlPlanTests: XCTestCase {
             XCTAssertEqual(plan.records[0].inputRowStride, UInt32(200 * stride))
             try assertRecordsMatch(b.net, "folded pointwise stride \(stride)", configs: [wide, Self.configs[1]])
         }
+        // One beat per position in every chunk: replaying saves nothing, so nothing is kept.
+        var b = NetBuilder(seed: 56)
+        b.output(b.conv(b.input([1, 6, 6, 48]), outputs: 40, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        let single = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
+        XCTAssertTrue(single.records.allSatisfy { $0.mode == .folded && !$0.keep && !$0.replay })
         XCTAssertEqual(PlanChunks.of(200, wide), [144, 48, 8])
         XCTAssertEqual(PlanChunks.of(96, wide), [96])
         XCTAssertEqual(PlanChunks.of(64, wide), [48, 16])

@@ -46,9 +46,17 @@ final class ControlRecordTests: XCTestCase {
         XCTAssertEqual(Array(b[76 ..< 80]), [0, 0, 0, 0x80])
         XCTAssertEqual(Array(b[88 ..< 92]), [0xFF, 0, 0, 5])
         XCTAssertEqual(Array(b[96 ..< 100]), [3, 0, 0, 0])
-        XCTAssertEqual(Array(b[100 ..< 120]), [UInt8](repeating: 0, count: 20), "words 25-29 are reserved")
+        XCTAssertEqual(Array(b[100 ..< 120]), [UInt8](repeating: 0, count: 20), "words 25 (no buffer row) to 29 are clear")
         XCTAssertEqual(Array(b[124 ..< 128]), fnv(b[0 ..< 124]))
         XCTAssertEqual(try ControlRecord.decode(b[0 ..< 128], expectedSequence: 0), sample)
+        // The input-buffer fields: keep (word 0 bit 16), replay (bit 17), bufferRow0 (word 25 bits 0-15).
+        var kept = sample; kept.op = .conv; kept.mode = .folded; kept.keep = true; kept.bufferRow0 = 0x1234
+        let k = try kept.encoded()
+        XCTAssertEqual(Array(k[0 ..< 4]), [0xF1, 0x00, 0x01, 0xC5])
+        XCTAssertEqual(Array(k[100 ..< 104]), [0x34, 0x12, 0, 0])
+        XCTAssertEqual(try ControlRecord.decode(k[0 ..< 128], expectedSequence: 0), kept)
+        var replayed = kept; replayed.keep = false; replayed.replay = true
+        XCTAssertEqual(try replayed.encoded()[2], 0x02)
     }
 
     func testFlagsPadsAndModesRoundTrip() throws {
@@ -83,7 +91,7 @@ final class ControlRecordTests: XCTestCase {
         var magic = good; magic[3] = 0xD5
         expectError(resealed(magic), "bad magic")
         expectError(good, sequence: 1, "sequence number 0")
-        var reserved = good; reserved[2] = 1
+        var reserved = good; reserved[2] = 4
         expectError(resealed(reserved), "reserved")
         var word26 = good; word26[104] = 1
         expectError(resealed(word26), "reserved")

@@ -325,17 +325,21 @@ final class ModuleEmitter {
                 for (i, v) in initial.enumerated() { bodyLines.append("        \(mem.name)[\(i)] = \(VerilogLiteral.text(v, width: mem.type.width));") }
                 bodyLines.append("    end")
             }
+            // Every operand's atom first: an operator node becomes a wire whose `assign` must
+            // land before the always block, not inside it.
             for w in mem.writes {
                 let addr = full(w.address, mem.name), data = rhs(w.data, mem.name)
+                let enable = w.enable.map { full($0, mem.name) }
                 bodyLines.append("    always @(posedge \(mem.domain)) begin")
-                if let e = w.enable { bodyLines.append("        if (\(full(e, mem.name))) \(mem.name)[\(addr)] <= \(data);") }
+                if let e = enable { bodyLines.append("        if (\(e)) \(mem.name)[\(addr)] <= \(data);") }
                 else { bodyLines.append("        \(mem.name)[\(addr)] <= \(data);") }
                 bodyLines.append("    end")
             }
             for r in mem.reads {
                 let addr = full(r.address, r.data.name)
+                let enable = r.enable.map { full($0, r.data.name) }
                 bodyLines.append("    always @(posedge \(mem.domain)) begin")
-                if let e = r.enable { bodyLines.append("        if (\(full(e, r.data.name))) \(r.data.name) <= \(mem.name)[\(addr)];") }
+                if let e = enable { bodyLines.append("        if (\(e)) \(r.data.name) <= \(mem.name)[\(addr)];") }
                 else { bodyLines.append("        \(r.data.name) <= \(mem.name)[\(addr)];") }
                 bodyLines.append("    end")
             }
