@@ -51,6 +51,13 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// each: `inputBufferDepth` PC-channel pixels, PK to a word.
     public var inputBufferWords: Int { max(2, inputBufferDepth / pk) }
 
+    /// Channel slices a depthwise pass runs at once (S): one stream beat carries a pixel's S·PC
+    /// channels, the reshape unit has S·PC lanes, and depthwise window group s < S of the engine
+    /// takes slice s, so S of the PD groups do work instead of one. At most PD, B / PC and PV (the
+    /// quantization unit's pixel lanes carry the slices). DSP packing shares one weight between two
+    /// depthwise groups, which needs every group on the same slice, so it keeps S = 1.
+    public var depthwiseSlices: Int { dspPacking ? 1 : max(1, min(pd, streamBytes / pc, pv)) }
+
     public var foldTaps: Int { [9, 3, 1].first { $0 * pc <= streamBytes && pk % $0 == 0 } ?? 1 }
 
     public var inputBufferBits: Int { inputBufferDepth * pc * dataWidth }

@@ -13,7 +13,8 @@ import HDLKit
 ///                 the slice flags are latched (`w_load`, `first`/`last`) and the set is swapped
 ///                 active (`w_swap`) before any pixel is taken.
 ///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
-///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region);
+///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region;
+///                 a depthwise beat is a pixel of `depthwiseSlices` channel slices, bytes s·PC + c);
 ///                 pointwise: PV beats gathered into one engine beat; folded: a region row's beats
 ///                 gathered onto the tap lanes (`keep`: stored in the input buffer too; `replay`:
 ///                 the engine beat comes from the input buffer, the beat only paces it); copy: into
@@ -54,7 +55,7 @@ public struct ExecutionUnit: Sendable {
         try config.validate()
         let lanes = max(config.pf, config.pc)
         datapath = try LayerDatapath(config: config, maxHeight: 4096, maxOutputs: config.outputBufferDepth,
-                                     maxChannels: 2 * lanes, weightBeatBytes: config.streamBytes)
+                                     maxChannels: max(2, config.depthwiseSlices) * lanes, weightBeatBytes: config.streamBytes)
         // The result FIFO covers the engine's longest pipeline plus the credit round trip, so a
         // pass whose output is never back-pressured runs at one engine beat per cycle.
         let resultDepth = max(datapath.latency, datapath.depthwiseLatency, datapath.pointwiseLatency) + 8
@@ -192,6 +193,7 @@ public struct ExecutionUnit: Sendable {
             let op = m.instance(outputModule, "output_path")
             op.pass_start.assign(passStart)
             op.pointwise.assign(pointwise)
+            op.depthwise.assign(depthwise)
             op.copy.assign(opCopy)
             op.residual.assign(residual)
             op.result_second.assign(resultSecond)
@@ -210,7 +212,8 @@ public struct ExecutionUnit: Sendable {
             dp.start.assign(startPending)
             let reshapeOpen = m.wire("reshape_open", armed && !startPending)
             dp.in_valid.assign(inValid && pixelPhase && windowed && reshapeOpen)
-            for ch in 0 ..< pc { dp.port("x_\(ch)").assign(inByte[ch].resize(dw)) }
+            // A depthwise beat carries S = depthwiseSlices slices of the pixel (bytes s·PC + c).
+            for ch in 0 ..< c.depthwiseSlices * pc { dp.port("x_\(ch)").assign(inByte[ch].resize(dw)) }
             dp.window_hold.assign(last && !hasResultSpace)
 
             // Pointwise: PV beats make one engine beat. Folded: a region row's beats (region_cols of

@@ -20,15 +20,18 @@ import HDLKit
 /// channel c, the same for every v; results are `y_<v>_<f>`, pixel v of the beat.
 /// A depthwise layer (`depthwise` high, held for the layer) streams each PC-channel slice once,
 /// with `w_first` and `w_last` both high: output channel c of the slice is lane c, its taps are
-/// `w_<d>_<k>_<c>`, repeated for every d < PD (the engine reads lane 0; the rule is the engine's),
-/// and its result is `y_0_<c>`. The engine computes one window per cycle here (group 0 of its PD).
+/// `w_<d>_<k>_<c>`, and its result is `y_0_<c>`. With S = `depthwiseSlices` > 1 a pixel carries
+/// S slices (x_<s·PC + c>): window group s < S of the engine takes slice s with weights
+/// `w_<s>_<k>_<c>` and its results are `y_<s>_<c>`, requantized with parameter slice s (the
+/// quantization unit's `pixel_slices`), so S windows are computed per cycle; groups from S to PD
+/// repeat slice 0 (lane 0's weights), unread.
 /// `pointwise` and `depthwise` select the engine's mode; hold them for the layer.
 ///
 /// Ports:
 ///   layer:   start, height, width, stride2, pad_top, pad_bottom, pad_left, pad_right, in_zp,
 ///            out_zp; start_ready (see ReshapeUnit for the geometry and the start queue). `in_zp`
 ///            and `out_zp` are read directly, so hold them while a layer is in flight.
-///   pixels:  in_valid, x_<c> (c < PC, the slice's channels; unused lanes don't care); in_ready.
+///   pixels:  in_valid, x_<c> (c < S·PC: the slices' channels; unused lanes don't care); in_ready.
 ///   weights: w_load, w_first, w_last, w_<f>_<k>_<c> (filter lane f < PF, tap k = 3·row + column,
 ///            channel c < PC); or, built with `weightBeatBytes`, w_beat_valid, w_beat, w_byte_<b>
 ///            (see `streamedWeights`), with `w_load` then latching only the slice flags. `w_load` writes the *next* weight set and its slice flags (`w_first`:
@@ -49,7 +52,8 @@ import HDLKit
 ///            engine_last (that beat is its stream's last), activity (the engine's 48-bit count
 ///            of multipliers that worked, never cleared).
 ///   out:     out_valid, out_end, y_<v>_<j> (sint dataWidth, v < PV, j < max(PF, PC): filter
-///            lane j, or channel j of a depthwise slice; v > 0 only in pointwise mode), busy (the
+///            lane j, or channel j of depthwise slice v; v > 0 only in pointwise mode and for
+///            depthwise slices v < S), busy (the
 ///            reshape unit's), param_overflow.
 ///
 /// Timing: the reshape unit takes a slice's pixels in (H + pad_bottom)·W cycles and slices queued
@@ -88,7 +92,8 @@ public struct LayerDatapath: Sendable {
         _ = try ReshapeUnit(config: config, maxHeight: maxHeight)
         let lanes = max(config.pf, config.pc)
         let accumulator = try SliceAccumulator(config: config, lanes: config.pv * lanes, depth: maxOutputs)
-        let quant = try QuantizationUnit(config: config, pixels: config.pv, filters: lanes, maxChannels: maxChannels, residual: false)
+        let quant = try QuantizationUnit(config: config, pixels: config.pv, filters: lanes, maxChannels: maxChannels, residual: false,
+                                         pixelSlices: config.depthwiseSlices)
         let engine = try ConvolutionEngine(config)
         latency = engine.latency(.standard) + accumulator.latency + quant.latency
         depthwiseLatency = engine.latency(.depthwise) + accumulator.latency + quant.latency
@@ -114,16 +119,20 @@ public struct LayerDatapath: Sendable {
         return "LayerDatapath_k\(c.pk)_c\(c.pc)_f\(c.pf)_d\(c.pd)_x\(c.dataWidth)_w\(c.weightWidth)_a\(c.accumulatorWidth)"
             + "_r\(c.maxRowWidth)_h\(maxHeight)_o\(maxOutputs)_ch\(maxChannels)"
             + (weightBeatBytes.map { "_wb\($0)" } ?? "") + (c.dspPacking ? "_packed" : "")
+            + (c.depthwiseSlices > 1 ? "_s\(c.depthwiseSlices)" : "")
     }
 
     public func module() throws -> Module {
         let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, dw = c.dataWidth, ww = c.weightWidth
-        let reshape = try ReshapeUnit(config: c, maxHeight: maxHeight)
+        // Depthwise slices per beat: the reshape unit carries all S of them side by side.
+        let slices = c.depthwiseSlices
+        let reshape = try ReshapeUnit(config: c, maxHeight: maxHeight, lanes: slices > 1 ? slices * pc : nil)
         let engine = try ConvolutionEngine(c)
         let lanes = lanes
         let pv = c.pv
         let accumulator = try SliceAccumulator(config: c, lanes: pv * lanes, depth: maxOutputs)
-        let quant = try QuantizationUnit(config: c, pixels: pv, filters: lanes, maxChannels: maxChannels, residual: false)
+        let quant = try QuantizationUnit(config: c, pixels: pv, filters: lanes, maxChannels: maxChannels, residual: false,
+                                         pixelSlices: slices)
         let reshapeModule = reshape.module(), engineModule = engine.module(), accModule = accumulator.module()
         return Module(name) { m in
             // MARK: reshape unit
@@ -134,7 +143,7 @@ public struct LayerDatapath: Sendable {
             }
             let inZp = m.input("in_zp", .sint(dw))
             ru.in_zp.assign(inZp)
-            for ch in 0 ..< pc { ru.port("x_\(ch)").assign(m.input("x_\(ch)", .sint(dw))) }
+            for ch in 0 ..< slices * pc { ru.port("x_\(ch)").assign(m.input("x_\(ch)", .sint(dw))) }
             // Nothing downstream stalls: the engine, accumulator and quantization unit take a beat every
             // cycle. `window_hold` lets a consumer with a bounded result buffer stop the reshape
             // unit's windows before they enter the engine (ExecutionUnit's credits).
@@ -192,23 +201,24 @@ public struct LayerDatapath: Sendable {
             for d in 0 ..< pd {
                 for k in 0 ..< pk {
                     for ch in 0 ..< pc {
-                        let x = d == 0 ? mux(gathered, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(ch)")
+                        let lane = (d < slices ? d : 0) * pc + ch
+                        let x = d == 0 ? mux(gathered, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(lane)")
                         ce.port("x_\(d)_\(k)_\(ch)").assign(x)
                     }
                 }
             }
             for f in 0 ..< pf { for k in 0 ..< pk { for ch in 0 ..< pc { ce.port("w_\(f)_\(k)_\(ch)").assign(active[f][k][ch]) } } }
             // Result lane (v, j): standard: filter j's sum_<j>_0 (v = 0); depthwise: channel j's
-            // sum_0_<j> (v = 0); pointwise: filter j's pixel v, sum_<j>_<v>.
+            // sum_<v>_<j> of slice v < S; pointwise: filter j's pixel v, sum_<j>_<v>.
             let aw = c.accumulatorWidth
             let zero = Signal.sint(0, width: aw)
             let part = (0 ..< pv).map { v in (0 ..< lanes).map { j -> Signal in
                 let filterLane = j < pf ? ce.port("sum_\(j)_\(v)") : zero
-                let channel = v == 0 && j < pc ? ce.port("sum_0_\(j)") : zero
+                let channel = v < slices && j < pc ? ce.port("sum_\(v)_\(j)") : zero
                 return m.wire("part_\(v)_\(j)", mux(depthwise, channel, v == 0 ? filterLane : mux(pointwise, filterLane, zero)))
             } }
             for f in 0 ..< pf {
-                for j in 0 ..< engine.lanes where !(j < pv || (f == 0 && j < pc)) { m.discard(ce.port("sum_\(f)_\(j)")) }
+                for j in 0 ..< engine.lanes where !(j < pv || (f < slices && j < pc)) { m.discard(ce.port("sum_\(f)_\(j)")) }
             }
 
             // The window's slice flags and stream end travel beside the engine's pipeline, whose
@@ -249,6 +259,7 @@ public struct LayerDatapath: Sendable {
                 let port = qu.port(p)
                 port.assign(m.input(p, port.type))
             }
+            if slices > 1 { qu.pixel_slices.assign(depthwise) }
             m.output("param_overflow", qu.param_overflow)
             m.output("out_valid", qu.out_valid)
             m.output("out_end", m.delay(au.out_end, by: quant.latency, name: "group_end", reset: 0))
@@ -261,10 +272,11 @@ public struct LayerDatapath: Sendable {
 extension LayerDatapath {
     /// The next weight set written beat by beat: byte i of a set (byte i mod B of beat i / B) is,
     /// by mode, standard (k·PC + c)·PF + f, pointwise c·PF + f (every pixel lane v the same), and
-    /// depthwise k·PC + c (filter lanes below PD the same; lanes from PD on are off in that mode).
+    /// depthwise (s·PK + k)·PC + c for window group s < S (`depthwiseSlices`; groups from S to PD
+    /// repeat slice 0; lanes from PD on are off in that mode).
     /// Each register loads only in its own beat, so no set is held twice.
     fileprivate func streamedWeights(_ m: Module, beatBytes b: Int, pointwise: Signal, depthwise: Signal) -> [[[Signal]]] {
-        let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, ww = c.weightWidth
+        let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, ww = c.weightWidth, slices = c.depthwiseSlices
         let beats = (pk * pc * pf + b - 1) / b
         let valid = m.input("w_beat_valid", .bool)
         let beat = m.input("w_beat", .uint(addressWidth(beats)))
@@ -272,7 +284,7 @@ extension LayerDatapath {
         let hit = (0 ..< beats).map { n in m.wire("w_beat_hit_\(n)", valid && beat == n) }
         let standard = m.wire("w_layout_standard", !pointwise && !depthwise)
         return (0 ..< pf).map { f in (0 ..< pk).map { k in (0 ..< pc).map { ch in
-            let std = (k * pc + ch) * pf + f, point = ch * pf + f, depth = k * pc + ch
+            let std = (k * pc + ch) * pf + f, point = ch * pf + f, depth = ((f < slices ? f : 0) * pk + k) * pc + ch
             let r = m.reg("next_w_\(f)_\(k)_\(ch)", .sint(ww), reset: 0)
             m.when(standard && hit[std / b]) { r.assign(bytes[std % b]) }
             m.when(pointwise && hit[point / b]) { r.assign(bytes[point % b]) }

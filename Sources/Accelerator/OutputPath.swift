@@ -10,7 +10,9 @@ import HDLKit
 /// is ever dropped, whatever `out_ready` does.
 ///
 /// Ports:
-///   pass:     pass_start (clears the counters), pointwise (PV positions per entry), copy (entries
+///   pass:     pass_start (clears the counters), pointwise (PV positions per entry), depthwise (an
+///             entry's slices v < S = depthwiseSlices are one position, byte s·PC + c from entry byte
+///             s·lanes + c), copy (entries
 ///             are B-byte copy beats), residual (ADD each position with its residual word),
 ///             result_second (the result is ADD's input 2), positions (uint 32: output positions of
 ///             the pass; later ones of an entry are dropped), out_chunk, the ADD parameters add_*
@@ -59,6 +61,7 @@ public struct OutputPath: Sendable {
 
     public var name: String {
         "OutputPath_p\(config.pv)_l\(lanes)_b\(streamBytes)_r\(resultDepth)_o\(residualDepth)_d\(config.dataWidth)"
+            + (config.depthwiseSlices > 1 ? "_s\(config.depthwiseSlices)" : "")
     }
 
     public func module() throws -> Module {
@@ -75,6 +78,7 @@ public struct OutputPath: Sendable {
         return Module(name) { m in
             let passStart = m.input("pass_start", .bool)
             let pointwise = m.input("pointwise", .bool)
+            let depthwise = m.input("depthwise", .bool)
             let copy = m.input("copy", .bool)
             let residual = m.input("residual", .bool)
             let resultSecond = m.input("result_second", .bool)
@@ -123,13 +127,19 @@ public struct OutputPath: Sendable {
 
             // Stage 1: the position's bytes registered while its residual word is read.
             var picked: [Signal] = []
+            let pc = c.pc, slices = c.depthwiseSlices
             for b in 0 ..< bytes {
+                // Byte b of a depthwise position of several slices: slice b / PC, channel b mod PC.
+                let sliceByte: Signal? = slices > 1 && b < slices * pc ? head[(b / pc) * lanes + b % pc] : nil
                 if b < lanes {
-                    picked.append(mux(pointwise, select(sub, (0 ..< pv).map { v in head[v * lanes + b] }), head[b]))
+                    let plain = sliceByte.map { mux(depthwise, $0, head[b]) } ?? head[b]
+                    picked.append(mux(pointwise, select(sub, (0 ..< pv).map { v in head[v * lanes + b] }), plain))
                 } else {
-                    picked.append(mux(copy, head[b], Signal.sint(0, width: 8)))
+                    let other = sliceByte.map { mux(depthwise, $0, Signal.sint(0, width: 8)) } ?? Signal.sint(0, width: 8)
+                    picked.append(mux(copy, head[b], other))
                 }
             }
+            if slices == 1 { m.discard(depthwise) }
             let stageValid = m.reg("stage_valid", next: issue, reset: 0)
             let stageLast = m.reg("stage_last", next: lastPosition)
             let stage = (0 ..< bytes).map { b in m.reg("stage_\(b)", next: picked[b]) }

@@ -43,6 +43,10 @@ import HDLKit
 /// lane), so a depthwise slice is PC channels; when PC < filters the mapper pushes filters - PC
 /// dummy entries after each slice's PC so that slices stay aligned with the banks.
 /// `param_overflow` goes high (until the next clear) if any FIFO is pushed past `maxChannels`.
+/// With `pixelSlices` S > 1 each FIFO is held S times and `pixel_slices` high gives pixel lane
+/// p < S the parameters of slice head + p instead of the head's: a depthwise beat of S channel
+/// slices (window group s on pixel lane s) then requantizes every slice with its own channels.
+/// Pixel lanes p < S get a Requantizer of their own; the multipliers are the same in number.
 ///
 /// Layer-wide values (`zero_point`, the `res_*` ADD parameters) are ports that travel with the
 /// beats inside the Requantizer/ResidualAdder, so they may change between layers without a gap.
@@ -54,6 +58,8 @@ public struct QuantizationUnit {
     public let dataWidth: Int
     /// Whether the fused shortcut (ResidualAdder) is built.
     public let residual: Bool
+    /// Pixel lanes that can read their own parameter slice (`pixel_slices`).
+    public let pixelSlices: Int
     public let module: Module
 
     public var lanes: Int { pixels * filters }
@@ -73,7 +79,7 @@ public struct QuantizationUnit {
     /// for networks without ADD, such as MobileNet v1 or VWW: about 820 LUTs and 8 DSP48E1 fewer
     /// per lane in Yosys.
     public init(config: AcceleratorConfig, pixels: Int, filters: Int, maxChannels: Int = 1024, tagWidth: Int = 0,
-                residual: Bool = true) throws {
+                residual: Bool = true, pixelSlices: Int = 1) throws {
         try config.validate()
         guard (1...256).contains(pixels) else {
             throw Requantizer.Invalid(description: "QuantizationUnit pixels \(pixels): must be 1 to 256")
@@ -87,7 +93,11 @@ public struct QuantizationUnit {
         guard (0...31).contains(tagWidth) else {
             throw Requantizer.Invalid(description: "QuantizationUnit tagWidth \(tagWidth): must be 0 to 31")
         }
+        guard (1...pixels).contains(pixelSlices) else {
+            throw Requantizer.Invalid(description: "QuantizationUnit pixelSlices \(pixelSlices): must be 1 to \(pixels) (pixels)")
+        }
         self.pixels = pixels
+        self.pixelSlices = pixelSlices
         self.filters = filters
         self.maxChannels = maxChannels
         self.tagWidth = tagWidth
@@ -98,9 +108,13 @@ public struct QuantizationUnit {
         // With the shortcut, each requantizer carries the residual flag (and the caller's tag) as its tag.
         let rqTagWidth = tagWidth + (residual ? 1 : 0)
         let requantizer = try Requantizer(config: config, pixels: pixels, tagWidth: rqTagWidth)
+        // With pixel slices: one single-pixel Requantizer per sliced lane, one for the rest.
+        let single = pixelSlices > 1 ? try Requantizer(config: config, pixels: 1, tagWidth: rqTagWidth) : nil
+        let rest = pixelSlices > 1 && pixels > pixelSlices
+            ? try Requantizer(config: config, pixels: pixels - pixelSlices, tagWidth: rqTagWidth) : nil
         let adder = residual ? try ResidualAdder(config: config, lanes: pixels * filters, tagWidth: tagWidth) : nil
         let name = "QuantizationUnit_p\(pixels)_f\(filters)_c\(maxChannels)_d\(dw)" + (tagWidth > 0 ? "_t\(tagWidth)" : "")
-            + (residual ? "" : "_nores")
+            + (residual ? "" : "_nores") + (pixelSlices > 1 ? "_s\(pixelSlices)" : "")
         module = Module(name) { m in
             let valid = m.input("in_valid", .bool)
             let sliceLast = m.input("in_slice_last", .bool)
@@ -169,12 +183,20 @@ public struct QuantizationUnit {
                                                     mux(advance, mux(wraps, Signal.uint(0, width: slotBits), (head + 1).truncate(to: slotBits)), head)))
             head.assign(headNext)
 
-            var bias: [Signal] = [], lo: [Signal] = [], hi: [Signal] = [], mult: [Signal] = [], shift: [Signal] = []
+            // Per filter lane and parameter copy r (r < pixelSlices): copy r reads slot head + r
+            // while `pixel_slices` is high, the head otherwise.
+            let sliced = pixelSlices > 1 ? m.input("pixel_slices", .bool) : nil
+            var bias: [[Signal]] = [], lo: [[Signal]] = [], hi: [[Signal]] = [], mult: [[Signal]] = [], shift: [[Signal]] = []
             for f in 0 ..< filters {
-                func bank(_ fifo: String, _ type: HWType, _ w: (enables: [Signal], slot: Signal, fill: Signal), _ data: Signal) -> Signal {
-                    let mem = m.memory("\(fifo)_bank_\(f)", depth: depth, type, style: .distributed)
-                    mem.write(w.slot, data, enable: w.enables[f])
-                    return mem.read(headNext, name: "\(fifo)_head_\(f)")
+                func bank(_ fifo: String, _ type: HWType, _ w: (enables: [Signal], slot: Signal, fill: Signal), _ data: Signal) -> [Signal] {
+                    (0 ..< pixelSlices).map { r in
+                        let suffix = r == 0 ? "" : "_s\(r)"
+                        let mem = m.memory("\(fifo)_bank_\(f)\(suffix)", depth: depth, type, style: .distributed)
+                        mem.write(w.slot, data, enable: w.enables[f])
+                        guard r > 0, let sliced else { return mem.read(headNext, name: "\(fifo)_head_\(f)") }
+                        let at = m.wire("\(fifo)_at_\(f)_s\(r)", mux(sliced, (headNext + r).truncate(to: slotBits), headNext))
+                        return mem.read(at, name: "\(fifo)_head_\(f)_s\(r)")
+                    }
                 }
                 bias.append(bank("bias", .sint(aw), biasW, biasData))
                 lo.append(bank("bound_min", .sint(dw), boundW, boundMin))
@@ -193,24 +215,34 @@ public struct QuantizationUnit {
             var ys: [[Signal]] = Array(repeating: [], count: filters)
             var rqValid = Signal.false, rqTagOut: Signal? = nil
             for f in 0 ..< filters {
-                let u = m.instance(requantizer.module, "rq_\(f)")
-                u.in_valid.assign(valid)
-                if let rqTag { u.in_tag.assign(rqTag) }
-                for p in 0 ..< pixels { u.port("acc_\(p)").assign(acc[p][f]) }
-                u.bias.assign(bias[f])
-                u.multiplier.assign(mult[f])
-                u.shift.assign(shift[f])
-                u.zero_point.assign(zeroPoint)
-                u.act_min.assign(lo[f])
-                u.act_max.assign(hi[f])
-                ys[f] = (0 ..< pixels).map { p in u.port("y_\(p)") }
-                if f == 0 {
-                    rqValid = u.out_valid
-                    if rqTagWidth > 0 { rqTagOut = u.out_tag }
+                // (instance, its pixel lanes, parameter copy)
+                let units: [(Instance, Range<Int>, Int)] = if let single {
+                    (0 ..< pixelSlices).map { p in (m.instance(single.module, "rq_\(f)_p\(p)"), p ..< p + 1, p) }
+                        + (rest.map { [(m.instance($0.module, "rq_\(f)"), pixelSlices ..< pixels, 0)] } ?? [])
                 } else {
-                    // Every lane's valid and tag are identical; lane 0's stand for all.
-                    m.discard(u.out_valid)
-                    if rqTagWidth > 0 { m.discard(u.out_tag) }
+                    [(m.instance(requantizer.module, "rq_\(f)"), 0 ..< pixels, 0)]
+                }
+                for (n, (u, lanes, r)) in units.enumerated() {
+                    u.in_valid.assign(valid)
+                    if let rqTag { u.in_tag.assign(rqTag) }
+                    for (k, p) in lanes.enumerated() {
+                        u.port("acc_\(k)").assign(acc[p][f])
+                        ys[f].append(u.port("y_\(k)"))
+                    }
+                    u.bias.assign(bias[f][r])
+                    u.multiplier.assign(mult[f][r])
+                    u.shift.assign(shift[f][r])
+                    u.zero_point.assign(zeroPoint)
+                    u.act_min.assign(lo[f][r])
+                    u.act_max.assign(hi[f][r])
+                    if f == 0 && n == 0 {
+                        rqValid = u.out_valid
+                        if rqTagWidth > 0 { rqTagOut = u.out_tag }
+                    } else {
+                        // Every lane's valid and tag are identical; lane 0's stand for all.
+                        m.discard(u.out_valid)
+                        if rqTagWidth > 0 { m.discard(u.out_tag) }
+                    }
                 }
             }
 

@@ -10,6 +10,10 @@ public final class ControlModel {
     public let config: AcceleratorConfig
     public let records: [ControlRecord]
     private let lanes: Int
+    /// Depthwise slices per beat (AcceleratorConfig.depthwiseSlices) and the accumulator words per
+    /// position: lanes for each of them (slice s's channel c is word s·lanes + c).
+    private let slices: Int
+    private let accLanes: Int
 
     // State carried between passes, as in the RTL: the accumulator and the lane parameters.
     private var acc: [Int32] = []
@@ -25,9 +29,12 @@ public final class ControlModel {
         self.config = config
         self.records = try ControlRecord.decodeStream(recordStream)
         lanes = max(config.pc, config.pf)
-        bias = [Int32](repeating: 0, count: lanes)
+        slices = config.depthwiseSlices
+        accLanes = lanes * slices
+        // The quantization FIFOs hold max(2, S) groups of lanes (ExecutionUnit's maxChannels).
+        bias = [Int32](repeating: 0, count: lanes * max(2, slices))
         multiplier = bias
-        shift = [Int](repeating: 0, count: lanes)
+        shift = [Int](repeating: 0, count: bias.count)
     }
 
     /// The plan's records, decoded from its memory image at `recordBase`.
@@ -80,7 +87,7 @@ public final class ControlModel {
         // 2. parameters
         if r.loadParams {
             try inside(Int(r.parameterAddress), 16 * r.paramRecords, "parameters")
-            for j in 0 ..< min(r.paramRecords, lanes) {
+            for j in 0 ..< min(r.paramRecords, bias.count) {
                 let a = Int(r.parameterAddress) + 16 * j
                 bias[j] = word(memory, a); multiplier[j] = word(memory, a + 4); shift[j] = Int(word(memory, a + 8))
             }
@@ -98,7 +105,10 @@ public final class ControlModel {
             case .folded: need = r.replay ? min(r.weightBeats * b, 9 * config.pc * config.pf)
                 : ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, config: config)
             case .pointwise: need = config.pc * config.pf
-            case .depthwise: need = 9 * config.pc
+            case .depthwise:
+                let used = max(1, (r.inChunk + config.pc - 1) / config.pc)
+                guard used <= slices else { throw fail(n, r, "depthwise chunk of \(r.inChunk) bytes is \(used) slices; a beat carries \(slices)") }
+                need = used * 9 * config.pc
             }
             guard r.weightBeats * b >= need else { throw fail(n, r, "\(r.weightBeats) weight beats hold \(r.weightBeats * b) bytes; the \(r.mode) set has \(need)") }
             try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
@@ -123,7 +133,8 @@ public final class ControlModel {
             }
         }
         // 5. pixels: the region in raster order, fill outside the image and beyond inChunk.
-        let width = r.op == .copy ? b : r.mode == .folded ? config.foldTaps * config.pc : config.pc
+        let width = r.op == .copy ? b : r.mode == .folded ? config.foldTaps * config.pc
+            : r.mode == .depthwise ? slices * config.pc : config.pc
         let regionPositions = r.regionRows * r.regionCols
         var region = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: regionPositions * width)
         for y in 0 ..< r.regionRows {
@@ -162,14 +173,14 @@ public final class ControlModel {
         let capacity = r.mode == .pointwise ? (positions + config.pv - 1) / config.pv : positions
         guard capacity <= config.outputBufferDepth else { throw fail(n, r, "\(capacity) accumulator entries exceed the output buffer depth \(config.outputBufferDepth)") }
         if r.first {
-            acc = [Int32](repeating: 0, count: positions * lanes)
+            acc = [Int32](repeating: 0, count: positions * accLanes)
             accPositions = positions
         } else {
-            guard accPositions == positions, acc.count == positions * lanes else {
+            guard accPositions == positions, acc.count == positions * accLanes else {
                 throw fail(n, r, "accumulates \(positions) positions onto a group of \(accPositions)")
             }
         }
-        let pc = config.pc, pf = config.pf, fill = Int32(r.fillValue), lanes = self.lanes
+        let pc = config.pc, pf = config.pf, fill = Int32(r.fillValue), lanes = self.lanes, al = accLanes, slices = self.slices
         let diff = region.map { Int32($0) &- fill }
         switch r.mode {
         case .pointwise:
@@ -179,7 +190,7 @@ public final class ControlModel {
                     for c in 0 ..< pc {
                         let v = x[p * pc + c]
                         if v == 0 { continue }
-                        for f in 0 ..< pf { s[p * lanes + f] &+= w[c * pf + f] &* v }
+                        for f in 0 ..< pf { s[p * al + f] &+= w[c * pf + f] &* v }
                     }
                 }
             } } }
@@ -205,7 +216,7 @@ public final class ControlModel {
                         let v = Int32(word[d]) &- fill
                         if v == 0 { continue }
                         guard (d + 1) * pf <= loaded else { throw fail(n, r, "replayed tap byte \(d) has data beyond the \(loaded) weight bytes loaded") }
-                        for f in 0 ..< pf { acc[p * lanes + f] &+= weights[d * pf + f] &* v }
+                        for f in 0 ..< pf { acc[p * al + f] &+= weights[d * pf + f] &* v }
                     }
                 }
                 break
@@ -224,7 +235,7 @@ public final class ControlModel {
                         let v = x[p * beats * width + d]
                         if v == 0 { continue }
                         let wr = d * pf   // tap k = x·t + d / PC with x·t·PC + (d mod t·PC) = d: (k·PC + c)·PF
-                        for f in 0 ..< pf { sums[p * lanes + f] &+= w[wr + f] &* v }
+                        for f in 0 ..< pf { sums[p * al + f] &+= w[wr + f] &* v }
                     }
                 }
             } } }
@@ -244,15 +255,18 @@ public final class ControlModel {
                         for k in 0 ..< 9 {
                             let ry = oy * s + k / 3 - pt, rx = ox * s + k % 3 - pl
                             guard ry >= 0, ry < rows, rx >= 0, rx < cols else { continue }   // a pad: x − in_zp = 0
-                            let xv = (ry * cols + rx) * pc
+                            let xv = (ry * cols + rx) * width
                             if depthwise {
-                                for c in 0 ..< pc { sums[p * lanes + c] &+= w[k * pc + c] &* x[xv + c] }
+                                // Slice s of the beat on window group s, its taps at (s·9 + k)·PC.
+                                for s in 0 ..< slices where (s * 9 + k) * pc < w.count {
+                                    for c in 0 ..< pc { sums[p * al + s * lanes + c] &+= w[(s * 9 + k) * pc + c] &* x[xv + s * pc + c] }
+                                }
                             } else {
                                 for c in 0 ..< pc {
                                     let v = x[xv + c]
                                     if v == 0 { continue }
                                     let wr = (k * pc + c) * pf
-                                    for f in 0 ..< pf { sums[p * lanes + f] &+= w[wr + f] &* v }
+                                    for f in 0 ..< pf { sums[p * al + f] &+= w[wr + f] &* v }
                                 }
                             }
                         }
@@ -261,14 +275,17 @@ public final class ControlModel {
             } } }
         }
         guard r.last else { return }
-        let laneCount = r.mode == .depthwise ? pc : pf
+        let laneCount = r.mode == .depthwise ? slices * pc : pf
         guard r.outChunk <= laneCount else { throw fail(n, r, "writes \(r.outChunk) bytes per position from \(laneCount) lanes") }
+        guard !r.residual || r.outChunk <= lanes else { throw fail(n, r, "ADD of \(r.outChunk) bytes per position; the ADD has \(lanes) lanes") }
         let add = r.residual ? try addParameters(r.add) : nil
         for p in 0 ..< positions {
             let a = outputOffset(p, r.outputAddress)
             try inside(a, r.outChunk, "output")
             for j in 0 ..< r.outChunk {
-                var y = FixedPoint.requantize(acc: acc[p * lanes + j] &+ bias[j], multiplier: multiplier[j], shift: shift[j],
+                // Depthwise byte j is slice j / PC's channel j mod PC: its word and parameter slot.
+                let q = r.mode == .depthwise ? (j / pc) * lanes + j % pc : j
+                var y = FixedPoint.requantize(acc: acc[p * al + q] &+ bias[q], multiplier: multiplier[q], shift: shift[q],
                                               outputZeroPoint: r.outZeroPoint, min: r.activationMin, max: r.activationMax)
                 if let add {
                     let v = residual[p * r.outChunk + j]

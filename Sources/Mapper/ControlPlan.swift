@@ -223,10 +223,17 @@ private struct PlanBuilder {
 
     /// A group's parameter block: `lanes` records of 16 bytes (bias, multiplier, shift, 0).
     mutating func parameterBlock(_ lanesValues: [(bias: Int32, multiplier: Int32, shift: Int32)]) throws -> UInt32 {
+        try parameterBlock(slices: [lanesValues])
+    }
+
+    /// A depthwise pass of several slices loads one block of `lanes` records per slice.
+    mutating func parameterBlock(slices: [[(bias: Int32, multiplier: Int32, shift: Int32)]]) throws -> UInt32 {
         var out = [UInt8]()
-        for j in 0 ..< lanes {
-            let v: (bias: Int32, multiplier: Int32, shift: Int32) = j < lanesValues.count ? lanesValues[j] : (0, 0, 0)
-            for w in [v.bias, v.multiplier, v.shift, 0] { out += littleEndian(UInt32(bitPattern: w)) }
+        for slice in slices {
+            for j in 0 ..< lanes {
+                let v: (bias: Int32, multiplier: Int32, shift: Int32) = j < slice.count ? slice[j] : (0, 0, 0)
+                for w in [v.bias, v.multiplier, v.shift, 0] { out += littleEndian(UInt32(bitPattern: w)) }
+            }
         }
         return try weightSet(out).address
     }
@@ -255,11 +262,12 @@ private struct PlanBuilder {
 
     /// Appends one group's passes: the first starts the sums and loads the parameters, the last
     /// writes (and adds the residual).
-    mutating func group(_ passes: [ControlRecord], parameters: UInt32?, residual: (address: UInt32, add: Instruction.AddFields, second: Bool)?) {
+    mutating func group(_ passes: [ControlRecord], parameters: UInt32?, residual: (address: UInt32, add: Instruction.AddFields, second: Bool)?,
+                        parameterSlices: Int = 1) {
         for (k, var r) in passes.enumerated() {
             r.first = k == 0
             r.last = k == passes.count - 1
-            if let p = parameters, k == 0 { r.loadParams = true; r.parameterAddress = p; r.paramRecords = lanes }
+            if let p = parameters, k == 0 { r.loadParams = true; r.parameterAddress = p; r.paramRecords = lanes * parameterSlices }
             if let res = residual, r.last {
                 r.residual = true; r.residualAddress = res.address; r.add = res.add; r.resultIsSecond = res.second
             }
@@ -489,20 +497,27 @@ private struct PlanBuilder {
         return (i.residualAddress + UInt32((row * i.outputWidth + col) * i.outputChannels + channel), i.add, i.resultIsSecondAddend)
     }
 
-    /// Depthwise, multiplier 1: per block, channel slice: the pieces.
+    /// Depthwise, multiplier 1: per block, run of `depthwiseSlices` channel slices (one beat carries
+    /// a pixel's slices of the run; one slice where an ADD is fused, whose ADD has `lanes` lanes):
+    /// the pieces. A run's weight set is its slices' sets one after the other, its parameter block
+    /// one group of `lanes` per slice.
     mutating func depthwise(_ i: Instruction) throws {
         let pc = config.pc, c = i.outputChannels, pieces = i.pieces
         let (s, perRow) = try windowStride(i, rows: i.outputHeight, cols: i.tileOutColumns)
         let blocks = windowBlocks(rows: i.outputHeight, col0: i.tileOutColumn, cols: i.tileOutColumns, strideH: i.strideH, strideW: s, perRow: perRow)
+        let run = i.fusedAdd ? 1 : config.depthwiseSlices
+        let runs = stride(from: 0, to: i.channelSlices, by: run).map { ($0, min(run, i.channelSlices - $0)) }
         var sets = [[(address: UInt32, beats: Int)]]()
         var params = [UInt32]()
-        for cs in 0 ..< i.channelSlices {
-            sets.append(try (0 ..< pieces).map { try weightSet(try read(i.weightAddress + UInt32((cs * pieces + $0) * 9 * pc), 9 * pc)) })
-            params.append(try parameterBlock(try instructionParameters(i, from: cs * pc, count: pc, channels: c)))
+        for (cs, n) in runs {
+            sets.append(try (0 ..< pieces).map { piece in
+                try weightSet(try (cs ..< cs + n).flatMap { try read(i.weightAddress + UInt32(($0 * pieces + piece) * 9 * pc), 9 * pc) })
+            })
+            params.append(try parameterBlock(slices: try (cs ..< cs + n).map { try instructionParameters(i, from: $0 * pc, count: pc, channels: c) }))
         }
         for (oy0, nr, ox0, nc) in blocks {
-            for cs in 0 ..< i.channelSlices {
-                let chunk = min(pc, c - cs * pc)
+            for (k, (cs, n)) in runs.enumerated() {
+                let chunk = min(n * pc, c - cs * pc)
                 let passes = (0 ..< pieces).map { piece -> ControlRecord in
                     let py = piece / i.piecesW, px = piece % i.piecesW
                     var r = base(i, .conv, .depthwise)
@@ -512,11 +527,11 @@ private struct PlanBuilder {
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)
                     r.inputPixelStride = UInt32(i.inputChannels); r.inputRowStride = UInt32(i.inputWidth * i.inputChannels)
                     r.inChunk = chunk; r.fillValue = i.inputZeroPoint
-                    r.weightAddress = sets[cs][piece].address; r.weightBeats = sets[cs][piece].beats
+                    r.weightAddress = sets[k][piece].address; r.weightBeats = sets[k][piece].beats
                     output(&r, i, row: oy0, col: ox0, channel: cs * pc, chunk: chunk)
                     return r
                 }
-                group(passes, parameters: params[cs], residual: residual(i, row: oy0, col: ox0, channel: cs * pc))
+                group(passes, parameters: params[k], residual: residual(i, row: oy0, col: ox0, channel: cs * pc), parameterSlices: n)
             }
         }
     }

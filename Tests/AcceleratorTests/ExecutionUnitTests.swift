@@ -43,6 +43,8 @@ final class ExecutionUnitTests: XCTestCase {
         // Depthwise, one pass per channel slice, with pruning on the second layer.
         passes += EULayer.depthwise(h: 6, w: 5, channels: 6, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng).passes(c)
         passes += EULayer.depthwise(h: 7, w: 7, channels: 3, stride2: true, pads: (true, true, true, true), threshold: 20, rng: &rng).passes(c)
+        // S = 2 slices a beat: 11 channels are a group of 8 (two slices on two window groups) and one of 3.
+        passes += EULayer.depthwise(h: 4, w: 5, channels: 11, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng).passes(c)
         // Copies: plain (wider than the lanes), and with the residual ADD in both operand orders.
         passes.append(EUPass.copy(positions: 13, chunk: 12, residual: nil, b: b, rng: &rng))
         passes.append(EUPass.copy(positions: 64, chunk: 16, residual: nil, b: b, rng: &rng))
@@ -83,8 +85,10 @@ final class ExecutionUnitTests: XCTestCase {
         var passes: [EUPass] = []
         // Slices of 8 and 2 channels, groups of 4 and 2 filters (result lanes 4 ... 7 unused).
         passes += EULayer.standard(h: 5, w: 6, cin: 10, cout: 6, stride2: false, pads: (true, true, true, true), rng: &rng).passes(c)
-        // Depthwise groups of PC = 8 channels, the second partial.
+        // Depthwise, S = 4 slices of PC = 8 channels a beat: 10 channels are one group of two
+        // slices, the second partial; 40 are a group of four slices and one of one.
         passes += EULayer.depthwise(h: 5, w: 4, channels: 10, stride2: true, pads: (false, true, false, true), threshold: 0, rng: &rng).passes(c)
+        passes += EULayer.depthwise(h: 3, w: 4, channels: 40, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng).passes(c)
         let add1 = try EUResidual(resultSecond: false, rng: &rng), add2 = try EUResidual(resultSecond: true, rng: &rng)
         // 30 positions: the residual buffer holds outputBufferDepth = 32.
         passes += EULayer.pointwise(h: 6, w: 5, cin: 9, cout: 7, residual: add1, rng: &rng).passes(c)
@@ -499,27 +503,29 @@ private struct EULayer {
         }
     }
 
-    /// The mapper's passes: per result group (PF filters, or a PC-channel slice for depthwise) and
-    /// input-channel slice, with params on the group's first pass and the outputs on its last.
+    /// The mapper's passes: per result group (PF filters, or for depthwise S = depthwiseSlices
+    /// PC-channel slices, a pixel's S·PC channels a beat) and input-channel slice, with params
+    /// (`lanes` records per slice) on the group's first pass and the outputs on its last.
     /// Folded layers take chunks of up to 9·PC channels (`foldChunks`) instead of PC-channel slices.
     func passes(_ c: AcceleratorConfig) -> [EUPass] {
-        let pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf), t = c.foldTaps
+        let pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf), t = c.foldTaps, sd = c.depthwiseSlices
         // The input channels of each pass of a group (a depthwise group reads its own channels, below).
         let slices: [(first: Int, count: Int)] = switch kind {
-        case .depthwise: [(0, pc)]
+        case .depthwise: [(0, sd * pc)]
         case .folded: foldChunks(c)
         default: stride(from: 0, to: cin, by: pc).map { ($0, min(pc, cin - $0)) }
         }
-        let groups = kind == .depthwise ? (cout + pc - 1) / pc : (cout + pf - 1) / pf
-        let perGroup = kind == .depthwise ? pc : pf
+        let perGroup = kind == .depthwise ? sd * pc : pf
+        let groups = (cout + perGroup - 1) / perGroup
+        let paramSlices = kind == .depthwise ? sd : 1
         let y = model()
         var out: [EUPass] = []
         for g in 0 ..< groups {
             let chunk = min(perGroup, cout - g * perGroup)
             for (sl, slice) in slices.enumerated() {
                 let first = sl == 0, last = sl == slices.count - 1
-                let channel0 = kind == .depthwise ? g * pc : slice.first
-                let inChunk = min(kind == .depthwise ? pc : slice.count, cin - channel0)
+                let channel0 = kind == .depthwise ? g * perGroup : slice.first
+                let inChunk = min(slice.count, cin - channel0)
                 // Folded: each position is a region row of `beatsPerPosition` beats (t PC-channel
                 // slices each), and the outputs are the positions as one row, as the mapper writes it.
                 let beatsPerPosition = (inChunk + t * pc - 1) / (t * pc)
@@ -532,7 +538,7 @@ private struct EULayer {
                     "pad_right": pads.right ? 1 : 0, "region_rows": folded ? h * w : h, "region_cols": folded ? beatsPerPosition : w,
                     "out_rows": folded ? 1 : oh, "out_cols": folded ? h * w : ow,
                     "out_chunk": chunk, "fill_value": Int(inZp), "out_zp": Int(outZp), "act_min": Int(actMin), "act_max": Int(actMax),
-                    "threshold": threshold, "param_records": first ? lanes : 0])
+                    "threshold": threshold, "param_records": first ? paramSlices * lanes : 0])
                 let replay = folded && reuse && g > 0
                 if folded && reuse {
                     f["keep"] = g == 0 ? 1 : 0; f["replay"] = replay ? 1 : 0; f["buffer_row0"] = sl * h * w
@@ -540,12 +546,13 @@ private struct EULayer {
                 }
                 var beats: [(phase: Int, bytes: [Int])] = []
                 if first {
-                    for j in 0 ..< lanes {
-                        let oc = g * perGroup + j
-                        let real = j < perGroup && oc < cout
+                    for sl in 0 ..< paramSlices { for j in 0 ..< lanes {
+                        // Depthwise slice sl's channel j is lane j of parameter group sl.
+                        let oc = kind == .depthwise ? g * perGroup + sl * pc + j : g * perGroup + j
+                        let real = (kind == .depthwise ? j < pc : j < perGroup) && oc < cout
                         let words = real ? [Int(bias[oc]), Int(multipliers[oc]), shifts[oc], 0] : [0, 0, 0, 0]
                         beats.append(EUPass.beat(0, words.flatMap { v in (0 ..< 4).map { Int(Int8(truncatingIfNeeded: v >> (8 * $0))) } }, b: b))
-                    }
+                    } }
                 }
                 // The weight set in the mode's byte order.
                 var set: [Int] = []
@@ -561,10 +568,11 @@ private struct EULayer {
                         set.append(oc < cout && ic < cin ? Int(weights[oc * cin + ic]) : 0)
                     } }
                 case .depthwise:
-                    for k in 0 ..< 9 { for ch in 0 ..< pc {
-                        let cc = g * pc + ch
+                    // Slice s's taps on window group s: byte (s·9 + k)·PC + c.
+                    for s in 0 ..< sd { for k in 0 ..< 9 { for ch in 0 ..< pc {
+                        let cc = g * perGroup + s * pc + ch
                         set.append(cc < cout ? Int(weights[k * cout + cc]) : 0)
-                    } }
+                    } } }
                 case .folded:
                     // The standard layout with chunk channel d = k·PC + c on tap k, channel c. A real
                     // filter's weights beyond the chunk are random and nonzero, not the mapper's zeros:

@@ -69,7 +69,10 @@ final class ControlPlanTests: XCTestCase {
             }
             if r.residual { XCTAssertLessThanOrEqual(r.outputPositions, c.outputBufferDepth, "residual positions, \(at)", file: file, line: line) }
             XCTAssertLessThanOrEqual(max(r.inChunk, r.outChunk), c.streamBytes, "chunk, \(at)", file: file, line: line)
-            if r.loadParams { XCTAssertEqual(r.paramRecords, max(c.pc, c.pf), "parameter records, \(at)", file: file, line: line) }
+            // A depthwise pass loads one group of parameters per channel slice its beats carry.
+            let slices = r.op == .conv && r.mode == .depthwise ? max(1, (r.inChunk + c.pc - 1) / c.pc) : 1
+            XCTAssertLessThanOrEqual(slices, c.depthwiseSlices, "depthwise slices per beat, \(at)", file: file, line: line)
+            if r.loadParams { XCTAssertEqual(r.paramRecords, max(c.pc, c.pf) * slices, "parameter records, \(at)", file: file, line: line) }
         }
     }
 
@@ -166,6 +169,26 @@ final class ControlPlanTests: XCTestCase {
             b.output(b.depthwise(x, kernel: k, stride: stride, multiplier: m, padding: padding))
             try assertRecordsMatch(b.net, "depthwise \(k) stride \(stride) ×\(m) \(padding) on \(s)")
         }
+    }
+
+    /// Where a beat holds several PC-channel slices (B = 64, PC = 16, PD = 6: S = 4), a depthwise
+    /// pass takes a pixel's S slices in one beat, one per window group of the engine: 96 channels
+    /// are a run of 64 and one of 32, each with its slices' weight sets back to back (4 · 144 bytes
+    /// = 9 beats, 2 · 144 = 5) and a parameter group per slice; 6 slices in 2 passes instead of 6.
+    func testDepthwisePassesTakeSeveralChannelSlicesPerBeatOnTheWindowGroups() throws {
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        XCTAssertEqual(wide.depthwiseSlices, 4)
+        var packed = wide; packed.dspPacking = true
+        XCTAssertEqual(packed.depthwiseSlices, 1, "packing shares a weight between two groups, so every group is on one slice")
+        var b = NetBuilder(seed: 57)
+        b.output(b.depthwise(b.input([1, 9, 13, 96]), kernel: (3, 3), stride: 2, multiplier: 1, padding: .same))
+        let plan = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
+        XCTAssertEqual(plan.records.map(\.inChunk), [64, 32])
+        XCTAssertEqual(plan.records.map(\.outChunk), [64, 32])
+        XCTAssertEqual(plan.records.map(\.weightBeats), [9, 5])
+        XCTAssertEqual(plan.records.map(\.paramRecords), [64, 32])
+        XCTAssertEqual(plan.records.map(\.inputAddress), [plan.inputAddress, plan.inputAddress + 64])
+        try assertRecordsMatch(b.net, "depthwise of 96 channels, slices per beat", configs: [wide, Self.configs[1], packed])
     }
 
     func testFullyConnectedPerTensorPerChannelAndWithAWeightZeroPoint() throws {
