@@ -94,8 +94,11 @@ public enum ControlCycleModel {
             tail = tailPointwise + inLastBeat - 1
         }
         // The memory bound covers the writes too, but the last results are written during the tail
-        // (measured: about half of it overlaps).
-        let stream = max(serial, Double(reads + writes) / memory.bandwidth - Double(tail) / 2)
+        // (measured: about 5/8 of it overlaps). The parameter records come first, one 16-byte record
+        // per beat: that phase is beat-bound whatever the bandwidth (64 beats for a depthwise pass of
+        // four slices), so only the rest of the pass shares the memory's budget.
+        let paramPhase = Double(params) * beat(16)
+        let stream = max(serial, paramPhase + Double(reads + writes - params * 16) / memory.bandwidth - Double(tail) * 5 / 8)
         let commands = [params > 0, weights > 0, residual > 0, dataBeats > 0].filter { $0 }.count
         return Body(stream: Int(stream.rounded(.up)), tail: tail, commands: commands)
     }
