@@ -58,6 +58,13 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// depthwise groups, which needs every group on the same slice, so it keeps S = 1.
     public var depthwiseSlices: Int { dspPacking ? 1 : max(1, min(pd, streamBytes / pc, pv)) }
 
+    /// Filter groups a wide pointwise pass computes at once: the same pixel on pixel lanes
+    /// v < S, lane v with the weights of filter group v, so one position leaves as S·PF
+    /// contiguous output channels in one beat instead of PF. It rides on the depthwise slices'
+    /// hardware (the quantization unit's per-lane parameter slices and the output path's slice
+    /// packing, which places lane v's PC bytes at v·PC), so it needs PC = PF; 1 means no wide mode.
+    public var pointwiseSlices: Int { pc == pf ? min(depthwiseSlices, pk) : 1 }
+
     public var foldTaps: Int { [9, 3, 1].first { $0 * pc <= streamBytes && pk % $0 == 0 } ?? 1 }
 
     public var inputBufferBits: Int { inputBufferDepth * pc * dataWidth }

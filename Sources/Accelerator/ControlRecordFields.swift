@@ -25,7 +25,7 @@ public struct ControlRecordFields {
     public let addInput1Offset, addInput2Offset, addInput1Multiplier, addInput2Multiplier, addOutputMultiplier: Signal
     public let addInput1Shift, addInput2Shift, addOutputShift, addOutputOffset, addMin, addMax: Signal
     public let pruningThreshold: Signal
-    public let keep, replay, bufferRow0: Signal
+    public let keep, replay, wide, bufferRow0: Signal
 
     /// `w` holds words 0 ..< `usedWords`, each uint(32).
     public init(words w: [Signal]) {
@@ -56,7 +56,7 @@ public struct ControlRecordFields {
         addOutputShift = byte(w[22], 2).asSigned; addOutputOffset = byte(w[22], 3).asSigned
         addMin = byte(w[23], 0).asSigned; addMax = byte(w[23], 1).asSigned
         pruningThreshold = byte(w[24], 0)
-        keep = w[0][16]; replay = w[0][17]
+        keep = w[0][16]; replay = w[0][17]; wide = w[0][18]
         bufferRow0 = lo16(w[25])
     }
 
@@ -75,7 +75,7 @@ public struct ControlRecordFields {
             ("add_in1_shift", addInput1Shift), ("add_in2_shift", addInput2Shift), ("add_out_shift", addOutputShift),
             ("add_out_offset", addOutputOffset), ("add_min", addMin), ("add_max", addMax),
             ("threshold", pruningThreshold), ("param_records", paramRecords), ("weight_beats", weightBeats),
-            ("keep", keep), ("replay", replay), ("buffer_row0", bufferRow0),
+            ("keep", keep), ("replay", replay), ("wide", wide), ("buffer_row0", bufferRow0),
         ]
     }
 }

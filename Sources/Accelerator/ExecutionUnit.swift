@@ -15,7 +15,8 @@ import HDLKit
 ///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region;
 ///                 a depthwise beat is a pixel of `depthwiseSlices` channel slices, bytes s·PC + c);
-///                 pointwise: PV beats gathered into one engine beat; folded: a region row's beats
+///                 pointwise: PV beats gathered into one engine beat (`wide`: each beat is one
+///                 engine beat, the pixel on every pixel lane); folded: a region row's beats
 ///                 gathered onto the tap lanes (`keep`: stored in the input buffer too; `replay`:
 ///                 the engine beat comes from the input buffer, the beat only paces it); copy: into
 ///                 the result FIFO.
@@ -134,6 +135,11 @@ public struct ExecutionUnit: Sendable {
             let pointwise = m.wire("is_pointwise", conv && mode == 1)
             let depthwise = m.wire("is_depthwise", conv && mode == 2)
             let folded = m.wire("is_folded", conv && mode == 3)
+            // Wide pointwise: one position per engine beat, on every pixel lane, lane v computing
+            // filter group v (AcceleratorConfig.pointwiseSlices; without them the flag is ignored).
+            let wideFlag = m.input("wide", .bool)
+            let wide: Signal
+            if c.pointwiseSlices > 1 { wide = m.wire("is_wide", pointwise && wideFlag) } else { m.discard(wideFlag); wide = .false }
             let windowed = m.wire("is_windowed", conv && (mode == 0 || mode == 2))
             // Products of the pass's geometry, registered (the ports are stable long before they are used).
             let positions = m.reg("positions", next: outRows * outCols)
@@ -144,6 +150,7 @@ public struct ExecutionUnit: Sendable {
             dp.pointwise.assign(pointwise)
             dp.depthwise.assign(depthwise)
             dp.folded.assign(folded)
+            dp.wide.assign(wide)
             dp.in_zp.assign(fillValue.resize(dw))
             dp.out_zp.assign(outZp.resize(dw))
             dp.threshold.assign(threshold.resize(ww))
@@ -192,8 +199,10 @@ public struct ExecutionUnit: Sendable {
             // MARK: the output path: result FIFO, residual buffer, serializer, ADD, output FIFO
             let op = m.instance(outputModule, "output_path")
             op.pass_start.assign(passStart)
-            op.pointwise.assign(pointwise)
-            op.depthwise.assign(depthwise)
+            // A wide position is one result entry whose pixel lanes are its filter groups: the
+            // output path packs it as it packs a depthwise pixel's slices (PC = PF).
+            op.pointwise.assign(pointwise && !wide)
+            op.depthwise.assign(depthwise || wide)
             op.copy.assign(opCopy)
             op.residual.assign(residual)
             op.result_second.assign(resultSecond)
@@ -229,7 +238,7 @@ public struct ExecutionUnit: Sendable {
                 .elsewhen(pixelBeat) { pixelCount.assign(pixelCount &+ 1) }
             let lastPixel = m.wire("last_pixel", pixelCount == regionPixels &- 1)
             let rowEnd = m.wire("gather_row_end", gatherAt.resize(16) == regionCols &- 1)
-            let completes = m.wire("gather_completes", mux(folded, rowEnd, gatherAt == pv - 1) || lastPixel)
+            let completes = m.wire("gather_completes", mux(folded, rowEnd, gatherAt == pv - 1 || wide) || lastPixel)
             let pointReady = m.wire("point_ready", armed && (!completes || !last || hasResultSpace))
             let pointBeat = m.wire("point_beat", pixelBeat && (pointwise || folded))
             m.when(passStart) { gatherAt.assign(Signal.uint(0, width: pb)) }
@@ -252,7 +261,7 @@ public struct ExecutionUnit: Sendable {
             var px = [[Signal]]()
             for v in 0 ..< pv {
                 let mine = m.wire("gather_tap_\(v)", gatherAt == v / t)
-                let loads = m.wire("px_load_\(v)", pointBeat && mux(folded, mine || rowStart, gatherAt == v))
+                let loads = m.wire("px_load_\(v)", pointBeat && mux(folded, mine || rowStart, gatherAt == v || wide))
                 px.append((0 ..< pc).map { ch in
                     let tapByte = inByte[(v % t) * pc + ch].resize(dw)
                     let next = mux(folded, mux(mine, tapByte, fillValue.resize(dw)), inByte[ch].resize(dw))

@@ -43,7 +43,10 @@ import HDLKit
 ///            mult_push/mult_multiplier/mult_shift: QuantizationUnit's three FIFOs, one entry per
 ///            output channel, each group padded to max(PF, PC) entries (a depthwise slice is a
 ///            group of PC), loaded once per layer.
-///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV).
+///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV); wide (with `pointwise`, held
+///            for the layer): the lanes v < `pointwiseSlices` carry one position and filter group
+///            v's weights, results y_<v>_<f> are its channels v·PF + f, requantized with parameter
+///            slice v.
 ///   folded:  folded (held for the layer, with `pointwise` and `depthwise` low): the `px_*` beats
 ///            are standard windows, px_<k>_<c> tap k's channel c, one output position per beat.
 ///   engine:  threshold (pruning: products with |w| ≤ threshold are skipped; 0 is exact),
@@ -159,6 +162,11 @@ public struct LayerDatapath: Sendable {
             // but go through the engine in standard mode.
             let folded = m.input("folded", .bool)
             let gathered = m.wire("gathered", pointwise || folded)
+            // Wide pointwise (held for the layer, with `pointwise`): pixel lane v < S carries the same
+            // position and the weights of filter group v; its results requantize with parameter slice v.
+            let wideIn = m.input("wide", .bool)
+            let wide: Signal
+            if c.pointwiseSlices > 1 { wide = m.wire("is_wide", pointwise && wideIn) } else { m.discard(wideIn); wide = .false }
             let pxValid = m.input("px_valid", .bool)
             let pxEnd = m.input("px_end", .bool)
             let px = (0 ..< pv).map { v in (0 ..< pc).map { ch in m.input("px_\(v)_\(ch)", .sint(dw)) } }
@@ -176,7 +184,7 @@ public struct LayerDatapath: Sendable {
             let activeFirst = m.reg("active_first", next: nextFirst, reset: 0, enable: swap)
             let activeLast = m.reg("active_last", next: nextLast, reset: 0, enable: swap)
             var active: [[[Signal]]] = []
-            let nextSet = weightBeatBytes.map { streamedWeights(m, beatBytes: $0, pointwise: pointwise, depthwise: depthwise) }
+            let nextSet = weightBeatBytes.map { streamedWeights(m, beatBytes: $0, pointwise: pointwise, depthwise: depthwise, wide: wide) }
             for f in 0 ..< pf {
                 active.append((0 ..< pk).map { k in (0 ..< pc).map { ch in
                     let next = nextSet?[f][k][ch]
@@ -259,7 +267,7 @@ public struct LayerDatapath: Sendable {
                 let port = qu.port(p)
                 port.assign(m.input(p, port.type))
             }
-            if slices > 1 { qu.pixel_slices.assign(depthwise) }
+            if slices > 1 { qu.pixel_slices.assign(depthwise || wide) }
             m.output("param_overflow", qu.param_overflow)
             m.output("out_valid", qu.out_valid)
             m.output("out_end", m.delay(au.out_end, by: quant.latency, name: "group_end", reset: 0))
@@ -271,11 +279,12 @@ public struct LayerDatapath: Sendable {
 
 extension LayerDatapath {
     /// The next weight set written beat by beat: byte i of a set (byte i mod B of beat i / B) is,
-    /// by mode, standard (k·PC + c)·PF + f, pointwise c·PF + f (every pixel lane v the same), and
+    /// by mode, standard (k·PC + c)·PF + f, pointwise c·PF + f (every pixel lane v the same; wide:
+    /// (v·PC + c)·PF + f for pixel lane v < `pointwiseSlices`, lanes beyond keep lane 0's), and
     /// depthwise (s·PK + k)·PC + c for window group s < S (`depthwiseSlices`; groups from S to PD
     /// repeat slice 0; lanes from PD on are off in that mode).
     /// Each register loads only in its own beat, so no set is held twice.
-    fileprivate func streamedWeights(_ m: Module, beatBytes b: Int, pointwise: Signal, depthwise: Signal) -> [[[Signal]]] {
+    fileprivate func streamedWeights(_ m: Module, beatBytes b: Int, pointwise: Signal, depthwise: Signal, wide: Signal) -> [[[Signal]]] {
         let c = config, pk = c.pk, pc = c.pc, pf = c.pf, pd = c.pd, ww = c.weightWidth, slices = c.depthwiseSlices
         let beats = (pk * pc * pf + b - 1) / b
         let valid = m.input("w_beat_valid", .bool)
@@ -283,11 +292,20 @@ extension LayerDatapath {
         let bytes = (0 ..< b).map { m.input("w_byte_\($0)", .sint(8)).resize(ww) }
         let hit = (0 ..< beats).map { n in m.wire("w_beat_hit_\(n)", valid && beat == n) }
         let standard = m.wire("w_layout_standard", !pointwise && !depthwise)
+        let wideSlices = c.pointwiseSlices
+        let narrow = wideSlices > 1 ? m.wire("w_layout_pointwise", pointwise && !wide) : pointwise
         return (0 ..< pf).map { f in (0 ..< pk).map { k in (0 ..< pc).map { ch in
             let std = (k * pc + ch) * pf + f, point = ch * pf + f, depth = ((f < slices ? f : 0) * pk + k) * pc + ch
             let r = m.reg("next_w_\(f)_\(k)_\(ch)", .sint(ww), reset: 0)
             m.when(standard && hit[std / b]) { r.assign(bytes[std % b]) }
-            m.when(pointwise && hit[point / b]) { r.assign(bytes[point % b]) }
+            if k > 0 && k < wideSlices {
+                // Pixel lane k of a wide pass: filter group k's weights, byte (k·PC + c)·PF + f.
+                let spread = (k * pc + ch) * pf + f
+                m.when(narrow && hit[point / b]) { r.assign(bytes[point % b]) }
+                m.when(wide && hit[spread / b]) { r.assign(bytes[spread % b]) }
+            } else {
+                m.when(pointwise && hit[point / b]) { r.assign(bytes[point % b]) }
+            }
             if f < pd { m.when(depthwise && hit[depth / b]) { r.assign(bytes[depth % b]) } }
             return r
         } } }

@@ -90,7 +90,8 @@ public enum ControlCycleModel {
         case (_, .depthwise, true): tail = tailDepthwise
         case (_, .folded, true): tail = tailFolded
         case (_, .pointwise, true):
-            let inLastBeat = positions % c.pv == 0 ? c.pv : positions % c.pv
+            // (A wide pass's engine beat is one position.)
+            let inLastBeat = r.wide ? 1 : positions % c.pv == 0 ? c.pv : positions % c.pv
             tail = tailPointwise + inLastBeat - 1
         }
         // The memory bound covers the writes too, but the last results are written during the tail

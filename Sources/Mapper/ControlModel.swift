@@ -92,6 +92,8 @@ public final class ControlModel {
                 bias[j] = word(memory, a); multiplier[j] = word(memory, a + 4); shift[j] = Int(word(memory, a + 8))
             }
         }
+        guard !r.wide || (r.op == .conv && r.mode == .pointwise) else { throw fail(n, r, "only a pointwise pass can be wide") }
+        guard !r.wide || config.pointwiseSlices > 1 else { throw fail(n, r, "a wide pass on a configuration without pointwise slices (PC ≠ PF or S = 1)") }
         // 3. weights
         var weights = [Int32]()
         var weightBytes = 0
@@ -104,6 +106,12 @@ public final class ControlModel {
             // A replay's positions carry the taps their kept pass gathered: whatever the pass loads.
             case .folded: need = r.replay ? min(r.weightBeats * b, 9 * config.pc * config.pf)
                 : ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, config: config)
+            case .pointwise where r.wide:
+                let used = max(1, (r.outChunk + config.pf - 1) / config.pf)
+                guard used <= config.pointwiseSlices else {
+                    throw fail(n, r, "wide pass of \(r.outChunk) output bytes is \(used) filter groups; the engine computes \(config.pointwiseSlices) at once")
+                }
+                need = used * config.pc * config.pf
             case .pointwise: need = config.pc * config.pf
             case .depthwise:
                 let used = max(1, (r.inChunk + config.pc - 1) / config.pc)
@@ -170,7 +178,7 @@ public final class ControlModel {
         }
 
         // Engine: sums per output position of the pass and lane.
-        let capacity = r.mode == .pointwise ? (positions + config.pv - 1) / config.pv : positions
+        let capacity = r.mode == .pointwise && !r.wide ? (positions + config.pv - 1) / config.pv : positions
         guard capacity <= config.outputBufferDepth else { throw fail(n, r, "\(capacity) accumulator entries exceed the output buffer depth \(config.outputBufferDepth)") }
         if r.first {
             acc = [Int32](repeating: 0, count: positions * accLanes)
@@ -185,12 +193,16 @@ public final class ControlModel {
         switch r.mode {
         case .pointwise:
             guard regionPositions == positions else { throw fail(n, r, "pointwise region of \(regionPositions) positions writes \(positions)") }
+            // Wide: pixel lane v computes filter group v of the position, weights (v·PC + c)·PF + f.
+            let groups = r.wide ? weights.count / (pc * pf) : 1
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { s in
                 for p in 0 ..< positions {
                     for c in 0 ..< pc {
                         let v = x[p * pc + c]
                         if v == 0 { continue }
-                        for f in 0 ..< pf { s[p * al + f] &+= w[c * pf + f] &* v }
+                        for g in 0 ..< groups {
+                            for f in 0 ..< pf { s[p * al + g * lanes + f] &+= w[(g * pc + c) * pf + f] &* v }
+                        }
                     }
                 }
             } } }
@@ -275,7 +287,7 @@ public final class ControlModel {
             } } }
         }
         guard r.last else { return }
-        let laneCount = r.mode == .depthwise ? slices * pc : pf
+        let laneCount = r.mode == .depthwise ? slices * pc : r.wide ? config.pointwiseSlices * pf : pf
         guard r.outChunk <= laneCount else { throw fail(n, r, "writes \(r.outChunk) bytes per position from \(laneCount) lanes") }
         guard !r.residual || r.outChunk <= lanes else { throw fail(n, r, "ADD of \(r.outChunk) bytes per position; the ADD has \(lanes) lanes") }
         let add = r.residual ? try addParameters(r.add) : nil
@@ -284,7 +296,8 @@ public final class ControlModel {
             try inside(a, r.outChunk, "output")
             for j in 0 ..< r.outChunk {
                 // Depthwise byte j is slice j / PC's channel j mod PC: its word and parameter slot.
-                let q = r.mode == .depthwise ? (j / pc) * lanes + j % pc : j
+                // Wide byte j is filter group j / PF's lane j mod PF.
+                let q = r.mode == .depthwise ? (j / pc) * lanes + j % pc : r.wide ? (j / pf) * lanes + j % pf : j
                 var y = FixedPoint.requantize(acc: acc[p * al + q] &+ bias[q], multiplier: multiplier[q], shift: shift[q],
                                               outputZeroPoint: r.outZeroPoint, min: r.activationMin, max: r.activationMax)
                 if let add {

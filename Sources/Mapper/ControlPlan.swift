@@ -555,6 +555,61 @@ private struct PlanBuilder {
     /// folded passes instead (with one slice both move a slice per beat, and pointwise blocks are
     /// PV times longer).
     mutating func pointwise(_ i: Instruction) throws {
+        // Wide passes write S·PF channels of a position per beat but take one PC slice per beat;
+        // folded and PV passes take more input per beat but write PF. The records of both are
+        // made and the cycle model (at a memory as fast as the stream) keeps the faster.
+        if config.pointwiseSlices > 1 && !i.fusedAdd && i.filterSlices > 1 {
+            var wide = self, narrow = self
+            try wide.widePointwise(i)
+            try narrow.narrowPointwise(i)
+            let memory = ControlCycleModel.Memory(bandwidth: Double(beat), latency: 64)
+            func cycles(_ b: PlanBuilder) -> Int {
+                ControlCycleModel.timeline(Array(b.records[records.count...]), config: config, memory: memory).reduce(0, +)
+            }
+            self = cycles(wide) < cycles(narrow) ? wide : narrow
+            return
+        }
+        try narrowPointwise(i)
+    }
+
+    /// Wide pointwise (docs/control.md, `wide`): per block of positions, run of
+    /// `pointwiseSlices` filter groups, the channel slices as passes; a beat is one position's PC
+    /// channels, and the run's S·PF results of the position leave as one output beat. A pass's
+    /// weight set is its groups' PC·PF sets one after the other, its parameter block one group of
+    /// `lanes` per filter group. Every position is an accumulator word, so blocks hold `depth`.
+    mutating func widePointwise(_ i: Instruction) throws {
+        let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
+        let nCS = i.channelSlices, nFS = i.filterSlices, run = config.pointwiseSlices
+        let runs = stride(from: 0, to: nFS, by: run).map { ($0, min(run, nFS - $0)) }
+        var sets = [[(address: UInt32, beats: Int)]]()
+        var params = [UInt32]()
+        for (fs, n) in runs {
+            sets.append(try (0 ..< nCS).map { cs in
+                try weightSet(try (fs ..< fs + n).flatMap { try read(i.weightAddress + UInt32(($0 * nCS + cs) * pc * pf), pc * pf) })
+            })
+            params.append(try parameterBlock(slices: try (fs ..< fs + n).map { try instructionParameters(i, from: $0 * pf, count: pf, channels: cout) }))
+        }
+        for (oy0, nr, ox0, nc) in pointBlocks(rows: i.outputHeight, cols: i.outputWidth, residual: true) {
+            for (k, (fs, n)) in runs.enumerated() {
+                let passes = (0 ..< nCS).map { cs -> ControlRecord in
+                    var r = base(i, .conv, .pointwise)
+                    r.wide = true
+                    r.regionRow0 = oy0; r.regionCol0 = ox0; r.regionRows = nr; r.regionCols = nc
+                    r.imageRows = i.outputHeight; r.imageCols = i.outputWidth
+                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                    r.inputPixelStride = UInt32(i.strideW * c); r.inputRowStride = UInt32(i.strideH * i.inputWidth * c)
+                    r.inChunk = min(pc, c - cs * pc); r.fillValue = i.inputZeroPoint
+                    r.weightAddress = sets[k][cs].address; r.weightBeats = sets[k][cs].beats
+                    r.outputRows = nr; r.outputCols = nc
+                    output(&r, i, row: oy0, col: ox0, channel: fs * pf, chunk: min(n * pf, cout - fs * pf))
+                    return r
+                }
+                group(passes, parameters: params[k], residual: nil, parameterSlices: n)
+            }
+        }
+    }
+
+    mutating func narrowPointwise(_ i: Instruction) throws {
         if config.foldTaps > 1 && i.inputChannels > config.pc { return try folded(i) }
         let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
         let nCS = i.channelSlices, nFS = i.filterSlices

@@ -70,6 +70,10 @@ public struct ControlRecord: Sendable, Equatable {
     /// `bufferRow0` + n. Bit 17: a folded pass takes position n from that word instead of its
     /// pixel beats (which are then fill beats, one per position). Word 25 bits 0-15: `bufferRow0`.
     public var keep = false, replay = false
+    /// Word 0 bit 18: a pointwise pass is wide: each beat is one position, computed for
+    /// `outChunk` / PF filter groups at once on the pixel lanes (AcceleratorConfig.pointwiseSlices),
+    /// its weight set lane v's PC·PF bytes after lane v − 1's, its parameters one group per lane.
+    public var wide = false
     public var bufferRow0 = 0
     public var sequence = 0
 
@@ -114,7 +118,7 @@ extension ControlRecord {
                       ("stride2", b(stride2), 11, 1, R.bit),
                       ("padTop", padTop, 12, 1, R.bit), ("padBottom", padBottom, 13, 1, R.bit),
                       ("padLeft", padLeft, 14, 1, R.bit), ("padRight", padRight, 15, 1, R.bit),
-                      ("keep", b(keep), 16, 1, R.bit), ("replay", b(replay), 17, 1, R.bit),
+                      ("keep", b(keep), 16, 1, R.bit), ("replay", b(replay), 17, 1, R.bit), ("wide", b(wide), 18, 1, R.bit),
                       ("magic", Int(R.magic), 24, 8, R.u8)])
         try w.set(1, [("layer", layer, 0, 32, R.u32)])
         try w.set(2, [("regionRows", regionRows, 0, 16, 1 ... 65535), ("regionCols", regionCols, 16, 16, 1 ... 65535)])
@@ -170,7 +174,7 @@ extension ControlRecord {
         guard r.sequence == expectedSequence else { throw ControlRecordError("\(at): sequence number \(r.sequence) (records out of order or missing)") }
         guard let op = Op(rawValue: UInt8(u(0, 0, 4))) else { throw ControlRecordError("\(at): unknown op \(u(0, 0, 4))") }
         guard let mode = Mode(rawValue: UInt8(u(0, 4, 2))) else { throw ControlRecordError("\(at): unknown mode \(u(0, 4, 2))") }
-        let reservedClear = u(0, 18, 6) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 8, 24) == 0 && u(25, 16, 16) == 0
+        let reservedClear = u(0, 19, 5) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 8, 24) == 0 && u(25, 16, 16) == 0
             && (26 ... 29).allSatisfy { words[$0] == 0 }
         guard reservedClear else { throw ControlRecordError("\(at): reserved bits are set") }
         r.op = op; r.mode = mode
@@ -194,7 +198,7 @@ extension ControlRecord {
         r.add.input1Shift = s(22, 0, 8); r.add.input2Shift = s(22, 8, 8); r.add.outputShift = s(22, 16, 8); r.add.outputOffset = Int32(s(22, 24, 8))
         r.add.activationMin = Int32(s(23, 0, 8)); r.add.activationMax = Int32(s(23, 8, 8))
         r.pruningThreshold = u(24, 0, 8)
-        r.keep = u(0, 16, 1) == 1; r.replay = u(0, 17, 1) == 1
+        r.keep = u(0, 16, 1) == 1; r.replay = u(0, 17, 1) == 1; r.wide = u(0, 18, 1) == 1
         r.bufferRow0 = u(25, 0, 16)
         func rule(_ ok: Bool, _ m: String) throws { if !ok { throw ControlRecordError("\(at) (layer \(r.layer), \(op)): \(m)") } }
         try rule(r.regionRows >= 1 && r.regionCols >= 1 && r.outputRows >= 1 && r.outputCols >= 1, "a region or output dimension is 0")
@@ -232,6 +236,7 @@ extension ControlRecord: CustomStringConvertible {
         if stride2 { flags.append("stride2") }
         if keep { flags.append("keep@\(bufferRow0)") }
         if replay { flags.append("replay@\(bufferRow0)") }
+        if wide { flags.append("wide") }
         let pads = [padTop, padBottom, padLeft, padRight]
         if pads.contains(1) { flags.append("pads(t\(padTop)b\(padBottom)l\(padLeft)r\(padRight))") }
         if !flags.isEmpty { s += " " + flags.joined(separator: ",") }

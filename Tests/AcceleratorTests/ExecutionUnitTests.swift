@@ -45,6 +45,11 @@ final class ExecutionUnitTests: XCTestCase {
         passes += EULayer.depthwise(h: 7, w: 7, channels: 3, stride2: true, pads: (true, true, true, true), threshold: 20, rng: &rng).passes(c)
         // S = 2 slices a beat: 11 channels are a group of 8 (two slices on two window groups) and one of 3.
         passes += EULayer.depthwise(h: 4, w: 5, channels: 11, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng).passes(c)
+        // Wide pointwise, S = 2 filter groups a position: 11 filters are a pass run of 8 (two groups on
+        // two pixel lanes, one 8-byte output beat a position) and one of 3; 6 channels two slices.
+        // Then a plain pointwise layer again: the lanes' weights and parameters must be its own.
+        passes += EULayer.wide(h: 5, w: 5, cin: 6, cout: 11, rng: &rng).passes(c)
+        passes += EULayer.pointwise(h: 3, w: 4, cin: 5, cout: 6, rng: &rng).passes(c)
         // Copies: plain (wider than the lanes), and with the residual ADD in both operand orders.
         passes.append(EUPass.copy(positions: 13, chunk: 12, residual: nil, b: b, rng: &rng))
         passes.append(EUPass.copy(positions: 64, chunk: 16, residual: nil, b: b, rng: &rng))
@@ -354,7 +359,7 @@ private struct EUPass {
                      "fill_value", "out_zp", "act_min", "act_max", "add_in1_offset", "add_in2_offset", "add_in1_multiplier",
                      "add_in2_multiplier", "add_out_multiplier", "add_in1_shift", "add_in2_shift", "add_out_shift",
                      "add_out_offset", "add_min", "add_max", "threshold", "param_records", "weight_beats",
-                     "keep", "replay", "buffer_row0"]
+                     "keep", "replay", "wide", "buffer_row0"]
         var d = Dictionary(uniqueKeysWithValues: names.map { ($0, 0) })
         d.merge(given) { $1 }
         return d
@@ -398,7 +403,8 @@ private struct EUPass {
 /// A convolution layer's tensors and how the mapper splits it into passes.
 private struct EULayer {
     /// `folded`: a pointwise layer (same tensors, same outputs) run as folded passes (mode 3).
-    enum Kind { case standard, pointwise, depthwise, folded }
+    /// `wide`: a pointwise layer run as wide passes (S = pointwiseSlices filter groups a position).
+    enum Kind { case standard, pointwise, depthwise, folded, wide }
     var kind: Kind
     var h, w, cin, cout: Int
     var stride2 = false
@@ -414,7 +420,7 @@ private struct EULayer {
 
 
     /// A 1×1 layer, whichever mode runs it.
-    var isPointwise: Bool { kind == .pointwise || kind == .folded }
+    var isPointwise: Bool { kind == .pointwise || kind == .folded || kind == .wide }
     var taps: Int { isPointwise ? 1 : 9 }
     var oh: Int { isPointwise ? h : ReshapeUnit.outputSize(h, padBefore: pads.top, padAfter: pads.bottom, stride2: stride2) }
     var ow: Int { isPointwise ? w : ReshapeUnit.outputSize(w, padBefore: pads.left, padAfter: pads.right, stride2: stride2) }
@@ -428,7 +434,7 @@ private struct EULayer {
         self.pads = (pads.0, pads.1, pads.2, pads.3)
         self.threshold = threshold
         input = (0 ..< h * w * cin).map { _ in int8() }
-        let n = kind == .depthwise ? 9 * cout : cout * (kind == .pointwise || kind == .folded ? 1 : 9) * cin
+        let n = kind == .depthwise ? 9 * cout : cout * (kind == .pointwise || kind == .folded || kind == .wide ? 1 : 9) * cin
         weights = (0 ..< n).map { _ in int8() }
         bias = (0 ..< cout).map { _ in Int32(rng.below(20_000)) - 10_000 }
         let q = (0 ..< cout).map { _ in FixedPoint.quantizeMultiplier(0.0001 + Double(rng.below(2000)) / 1_000_000) }
@@ -454,6 +460,11 @@ private struct EULayer {
                 residual: residual, rng: &rng)
     }
 
+    static func wide(h: Int, w: Int, cin: Int, cout: Int, rng: inout SplitMix) -> EULayer {
+        EULayer(kind: .wide, h: h, w: w, cin: cin, cout: cout, stride2: false, pads: (false, false, false, false), threshold: 0,
+                residual: nil, rng: &rng)
+    }
+
     /// `reuse`: the first filter group's passes keep their positions in the input buffer (chunk k at
     /// words k·H·W ...) and the later groups replay them, one junk pixel beat per position.
     static func folded(h: Int, w: Int, cin: Int, cout: Int, residual: EUResidual? = nil, reuse: Bool = false, rng: inout SplitMix) -> EULayer {
@@ -476,7 +487,7 @@ private struct EULayer {
         func weight(_ oc: Int, _ ky: Int, _ kx: Int, _ ic: Int) -> Int32 {
             let wv: Int8 = switch kind {
             case .standard: weights[((oc * 3 + ky) * 3 + kx) * cin + ic]
-            case .pointwise, .folded: weights[oc * cin + ic]
+            case .pointwise, .folded, .wide: weights[oc * cin + ic]
             case .depthwise: weights[(ky * 3 + kx) * cout + oc]
             }
             return abs(Int(wv)) <= threshold ? 0 : Int32(wv)
@@ -509,19 +520,21 @@ private struct EULayer {
     /// Folded layers take chunks of up to 9·PC channels (`foldChunks`) instead of PC-channel slices.
     func passes(_ c: AcceleratorConfig) -> [EUPass] {
         let pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf), t = c.foldTaps, sd = c.depthwiseSlices
+        let sw = c.pointwiseSlices
         // The input channels of each pass of a group (a depthwise group reads its own channels, below).
         let slices: [(first: Int, count: Int)] = switch kind {
         case .depthwise: [(0, sd * pc)]
         case .folded: foldChunks(c)
         default: stride(from: 0, to: cin, by: pc).map { ($0, min(pc, cin - $0)) }
         }
-        let perGroup = kind == .depthwise ? sd * pc : pf
+        let perGroup = kind == .depthwise ? sd * pc : kind == .wide ? sw * pf : pf
         let groups = (cout + perGroup - 1) / perGroup
-        let paramSlices = kind == .depthwise ? sd : 1
         let y = model()
         var out: [EUPass] = []
         for g in 0 ..< groups {
             let chunk = min(perGroup, cout - g * perGroup)
+            // Parameter groups of `lanes` records: a depthwise pass's slices, a wide pass's filter groups.
+            let paramSlices = kind == .depthwise ? sd : kind == .wide ? (chunk + pf - 1) / pf : 1
             for (sl, slice) in slices.enumerated() {
                 let first = sl == 0, last = sl == slices.count - 1
                 let channel0 = kind == .depthwise ? g * perGroup : slice.first
@@ -530,7 +543,7 @@ private struct EULayer {
                 // slices each), and the outputs are the positions as one row, as the mapper writes it.
                 let beatsPerPosition = (inChunk + t * pc - 1) / (t * pc)
                 let folded = kind == .folded
-                let mode = switch kind { case .standard: 0; case .pointwise: 1; case .depthwise: 2; case .folded: 3 }
+                let mode = switch kind { case .standard: 0; case .pointwise, .wide: 1; case .depthwise: 2; case .folded: 3 }
                 var f = EUPass.fields([
                     "mode": mode, "first": first ? 1 : 0, "last": last ? 1 : 0,
                     "load_params": first ? 1 : 0, "stride2": stride2 ? 1 : 0,
@@ -539,6 +552,7 @@ private struct EULayer {
                     "out_rows": folded ? 1 : oh, "out_cols": folded ? h * w : ow,
                     "out_chunk": chunk, "fill_value": Int(inZp), "out_zp": Int(outZp), "act_min": Int(actMin), "act_max": Int(actMax),
                     "threshold": threshold, "param_records": first ? paramSlices * lanes : 0])
+                if kind == .wide { f["wide"] = 1 }
                 let replay = folded && reuse && g > 0
                 if folded && reuse {
                     f["keep"] = g == 0 ? 1 : 0; f["replay"] = replay ? 1 : 0; f["buffer_row0"] = sl * h * w
@@ -547,9 +561,10 @@ private struct EULayer {
                 var beats: [(phase: Int, bytes: [Int])] = []
                 if first {
                     for sl in 0 ..< paramSlices { for j in 0 ..< lanes {
-                        // Depthwise slice sl's channel j is lane j of parameter group sl.
-                        let oc = kind == .depthwise ? g * perGroup + sl * pc + j : g * perGroup + j
-                        let real = (kind == .depthwise ? j < pc : j < perGroup) && oc < cout
+                        // Depthwise slice sl's channel j (wide: filter group sl's filter j) is lane j of
+                        // parameter group sl.
+                        let oc = kind == .depthwise ? g * perGroup + sl * pc + j : kind == .wide ? g * perGroup + sl * pf + j : g * perGroup + j
+                        let real = (kind == .depthwise ? j < pc : kind == .wide ? j < pf : j < perGroup) && oc < cout
                         let words = real ? [Int(bias[oc]), Int(multipliers[oc]), shifts[oc], 0] : [0, 0, 0, 0]
                         beats.append(EUPass.beat(0, words.flatMap { v in (0 ..< 4).map { Int(Int8(truncatingIfNeeded: v >> (8 * $0))) } }, b: b))
                     } }
@@ -567,6 +582,12 @@ private struct EULayer {
                         let oc = g * pf + fl, ic = slice.first + ch
                         set.append(oc < cout && ic < cin ? Int(weights[oc * cin + ic]) : 0)
                     } }
+                case .wide:
+                    // Filter group v of the pass on pixel lane v: byte (v·PC + c)·PF + f.
+                    for v in 0 ..< paramSlices { for ch in 0 ..< pc { for fl in 0 ..< pf {
+                        let oc = g * perGroup + v * pf + fl, ic = slice.first + ch
+                        set.append(oc < cout && ic < cin ? Int(weights[oc * cin + ic]) : 0)
+                    } } }
                 case .depthwise:
                     // Slice s's taps on window group s: byte (s·9 + k)·PC + c.
                     for s in 0 ..< sd { for k in 0 ..< 9 { for ch in 0 ..< pc {

@@ -65,13 +65,18 @@ final class ControlPlanTests: XCTestCase {
                 XCTAssertLessThanOrEqual(r.regionCols * c.foldTaps, c.pk, "taps per folded position, \(at)", file: file, line: line)
             }
             if r.op == .conv && r.mode == .pointwise {
-                XCTAssertLessThanOrEqual((r.outputPositions + c.pv - 1) / c.pv, c.outputBufferDepth, "engine beats per pass, \(at)", file: file, line: line)
+                // A wide pass's engine beat is one position.
+                let beats = r.wide ? r.outputPositions : (r.outputPositions + c.pv - 1) / c.pv
+                XCTAssertLessThanOrEqual(beats, c.outputBufferDepth, "engine beats per pass, \(at)", file: file, line: line)
             }
+            XCTAssertTrue(!r.wide || (r.op == .conv && r.mode == .pointwise && c.pointwiseSlices > 1 && !r.residual), "wide pass, \(at)", file: file, line: line)
             if r.residual { XCTAssertLessThanOrEqual(r.outputPositions, c.outputBufferDepth, "residual positions, \(at)", file: file, line: line) }
             XCTAssertLessThanOrEqual(max(r.inChunk, r.outChunk), c.streamBytes, "chunk, \(at)", file: file, line: line)
             // A depthwise pass loads one group of parameters per channel slice its beats carry.
-            let slices = r.op == .conv && r.mode == .depthwise ? max(1, (r.inChunk + c.pc - 1) / c.pc) : 1
-            XCTAssertLessThanOrEqual(slices, c.depthwiseSlices, "depthwise slices per beat, \(at)", file: file, line: line)
+            // A wide pass, one per filter group it computes.
+            let slices = r.op == .conv && r.mode == .depthwise ? max(1, (r.inChunk + c.pc - 1) / c.pc)
+                : r.wide ? max(1, (r.outChunk + c.pf - 1) / c.pf) : 1
+            XCTAssertLessThanOrEqual(slices, r.wide ? c.pointwiseSlices : c.depthwiseSlices, "slices per beat, \(at)", file: file, line: line)
             if r.loadParams { XCTAssertEqual(r.paramRecords, max(c.pc, c.pf) * slices, "parameter records, \(at)", file: file, line: line) }
         }
     }
@@ -118,9 +123,11 @@ final class ControlPlanTests: XCTestCase {
     /// the position's channels), 3 passes per filter group instead of 13 slices. A pass loads the weights
     /// of the taps its data reaches; the later taps read fill and add nothing. The groups after the
     /// first replay the positions the first kept in the input buffer.
+    /// (DSP packing keeps S = 1 here, so no wide pointwise passes compete with the folded ones.)
     func testPointwiseConvolutionsFoldTheirChannelSlicesOntoTheTapLanesWhereABeatHoldsSeveral() throws {
-        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        var wide = AcceleratorConfig(); wide.streamBytes = 64; wide.dspPacking = true
         XCTAssertEqual(wide.foldTaps, 3)
+        XCTAssertEqual(wide.pointwiseSlices, 1)
         for stride in [1, 2] {
             var b = NetBuilder(seed: 55)
             let x = b.input([1, 7, 10, 200])
@@ -157,6 +164,38 @@ final class ControlPlanTests: XCTestCase {
         XCTAssertEqual(PlanChunks.of(96, wide), [96])
         XCTAssertEqual(PlanChunks.of(64, wide), [48, 16])
         XCTAssertEqual(PlanChunks.of(320, wide), [144, 144, 32])
+    }
+
+    /// Where the engine has pixel slices and PC = PF (B = 64, PC = PF = 16: S = 4), an expansion
+    /// layer runs as wide pointwise passes: each beat is one position's PC input channels, pixel
+    /// lane v computes filter group v of the pass's run, and the position's S·PF results leave as
+    /// one 64-byte beat instead of four 16-byte ones. 16 → 96 channels: runs of 4 and 2 filter
+    /// groups, one slice each; their weight sets are the groups' PC·PF bytes one after the other
+    /// and their parameter blocks one group of PF records per filter group.
+    func testExpansionLayersRunAsWidePassesWritingSeveralFilterGroupsOfAPositionPerBeat() throws {
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        XCTAssertEqual(wide.pointwiseSlices, 4)
+        var unequal = wide; unequal.pf = 8
+        XCTAssertEqual(unequal.pointwiseSlices, 1, "the output path packs lane v's bytes at v·PC, so wide passes need PC = PF")
+        var b = NetBuilder(seed: 58)
+        b.output(b.conv(b.input([1, 12, 10, 16]), outputs: 96, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6))
+        let plan = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
+        XCTAssertTrue(plan.records.allSatisfy { $0.wide && $0.mode == .pointwise && $0.first && $0.last })
+        XCTAssertEqual(plan.records.map(\.outChunk), [64, 32])
+        XCTAssertEqual(plan.records.map(\.paramRecords), [64, 32])
+        XCTAssertEqual(plan.records.map(\.weightBeats), [16, 8])
+        XCTAssertEqual(plan.records.map(\.outputPositions), [120, 120])
+        XCTAssertEqual(plan.records.map(\.outputPixelStride), [96, 96])
+        XCTAssertEqual(plan.records[1].outputAddress, plan.records[0].outputAddress + 64)
+        try assertRecordsMatch(b.net, "16 → 96 expansion", configs: [wide, Self.configs[1], unequal])
+        // 24 → 144 at stride 2: two channel slices (16 and 8) per run, 9 filter groups in runs of 4, 4, 1.
+        var b2 = NetBuilder(seed: 59)
+        b2.output(b2.conv(b2.input([1, 11, 9, 24]), outputs: 144, kernel: (1, 1), stride: 2, padding: .same, activation: .none))
+        let strided = try ControlPlan(program: try Mapper.compile(b2.net, config: wide, options: .externalOnly))
+        XCTAssertTrue(strided.records.allSatisfy(\.wide))
+        XCTAssertEqual(strided.records.map(\.inChunk), [16, 8, 16, 8, 16, 8])
+        XCTAssertEqual(strided.records.map(\.outChunk), [64, 64, 64, 64, 16, 16])
+        try assertRecordsMatch(b2.net, "24 → 144 expansion, stride 2", configs: [wide, Self.configs[1]])
     }
 
     func testDepthwiseWithMultipliersLargeKernelsAndStrides() throws {

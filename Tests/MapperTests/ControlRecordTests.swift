@@ -57,6 +57,11 @@ final class ControlRecordTests: XCTestCase {
         XCTAssertEqual(try ControlRecord.decode(k[0 ..< 128], expectedSequence: 0), kept)
         var replayed = kept; replayed.keep = false; replayed.replay = true
         XCTAssertEqual(try replayed.encoded()[2], 0x02)
+        // A wide pointwise pass: word 0 bit 18.
+        var wide = sample; wide.op = .conv; wide.mode = .pointwise; wide.wide = true
+        let w = try wide.encoded()
+        XCTAssertEqual(w[2], 0x04)
+        XCTAssertEqual(try ControlRecord.decode(w[0 ..< 128], expectedSequence: 0), wide)
     }
 
     func testFlagsPadsAndModesRoundTrip() throws {
@@ -91,7 +96,7 @@ final class ControlRecordTests: XCTestCase {
         var magic = good; magic[3] = 0xD5
         expectError(resealed(magic), "bad magic")
         expectError(good, sequence: 1, "sequence number 0")
-        var reserved = good; reserved[2] = 4
+        var reserved = good; reserved[2] = 8   // word 0 bit 19, the first reserved one
         expectError(resealed(reserved), "reserved")
         var word26 = good; word26[104] = 1
         expectError(resealed(word26), "reserved")
