@@ -1022,11 +1022,15 @@ private struct PlanBuilder {
     /// bytes. The sums are x − 0 and requantize with the exact multiplier of a division by 1, so
     /// every byte comes through unchanged. MobileNetV2's 3×224×224 input: 3 passes of 10,035
     /// five-pixel beats instead of 150,528 one-byte beats.
+    ///
+    /// With wide passes (`pointwiseSlices` S > 1) the position's g·C results may fill S·PF lanes
+    /// (pixel lane v computes lanes v·PF ..< (v + 1)·PF), so g = min(PC, S·PF / C): 16 pixels of
+    /// 48 bytes per beat at PC = PF = 16, B = 64, 3 passes of 3,136 beats.
     mutating func transposeOnTheEngine(_ i: Instruction, _ o: [Int], _ st: [Int]) throws -> Bool {
         let channels = o[3], plane = o[1] * o[2]
-        let g = min(config.pc, config.pf / max(1, channels))
+        let pf = config.pf, pc = config.pc, slices = config.pointwiseSlices
+        let g = min(pc, slices * pf / max(1, channels))
         guard g >= 2, st[2] == 1, st[1] == o[2], channels >= 1, let unit = ControlPlan.averageMultiplier(count: 1) else { return false }
-        let pf = config.pf, pc = config.pc
         // Runs of positions: the whole positions of g elements, then the rest as one shorter position.
         var runs = [(first: Int, positions: Int, width: Int)]()
         if plane / g > 0 { runs.append((0, plane / g, g)) }
@@ -1035,19 +1039,29 @@ private struct PlanBuilder {
         for a in 0 ..< o[0] {
             for run in runs {
                 let lanesUsed = run.width * channels
+                // Filter groups the position's lanes span: more than one makes the passes wide.
+                let groups = (lanesUsed + pf - 1) / pf, wide = groups > 1
                 let block: UInt32
                 if let known = params[UInt32(lanesUsed)] { block = known } else {
-                    block = try parameterBlock((0 ..< lanesUsed).map { _ in (0, unit.multiplier, Int32(unit.shift)) })
+                    block = try parameterBlock(slices: (0 ..< groups).map { v in
+                        (0 ..< min(pf, lanesUsed - v * pf)).map { _ in (0, unit.multiplier, Int32(unit.shift)) }
+                    })
                     params[UInt32(lanesUsed)] = block
                 }
+                // Element e of plane c goes to lane L = e·C + c: filter group L / PF's filter L mod PF,
+                // weight byte ((L / PF)·PC + e)·PF + L mod PF (the pointwise layout when one group).
                 let sets = try (0 ..< channels).map { c -> (address: UInt32, beats: Int) in
-                    var w = [UInt8](repeating: 0, count: pc * pf)
-                    for e in 0 ..< run.width { w[e * pf + e * channels + c] = 1 }
+                    var w = [UInt8](repeating: 0, count: groups * pc * pf)
+                    for e in 0 ..< run.width {
+                        let lane = e * channels + c
+                        w[((lane / pf) * pc + e) * pf + lane % pf] = 1
+                    }
                     return try weightSet(w)
                 }
-                for (_, _, q0, n) in pointBlocks(rows: 1, cols: run.positions, residual: false) {
+                for (_, _, q0, n) in pointBlocks(rows: 1, cols: run.positions, residual: wide) {
                     let passes = (0 ..< channels).map { c -> ControlRecord in
                         var r = base(i, .conv, .pointwise)
+                        r.wide = wide
                         r.activationMin = -128; r.activationMax = 127; r.pruningThreshold = 0
                         r.regionRow0 = 0; r.regionCol0 = q0; r.regionRows = 1; r.regionCols = n
                         r.imageRows = 1; r.imageCols = run.positions
@@ -1061,7 +1075,7 @@ private struct PlanBuilder {
                         r.outputRows = 1; r.outputCols = n
                         return r
                     }
-                    group(passes, parameters: block, residual: nil)
+                    group(passes, parameters: block, residual: nil, parameterSlices: groups)
                 }
             }
         }
