@@ -65,6 +65,14 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// packing, which places lane v's PC bytes at v·PC), so it needs PC = PF; 1 means no wide mode.
     public var pointwiseSlices: Int { pc == pf ? min(depthwiseSlices, pk) : 1 }
 
+    /// Input-channel slices a wide pass takes per beat (K): slice q of the beat goes to pixel lanes
+    /// q·S ..< (q + 1)·S, lane q·S + v holding filter group v's weights of that slice, and the
+    /// engine's pixel-lane sums of a group are added, so K·S of the PV lanes work and a position's
+    /// K·PC channels come in one beat. 1 without wide passes.
+    public var pointwiseBeatSlices: Int {
+        pointwiseSlices > 1 ? max(1, min(min(pv, pk) / pointwiseSlices, streamBytes / pc)) : 1
+    }
+
     public var foldTaps: Int { [9, 3, 1].first { $0 * pc <= streamBytes && pk % $0 == 0 } ?? 1 }
 
     public var inputBufferBits: Int { inputBufferDepth * pc * dataWidth }

@@ -259,12 +259,16 @@ public struct ExecutionUnit: Sendable {
             let storeAt = m.reg("input_buffer_store_at", next: bufferAddress)
             let replaying = m.wire("replaying", folded && replay)
             var px = [[Signal]]()
+            // Wide: pixel lanes q·S ..< (q + 1)·S take the beat's slice q (bytes q·PC + c).
+            let wideLanes = c.pointwiseSlices, beatSlices = c.pointwiseBeatSlices
             for v in 0 ..< pv {
                 let mine = m.wire("gather_tap_\(v)", gatherAt == v / t)
                 let loads = m.wire("px_load_\(v)", pointBeat && mux(folded, mine || rowStart, gatherAt == v || wide))
                 px.append((0 ..< pc).map { ch in
                     let tapByte = inByte[(v % t) * pc + ch].resize(dw)
-                    let next = mux(folded, mux(mine, tapByte, fillValue.resize(dw)), inByte[ch].resize(dw))
+                    var plain = inByte[ch].resize(dw)
+                    if v >= wideLanes && v < wideLanes * beatSlices { plain = mux(wide, inByte[(v / wideLanes) * pc + ch].resize(dw), plain) }
+                    let next = mux(folded, mux(mine, tapByte, fillValue.resize(dw)), plain)
                     return m.reg("px_\(v)_\(ch)", next: next, enable: loads)
                 })
                 let word = cat(px[v].reversed())

@@ -44,9 +44,10 @@ import HDLKit
 ///            output channel, each group padded to max(PF, PC) entries (a depthwise slice is a
 ///            group of PC), loaded once per layer.
 ///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV); wide (with `pointwise`, held
-///            for the layer): the lanes v < `pointwiseSlices` carry one position and filter group
-///            v's weights, results y_<v>_<f> are its channels v·PF + f, requantized with parameter
-///            slice v.
+///            for the layer): lanes q·S + v (S = `pointwiseSlices`, q < K = `pointwiseBeatSlices`)
+///            carry slice q of one position with filter group v's weights of it, the K lanes of a
+///            group are added, and results y_<v>_<f> are the position's channels v·PF + f,
+///            requantized with parameter slice v.
 ///   folded:  folded (held for the layer, with `pointwise` and `depthwise` low): the `px_*` beats
 ///            are standard windows, px_<k>_<c> tap k's channel c, one output position per beat.
 ///   engine:  threshold (pruning: products with |w| ≤ threshold are skipped; 0 is exact),
@@ -220,8 +221,15 @@ public struct LayerDatapath: Sendable {
             // sum_<v>_<j> of slice v < S; pointwise: filter j's pixel v, sum_<j>_<v>.
             let aw = c.accumulatorWidth
             let zero = Signal.sint(0, width: aw)
+            // Wide: filter group v's sum is its lanes v + q·S over the beat's slices q (wrapping, as
+            // the accumulator's sums do).
+            let wideLanes = c.pointwiseSlices, beatSlices = c.pointwiseBeatSlices
             let part = (0 ..< pv).map { v in (0 ..< lanes).map { j -> Signal in
-                let filterLane = j < pf ? ce.port("sum_\(j)_\(v)") : zero
+                var filterLane = j < pf ? ce.port("sum_\(j)_\(v)") : zero
+                if beatSlices > 1 && v < wideLanes && j < pf {
+                    let total = (1 ..< beatSlices).reduce(filterLane) { $0 &+ ce.port("sum_\(j)_\(v + $1 * wideLanes)") }
+                    filterLane = mux(wide, m.wire("wide_sum_\(v)_\(j)", total), filterLane)
+                }
                 let channel = v < slices && j < pc ? ce.port("sum_\(v)_\(j)") : zero
                 return m.wire("part_\(v)_\(j)", mux(depthwise, channel, v == 0 ? filterLane : mux(pointwise, filterLane, zero)))
             } }
@@ -280,7 +288,8 @@ public struct LayerDatapath: Sendable {
 extension LayerDatapath {
     /// The next weight set written beat by beat: byte i of a set (byte i mod B of beat i / B) is,
     /// by mode, standard (k·PC + c)·PF + f, pointwise c·PF + f (every pixel lane v the same; wide:
-    /// (v·PC + c)·PF + f for pixel lane v < `pointwiseSlices`, lanes beyond keep lane 0's), and
+    /// (v·PC + c)·PF + f for pixel lane v < S·K (`pointwiseSlices` · `pointwiseBeatSlices`), lanes
+    /// beyond keep lane 0's), and
     /// depthwise (s·PK + k)·PC + c for window group s < S (`depthwiseSlices`; groups from S to PD
     /// repeat slice 0; lanes from PD on are off in that mode).
     /// Each register loads only in its own beat, so no set is held twice.
@@ -298,8 +307,9 @@ extension LayerDatapath {
             let std = (k * pc + ch) * pf + f, point = ch * pf + f, depth = ((f < slices ? f : 0) * pk + k) * pc + ch
             let r = m.reg("next_w_\(f)_\(k)_\(ch)", .sint(ww), reset: 0)
             m.when(standard && hit[std / b]) { r.assign(bytes[std % b]) }
-            if k > 0 && k < wideSlices {
-                // Pixel lane k of a wide pass: filter group k's weights, byte (k·PC + c)·PF + f.
+            if k > 0 && k < wideSlices * c.pointwiseBeatSlices {
+                // Pixel lane k = q·S + v of a wide pass: filter group v's weights of the beat's slice q,
+                // byte (k·PC + c)·PF + f.
                 let spread = (k * pc + ch) * pf + f
                 m.when(narrow && hit[point / b]) { r.assign(bytes[point % b]) }
                 m.when(wide && hit[spread / b]) { r.assign(bytes[spread % b]) }

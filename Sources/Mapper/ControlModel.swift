@@ -107,11 +107,17 @@ public final class ControlModel {
             case .folded: need = r.replay ? min(r.weightBeats * b, 9 * config.pc * config.pf)
                 : ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, config: config)
             case .pointwise where r.wide:
-                let used = max(1, (r.outChunk + config.pf - 1) / config.pf)
-                guard used <= config.pointwiseSlices else {
-                    throw fail(n, r, "wide pass of \(r.outChunk) output bytes is \(used) filter groups; the engine computes \(config.pointwiseSlices) at once")
+                // Lane q·S + v holds filter group v's weights of the beat's slice q: the set covers the
+                // lanes up to the last slice's last group (later lanes see fill and add nothing).
+                let used = max(1, (r.outChunk + config.pf - 1) / config.pf), s = config.pointwiseSlices
+                let beatSlices = max(1, (r.inChunk + config.pc - 1) / config.pc)
+                guard used <= s else {
+                    throw fail(n, r, "wide pass of \(r.outChunk) output bytes is \(used) filter groups; the engine computes \(s) at once")
                 }
-                need = used * config.pc * config.pf
+                guard beatSlices <= config.pointwiseBeatSlices else {
+                    throw fail(n, r, "wide beat of \(r.inChunk) bytes is \(beatSlices) slices; the engine takes \(config.pointwiseBeatSlices)")
+                }
+                need = ((beatSlices - 1) * s + used) * config.pc * config.pf
             case .pointwise: need = config.pc * config.pf
             case .depthwise:
                 let used = max(1, (r.inChunk + config.pc - 1) / config.pc)
@@ -142,7 +148,7 @@ public final class ControlModel {
         }
         // 5. pixels: the region in raster order, fill outside the image and beyond inChunk.
         let width = r.op == .copy ? b : r.mode == .folded ? config.foldTaps * config.pc
-            : r.mode == .depthwise ? slices * config.pc : config.pc
+            : r.mode == .depthwise ? slices * config.pc : r.wide ? config.pointwiseBeatSlices * config.pc : config.pc
         let regionPositions = r.regionRows * r.regionCols
         var region = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: regionPositions * width)
         for y in 0 ..< r.regionRows {
@@ -193,15 +199,18 @@ public final class ControlModel {
         switch r.mode {
         case .pointwise:
             guard regionPositions == positions else { throw fail(n, r, "pointwise region of \(regionPositions) positions writes \(positions)") }
-            // Wide: pixel lane v computes filter group v of the position, weights (v·PC + c)·PF + f.
-            let groups = r.wide ? weights.count / (pc * pf) : 1
+            // Wide: pixel lane q·S + g computes filter group g of the position's beat slice q,
+            // weights ((q·S + g)·PC + c)·PF + f; a group's lanes are summed.
+            let sw = config.pointwiseSlices
+            let beatLanes = r.wide ? weights.count / (pc * pf) : 1
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { s in
                 for p in 0 ..< positions {
-                    for c in 0 ..< pc {
-                        let v = x[p * pc + c]
-                        if v == 0 { continue }
-                        for g in 0 ..< groups {
-                            for f in 0 ..< pf { s[p * al + g * lanes + f] &+= w[(g * pc + c) * pf + f] &* v }
+                    for lane in 0 ..< beatLanes {
+                        let q = lane / sw, g = r.wide ? lane % sw : 0
+                        for c in 0 ..< pc {
+                            let v = x[p * width + q * pc + c]
+                            if v == 0 { continue }
+                            for f in 0 ..< pf { s[p * al + g * lanes + f] &+= w[(lane * pc + c) * pf + f] &* v }
                         }
                     }
                 }

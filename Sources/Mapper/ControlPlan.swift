@@ -572,34 +572,47 @@ private struct PlanBuilder {
         try narrowPointwise(i)
     }
 
-    /// Wide pointwise (docs/control.md, `wide`): per block of positions, run of
-    /// `pointwiseSlices` filter groups, the channel slices as passes; a beat is one position's PC
-    /// channels, and the run's S·PF results of the position leave as one output beat. A pass's
-    /// weight set is its groups' PC·PF sets one after the other, its parameter block one group of
-    /// `lanes` per filter group. Every position is an accumulator word, so blocks hold `depth`.
+    /// Wide pointwise (docs/control.md, `wide`): per block of positions, run of S =
+    /// `pointwiseSlices` filter groups, the position's channels K·PC at a time (K =
+    /// `pointwiseBeatSlices`) as passes; a beat is one position's K·PC channels, and the run's S·PF
+    /// results of the position leave as one output beat. A pass's weight set puts filter group v's
+    /// PC·PF set of the beat's slice q on lane q·S + v (zeros for groups past the run), its
+    /// parameter block one group of `lanes` per filter group. Every position is an accumulator
+    /// word, so blocks hold `depth`.
     mutating func widePointwise(_ i: Instruction) throws {
         let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
-        let nCS = i.channelSlices, nFS = i.filterSlices, run = config.pointwiseSlices
+        let nCS = i.channelSlices, nFS = i.filterSlices, run = config.pointwiseSlices, k = config.pointwiseBeatSlices
         let runs = stride(from: 0, to: nFS, by: run).map { ($0, min(run, nFS - $0)) }
+        // Passes: K slices each, the last one's slices what is left.
+        let chunks = stride(from: 0, to: nCS, by: k).map { ($0, min(k, nCS - $0)) }
         var sets = [[(address: UInt32, beats: Int)]]()
         var params = [UInt32]()
+        let zeros = [UInt8](repeating: 0, count: pc * pf)
         for (fs, n) in runs {
-            sets.append(try (0 ..< nCS).map { cs in
-                try weightSet(try (fs ..< fs + n).flatMap { try read(i.weightAddress + UInt32(($0 * nCS + cs) * pc * pf), pc * pf) })
+            sets.append(try chunks.map { cs0, m in
+                var set = [UInt8]()
+                for q in 0 ..< m {
+                    for v in 0 ..< (q == m - 1 ? n : run) {
+                        set += v < n ? try read(i.weightAddress + UInt32(((fs + v) * nCS + cs0 + q) * pc * pf), pc * pf) : zeros
+                    }
+                }
+                return try weightSet(set)
             })
             params.append(try parameterBlock(slices: try (fs ..< fs + n).map { try instructionParameters(i, from: $0 * pf, count: pf, channels: cout) }))
         }
         for (oy0, nr, ox0, nc) in pointBlocks(rows: i.outputHeight, cols: i.outputWidth, residual: true) {
             for (k, (fs, n)) in runs.enumerated() {
-                let passes = (0 ..< nCS).map { cs -> ControlRecord in
+                let passes = chunks.map { cs0, _ -> ControlRecord in
+                    let cs = cs0
                     var r = base(i, .conv, .pointwise)
                     r.wide = true
                     r.regionRow0 = oy0; r.regionCol0 = ox0; r.regionRows = nr; r.regionCols = nc
                     r.imageRows = i.outputHeight; r.imageCols = i.outputWidth
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)
                     r.inputPixelStride = UInt32(i.strideW * c); r.inputRowStride = UInt32(i.strideH * i.inputWidth * c)
-                    r.inChunk = min(pc, c - cs * pc); r.fillValue = i.inputZeroPoint
-                    r.weightAddress = sets[k][cs].address; r.weightBeats = sets[k][cs].beats
+                    r.inChunk = min(config.pointwiseBeatSlices * pc, c - cs * pc); r.fillValue = i.inputZeroPoint
+                    r.weightAddress = sets[k][cs / config.pointwiseBeatSlices].address
+                    r.weightBeats = sets[k][cs / config.pointwiseBeatSlices].beats
                     r.outputRows = nr; r.outputCols = nc
                     output(&r, i, row: oy0, col: ox0, channel: fs * pf, chunk: min(n * pf, cout - fs * pf))
                     return r

@@ -45,10 +45,13 @@ final class ExecutionUnitTests: XCTestCase {
         passes += EULayer.depthwise(h: 7, w: 7, channels: 3, stride2: true, pads: (true, true, true, true), threshold: 20, rng: &rng).passes(c)
         // S = 2 slices a beat: 11 channels are a group of 8 (two slices on two window groups) and one of 3.
         passes += EULayer.depthwise(h: 4, w: 5, channels: 11, stride2: false, pads: (true, true, true, true), threshold: 0, rng: &rng).passes(c)
-        // Wide pointwise, S = 2 filter groups a position: 11 filters are a pass run of 8 (two groups on
-        // two pixel lanes, one 8-byte output beat a position) and one of 3; 6 channels two slices.
+        // Wide pointwise, S = 2 filter groups a position, K = 4 slices a beat: 11 filters are a pass
+        // run of 8 (two groups on pixel lanes 0-1, one 8-byte output beat a position) and one of 3;
+        // 6 channels are two slices of one beat (lanes 2-3 the second), 19 channels two passes
+        // (16 channels on lanes 0-7, then 3).
         // Then a plain pointwise layer again: the lanes' weights and parameters must be its own.
         passes += EULayer.wide(h: 5, w: 5, cin: 6, cout: 11, rng: &rng).passes(c)
+        passes += EULayer.wide(h: 3, w: 5, cin: 19, cout: 7, rng: &rng).passes(c)
         passes += EULayer.pointwise(h: 3, w: 4, cin: 5, cout: 6, rng: &rng).passes(c)
         // Copies: plain (wider than the lanes), and with the residual ADD in both operand orders.
         passes.append(EUPass.copy(positions: 13, chunk: 12, residual: nil, b: b, rng: &rng))
@@ -520,11 +523,13 @@ private struct EULayer {
     /// Folded layers take chunks of up to 9·PC channels (`foldChunks`) instead of PC-channel slices.
     func passes(_ c: AcceleratorConfig) -> [EUPass] {
         let pc = c.pc, pf = c.pf, b = c.streamBytes, lanes = max(pc, pf), t = c.foldTaps, sd = c.depthwiseSlices
-        let sw = c.pointwiseSlices
+        let sw = c.pointwiseSlices, kw = c.pointwiseBeatSlices
         // The input channels of each pass of a group (a depthwise group reads its own channels, below).
         let slices: [(first: Int, count: Int)] = switch kind {
         case .depthwise: [(0, sd * pc)]
         case .folded: foldChunks(c)
+        // Wide: K slices a beat.
+        case .wide: stride(from: 0, to: cin, by: kw * pc).map { ($0, min(kw * pc, cin - $0)) }
         default: stride(from: 0, to: cin, by: pc).map { ($0, min(pc, cin - $0)) }
         }
         let perGroup = kind == .depthwise ? sd * pc : kind == .wide ? sw * pf : pf
@@ -583,11 +588,13 @@ private struct EULayer {
                         set.append(oc < cout && ic < cin ? Int(weights[oc * cin + ic]) : 0)
                     } }
                 case .wide:
-                    // Filter group v of the pass on pixel lane v: byte (v·PC + c)·PF + f.
-                    for v in 0 ..< paramSlices { for ch in 0 ..< pc { for fl in 0 ..< pf {
-                        let oc = g * perGroup + v * pf + fl, ic = slice.first + ch
-                        set.append(oc < cout && ic < cin ? Int(weights[oc * cin + ic]) : 0)
-                    } } }
+                    // Filter group v's weights of the beat's slice q on pixel lane q·S + v: byte
+                    // ((q·S + v)·PC + c)·PF + f, up to the last slice's last group.
+                    let beatSlices = (inChunk + pc - 1) / pc
+                    for q in 0 ..< beatSlices { for v in 0 ..< (q == beatSlices - 1 ? paramSlices : sw) { for ch in 0 ..< pc { for fl in 0 ..< pf {
+                        let oc = g * perGroup + v * pf + fl, ic = slice.first + q * pc + ch
+                        set.append(v < paramSlices && oc < cout && ic < cin ? Int(weights[oc * cin + ic]) : 0)
+                    } } } }
                 case .depthwise:
                     // Slice s's taps on window group s: byte (s·9 + k)·PC + c.
                     for s in 0 ..< sd { for k in 0 ..< 9 { for ch in 0 ..< pc {

@@ -171,7 +171,9 @@ final class ControlPlanTests: XCTestCase {
     /// lane v computes filter group v of the pass's run, and the position's S·PF results leave as
     /// one 64-byte beat instead of four 16-byte ones. 16 → 96 channels: runs of 4 and 2 filter
     /// groups, one slice each; their weight sets are the groups' PC·PF bytes one after the other
-    /// and their parameter blocks one group of PF records per filter group.
+    /// and their parameter blocks one group of PF records per filter group. The engine's other pixel
+    /// lanes take further input slices of the same beat (K = min(PV / S, B / PC) = 2 here), their
+    /// sums added per filter group.
     func testExpansionLayersRunAsWidePassesWritingSeveralFilterGroupsOfAPositionPerBeat() throws {
         var wide = AcceleratorConfig(); wide.streamBytes = 64
         XCTAssertEqual(wide.pointwiseSlices, 4)
@@ -188,13 +190,17 @@ final class ControlPlanTests: XCTestCase {
         XCTAssertEqual(plan.records.map(\.outputPixelStride), [96, 96])
         XCTAssertEqual(plan.records[1].outputAddress, plan.records[0].outputAddress + 64)
         try assertRecordsMatch(b.net, "16 → 96 expansion", configs: [wide, Self.configs[1], unequal])
-        // 24 → 144 at stride 2: two channel slices (16 and 8) per run, 9 filter groups in runs of 4, 4, 1.
+        // 24 → 144 at stride 2: a beat takes K = 2 slices (lanes 0-3 slice 0, lanes 4-7 slice 1), so
+        // the 24 channels are one pass per run; 9 filter groups in runs of 4, 4, 1. A run's set is
+        // slice 0 of its 4 groups (zeros past the run) then slice 1 of its n groups.
+        XCTAssertEqual(wide.pointwiseBeatSlices, 2)
         var b2 = NetBuilder(seed: 59)
         b2.output(b2.conv(b2.input([1, 11, 9, 24]), outputs: 144, kernel: (1, 1), stride: 2, padding: .same, activation: .none))
         let strided = try ControlPlan(program: try Mapper.compile(b2.net, config: wide, options: .externalOnly))
-        XCTAssertTrue(strided.records.allSatisfy(\.wide))
-        XCTAssertEqual(strided.records.map(\.inChunk), [16, 8, 16, 8, 16, 8])
-        XCTAssertEqual(strided.records.map(\.outChunk), [64, 64, 64, 64, 16, 16])
+        XCTAssertTrue(strided.records.allSatisfy { $0.wide && $0.first && $0.last })
+        XCTAssertEqual(strided.records.map(\.inChunk), [24, 24, 24])
+        XCTAssertEqual(strided.records.map(\.outChunk), [64, 64, 16])
+        XCTAssertEqual(strided.records.map(\.weightBeats), [32, 32, 20])
         try assertRecordsMatch(b2.net, "24 → 144 expansion, stride 2", configs: [wide, Self.configs[1]])
     }
 
