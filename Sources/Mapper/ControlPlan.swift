@@ -445,17 +445,14 @@ private struct PlanBuilder {
         }
         let pc = config.pc, pf = config.pf, setBytes = 9 * pc * pf
         let scratch = try append([UInt8](repeating: 0, count: hs * ws * 4 * c))
-        // The two halves of every s2d pixel: input row 2Y + dy, pixels 2X and 2X + 1.
-        var t = base(i, .copy)
-        t.inChunk = 2 * c; t.outChunk = 2 * c; t.fillValue = i.inputZeroPoint
-        for dy in 0 ..< 2 {
-            copyBlocks(rows: hs, cols: ws, { r, r0, _, x0, _ in
-                r.regionRow0 = r0; r.regionCol0 = x0; r.imageRows = (h - dy + 1) / 2; r.imageCols = ws
-                r.inputAddress = i.inputAddress + UInt32(dy * w * c)
-                r.inputPixelStride = UInt32(2 * c); r.inputRowStride = UInt32(2 * w * c)
-                r.outputAddress = scratch + UInt32((r0 * ws + x0) * 4 * c + dy * 2 * c)
-                r.outputPixelStride = UInt32(4 * c); r.outputRowStride = UInt32(ws * 4 * c)
-            }, template: t)
+        // The s2d image: by copies, or by the engine where a beat holds several s2d pixels; the
+        // cycle model picks.
+        var copies = self, engine = self
+        copies.spaceToDepthCopies(i, scratch: scratch)
+        if try engine.spaceToDepthOnTheEngine(i, scratch: scratch), cycles(of: engine) < cycles(of: copies) {
+            self = engine
+        } else {
+            self = copies
         }
         // The s2d convolution's weights, one standard set per filter group.
         func place(_ k: Int, _ pad: Int) -> (tap: Int, half: Int) {
@@ -482,6 +479,86 @@ private struct PlanBuilder {
         spaceToDepthMade[i.layer] = (scratch, j.weightAddress)
         try standard(j)
         return true
+    }
+
+    /// The s2d image by copy passes: the two halves of every s2d pixel, input row 2Y + dy, pixels
+    /// 2X and 2X + 1, one 2·C-byte beat each.
+    mutating func spaceToDepthCopies(_ i: Instruction, scratch: UInt32) {
+        let c = i.inputChannels, h = i.inputHeight, w = i.inputWidth, hs = (h + 1) / 2, ws = w / 2
+        var t = base(i, .copy)
+        t.inChunk = 2 * c; t.outChunk = 2 * c; t.fillValue = i.inputZeroPoint
+        for dy in 0 ..< 2 {
+            copyBlocks(rows: hs, cols: ws, { r, r0, _, x0, _ in
+                r.regionRow0 = r0; r.regionCol0 = x0; r.imageRows = (h - dy + 1) / 2; r.imageCols = ws
+                r.inputAddress = i.inputAddress + UInt32(dy * w * c)
+                r.inputPixelStride = UInt32(2 * c); r.inputRowStride = UInt32(2 * w * c)
+                r.outputAddress = scratch + UInt32((r0 * ws + x0) * 4 * c + dy * 2 * c)
+                r.outputPixelStride = UInt32(4 * c); r.outputRowStride = UInt32(ws * 4 * c)
+            }, template: t)
+        }
+    }
+
+    /// The s2d image by pointwise passes that move bytes unchanged (as `transposeOnTheEngine`): a
+    /// position is g consecutive s2d pixels of one s2d row, pass dy reads their 2·C·g bytes of input
+    /// row 2Y + dy (one beat of up to K·PC bytes) and puts byte e·2C + dx·C + ch on output lane
+    /// e·4C + (2·dy + dx)·C + ch, so the group of the two passes writes the g pixels' 4·C·g bytes
+    /// as one beat (S·PF output lanes with wide passes). The fill value and the output zero point
+    /// are the input's zero point, so rows past an odd H come out as padding does. MobileNetV2's
+    /// 224×224×3 input: g = 5, 2 × 2,576 beats instead of 2 × 12,544 copy beats. False where a
+    /// beat would hold only one s2d pixel.
+    mutating func spaceToDepthOnTheEngine(_ i: Instruction, scratch: UInt32) throws -> Bool {
+        let c = i.inputChannels, h = i.inputHeight, w = i.inputWidth, hs = (h + 1) / 2, ws = w / 2
+        let pc = config.pc, pf = config.pf, s = config.pointwiseSlices, k = config.pointwiseBeatSlices
+        let g = min(k * pc / (2 * c), s * pf / (4 * c))
+        guard g >= 2, let unit = ControlPlan.averageMultiplier(count: 1) else { return false }
+        // Runs of positions along an s2d row: whole positions of g pixels, then the rest as one.
+        var runs = [(first: Int, positions: Int, width: Int)]()
+        if ws / g > 0 { runs.append((0, ws / g, g)) }
+        if ws % g > 0 { runs.append((ws / g * g, 1, ws % g)) }
+        for run in runs {
+            let inBytes = 2 * c * run.width, outBytes = 4 * c * run.width
+            let groups = (outBytes + pf - 1) / pf, beatSlices = (inBytes + pc - 1) / pc
+            let wide = groups > 1 || beatSlices > 1
+            let block = try parameterBlock(slices: (0 ..< groups).map { v in
+                (0 ..< min(pf, outBytes - v * pf)).map { _ in (0, unit.multiplier, Int32(unit.shift)) }
+            })
+            let sets = try (0 ..< 2).map { dy -> (address: UInt32, beats: Int) in
+                var set = [UInt8](repeating: 0, count: ((beatSlices - 1) * max(1, s) + groups) * pc * pf)
+                for b in 0 ..< inBytes {
+                    let e = b / (2 * c), dx = (b % (2 * c)) / c, ch = b % c
+                    let lane = e * 4 * c + (2 * dy + dx) * c + ch
+                    set[(((b / pc) * s + lane / pf) * pc + b % pc) * pf + lane % pf] = 1
+                }
+                return try weightSet(set)
+            }
+            for (r0, nr, p0, np) in pointBlocks(rows: hs, cols: run.positions, residual: wide) {
+                let passes = (0 ..< 2).map { dy -> ControlRecord in
+                    var r = base(i, .conv, .pointwise)
+                    r.wide = wide
+                    r.activationMin = -128; r.activationMax = 127; r.pruningThreshold = 0
+                    r.regionRow0 = r0; r.regionCol0 = p0; r.regionRows = nr; r.regionCols = np
+                    r.imageRows = (h - dy + 1) / 2; r.imageCols = run.positions
+                    r.inputAddress = i.inputAddress + UInt32((dy * w + 2 * run.first) * c)
+                    r.inputPixelStride = UInt32(inBytes); r.inputRowStride = UInt32(2 * w * c)
+                    r.inChunk = inBytes; r.fillValue = i.inputZeroPoint
+                    r.weightAddress = sets[dy].address; r.weightBeats = sets[dy].beats
+                    r.outChunk = outBytes; r.outZeroPoint = i.inputZeroPoint
+                    r.outputAddress = scratch + UInt32((r0 * ws + run.first + p0 * run.width) * 4 * c)
+                    r.outputPixelStride = UInt32(outBytes); r.outputRowStride = UInt32(ws * 4 * c)
+                    r.outputRows = nr; r.outputCols = np
+                    return r
+                }
+                group(passes, parameters: block, residual: nil, parameterSlices: wide ? groups : 1)
+            }
+        }
+        return true
+    }
+
+    /// The cycle model's figure for the records `b` added to this builder's, at a memory as fast as
+    /// the stream: how the mapper chooses between lowerings of one layer.
+    func cycles(of b: PlanBuilder) -> Int {
+        let memory = ControlCycleModel.Memory(bandwidth: Double(beat), latency: 64)
+        return ControlCycleModel.timeline(Array(b.records[records.count...]), config: config, memory: memory).reduce(0, +)
     }
 
     /// The output fields of a pass writing block (row, col) of `i`'s NHWC output from `channel` on.
@@ -562,11 +639,7 @@ private struct PlanBuilder {
             var wide = self, narrow = self
             try wide.widePointwise(i)
             try narrow.narrowPointwise(i)
-            let memory = ControlCycleModel.Memory(bandwidth: Double(beat), latency: 64)
-            func cycles(_ b: PlanBuilder) -> Int {
-                ControlCycleModel.timeline(Array(b.records[records.count...]), config: config, memory: memory).reduce(0, +)
-            }
-            self = cycles(wide) < cycles(narrow) ? wide : narrow
+            self = cycles(of: wide) < cycles(of: narrow) ? wide : narrow
             return
         }
         try narrowPointwise(i)

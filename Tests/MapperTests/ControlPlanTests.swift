@@ -468,6 +468,23 @@ final class ControlPlanTests: XCTestCase {
             }
             try assertRecordsMatch(net, what, configs: Self.configs + [narrow])
         }
+        // With wide passes (B = 64, S = 4, K = 2) the engine builds the s2d image instead of copies
+        // where that is faster: a position is g = 5 s2d pixels of 3 channels, 30 bytes of input row
+        // 2Y + dy in, 60 bytes out, the two rows' passes one group. 40×50×3 is a 20×25 s2d image,
+        // 5 positions a row; on the small images above copies stay (their passes are too short).
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        var b = NetBuilder(seed: 62)
+        b.output(b.conv(b.input([1, 40, 50, 3]), outputs: 20, kernel: (3, 3), stride: 2, padding: .same, activation: .relu6))
+        let plan = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
+        let image = plan.records.filter { $0.mode == .pointwise }
+        XCTAssertTrue(plan.records.allSatisfy { $0.op == .conv && !$0.stride2 }, "no copies, and the convolution has stride 1")
+        XCTAssertTrue(image.allSatisfy(\.wide))
+        XCTAssertEqual(image.map(\.inChunk), [30, 30])
+        XCTAssertEqual(image.map(\.outChunk), [60, 60])
+        XCTAssertEqual(image.map(\.outputPositions), [100, 100])
+        XCTAssertEqual(image.map(\.inputAddress), [plan.inputAddress, plan.inputAddress + 150], "pass dy reads input row 2Y + dy")
+        try assertRecordsMatch(b.net, "conv 3x3/2 on 40×50×3, s2d image by the engine", configs: [wide, Self.configs[1]])
+        for (what, net, _) in nets { try assertRecordsMatch(net, "\(what), wide passes", configs: [wide]) }
     }
 
     func testTransposeReshapeAndHostSoftmax() throws {
