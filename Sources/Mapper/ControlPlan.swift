@@ -345,6 +345,96 @@ private struct PlanBuilder {
     /// per block, filter group: pieces × channel slices.
     mutating func standard(_ i: Instruction) throws {
         if try spaceToDepth(i) { return }
+        // A kernel other than 3×3 can also run as a pointwise layer over its im2col image; the
+        // cycle model picks.
+        var im2col = self
+        if try im2col.convolutionAsPointwise(i) {
+            var windows = self
+            let fits = (try? windows.standardWindows(i)) != nil
+            self = !fits || cycles(of: im2col) < cycles(of: windows) ? im2col : windows
+            return
+        }
+        try standardWindows(i)
+    }
+
+    /// A convolution as a pointwise layer over its im2col image (seed 003's "fold kernel taps into
+    /// the channel dimension"): position (oy, ox) of the image holds the window's KH·KW·C inputs in
+    /// TFLite's weight order (ky, kx, c), so the weights are the layer's own [O][KH·KW·C] and the
+    /// pointwise lowering (wide, folded or PV passes) runs it. The image is built by one copy pass
+    /// per tap, C bytes a beat, taps outside the input being fill beats of the input zero point (which
+    /// add nothing, as TFLite's padding). For kernels that are not 3×3 (KWS's 10×4 stride-2 first
+    /// layer: 40 copy passes of 125 beats and one pointwise layer of 40 channels instead of 8 3×3
+    /// pieces streaming 1-byte pixels), on whole-width instructions of one batch
+    /// whose pixels fit a beat, and only where the image is small (OH·OW·KH·KW·C ≤ 1 MB).
+    mutating func convolutionAsPointwise(_ i: Instruction) throws -> Bool {
+        let c = i.inputChannels, kh = i.kernelHeight, kw = i.kernelWidth, oh = i.outputHeight, ow = i.outputWidth
+        let taps = kh * kw, t = taps * c
+        guard i.kind == .convolution, taps > 1, !(kh == 3 && kw == 3), c <= min(beat, 128),
+              i.tileOutColumn == 0, i.tileOutColumns == ow, i.batches == 1, oh * ow * t <= 1 << 20
+        else { return false }
+        let pc = config.pc, pf = config.pf, h = i.inputHeight, w = i.inputWidth
+        let scratch = try append([UInt8](repeating: 0, count: oh * ow * t))
+        // One copy pass per tap: output position (oy, ox) reads input (oy·sH − pT + ky, ox·sW − pL + kx).
+        var template = base(i, .copy)
+        template.inChunk = c; template.outChunk = c; template.fillValue = i.inputZeroPoint
+        for ky in 0 ..< kh {
+            for kx in 0 ..< kw {
+                // The first output row/column whose input is inside, and how many are.
+                func inside(_ k: Int, _ pad: Int, _ stride: Int, _ size: Int, _ outputs: Int) -> (first: Int, count: Int) {
+                    guard size - 1 + pad - k >= 0 else { return (0, 0) }
+                    let first = max(0, (pad - k + stride - 1) / stride)
+                    let last = min(outputs - 1, (size - 1 + pad - k) / stride)
+                    return (first, max(0, last - first + 1))
+                }
+                let rows = inside(ky, i.padTop, i.strideH, h, oh), cols = inside(kx, i.padLeft, i.strideW, w, ow)
+                let y0 = rows.first * i.strideH - i.padTop + ky, x0 = cols.first * i.strideW - i.padLeft + kx
+                let origin = rows.count > 0 && cols.count > 0 ? UInt32((y0 * w + x0) * c) : 0
+                copyBlocks(rows: oh, cols: ow, { r, r0, _, q0, _ in
+                    r.regionRow0 = r0 - rows.first; r.regionCol0 = q0 - cols.first
+                    r.imageRows = rows.count; r.imageCols = cols.count
+                    r.inputAddress = i.inputAddress + origin
+                    r.inputPixelStride = UInt32(i.strideW * c); r.inputRowStride = UInt32(i.strideH * w * c)
+                    r.outputAddress = scratch + UInt32((r0 * ow + q0) * t + (ky * kw + kx) * c)
+                    r.outputPixelStride = UInt32(t); r.outputRowStride = UInt32(ow * t)
+                }, template: template)
+            }
+        }
+        // The layer's weights [o][(ky·KW + kx)·C + ch] from its 3×3 pieces, packed as a pointwise
+        // instruction's: block (fs·nCS + cs) of PC·PF bytes, byte c·PF + f.
+        let nFS = Slicing.ceilDiv(i.outputChannels, pf), nCS = Slicing.ceilDiv(t, pc), inSlices = Slicing.ceilDiv(c, pc)
+        var packed = [UInt8](repeating: 0, count: nFS * nCS * pc * pf)
+        for fs in 0 ..< nFS {
+            for piece in 0 ..< i.pieces {
+                let py = piece / i.piecesW, px = piece % i.piecesW
+                for ics in 0 ..< inSlices {
+                    let set = try standardSet(i, fs, piece, ics)
+                    for k in 0 ..< 9 {
+                        let ky = Slicing.pieceOffset(py, kernel: kh, pieces: i.piecesH) + k / 3
+                        let kx = Slicing.pieceOffset(px, kernel: kw, pieces: i.piecesW) + k % 3
+                        guard (0 ..< kh).contains(ky), (0 ..< kw).contains(kx) else { continue }
+                        for ch in 0 ..< min(pc, c - ics * pc) {
+                            let d = (ky * kw + kx) * c + ics * pc + ch
+                            for f in 0 ..< pf { packed[((fs * nCS + d / pc) * pc + d % pc) * pf + f] = set[(k * pc + ch) * pf + f] }
+                        }
+                    }
+                }
+            }
+        }
+        var j = i
+        j.kind = .pointwise
+        j.inputHeight = oh; j.inputWidth = ow; j.inputChannels = t
+        j.kernelHeight = 1; j.kernelWidth = 1; j.strideH = 1; j.strideW = 1
+        j.padTop = 0; j.padLeft = 0; j.padBottom = 0; j.padRight = 0
+        j.piecesH = 1; j.piecesW = 1
+        j.channelSlices = nCS; j.filterSlices = nFS
+        j.tileInColumn = 0; j.tileInColumns = ow
+        j.inputAddress = scratch
+        j.weightAddress = try append(packed)
+        try pointwise(j)
+        return true
+    }
+
+    mutating func standardWindows(_ i: Instruction) throws {
         let pc = config.pc, pf = config.pf
         let c = i.inputChannels, cout = i.outputChannels, pieces = i.pieces
         let nCS = Slicing.ceilDiv(c, pc), nFS = Slicing.ceilDiv(cout, pf)

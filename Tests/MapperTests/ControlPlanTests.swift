@@ -97,6 +97,26 @@ final class ControlPlanTests: XCTestCase {
         }
     }
 
+    /// A convolution whose kernel is not 3×3 can run as a pointwise layer over its im2col image (its
+    /// taps folded into channels): KWS's 10×4 stride-2 first layer on 49×10×1 becomes 40 tap copies of
+    /// 125 one-byte positions (fill beats where a tap is in the padding) and a 40-channel pointwise
+    /// layer, instead of 8 3×3 pieces streaming 1-byte pixels; the cycle model picks it at the paper's
+    /// configuration and at B = 64.
+    func testConvolutionsRunAsPointwiseLayersOverTheirIm2colImageWhereThatIsFaster() throws {
+        var b = NetBuilder(seed: 63)
+        b.output(b.conv(b.input([1, 49, 10, 1]), outputs: 64, kernel: (10, 4), stride: 2, padding: .same, activation: .relu))
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        for c in [AcceleratorConfig(), wide] {
+            let plan = try ControlPlan(program: try Mapper.compile(b.net, config: c, options: .externalOnly))
+            let copies = plan.records.filter { $0.op == .copy }
+            XCTAssertEqual(copies.count, 40, "B = \(c.streamBytes)")
+            XCTAssertTrue(copies.allSatisfy { $0.inChunk == 1 && $0.outputPositions == 125 && $0.outputPixelStride == 40 }, "B = \(c.streamBytes)")
+            XCTAssertEqual(Set(copies.map(\.outputAddress)).count, 40, "one tap each")
+            XCTAssertTrue(plan.records.filter { $0.op == .conv }.allSatisfy { $0.mode != .standard }, "B = \(c.streamBytes)")
+        }
+        try assertRecordsMatch(b.net, "KWS's first layer", configs: Self.configs + [wide])
+    }
+
     func testConvolutionWithDifferentRowAndColumnStrides() throws {
         for (sh, sw) in [(2, 1), (1, 2)] {
             var b = NetBuilder(seed: UInt64(40 + sh))
