@@ -41,6 +41,10 @@ if "$bin/dsc" compile --builtin dscnn-tiny --config "$tmp/rtl/config.json" --out
    && "$bin/dsc" finish "$tmp/tiny" >/dev/null; then ok; else bad "dsc compile --builtin dscnn-tiny then dsc finish on its own expected device output failed"; fi
 printf '\x7f\x80\x01\x02' >"$tmp/tiny/device_output.bin"
 expect_error "expected.bin" "$bin/dsc" finish "$tmp/tiny"
+# dsc estimate takes the built-in networks as compile does, and one source only.
+if "$bin/dsc" estimate --builtin dscnn-tiny --config "$tmp/rtl/config.json" | grep -q '^total: .* cycles'; then ok
+else bad "dsc estimate --builtin dscnn-tiny printed no total"; fi
+expect_error "give a .tflite model or --builtin" "$bin/dsc" estimate --config "$tmp/rtl/config.json"
 
 if [ -d "$models/kws_ref_model" ]; then
   m=$models/kws_ref_model; case_dir=$m/mlperf_kws_sample0

@@ -7,8 +7,11 @@ import Reference
 struct Estimate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Predict per-layer cycles, utilisation and traffic, and FPS/GOPS, from the cycle model.")
 
-    @Argument(help: "The .tflite model.")
-    var model: String
+    @Argument(help: "The .tflite model (or use --builtin).")
+    var model: String?
+
+    @Option(help: "A built-in network instead of a .tflite file: \(SimulationBundle.builtinNames.joined(separator: ", ")).")
+    var builtin: String?
 
     @Option(help: "The accelerator's config.json.")
     var config: String
@@ -25,7 +28,13 @@ struct Estimate: ParsableCommand {
     func run() throws {
         try failing {
             guard bandwidth > 0, bandwidth.isFinite else { throw MapperError("--bandwidth \(bandwidth): must be positive") }
-            let network = try readModel(model)
+            let network: Network
+            switch (model, builtin) {
+            case let (path?, nil): network = try readModel(path)
+            case let (nil, name?): network = try SimulationBundle.builtin(name).network
+            case (_?, _?): throw MapperError("give either a .tflite model or --builtin, not both")
+            case (nil, nil): throw MapperError("give a .tflite model or --builtin NAME (\(SimulationBundle.builtinNames.joined(separator: ", ")))")
+            }
             let cfg = try AcceleratorConfig.load(from: URL(fileURLWithPath: config))
             guard ["rtl", "paper"].contains(schedule) else { throw MapperError("--schedule \(schedule): must be rtl or paper") }
             guard latency >= 0 else { throw MapperError("--latency \(latency): must not be negative") }
