@@ -73,6 +73,16 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
         pointwiseSlices > 1 ? max(1, min(min(pv, pk) / pointwiseSlices, streamBytes / pc)) : 1
     }
 
+    /// Quantization parameter records (16 bytes each) one stream beat carries into the quantization
+    /// unit's FIFOs, which take that many entries per cycle: the largest power of two at most B / 16
+    /// and the lanes, max(PC, PF) (4 at B = 64, so a wide pass's 64 records take 16 beats, not 64).
+    public var parameterRecordsPerBeat: Int {
+        let most = min(streamBytes / 16, max(pc, pf))
+        var r = 1
+        while r * 2 <= most { r *= 2 }
+        return r
+    }
+
     public var foldTaps: Int { [9, 3, 1].first { $0 * pc <= streamBytes && pk % $0 == 0 } ?? 1 }
 
     public var inputBufferBits: Int { inputBufferDepth * pc * dataWidth }

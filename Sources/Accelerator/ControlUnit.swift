@@ -78,8 +78,11 @@ public struct ControlUnit {
     struct Clip {
         let rowLo, colLo, rowHi, colHi, rowFirst, rowEnd, colFirst, colEnd, rowOffset, colOffset, pixelAddress: Signal
         let rowsIn, colsIn: Signal
+        /// Parameter records per params beat (AcceleratorConfig.parameterRecordsPerBeat, a power of two).
+        let paramsPerBeat: Int
 
-        init(_ m: Module, prefix p: String) {
+        init(_ m: Module, prefix p: String, paramsPerBeat: Int) {
+            self.paramsPerBeat = paramsPerBeat
             rowLo = m.reg("\(p)row_lo", .sint(17), reset: 0)
             colLo = m.reg("\(p)col_lo", .sint(17), reset: 0)
             rowHi = m.reg("\(p)row_hi", .sint(18), reset: 0)
@@ -93,6 +96,14 @@ public struct ControlUnit {
             pixelAddress = m.reg("\(p)pixel_address", .uint(32), reset: 0)
             rowsIn = m.wire("\(p)rows_in", rowEnd &- rowFirst)
             colsIn = m.wire("\(p)cols_in", colEnd &- colFirst)
+        }
+
+        /// Beats of the params phase: ceil(paramRecords / paramsPerBeat).
+        func paramBeats(_ f: ControlRecordFields) -> Signal {
+            guard paramsPerBeat > 1 else { return f.paramRecords }
+            let shift = addressWidth(paramsPerBeat)
+            let rounded = f.paramRecords.extend(to: 17) &+ Signal.uint(paramsPerBeat - 1, width: 17)
+            return rounded.bits(16, shift).extend(to: 16)
         }
 
         private static func minimum(_ a: Signal, _ b: Signal) -> Signal { mux(a < b, a, b) }
@@ -133,7 +144,8 @@ public struct ControlUnit {
         /// The read command of each phase: address, chunk, count1, stride1, count2, stride2.
         func commands(_ f: ControlRecordFields, beat b: Int) -> [[Signal]] {
             [
-                [f.parameterAddress, .uint(16, width: 8), f.paramRecords, .uint(16, width: 32), .uint(1, width: 16), .uint(0, width: 32)],
+                [f.parameterAddress, .uint(16 * paramsPerBeat, width: 8), paramBeats(f), .uint(16 * paramsPerBeat, width: 32),
+                 .uint(1, width: 16), .uint(0, width: 32)],
                 [f.weightAddress, .uint(b, width: 8), f.weightBeats, .uint(b, width: 32), .uint(1, width: 16), .uint(0, width: 32)],
                 [f.residualAddress, f.outChunk, f.outputCols, f.outputPixelStride, f.outputRows, f.outputRowStride],
                 [pixelAddress, f.inChunk, colsIn, f.inputPixelStride, rowsIn, f.inputRowStride],
@@ -246,8 +258,8 @@ public struct ControlUnit {
             runDone.assign(0)
             traceDone.assign(0)
 
-            let clip = Clip(m, prefix: "")
-            let early = Clip(m, prefix: "next_")
+            let clip = Clip(m, prefix: "", paramsPerBeat: c.parameterRecordsPerBeat)
+            let early = Clip(m, prefix: "next_", paramsPerBeat: c.parameterRecordsPerBeat)
 
             // Phase bookkeeping: the running pass's commands still to issue and beats still to
             // route; the next pass's commands still to issue early, and those already issued.
@@ -329,7 +341,7 @@ public struct ControlUnit {
                                                mux(needData[2], Signal.uint(2, width: 2), Signal.uint(3, width: 2)))))
             let beatI = m.reg("beat_i", .uint(16), reset: 0)
             let beatJ = m.reg("beat_j", .uint(16), reset: 0)
-            let extent1 = m.wire("extent1", select(phase, [f.paramRecords, f.weightBeats, f.outputCols, f.regionCols]))
+            let extent1 = m.wire("extent1", select(phase, [clip.paramBeats(f), f.weightBeats, f.outputCols, f.regionCols]))
             let extent2 = m.wire("extent2", select(phase, [.uint(1, width: 16), .uint(1, width: 16), f.outputRows, f.regionRows]))
             let pixelPhase = m.wire("pixel_phase", phase == Phase.pixels.rawValue)
             let inImage = m.wire("in_image", beatJ >= clip.rowFirst && beatJ < clip.rowEnd && beatI >= clip.colFirst && beatI < clip.colEnd)

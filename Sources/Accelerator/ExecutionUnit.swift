@@ -5,9 +5,11 @@ import HDLKit
 /// and produces the pass's output beats. The port contract is EXECUTION_UNIT.md's.
 ///
 /// Per phase of a pass:
-///   params (0):   one 16-byte record per beat (bias, multiplier, shift, int32 LE) into the
-///                 QuantizationUnit's FIFOs, cleared at `pass_start` when `load_params`; the bound
-///                 FIFO gets `act_min`/`act_max` with every record.
+///   params (0):   P = parameterRecordsPerBeat 16-byte records per beat (bias, multiplier,
+///                 shift, int32 LE; record k in bytes 16k ..< 16k + 16, `param_records` in all, so
+///                 the last beat may hold fewer) into the QuantizationUnit's FIFOs, P entries a
+///                 cycle, cleared at `pass_start` when `load_params`; the bound FIFO gets
+///                 `act_min`/`act_max` with every record.
 ///   weights (1):  `weight_beats` beats written straight into the datapath's next weight set in
 ///                 the mode's byte layout (LayerDatapath `weightBeatBytes`); after the last beat
 ///                 the slice flags are latched (`w_load`, `first`/`last`) and the set is swapped
@@ -118,7 +120,7 @@ public struct ExecutionUnit: Sendable {
                                  ("add_out_shift", 8), ("add_out_offset", 8), ("add_min", 8), ("add_max", 8)]
                 .map { ($0.0, m.input($0.0, .sint($0.1))) }
             let threshold = m.input("threshold", .uint(8))
-            m.discard(m.input("param_records", .uint(16)))
+            let paramRecords = m.input("param_records", .uint(16))
             let weightBeats = m.input("weight_beats", .uint(16))
             let keep = m.input("keep", .bool)
             let replay = m.input("replay", .bool)
@@ -164,18 +166,41 @@ public struct ExecutionUnit: Sendable {
             m.discard(dp.param_overflow)
             m.discard(dp.out_end)
 
-            // MARK: params → the quantization FIFOs, one entry per beat
+            // MARK: params → the quantization FIFOs, P = parameterRecordsPerBeat entries per beat
+            // (record k of a beat in bytes 16k ..< 16k + 16; the pass's last beat may hold fewer).
             let paramBeat = m.wire("param_beat", taken && inPhase == 0)
             func word(_ i: Int) -> Signal { cat((0 ..< 4).reversed().map { inByte[4 * i + $0] }).asSigned }
             dp.param_clear.assign(passStart && loadParams)
-            dp.bias_push.assign(paramBeat)
-            dp.bias_data.assign(word(0))
-            dp.mult_push.assign(paramBeat)
-            dp.mult_multiplier.assign(word(1))
-            dp.mult_shift.assign(word(2).truncate(to: dp.mult_shift.width))
-            dp.bound_push.assign(paramBeat)
-            dp.bound_min.assign(actMin.resize(dw))
-            dp.bound_max.assign(actMax.resize(dw))
+            let perBeat = c.parameterRecordsPerBeat
+            if perBeat == 1 {
+                m.discard(paramRecords)
+                dp.bias_push.assign(paramBeat)
+                dp.bias_data.assign(word(0))
+                dp.mult_push.assign(paramBeat)
+                dp.mult_multiplier.assign(word(1))
+                dp.mult_shift.assign(word(2).truncate(to: dp.mult_shift.width))
+                dp.bound_push.assign(paramBeat)
+                dp.bound_min.assign(actMin.resize(dw))
+                dp.bound_max.assign(actMax.resize(dw))
+            } else {
+                let pushed = m.reg("params_pushed", .uint(16), reset: 0)
+                let left = m.wire("params_left", paramRecords &- pushed)
+                let countWidth = dp.bias_push_count.width
+                let count = m.wire("params_in_beat", mux(left >= perBeat, Signal.uint(perBeat, width: countWidth), left.resize(countWidth)))
+                m.when(passStart) { pushed.assign(Signal.uint(0, width: 16)) }
+                    .elsewhen(paramBeat) { pushed.assign(pushed &+ count.resize(16)) }
+                let pushes = m.wire("params_push_count", mux(paramBeat, count, Signal.uint(0, width: countWidth)))
+                dp.bias_push_count.assign(pushes)
+                dp.mult_push_count.assign(pushes)
+                dp.bound_push_count.assign(pushes)
+                for k in 0 ..< perBeat {
+                    dp.port("bias_data_\(k)").assign(word(4 * k))
+                    dp.port("mult_multiplier_\(k)").assign(word(4 * k + 1))
+                    dp.port("mult_shift_\(k)").assign(word(4 * k + 2).truncate(to: dp.port("mult_shift_\(k)").width))
+                    dp.port("bound_min_\(k)").assign(actMin.resize(dw))
+                    dp.port("bound_max_\(k)").assign(actMax.resize(dw))
+                }
+            }
 
             // MARK: weights → the datapath's next set, beat by beat → active
             let weightBeat = m.wire("weight_beat", taken && inPhase == 1)

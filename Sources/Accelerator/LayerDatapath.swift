@@ -42,7 +42,8 @@ import HDLKit
 ///   quantization: param_clear, bias_push/bias_data, bound_push/bound_min/bound_max,
 ///            mult_push/mult_multiplier/mult_shift: QuantizationUnit's three FIFOs, one entry per
 ///            output channel, each group padded to max(PF, PC) entries (a depthwise slice is a
-///            group of PC), loaded once per layer.
+///            group of PC), loaded once per layer; built with `weightBeatBytes`, P =
+///            `parameterRecordsPerBeat` entries a cycle (`*_push_count`, data ports `_<k>`).
 ///   pointwise: pointwise, px_valid, px_end, px_<v>_<c> (v < PV); wide (with `pointwise`, held
 ///            for the layer): lanes q·S + v (S = `pointwiseSlices`, q < K = `pointwiseBeatSlices`)
 ///            carry slice q of one position with filter group v's weights of it, the K lanes of a
@@ -97,7 +98,8 @@ public struct LayerDatapath: Sendable {
         let lanes = max(config.pf, config.pc)
         let accumulator = try SliceAccumulator(config: config, lanes: config.pv * lanes, depth: maxOutputs)
         let quant = try QuantizationUnit(config: config, pixels: config.pv, filters: lanes, maxChannels: maxChannels, residual: false,
-                                         pixelSlices: config.depthwiseSlices)
+                                         pixelSlices: config.depthwiseSlices,
+                                         pushWidth: weightBeatBytes == nil ? 1 : config.parameterRecordsPerBeat)
         let engine = try ConvolutionEngine(config)
         latency = engine.latency(.standard) + accumulator.latency + quant.latency
         depthwiseLatency = engine.latency(.depthwise) + accumulator.latency + quant.latency
@@ -136,7 +138,7 @@ public struct LayerDatapath: Sendable {
         let pv = c.pv
         let accumulator = try SliceAccumulator(config: c, lanes: pv * lanes, depth: maxOutputs)
         let quant = try QuantizationUnit(config: c, pixels: pv, filters: lanes, maxChannels: maxChannels, residual: false,
-                                         pixelSlices: slices)
+                                         pixelSlices: slices, pushWidth: weightBeatBytes == nil ? 1 : c.parameterRecordsPerBeat)
         let reshapeModule = reshape.module(), engineModule = engine.module(), accModule = accumulator.module()
         return Module(name) { m in
             // MARK: reshape unit
@@ -270,8 +272,12 @@ public struct LayerDatapath: Sendable {
             qu.in_slice_last.assign(au.out_end)
             for v in 0 ..< pv { for j in 0 ..< lanes { qu.port("acc_\(v)_\(j)").assign(au.port("sum_\(v * lanes + j)")) } }
             qu.zero_point.assign(m.input("out_zp", .sint(dw)))
-            for p in ["param_clear", "bias_push", "bias_data", "bound_push", "bound_min", "bound_max",
-                      "mult_push", "mult_multiplier", "mult_shift"] {
+            // The FIFOs' load ports as the quantization unit has them (one entry a cycle, or P).
+            let pw = quant.pushWidth
+            func entries(_ name: String) -> [String] { pw > 1 ? (0 ..< pw).map { "\(name)_\($0)" } : [name] }
+            let loadPorts = ["param_clear"] + ["bias", "bound", "mult"].map { pw > 1 ? "\($0)_push_count" : "\($0)_push" }
+                + ["bias_data", "bound_min", "bound_max", "mult_multiplier", "mult_shift"].flatMap(entries)
+            for p in loadPorts {
                 let port = qu.port(p)
                 port.assign(m.input(p, port.type))
             }

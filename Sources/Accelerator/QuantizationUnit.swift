@@ -60,6 +60,9 @@ public struct QuantizationUnit {
     public let residual: Bool
     /// Pixel lanes that can read their own parameter slice (`pixel_slices`).
     public let pixelSlices: Int
+    /// Entries each FIFO takes per cycle (`pushWidth` P > 1: `<fifo>_push_count` and data ports
+    /// `_<k>`, k < P, instead of `<fifo>_push` and one data port).
+    public let pushWidth: Int
     public let module: Module
 
     public var lanes: Int { pixels * filters }
@@ -79,7 +82,7 @@ public struct QuantizationUnit {
     /// for networks without ADD, such as MobileNet v1 or VWW: about 820 LUTs and 8 DSP48E1 fewer
     /// per lane in Yosys.
     public init(config: AcceleratorConfig, pixels: Int, filters: Int, maxChannels: Int = 1024, tagWidth: Int = 0,
-                residual: Bool = true, pixelSlices: Int = 1) throws {
+                residual: Bool = true, pixelSlices: Int = 1, pushWidth: Int = 1) throws {
         try config.validate()
         guard (1...256).contains(pixels) else {
             throw Requantizer.Invalid(description: "QuantizationUnit pixels \(pixels): must be 1 to 256")
@@ -96,8 +99,12 @@ public struct QuantizationUnit {
         guard (1...pixels).contains(pixelSlices) else {
             throw Requantizer.Invalid(description: "QuantizationUnit pixelSlices \(pixelSlices): must be 1 to \(pixels) (pixels)")
         }
+        guard (1...filters).contains(pushWidth) else {
+            throw Requantizer.Invalid(description: "QuantizationUnit pushWidth \(pushWidth): must be 1 to \(filters) (filters)")
+        }
         self.pixels = pixels
         self.pixelSlices = pixelSlices
+        self.pushWidth = pushWidth
         self.filters = filters
         self.maxChannels = maxChannels
         self.tagWidth = tagWidth
@@ -114,7 +121,7 @@ public struct QuantizationUnit {
             ? try Requantizer(config: config, pixels: pixels - pixelSlices, tagWidth: rqTagWidth) : nil
         let adder = residual ? try ResidualAdder(config: config, lanes: pixels * filters, tagWidth: tagWidth) : nil
         let name = "QuantizationUnit_p\(pixels)_f\(filters)_c\(maxChannels)_d\(dw)" + (tagWidth > 0 ? "_t\(tagWidth)" : "")
-            + (residual ? "" : "_nores") + (pixelSlices > 1 ? "_s\(pixelSlices)" : "")
+            + (residual ? "" : "_nores") + (pixelSlices > 1 ? "_s\(pixelSlices)" : "") + (pushWidth > 1 ? "_w\(pushWidth)" : "")
         module = Module(name) { m in
             let valid = m.input("in_valid", .bool)
             let sliceLast = m.input("in_slice_last", .bool)
@@ -131,25 +138,67 @@ public struct QuantizationUnit {
 
             // MARK: the three parameter FIFOs
             let clear = m.input("param_clear", .bool)
-            let biasPush = m.input("bias_push", .bool)
-            let biasData = m.input("bias_data", .sint(aw))
-            let boundPush = m.input("bound_push", .bool)
-            let boundMin = m.input("bound_min", .sint(dw))
-            let boundMax = m.input("bound_max", .sint(dw))
-            let multPush = m.input("mult_push", .bool)
-            let multMultiplier = m.input("mult_multiplier", .sint(32))
-            let multShift = m.input("mult_shift", .sint(sw))
+            // Each FIFO's push: a strobe and one entry, or with pushWidth P a count and P entries.
+            let wide = pushWidth > 1, countType = HWType.uint(addressWidth(pushWidth + 1))
+            func push(_ fifo: String) -> Signal { wide ? m.input("\(fifo)_push_count", countType) : m.input("\(fifo)_push", .bool) }
+            func data(_ name: String, _ type: HWType) -> [Signal] {
+                wide ? (0 ..< pushWidth).map { m.input("\(name)_\($0)", type) } : [m.input(name, type)]
+            }
+            let biasPush = push("bias"), biasData = data("bias_data", .sint(aw))
+            let boundPush = push("bound"), boundMin = data("bound_min", .sint(dw)), boundMax = data("bound_max", .sint(dw))
+            let multPush = push("mult"), multMultiplier = data("mult_multiplier", .sint(32)), multShift = data("mult_shift", .sint(sw))
 
             let bankBits = addressWidth(filters), slotBits = addressWidth(depth), fillBits = addressWidth(depth + 1)
             let overflow = m.reg("param_overflow_q", .bool, reset: 0)
             m.output("param_overflow", overflow)
             m.when(clear) { overflow.assign(.false) }
 
-            /// A FIFO's write side: bank and slot of the next push; returns the per-bank write
-            /// enables, the slot address and the number of slices started so far.
-            func writeSide(_ fifo: String, _ push: Signal) -> (enables: [Signal], slot: Signal, fill: Signal) {
+            /// A FIFO's write side: bank and slot of the next push; returns per bank its write enable,
+            /// slot address and which of the cycle's entries it takes, and the number of slices
+            /// started so far.
+            func writeSide(_ fifo: String, _ push: Signal) -> (enables: [Signal], slots: [Signal], picks: [Signal], fill: Signal) {
                 let bank = m.reg("\(fifo)_wbank", .uint(bankBits), reset: 0)
                 let slot = m.reg("\(fifo)_wslot", .uint(fillBits), reset: 0)
+                if wide {
+                    // Entries k < count go to banks bank + k (mod filters), those past the last bank
+                    // into the next slot; a write to slot `depth` is an overflow and is dropped.
+                    let sum = m.wire("\(fifo)_wsum", bank.extend(to: bankBits + 1) + push.resize(bankBits + 1))
+                    let wraps = m.wire("\(fifo)_wwraps", sum >= filters)
+                    let pushes = m.wire("\(fifo)_pushes", push != 0)
+                    var enables = [Signal](), slots = [Signal](), picks = [Signal](), overflowing = [Signal]()
+                    for f in 0 ..< filters {
+                        // Unsigned and wrapping: f − bank where bank ≤ f, f + filters − bank where not (the
+                        // last bank index the register can hold is never behind the bank).
+                        let ahead = Signal.uint(f, width: bankBits + 1) &- bank.extend(to: bankBits + 1)
+                        let pick: Signal, target: Signal
+                        if f >= (1 << bankBits) - 1 {
+                            pick = m.wire("\(fifo)_wpick_\(f)", ahead)
+                            target = m.wire("\(fifo)_wslot_\(f)", slot)
+                        } else {
+                            let after = m.wire("\(fifo)_wafter_\(f)", bank <= f)
+                            pick = m.wire("\(fifo)_wpick_\(f)", mux(after, ahead,
+                                                                    (Signal.uint(f + filters, width: bankBits + 2) &- bank.extend(to: bankBits + 2)).truncate(to: bankBits + 1)))
+                            target = m.wire("\(fifo)_wslot_\(f)", mux(after, slot, (slot + 1).truncate(to: fillBits)))
+                        }
+                        let takes = m.wire("\(fifo)_wtakes_\(f)", pick < push.resize(bankBits + 1))
+                        let full = m.wire("\(fifo)_wfull_\(f)", target == depth)
+                        overflowing.append(takes && full)
+                        enables.append(m.wire("\(fifo)_we_\(f)", takes && !full && !clear))
+                        slots.append(target.truncate(to: slotBits))
+                        picks.append(pick)
+                    }
+                    let overflowNow = overflowing.dropFirst().reduce(overflowing[0]) { $0 || $1 }
+                    m.when(clear) {
+                        bank.assign(.uint(0, width: bankBits))
+                        slot.assign(.uint(0, width: fillBits))
+                    }.elsewhen(pushes) {
+                        m.when(overflowNow) { overflow.assign(.true) }
+                        bank.assign(mux(wraps, (sum &- filters).truncate(to: bankBits), sum.truncate(to: bankBits)))
+                        m.when(wraps) { slot.assign((slot + 1).truncate(to: fillBits)) }
+                    }
+                    let fill = m.wire("\(fifo)_fill", mux(bank != 0, (slot + 1).truncate(to: fillBits), slot))
+                    return (enables, slots, picks, fill)
+                }
                 let full = m.wire("\(fifo)_full", slot == depth)
                 m.when(clear) {
                     bank.assign(.uint(0, width: bankBits))
@@ -167,7 +216,8 @@ public struct QuantizationUnit {
                 let write = m.wire("\(fifo)_write", push && !full && !clear)
                 let enables = (0 ..< filters).map { f in m.wire("\(fifo)_we_\(f)", write && bank == f) }
                 let fill = m.wire("\(fifo)_fill", mux(bank != 0, (slot + 1).truncate(to: fillBits), slot))
-                return (enables, slot.truncate(to: slotBits), fill)
+                let at = slot.truncate(to: slotBits)
+                return (enables, [Signal](repeating: at, count: filters), [], fill)
             }
             let biasW = writeSide("bias", biasPush)
             let boundW = writeSide("bound", boundPush)
@@ -188,11 +238,14 @@ public struct QuantizationUnit {
             let sliced = pixelSlices > 1 ? m.input("pixel_slices", .bool) : nil
             var bias: [[Signal]] = [], lo: [[Signal]] = [], hi: [[Signal]] = [], mult: [[Signal]] = [], shift: [[Signal]] = []
             for f in 0 ..< filters {
-                func bank(_ fifo: String, _ type: HWType, _ w: (enables: [Signal], slot: Signal, fill: Signal), _ data: Signal) -> [Signal] {
-                    (0 ..< pixelSlices).map { r in
+                func bank(_ fifo: String, _ type: HWType, _ w: (enables: [Signal], slots: [Signal], picks: [Signal], fill: Signal),
+                          _ entries: [Signal]) -> [Signal] {
+                    // The entry this bank takes: the only one, or the one its pick names.
+                    let data = entries.count == 1 ? entries[0] : m.wire("\(fifo)_wdata_\(f)", select(w.picks[f], entries))
+                    return (0 ..< pixelSlices).map { r in
                         let suffix = r == 0 ? "" : "_s\(r)"
                         let mem = m.memory("\(fifo)_bank_\(f)\(suffix)", depth: depth, type, style: .distributed)
-                        mem.write(w.slot, data, enable: w.enables[f])
+                        mem.write(w.slots[f], data, enable: w.enables[f])
                         guard r > 0, let sliced else { return mem.read(headNext, name: "\(fifo)_head_\(f)") }
                         let at = m.wire("\(fifo)_at_\(f)_s\(r)", mux(sliced, (headNext + r).truncate(to: slotBits), headNext))
                         return mem.read(at, name: "\(fifo)_head_\(f)_s\(r)")

@@ -69,6 +69,8 @@ public enum ControlCycleModel {
 
     static func body(_ r: ControlRecord, config c: AcceleratorConfig, memory: Memory) -> Body {
         let params = r.loadParams ? r.paramRecords : 0
+        // Parameter records come P to a beat (AcceleratorConfig.parameterRecordsPerBeat).
+        let perBeat = c.parameterRecordsPerBeat, paramBeats = (params + perBeat - 1) / perBeat
         let weights = r.op == .conv ? r.weightBeats : 0
         let residual = r.residual && (r.last || r.op == .copy) ? r.outputPositions : 0
         let positions = r.regionRows * r.regionCols
@@ -79,7 +81,7 @@ public enum ControlCycleModel {
         let writes = r.last || r.op == .copy ? r.outputPositions * r.outChunk : 0
         let reads = params * 16 + weights * c.streamBytes + residual * r.outChunk + dataBeats * r.inChunk
         func beat(_ bytes: Int) -> Double { max(1, Double(bytes) / memory.bandwidth) }
-        let serial = Double(params) * beat(16) + Double(weights) * beat(c.streamBytes) + Double(residual) * beat(r.outChunk)
+        let serial = Double(paramBeats) * beat(16 * perBeat) + Double(weights) * beat(c.streamBytes) + Double(residual) * beat(r.outChunk)
             + Double(dataBeats) * beat(r.inChunk) + Double(positions - dataBeats) + Double(paddingRow)
         let tail: Int
         switch (r.op, r.mode, r.last) {
@@ -95,12 +97,12 @@ public enum ControlCycleModel {
             tail = tailPointwise + inLastBeat - 1
         }
         // The memory bound covers the writes too, but the last results are written during the tail
-        // (measured: about 5/8 of it overlaps). The parameter records come first, one 16-byte record
-        // per beat: that phase is beat-bound whatever the bandwidth (64 beats for a depthwise pass of
-        // four slices), so only the rest of the pass shares the memory's budget.
-        let paramPhase = Double(params) * beat(16)
+        // (measured: about 5/8 of it overlaps). The parameter records come first, P per beat: that
+        // phase is beat-bound whatever the bandwidth, so only the rest of the pass shares the
+        // memory's budget.
+        let paramPhase = Double(paramBeats) * beat(16 * perBeat)
         let stream = max(serial, paramPhase + Double(reads + writes - params * 16) / memory.bandwidth - Double(tail) * 5 / 8)
-        let commands = [params > 0, weights > 0, residual > 0, dataBeats > 0].filter { $0 }.count
+        let commands = [paramBeats > 0, weights > 0, residual > 0, dataBeats > 0].filter { $0 }.count
         return Body(stream: Int(stream.rounded(.up)), tail: tail, commands: commands)
     }
 

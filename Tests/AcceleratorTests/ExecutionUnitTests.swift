@@ -565,14 +565,20 @@ private struct EULayer {
                 }
                 var beats: [(phase: Int, bytes: [Int])] = []
                 if first {
+                    // The records, parameterRecordsPerBeat to a beat (record k in bytes 16k ..< 16k + 16).
+                    var records = [[Int]]()
                     for sl in 0 ..< paramSlices { for j in 0 ..< lanes {
                         // Depthwise slice sl's channel j (wide: filter group sl's filter j) is lane j of
                         // parameter group sl.
                         let oc = kind == .depthwise ? g * perGroup + sl * pc + j : kind == .wide ? g * perGroup + sl * pf + j : g * perGroup + j
                         let real = (kind == .depthwise ? j < pc : kind == .wide ? j < pf : j < perGroup) && oc < cout
                         let words = real ? [Int(bias[oc]), Int(multipliers[oc]), shifts[oc], 0] : [0, 0, 0, 0]
-                        beats.append(EUPass.beat(0, words.flatMap { v in (0 ..< 4).map { Int(Int8(truncatingIfNeeded: v >> (8 * $0))) } }, b: b))
+                        records.append(words.flatMap { v in (0 ..< 4).map { Int(Int8(truncatingIfNeeded: v >> (8 * $0))) } })
                     } }
+                    let perBeat = c.parameterRecordsPerBeat
+                    for first in stride(from: 0, to: records.count, by: perBeat) {
+                        beats.append(EUPass.beat(0, records[first ..< min(records.count, first + perBeat)].flatMap { $0 }, pad: 99, b: b))
+                    }
                 }
                 // The weight set in the mode's byte order.
                 var set: [Int] = []

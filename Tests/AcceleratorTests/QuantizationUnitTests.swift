@@ -173,5 +173,65 @@ final class QuantizationUnitTests: XCTestCase {
         XCTAssertThrowsError(try QuantizationUnit(config: .paper, pixels: 2, filters: 4, maxChannels: 3)) { e in
             XCTAssertTrue("\(e)".contains("maxChannels 3"), "\(e)")
         }
+        XCTAssertThrowsError(try QuantizationUnit(config: .paper, pixels: 2, filters: 4, pushWidth: 5)) { e in
+            XCTAssertEqual("\(e)", "QuantizationUnit pushWidth 5: must be 1 to 4 (filters)")
+        }
+    }
+
+    /// Entries a cycle (`pushWidth` 4) land where one at a time would: 6 channels of 4 filter lanes
+    /// pushed as 4 + 2 (the second push wraps into the next slice and stops mid-slice), then the two
+    /// slices requantize 3 pixels each with their own parameters; then a clear and 3 + 3 + 3 pushes
+    /// of 9 entries into a unit of 2 slices overflow at the third.
+    func testSeveralEntriesPerCycleLandInOrder() throws {
+        let q = try QuantizationUnit(config: .paper, pixels: 3, filters: 4, maxChannels: 8, residual: false, pushWidth: 4)
+        let sim = try Simulator(Design(top: q.module), backend: .verilator)
+        let params: [(bias: Int32, q: (multiplier: Int32, shift: Int))] = (0 ..< 6).map { c in
+            let scale: Double = 0.001 * Double(c + 1)
+            let q = FixedPoint.quantizeMultiplier(scale)
+            return (Int32(1000 * c - 2500), (q.multiplier, q.shift))
+        }
+        // Stimulus values hold until changed, so every cycle starts from idle.
+        var idle = ["param_clear": 0, "bias_push_count": 0, "bound_push_count": 0, "mult_push_count": 0, "in_valid": 0,
+                    "in_slice_last": 0, "zero_point": 5]
+        for k in 0 ..< 4 {
+            for name in ["bias_data", "mult_multiplier", "mult_shift", "bound_min", "bound_max"] { idle["\(name)_\(k)"] = 0 }
+        }
+        for p in 0 ..< 3 { for f in 0 ..< 4 { idle["acc_\(p)_\(f)"] = 0 } }
+        func push(_ first: Int, _ n: Int) -> [String: Int] {
+            var s = idle.merging(["bias_push_count": n, "bound_push_count": n, "mult_push_count": n]) { $1 }
+            for k in 0 ..< 4 {
+                let c = min(first + k, 5)
+                s["bias_data_\(k)"] = Int(params[c].bias); s["mult_multiplier_\(k)"] = Int(params[c].q.multiplier)
+                s["mult_shift_\(k)"] = params[c].q.shift; s["bound_min_\(k)"] = -128; s["bound_max_\(k)"] = 127
+            }
+            return s
+        }
+        let accs = [[Int]]((0 ..< 2).map { slice in (0 ..< 12).map { 37_000 * ($0 + 1) * (slice == 0 ? 1 : -1) } })
+        func beat(_ slice: Int) -> [String: Int] {
+            var s = idle.merging(["in_valid": 1, "in_slice_last": 1]) { $1 }
+            for p in 0 ..< 3 { for f in 0 ..< 4 { s["acc_\(p)_\(f)"] = accs[slice][p * 4 + f] } }
+            return s
+        }
+        let clear = idle.merging(["param_clear": 1]) { $1 }
+        var stimulus: [[String: Int]] = [clear, push(0, 4), push(4, 2), idle, beat(0), beat(1)]
+        stimulus += [[String: Int]](repeating: idle, count: 10)
+        stimulus += [clear, push(0, 3), push(0, 3), push(0, 3), idle]
+        let out = try sim.run(stimulus)
+        let results = out.enumerated().filter { $0.element["out_valid"] == 1 }.map(\.offset)
+        XCTAssertEqual(results.count, 2, "two beats requantized")
+        for (n, t) in results.enumerated() {
+            for p in 0 ..< 3 {
+                for f in 0 ..< 4 {
+                    // Channels 6 and 7 were never pushed: their lanes are not checked.
+                    let c = n * 4 + f
+                    guard c < 6 else { continue }
+                    let want = FixedPoint.requantize(acc: Int32(accs[n][p * 4 + f]) &+ params[c].bias, multiplier: params[c].q.multiplier,
+                                                     shift: params[c].q.shift, outputZeroPoint: 5, min: -128, max: 127)
+                    XCTAssertEqual(out[t]["y_\(p)_\(f)"], Int(want), "slice \(n) pixel \(p) filter \(f)")
+                }
+            }
+        }
+        XCTAssertEqual(out.last?["param_overflow"], 1, "9 entries into 2 slices of 4")
+        XCTAssertEqual(out[out.count - 2]["param_overflow"], 0, "8 entries fit")
     }
 }
