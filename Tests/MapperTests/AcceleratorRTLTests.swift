@@ -92,6 +92,40 @@ final class AcceleratorRTLTests: XCTestCase {
         }
     }
 
+    /// A stream wider than the lanes (PC = PF = PD = 4, B = 32): wide pointwise passes (S = 4 filter
+    /// groups, K = 2 input slices a beat), two parameter records a beat through the control unit,
+    /// the transposer and the space-to-depth image on wide passes, and a 10×4 first layer on its
+    /// im2col image, each bit-exact on the whole top under back-pressure. The plans are checked to
+    /// take those paths, so the test keeps covering them if the mapper's choices move.
+    func testWideStreamPathsEndToEndUnderBackPressure() throws {
+        var c = AcceleratorConfig()
+        c.pc = 4; c.pf = 4; c.pd = 4; c.streamBytes = 32; c.maxRowWidth = 32; c.outputBufferDepth = 64
+        XCTAssertEqual([c.pointwiseSlices, c.pointwiseBeatSlices, c.parameterRecordsPerBeat], [4, 2, 2])
+        var nets = [(String, Network, (ControlPlan) -> Bool)]()
+        var e = NetBuilder(seed: 81)
+        let x = e.input([1, 9, 11, 6])
+        let y = e.conv(x, outputs: 37, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let d = e.depthwise(y, kernel: (3, 3), stride: 2, multiplier: 1, padding: .same)
+        e.output(e.conv(d, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        nets.append(("expansion, depthwise, projection", e.net, { $0.records.contains { $0.wide && $0.inChunk > 4 && $0.outChunk > 4 } }))
+        var t = NetBuilder(seed: 82)
+        let u = t.transpose(t.input([1, 3, 12, 10]), [0, 2, 3, 1])
+        t.output(t.conv(u, outputs: 6, kernel: (3, 3), stride: 1, padding: .same, activation: .relu))
+        nets.append(("NCHW input transposed", t.net, { $0.records.contains { $0.wide && $0.outChunk == 12 } }))
+        var s2d = NetBuilder(seed: 83)
+        s2d.output(s2d.conv(s2d.input([1, 32, 30, 1]), outputs: 8, kernel: (3, 3), stride: 2, padding: .same, activation: .relu))
+        nets.append(("stride-2 convolution on the s2d image", s2d.net, { p in !p.records.contains { $0.op == .copy } && p.records.contains { $0.wide } }))
+        var k = NetBuilder(seed: 84)
+        k.output(k.conv(k.input([1, 25, 10, 1]), outputs: 16, kernel: (10, 4), stride: 2, padding: .same, activation: .relu))
+        nets.append(("10×4 convolution on its im2col image", k.net, { p in p.records.contains { $0.op == .copy } && !p.records.contains { $0.op == .conv && $0.mode == .standard } }))
+        let vtop = try VtopBuild.binary(for: c)
+        for (n, (what, net, takesThePath)) in nets.enumerated() {
+            let plan = try ControlPlan(program: try Mapper.compile(net, config: c, options: .externalOnly))
+            XCTAssertTrue(takesThePath(plan), "\(what): the mapper no longer takes the path this test is about")
+            try runOnRTL(vtop, net, config: c, "\(what) at B = 32", seed: UInt64(n + 20), options: ["--backpressure", "0.3", "--bandwidth", "8", "--latency", "29"])
+        }
+    }
+
     func testMobileNetV2BottlenecksWithStrideOneAndTwo() throws {
         var nets = [(String, Network)]()
         for stride in [1, 2] {
