@@ -598,28 +598,19 @@ private struct PlanBuilder {
     /// beat would hold only one s2d pixel.
     mutating func spaceToDepthOnTheEngine(_ i: Instruction, scratch: UInt32) throws -> Bool {
         let c = i.inputChannels, h = i.inputHeight, w = i.inputWidth, hs = (h + 1) / 2, ws = w / 2
-        let pc = config.pc, pf = config.pf, s = config.pointwiseSlices, k = config.pointwiseBeatSlices
-        let g = min(k * pc / (2 * c), s * pf / (4 * c))
+        let pc = config.pc, pf = config.pf, k = config.pointwiseBeatSlices
+        let g = min(k * pc / (2 * c), config.pointwiseSlices * pf / (4 * c))
         guard g >= 2, let unit = ControlPlan.averageMultiplier(count: 1) else { return false }
         // Runs of positions along an s2d row: whole positions of g pixels, then the rest as one.
-        var runs = [(first: Int, positions: Int, width: Int)]()
-        if ws / g > 0 { runs.append((0, ws / g, g)) }
-        if ws % g > 0 { runs.append((ws / g * g, 1, ws % g)) }
-        for run in runs {
+        for run in Self.runs(of: ws, by: g) {
             let inBytes = 2 * c * run.width, outBytes = 4 * c * run.width
-            let groups = (outBytes + pf - 1) / pf, beatSlices = (inBytes + pc - 1) / pc
-            let wide = groups > 1 || beatSlices > 1
-            let block = try parameterBlock(slices: (0 ..< groups).map { v in
-                (0 ..< min(pf, outBytes - v * pf)).map { _ in (0, unit.multiplier, Int32(unit.shift)) }
-            })
-            let sets = try (0 ..< 2).map { dy -> (address: UInt32, beats: Int) in
-                var set = [UInt8](repeating: 0, count: ((beatSlices - 1) * max(1, s) + groups) * pc * pf)
-                for b in 0 ..< inBytes {
+            let groups = (outBytes + pf - 1) / pf, wide = groups > 1 || inBytes > pc
+            let block = try passThroughParameters(lanes: outBytes, unit: unit)
+            let sets = try (0 ..< 2).map { dy in
+                try passThroughWeights(inputBytes: inBytes, lanes: outBytes) { b in
                     let e = b / (2 * c), dx = (b % (2 * c)) / c, ch = b % c
-                    let lane = e * 4 * c + (2 * dy + dx) * c + ch
-                    set[(((b / pc) * s + lane / pf) * pc + b % pc) * pf + lane % pf] = 1
+                    return e * 4 * c + (2 * dy + dx) * c + ch
                 }
-                return try weightSet(set)
             }
             for (r0, nr, p0, np) in pointBlocks(rows: hs, cols: run.positions, residual: wide) {
                 let passes = (0 ..< 2).map { dy -> ControlRecord in
@@ -642,6 +633,40 @@ private struct PlanBuilder {
             }
         }
         return true
+    }
+
+    /// `count` positions of `width` elements: the whole ones as one run, then the rest as one
+    /// shorter position (the runs of the byte-moving passes below).
+    static func runs(of count: Int, by width: Int) -> [(first: Int, positions: Int, width: Int)] {
+        var runs = [(first: Int, positions: Int, width: Int)]()
+        if count / width > 0 { runs.append((0, count / width, width)) }
+        if count % width > 0 { runs.append((count / width * width, 1, count % width)) }
+        return runs
+    }
+
+    /// The parameter block of a pass group that moves bytes unchanged through the engine: bias 0
+    /// and `unit`, the exact multiplier of a division by 1, on `lanes` output lanes, one group of
+    /// PF lanes per filter group (a wide pass's parameter groups).
+    mutating func passThroughParameters(lanes: Int, unit: (multiplier: Int32, shift: Int)) throws -> UInt32 {
+        let pf = config.pf
+        return try parameterBlock(slices: (0 ..< (lanes + pf - 1) / pf).map { v in
+            (0 ..< min(pf, lanes - v * pf)).map { _ in (0, unit.multiplier, Int32(unit.shift)) }
+        })
+    }
+
+    /// The weight set of such a pass: input byte b (slice b / PC of the beat) goes to output lane
+    /// `lane(b)` with weight 1. In the wide layout that is pixel lane (b / PC)·S + L / PF, filter
+    /// L mod PF, byte (((b / PC)·S + L / PF)·PC + b mod PC)·PF + L mod PF; with one slice and one
+    /// filter group it is the pointwise layout.
+    mutating func passThroughWeights(inputBytes: Int, lanes: Int, _ lane: (Int) -> Int) throws -> (address: UInt32, beats: Int) {
+        let pc = config.pc, pf = config.pf, s = config.pointwiseSlices
+        let groups = (lanes + pf - 1) / pf, beatSlices = (inputBytes + pc - 1) / pc
+        var set = [UInt8](repeating: 0, count: ((beatSlices - 1) * s + groups) * pc * pf)
+        for b in 0 ..< inputBytes {
+            let l = lane(b)
+            set[(((b / pc) * s + l / pf) * pc + b % pc) * pf + l % pf] = 1
+        }
+        return try weightSet(set)
     }
 
     /// The cycle model's figure for the records `b` added to this builder's, at a memory as fast as
@@ -1208,9 +1233,7 @@ private struct PlanBuilder {
         let g = min(pc, slices * pf / max(1, channels))
         guard g >= 2, st[2] == 1, st[1] == o[2], channels >= 1, let unit = ControlPlan.averageMultiplier(count: 1) else { return false }
         // Runs of positions: the whole positions of g elements, then the rest as one shorter position.
-        var runs = [(first: Int, positions: Int, width: Int)]()
-        if plane / g > 0 { runs.append((0, plane / g, g)) }
-        if plane % g > 0 { runs.append((plane / g * g, 1, plane % g)) }
+        let runs = Self.runs(of: plane, by: g)
         var params = [UInt32: UInt32]()
         for a in 0 ..< o[0] {
             for run in runs {
@@ -1219,20 +1242,12 @@ private struct PlanBuilder {
                 let groups = (lanesUsed + pf - 1) / pf, wide = groups > 1
                 let block: UInt32
                 if let known = params[UInt32(lanesUsed)] { block = known } else {
-                    block = try parameterBlock(slices: (0 ..< groups).map { v in
-                        (0 ..< min(pf, lanesUsed - v * pf)).map { _ in (0, unit.multiplier, Int32(unit.shift)) }
-                    })
+                    block = try passThroughParameters(lanes: lanesUsed, unit: unit)
                     params[UInt32(lanesUsed)] = block
                 }
-                // Element e of plane c goes to lane L = e·C + c: filter group L / PF's filter L mod PF,
-                // weight byte ((L / PF)·PC + e)·PF + L mod PF (the pointwise layout when one group).
-                let sets = try (0 ..< channels).map { c -> (address: UInt32, beats: Int) in
-                    var w = [UInt8](repeating: 0, count: groups * pc * pf)
-                    for e in 0 ..< run.width {
-                        let lane = e * channels + c
-                        w[((lane / pf) * pc + e) * pf + lane % pf] = 1
-                    }
-                    return try weightSet(w)
+                // Element e of plane c goes to lane e·C + c.
+                let sets = try (0 ..< channels).map { c in
+                    try passThroughWeights(inputBytes: run.width, lanes: lanesUsed) { e in e * channels + c }
                 }
                 for (_, _, q0, n) in pointBlocks(rows: 1, cols: run.positions, residual: wide) {
                     let passes = (0 ..< channels).map { c -> ControlRecord in
