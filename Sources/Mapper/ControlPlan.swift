@@ -915,8 +915,18 @@ private struct PlanBuilder {
     /// 63 × 9 = 567 passes instead of 63 × 80 = 5040, each a few beats long, so per-pass overhead no
     /// longer dominates. With PV or more batches the pointwise passes fill the pixel lanes and stay.
     /// Either way the weight zero point is folded into the weights (after pruning).
+    /// Where a stream beat carries several slices (`foldTaps` > 1), the same chunks can run as folded
+    /// passes instead (one engine beat per batch from ceil(chunk / t·PC) beats of t·PC inputs, the
+    /// first filter group keeping them in the input buffer for the others to replay), which moves
+    /// the chunk in 3 beats instead of 9 and ends an intermediate pass 7 cycles after its last beat
+    /// instead of 16; the cycle model keeps the faster of the two.
     mutating func fullyConnected(_ i: Instruction) throws {
-        if i.batches < config.pv { try fullyConnectedWindows(i) } else { try fullyConnectedPointwise(i) }
+        guard i.batches < config.pv else { return try fullyConnectedPointwise(i) }
+        guard config.foldTaps > 1 else { return try fullyConnectedWindows(i) }
+        var windows = self, folded = self
+        try windows.fullyConnectedWindows(i)
+        try folded.fullyConnectedFolded(i)
+        self = cycles(of: folded) < cycles(of: windows) ? folded : windows
     }
 
     /// A weight set of `count` bytes of `i`'s packed FC weights at `offset`, [d][f < PF] with input
@@ -984,6 +994,59 @@ private struct PlanBuilder {
                 }
                 group(passes, parameters: params[fs], residual: fullyConnectedResidual(i, batch: b, group: fs))
             }
+        }
+    }
+
+    /// FC as folded passes (docs/control.md, mode 3): per filter group, one pass per chunk of PK·PC
+    /// inputs whose positions are the batches. Chunk k of batch n is ceil(count / t·PC) beats of
+    /// t·PC inputs (input row stride D), so its engine beat is the standard window's layout and the
+    /// windows' weight sets serve unchanged (cut after the beats that carry data). The last chunk's
+    /// last beat may read past D: those inputs meet zero weights. The first filter group keeps each
+    /// chunk's gathered beats (chunk k of batch n in word k·batches + n) and the later groups replay
+    /// them, one fill beat a position, so the input is read once.
+    mutating func fullyConnectedFolded(_ i: Instruction) throws {
+        let pc = config.pc, pf = config.pf, t = config.foldTaps, d = i.inputChannels, outs = i.outputChannels
+        let chunk = Slicing.fullyConnectedChunk(config), beatBytes = t * pc
+        let nChunks = Slicing.ceilDiv(d, chunk), nFS = Slicing.ceilDiv(outs, pf), batches = i.batches
+        let counts = (0 ..< nChunks).map { min(chunk, d - $0 * chunk) }
+        let beatsOf = counts.map { Slicing.ceilDiv($0, beatBytes) }, inChunks = counts.map { min($0, beatBytes) }
+        var sets = [[(address: UInt32, beats: Int)]]()
+        var params = [UInt32]()
+        for fs in 0 ..< nFS {
+            sets.append(try (0 ..< nChunks).map { cs in
+                let w = try fullyConnectedWeights(i, offset: (fs * nChunks + cs) * chunk * pf, count: chunk * pf, d0: cs * chunk, fs: fs)
+                return try weightSet(Array(w.prefix(ControlPlan.foldedWeightBytes(beats: beatsOf[cs], inChunk: inChunks[cs], config: config))))
+            })
+            params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: outs)))
+        }
+        let last = nChunks - 1
+        let end = Int(i.inputAddress) + (batches - 1) * d + last * chunk + (beatsOf[last] - 1) * beatBytes + inChunks[last]
+        guard end <= image.count else {
+            throw MapperError("\(here(i)): the last folded beat of the input reads up to address \(end), past the \(image.count)-byte memory image")
+        }
+        let reuse = nFS > 1 && nChunks * batches <= config.inputBufferWords && beatsOf.contains { $0 > 1 }
+        for fs in 0 ..< nFS {
+            let passes = (0 ..< nChunks).map { cs -> ControlRecord in
+                var r = base(i, .conv, .folded)
+                if i.weightZeroPoint != 0 { r.pruningThreshold = 0 }
+                r.regionRows = batches; r.regionCols = beatsOf[cs]
+                r.imageRows = batches; r.imageCols = beatsOf[cs]
+                if reuse {
+                    r.bufferRow0 = cs * batches
+                    if fs == 0 { r.keep = true } else {
+                        // One fill beat per position paces the replay; nothing is read.
+                        r.replay = true; r.regionCols = 1; r.imageRows = 0; r.imageCols = 1
+                    }
+                }
+                r.inputAddress = i.inputAddress + UInt32(cs * chunk)
+                r.inputRowStride = UInt32(d); r.inputPixelStride = UInt32(beatBytes)
+                r.inChunk = inChunks[cs]; r.fillValue = i.inputZeroPoint
+                r.weightAddress = sets[fs][cs].address; r.weightBeats = sets[fs][cs].beats
+                fullyConnectedOutput(&r, i, batch: 0, group: fs)
+                r.outputRows = 1; r.outputCols = batches
+                return r
+            }
+            group(passes, parameters: params[fs], residual: fullyConnectedResidual(i, batch: 0, group: fs))
         }
     }
 

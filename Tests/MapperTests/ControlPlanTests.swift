@@ -269,11 +269,15 @@ final class ControlPlanTests: XCTestCase {
         try assertRecordsMatch(b.net, "fc over 4 batches")
     }
 
-    /// With fewer batches than PV, FC runs as standard 3×3 passes of PK·PC inputs each (one per
-    /// filter group and chunk of PK·PC inputs), not pointwise passes of PC; with PV batches or more
-    /// the pointwise passes stay. The depths leave partial last chunks of 1 to 9 pixels (n % 3 ≠ 0
-    /// among them: 300 and 214 inputs at PC=16 are 1 and 5 pixels, at PC=3 1 and 9).
-    func testFullyConnectedWithFewBatchesIsOneStandardPassPerFilterGroupAndChunkOfPKTimesPCInputs() throws {
+    /// With fewer batches than PV, FC runs one pass per filter group and chunk of PK·PC inputs, not
+    /// pointwise passes of PC: as standard 3×3 passes, one per batch, where a stream beat carries one
+    /// slice (the paper's configuration at B = 16), and as folded passes whose positions are the
+    /// batches where it carries several (PC = 4 and PC = 3 at B = 16: three slices a beat), the first
+    /// filter group keeping each chunk in the input buffer and the others replaying it, one fill
+    /// beat a batch. With PV batches or more the pointwise passes stay. The depths leave partial
+    /// last chunks of 1 to 9 pixels (n % 3 ≠ 0 among them: 300 and 214 inputs at PC=16 are 1 and 5
+    /// pixels, at PC=3 1 and 9).
+    func testFullyConnectedWithFewBatchesIsOnePassPerFilterGroupAndChunkOfPKTimesPCInputs() throws {
         func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
         for (batches, depth, outs) in [(1, 300, 37), (1, 214, 37), (1, 1280, 20), (4, 214, 9), (9, 40, 7)] {
             var b = NetBuilder(seed: UInt64(depth + batches))
@@ -283,12 +287,22 @@ final class ControlPlanTests: XCTestCase {
                 let plan = try ControlPlan(program: try Mapper.compile(b.net, config: c, options: .externalOnly))
                 let fc = plan.records.filter { $0.op == .conv }
                 let label = "\(batches)×\(depth) → \(outs) at PC=\(c.pc) PF=\(c.pf)"
-                if batches < c.pv {
-                    XCTAssertEqual(fc.count, batches * ceilDiv(outs, c.pf) * ceilDiv(depth, c.pk * c.pc), label)
+                let groups = ceilDiv(outs, c.pf), chunks = ceilDiv(depth, c.pk * c.pc)
+                if batches >= c.pv {
+                    XCTAssertEqual(fc.count, groups * ceilDiv(depth, c.pc), label)
+                    XCTAssertTrue(fc.allSatisfy { $0.mode == .pointwise }, label)
+                } else if c.foldTaps == 1 {
+                    XCTAssertEqual(fc.count, batches * groups * chunks, label)
                     XCTAssertTrue(fc.allSatisfy { $0.mode == .standard && $0.outputPositions == 1 }, label)
                 } else {
-                    XCTAssertEqual(fc.count, ceilDiv(outs, c.pf) * ceilDiv(depth, c.pc), label)
-                    XCTAssertTrue(fc.allSatisfy { $0.mode == .pointwise }, label)
+                    XCTAssertEqual(fc.count, groups * chunks, label)
+                    XCTAssertTrue(fc.allSatisfy { $0.mode == .folded && $0.outputPositions == batches }, label)
+                    // A chunk moves in ceil(PK·PC / t·PC) = 3 beats a batch, once.
+                    XCTAssertTrue(fc.allSatisfy { $0.regionCols <= c.pk / c.foldTaps }, label)
+                    if groups > 1 {
+                        XCTAssertEqual(fc.prefix(chunks).map(\.keep), Array(repeating: true, count: chunks), label)
+                        XCTAssertTrue(fc.dropFirst(chunks).allSatisfy { $0.replay && $0.regionCols == 1 }, label)
+                    }
                 }
             }
             try assertRecordsMatch(b.net, "fc \(batches)×\(depth) → \(outs)")
