@@ -1115,12 +1115,22 @@ private struct PlanBuilder {
     /// pass covers all slices at once: MobileNetV2's 7×7×1280 mean is 17 passes of 80 rows instead
     /// of 720 one-window depthwise passes. Then tflite-micro's folded multiplier (bias 0).
     mutating func mean(_ i: Instruction) throws {
+        try positionSums(i, multiplier: i.meanMultiplier, shift: i.meanShift) { r in
+            r.activationMin = -128; r.activationMax = 127
+            r.fillValue = i.inputZeroPoint; r.outZeroPoint = i.outputZeroPoint
+        }
+    }
+
+    /// The folded passes of MEAN, shared with a global AVERAGE_POOL_2D: every slice's sum over all
+    /// H×W positions of Σ (x − fillValue), requantized with (`multiplier`, `shift`) and bias 0;
+    /// `finish` sets the fill, the output zero point and the clamp of the operator.
+    mutating func positionSums(_ i: Instruction, multiplier: Int32, shift: Int, finish: (inout ControlRecord) -> Void) throws {
         let pc = config.pc, pf = config.pf, t = config.foldTaps, c = i.inputChannels
         let w = min(pc, pf), perPass = 9 / t, positions = i.inputHeight * i.inputWidth
         var ones = [UInt8](repeating: 0, count: 9 * pc * pf)
         for x in 0 ..< perPass { for ch in 0 ..< w { ones[((x * t) * pc + ch) * pf + ch] = 1 } }
         let set = try weightSet(Array(ones.prefix(ControlPlan.foldedWeightBytes(beats: perPass, inChunk: w, config: config))))
-        let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, i.meanMultiplier, Int32(i.meanShift)), count: w))
+        let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, multiplier, Int32(shift)), count: w))
         // Rows: the whole slices, then a narrower last one; at most `depth` rows per pass.
         var slices = [(first: Int, count: Int, width: Int)]()
         for s0 in stride(from: 0, to: c / w, by: depth) { slices.append((s0 * w, min(depth, c / w - s0), w)) }
@@ -1129,15 +1139,16 @@ private struct PlanBuilder {
             var passes = [ControlRecord]()
             for p0 in stride(from: 0, to: positions, by: perPass) {
                 var r = base(i, .conv, .folded)
-                r.activationMin = -128; r.activationMax = 127; r.pruningThreshold = 0
+                r.pruningThreshold = 0
                 let beats = min(perPass, positions - p0)
                 r.regionRows = run.count; r.regionCols = beats; r.imageRows = run.count; r.imageCols = beats
                 r.inputAddress = i.inputAddress + UInt32(p0 * c + run.first)
                 r.inputRowStride = UInt32(run.width); r.inputPixelStride = UInt32(c)
-                r.inChunk = run.width; r.fillValue = i.inputZeroPoint
+                r.inChunk = run.width
                 r.weightAddress = set.address; r.weightBeats = set.beats
                 r.outputRows = 1; r.outputCols = run.count
-                r.outChunk = run.width; r.outZeroPoint = i.outputZeroPoint
+                r.outChunk = run.width
+                finish(&r)
                 r.outputAddress = i.outputAddress + UInt32(run.first)
                 r.outputPixelStride = UInt32(run.width); r.outputRowStride = UInt32(run.count * run.width)
                 passes.append(r)
@@ -1153,14 +1164,33 @@ private struct PlanBuilder {
     /// with equal colsIn, each run × run block with its own parameter block; windows inside the
     /// image make one run per axis, the single block of a VALID pool.
     mutating func averagePool(_ i: Instruction) throws {
+        let rowRuns = PlanBuilder.inImageRuns(outputs: i.outputHeight, stride: i.strideH, pad: i.padTop, kernel: i.kernelHeight, size: i.inputHeight)
+        let colRuns = PlanBuilder.inImageRuns(outputs: i.outputWidth, stride: i.strideW, pad: i.padLeft, kernel: i.kernelWidth, size: i.inputWidth)
+        // A single window over the whole image (a global pool: KWS's 25×5, ResNet's 8×8) is MEAN's
+        // sum of every position per slice with the pool's own arithmetic (raw x, fill 0, output
+        // zero point 0, the exact reciprocal of H·W and the fused clamp): folded passes that take
+        // each position once, against one depthwise pass per 3×3 piece and PC-channel slice.
+        let positions = i.inputHeight * i.inputWidth
+        if i.outputHeight == 1, i.outputWidth == 1, rowRuns.first?.inImage == i.inputHeight, colRuns.first?.inImage == i.inputWidth,
+           let q = ControlPlan.averageMultiplier(count: positions) {
+            var pools = self, sums = self
+            try pools.averagePoolWindows(i, rowRuns: rowRuns, colRuns: colRuns)
+            try sums.positionSums(i, multiplier: q.multiplier, shift: q.shift) { r in r.fillValue = 0; r.outZeroPoint = 0 }
+            self = cycles(of: sums) < cycles(of: pools) ? sums : pools
+            return
+        }
+        try averagePoolWindows(i, rowRuns: rowRuns, colRuns: colRuns)
+    }
+
+    /// AVERAGE_POOL_2D as depthwise passes over the 3×3 pieces of its windows, per block of outputs
+    /// with one in-image count.
+    mutating func averagePoolWindows(_ i: Instruction, rowRuns: [(start: Int, count: Int, inImage: Int)], colRuns: [(start: Int, count: Int, inImage: Int)]) throws {
         let name = here(i)
         let oh = i.outputHeight, ow = i.outputWidth, kh = i.kernelHeight, kw = i.kernelWidth
         let sW = ow > 1 ? i.strideW : nil, sH = oh > 1 ? i.strideH : nil
         let s = sW ?? sH ?? 1
         guard s <= 2 else { throw MapperError("\(name): stride \(i.strideH)x\(i.strideW) does not decompose into the reshape unit's 3×3 windows (strides 1 and 2)") }
         let perRow = sH != nil && sH != s
-        let rowRuns = PlanBuilder.inImageRuns(outputs: oh, stride: i.strideH, pad: i.padTop, kernel: kh, size: i.inputHeight)
-        let colRuns = PlanBuilder.inImageRuns(outputs: ow, stride: i.strideW, pad: i.padLeft, kernel: kw, size: i.inputWidth)
         var params = [Int: UInt32]()
         for count in Set(rowRuns.flatMap { r in colRuns.map { r.inImage * $0.inImage } }).sorted() {
             // An empty window (explicit pads only) averages to 0, as the Reference has it.

@@ -345,6 +345,29 @@ final class ControlPlanTests: XCTestCase {
         try assertRecordsMatch(m.net, "mean")
     }
 
+    /// A pool whose one window is the whole image (KWS's 25×5, ResNet's 8×8) can sum every position
+    /// of each slice as MEAN does, with the pool's arithmetic: raw x (fill 0), output zero point 0,
+    /// the exact reciprocal of H·W and the fused clamp. A folded pass takes 9 / foldTaps positions
+    /// of every slice, where the depthwise lowering has a pass per 3×3 piece and slice, but each
+    /// folded pass loads its ones set again, so the cycle model chooses. KWS's 25×5×64 at PC = 16:
+    /// ceil(125 / 9) = 14 folded passes at 16-byte beats (t = 1) instead of 18 pieces × 4 slices,
+    /// ceil(125 / 3) = 42 at 64-byte beats (t = 3); 25×5×5, one slice, stays 18 depthwise passes.
+    func testAGlobalAveragePoolSumsEveryPositionOnceAsMeanDoesWhereThatIsFaster() throws {
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        for (channels, runs) in [(64, [(AcceleratorConfig(), 14, true), (wide, 42, true)]), (5, [(AcceleratorConfig(), 18, false)])] {
+            var b = NetBuilder(seed: UInt64(channels))
+            let x = b.input([1, 25, 5, channels])
+            b.output(b.averagePool(x, PoolOptions(filterH: 25, filterW: 5, activation: .relu6)))
+            for (config, records, folded) in runs {
+                let plan = try ControlPlan(program: try Mapper.compile(b.net, config: config, options: .externalOnly))
+                let at = "\(channels) channels at B=\(config.streamBytes)"
+                XCTAssertEqual(plan.records.count, records, at)
+                XCTAssertTrue(plan.records.allSatisfy { ($0.mode == .folded) == folded && $0.fillValue == 0 && $0.outZeroPoint == 0 }, at)
+            }
+            try assertRecordsMatch(b.net, "global average pool 25×5×\(channels) with ReLU6", configs: Self.configs + [wide])
+        }
+    }
+
     /// MEAN runs as folded passes whose rows are the output's channel slices and whose beats are
     /// input positions, 9 / foldTaps per pass: 7×7×40 at PC = PF = 16 and 16-byte beats (t = 1) is
     /// 2 slices of 16 and one of 8, each ceil(49 / 9) = 6 passes; at PC = PF = 4 (t = 3) 10 slices
