@@ -1318,12 +1318,13 @@ private struct PlanBuilder {
     /// five-pixel beats instead of 150,528 one-byte beats.
     ///
     /// With wide passes (`pointwiseSlices` S > 1) the position's g·C results may fill S·PF lanes
-    /// (pixel lane v computes lanes v·PF ..< (v + 1)·PF), so g = min(PC, S·PF / C): 16 pixels of
-    /// 48 bytes per beat at PC = PF = 16, B = 64, 3 passes of 3,136 beats.
+    /// (pixel lane v computes lanes v·PF ..< (v + 1)·PF) and its g elements K·PC input lanes (K =
+    /// `pointwiseBeatSlices` slices a beat), so g = min(K·PC, S·PF / C): 21 pixels of 63 bytes per
+    /// beat at PC = PF = 16, B = 64, 3 passes of 2,390 beats.
     mutating func transposeOnTheEngine(_ i: Instruction, _ o: [Int], _ st: [Int]) throws -> Bool {
         let channels = o[3], plane = o[1] * o[2]
         let pf = config.pf, pc = config.pc, slices = config.pointwiseSlices
-        let g = min(pc, slices * pf / max(1, channels))
+        let g = min(slices > 1 ? config.pointwiseBeatSlices * pc : pc, slices * pf / max(1, channels))
         guard g >= 2, st[2] == 1, st[1] == o[2], channels >= 1, let unit = ControlPlan.averageMultiplier(count: 1) else { return false }
         // Runs of positions: the whole positions of g elements, then the rest as one shorter position.
         let runs = Self.runs(of: plane, by: g)

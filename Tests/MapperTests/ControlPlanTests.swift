@@ -578,17 +578,18 @@ final class ControlPlanTests: XCTestCase {
             }
             try assertRecordsMatch(b.net, label)
         }
-        // With wide passes (B = 64, S = 4) a position is 16 pixels whose 48 channels span three
-        // filter groups: a 7 × 9 plane is 3 positions of 16 pixels and one of 15.
+        // With wide passes (B = 64, S = 4, K = 2) a position is up to K·PC = 32 plane elements whose
+        // channels fit S·PF = 64 lanes: 21 pixels of 63 bytes (four filter groups). An 8 × 9 plane
+        // is 3 positions of 21 pixels and one of 9 (27 bytes, two groups).
         var wide = AcceleratorConfig(); wide.streamBytes = 64
         var b = NetBuilder(seed: 31)
-        b.output(b.transpose(b.input([1, 3, 7, 9]), [0, 2, 3, 1]))
+        b.output(b.transpose(b.input([1, 3, 8, 9]), [0, 2, 3, 1]))
         let plan = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
-        XCTAssertEqual(plan.records.map(\.inChunk), [16, 16, 16, 15, 15, 15])
-        XCTAssertEqual(plan.records.map(\.outChunk), [48, 48, 48, 45, 45, 45])
+        XCTAssertEqual(plan.records.map(\.inChunk), [21, 21, 21, 9, 9, 9])
+        XCTAssertEqual(plan.records.map(\.outChunk), [63, 63, 63, 27, 27, 27])
         XCTAssertEqual(plan.records.map(\.outputPositions), [3, 3, 3, 1, 1, 1])
         XCTAssertTrue(plan.records.allSatisfy(\.wide))
-        XCTAssertEqual(plan.records.filter(\.loadParams).map(\.paramRecords), [48, 48])
+        XCTAssertEqual(plan.records.filter(\.loadParams).map(\.paramRecords), [64, 32])
         try assertRecordsMatch(b.net, "transpose by the engine, wide", configs: [wide, Self.configs[1]])
     }
 
