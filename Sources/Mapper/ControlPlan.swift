@@ -348,7 +348,9 @@ private struct PlanBuilder {
         // A kernel other than 3×3 can also run as a pointwise layer over its im2col image; the
         // cycle model picks.
         var im2col = self
-        if try im2col.convolutionAsPointwise(i) {
+        if try im2col.convolutionAsPointwise(i, tapRows: false) {
+            var rows = self
+            if try rows.convolutionAsPointwise(i, tapRows: true), cycles(of: rows) < cycles(of: im2col) { im2col = rows }
             var windows = self
             let fits = (try? windows.standardWindows(i)) != nil
             self = !fits || cycles(of: im2col) < cycles(of: windows) ? im2col : windows
@@ -366,26 +368,75 @@ private struct PlanBuilder {
     /// layer: 40 copy passes of 125 beats and one pointwise layer of 40 channels instead of 8 3×3
     /// pieces streaming 1-byte pixels), on whole-width instructions of one batch
     /// whose pixels fit a beat, and only where the image is small (OH·OW·KH·KW·C ≤ 1 MB).
-    mutating func convolutionAsPointwise(_ i: Instruction) throws -> Bool {
+    ///
+    /// With `tapRows`, where a kernel row's KW·C inputs fit a beat, one copy pass per kernel row
+    /// moves them as one beat (they are contiguous in NHWC), so KWS's image takes 10 passes of 125
+    /// four-byte beats instead of 40 of one byte. Rows above or below the input are fill beats as
+    /// before; columns left or right of it cannot be part of a beat, so a layer with horizontal
+    /// padding first copies its input into a wider image whose padding columns are the input zero
+    /// point in the memory image (never written, so they stay for every run), one beat per input
+    /// row where a row fits a beat.
+    mutating func convolutionAsPointwise(_ i: Instruction, tapRows: Bool) throws -> Bool {
         let c = i.inputChannels, kh = i.kernelHeight, kw = i.kernelWidth, oh = i.outputHeight, ow = i.outputWidth
         let taps = kh * kw, t = taps * c
         guard i.kind == .convolution, taps > 1, !(kh == 3 && kw == 3), c <= min(beat, 128),
               i.tileOutColumn == 0, i.tileOutColumns == ow, i.batches == 1, oh * ow * t <= 1 << 20
         else { return false }
         let pc = config.pc, pf = config.pf, h = i.inputHeight, w = i.inputWidth
+        guard !tapRows || kw * c <= beat else { return false }
         let scratch = try append([UInt8](repeating: 0, count: oh * ow * t))
-        // One copy pass per tap: output position (oy, ox) reads input (oy·sH − pT + ky, ox·sW − pL + kx).
+        // The first output row/column whose input is inside, and how many are.
+        func inside(_ k: Int, _ pad: Int, _ stride: Int, _ size: Int, _ outputs: Int) -> (first: Int, count: Int) {
+            guard size - 1 + pad - k >= 0 else { return (0, 0) }
+            let first = max(0, (pad - k + stride - 1) / stride)
+            let last = min(outputs - 1, (size - 1 + pad - k) / stride)
+            return (first, max(0, last - first + 1))
+        }
         var template = base(i, .copy)
         template.inChunk = c; template.outChunk = c; template.fillValue = i.inputZeroPoint
-        for ky in 0 ..< kh {
-            for kx in 0 ..< kw {
-                // The first output row/column whose input is inside, and how many are.
-                func inside(_ k: Int, _ pad: Int, _ stride: Int, _ size: Int, _ outputs: Int) -> (first: Int, count: Int) {
-                    guard size - 1 + pad - k >= 0 else { return (0, 0) }
-                    let first = max(0, (pad - k + stride - 1) / stride)
-                    let last = min(outputs - 1, (size - 1 + pad - k) / stride)
-                    return (first, max(0, last - first + 1))
+        if tapRows {
+            // The input, or its horizontally padded copy: `source` holds `sw` pixels a row, input
+            // column x at column x + `left`.
+            var source = i.inputAddress, sw = w
+            if i.padLeft + i.padRight > 0 {
+                sw = w + i.padLeft + i.padRight
+                let padded = try append([UInt8](repeating: UInt8(truncatingIfNeeded: i.inputZeroPoint), count: h * sw * c))
+                var copy = template
+                if w * c <= beat {
+                    copy.inChunk = w * c; copy.outChunk = w * c
+                    copyBlocks(rows: 1, cols: h, { r, _, _, y0, n in
+                        r.regionRow0 = 0; r.regionCol0 = 0; r.imageRows = 1; r.imageCols = n
+                        r.inputAddress = i.inputAddress + UInt32(y0 * w * c); r.inputPixelStride = UInt32(w * c); r.inputRowStride = UInt32(h * w * c)
+                        r.outputAddress = padded + UInt32((y0 * sw + i.padLeft) * c); r.outputPixelStride = UInt32(sw * c); r.outputRowStride = UInt32(h * sw * c)
+                    }, template: copy)
+                } else {
+                    copyBlocks(rows: h, cols: w, { r, y0, _, x0, _ in
+                        r.regionRow0 = 0; r.regionCol0 = 0; r.imageRows = r.regionRows; r.imageCols = r.regionCols
+                        r.inputAddress = i.inputAddress + UInt32((y0 * w + x0) * c); r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(w * c)
+                        r.outputAddress = padded + UInt32((y0 * sw + i.padLeft + x0) * c); r.outputPixelStride = UInt32(c); r.outputRowStride = UInt32(sw * c)
+                    }, template: copy)
                 }
+                source = padded
+            }
+            // Kernel row ky of output (oy, ox): source row oy·sH − pT + ky, columns ox·sW ..< ox·sW + KW.
+            var row = template
+            row.inChunk = kw * c; row.outChunk = kw * c
+            for ky in 0 ..< kh {
+                let rows = inside(ky, i.padTop, i.strideH, h, oh)
+                let origin = rows.count > 0 ? UInt32((rows.first * i.strideH - i.padTop + ky) * sw * c) : 0
+                copyBlocks(rows: oh, cols: ow, { r, r0, _, q0, _ in
+                    r.regionRow0 = r0 - rows.first; r.regionCol0 = q0
+                    r.imageRows = rows.count; r.imageCols = ow
+                    r.inputAddress = source + origin
+                    r.inputPixelStride = UInt32(i.strideW * c); r.inputRowStride = UInt32(i.strideH * sw * c)
+                    r.outputAddress = scratch + UInt32((r0 * ow + q0) * t + ky * kw * c)
+                    r.outputPixelStride = UInt32(t); r.outputRowStride = UInt32(ow * t)
+                }, template: row)
+            }
+        }
+        // One copy pass per tap: output position (oy, ox) reads input (oy·sH − pT + ky, ox·sW − pL + kx).
+        for ky in 0 ..< kh where !tapRows {
+            for kx in 0 ..< kw {
                 let rows = inside(ky, i.padTop, i.strideH, h, oh), cols = inside(kx, i.padLeft, i.strideW, w, ow)
                 let y0 = rows.first * i.strideH - i.padTop + ky, x0 = cols.first * i.strideW - i.padLeft + kx
                 let origin = rows.count > 0 && cols.count > 0 ? UInt32((y0 * w + x0) * c) : 0

@@ -98,10 +98,15 @@ final class ControlPlanTests: XCTestCase {
     }
 
     /// A convolution whose kernel is not 3×3 can run as a pointwise layer over its im2col image (its
-    /// taps folded into channels): KWS's 10×4 stride-2 first layer on 49×10×1 becomes 40 tap copies of
-    /// 125 one-byte positions (fill beats where a tap is in the padding) and a 40-channel pointwise
-    /// layer, instead of 8 3×3 pieces streaming 1-byte pixels; the cycle model picks it at the paper's
-    /// configuration and at B = 64.
+    /// taps folded into channels), built by copies: KWS's 10×4 stride-2 SAME first layer on 49×10×1
+    /// becomes a 40-channel pointwise layer over 125 positions instead of 8 3×3 pieces streaming
+    /// 1-byte pixels; the cycle model picks it at the paper's configuration and at B = 64. A kernel
+    /// row's 4 taps are 4 contiguous input bytes, so the image is one copy per kernel row (10 passes
+    /// of 125 four-byte beats at position stride 40; rows in the vertical padding are fill beats),
+    /// after one copy of the 49 input rows (10-byte beats) into a 12-pixel-wide image whose padding
+    /// columns hold the input zero point, instead of 40 one-byte copies, one per tap. A 5×5 kernel
+    /// over 6 channels (30 bytes a kernel row) and VALID padding: per tap at B = 16, per kernel row
+    /// straight from the input at B = 64, whichever the model then prefers, bit-exact either way.
     func testConvolutionsRunAsPointwiseLayersOverTheirIm2colImageWhereThatIsFaster() throws {
         var b = NetBuilder(seed: 63)
         b.output(b.conv(b.input([1, 49, 10, 1]), outputs: 64, kernel: (10, 4), stride: 2, padding: .same, activation: .relu))
@@ -109,12 +114,18 @@ final class ControlPlanTests: XCTestCase {
         for c in [AcceleratorConfig(), wide] {
             let plan = try ControlPlan(program: try Mapper.compile(b.net, config: c, options: .externalOnly))
             let copies = plan.records.filter { $0.op == .copy }
-            XCTAssertEqual(copies.count, 40, "B = \(c.streamBytes)")
-            XCTAssertTrue(copies.allSatisfy { $0.inChunk == 1 && $0.outputPositions == 125 && $0.outputPixelStride == 40 }, "B = \(c.streamBytes)")
-            XCTAssertEqual(Set(copies.map(\.outputAddress)).count, 40, "one tap each")
-            XCTAssertTrue(plan.records.filter { $0.op == .conv }.allSatisfy { $0.mode != .standard }, "B = \(c.streamBytes)")
+            let at = "B = \(c.streamBytes)"
+            XCTAssertEqual(copies.count, 11, at)
+            XCTAssertEqual(copies.first.map { [$0.inChunk, $0.outputPositions, Int($0.outputPixelStride)] }, [10, 49, 12], "the padded input: \(at)")
+            let rows = copies.dropFirst()
+            XCTAssertTrue(rows.allSatisfy { $0.inChunk == 4 && $0.outputPositions == 125 && $0.outputPixelStride == 40 }, at)
+            XCTAssertEqual(Set(rows.map(\.outputAddress)).count, 10, "one kernel row each: \(at)")
+            XCTAssertTrue(plan.records.filter { $0.op == .conv }.allSatisfy { $0.mode != .standard }, at)
         }
         try assertRecordsMatch(b.net, "KWS's first layer", configs: Self.configs + [wide])
+        var v = NetBuilder(seed: 64)
+        v.output(v.conv(v.input([1, 12, 11, 6]), outputs: 9, kernel: (5, 5), stride: 1, padding: .valid, activation: .none))
+        try assertRecordsMatch(v.net, "5×5 VALID over 6 channels", configs: Self.configs + [wide])
     }
 
     func testConvolutionWithDifferentRowAndColumnStrides() throws {
