@@ -379,7 +379,7 @@ private struct PlanBuilder {
     mutating func convolutionAsPointwise(_ i: Instruction, tapRows: Bool) throws -> Bool {
         let c = i.inputChannels, kh = i.kernelHeight, kw = i.kernelWidth, oh = i.outputHeight, ow = i.outputWidth
         let taps = kh * kw, t = taps * c
-        guard i.kind == .convolution, taps > 1, !(kh == 3 && kw == 3), c <= min(beat, 128),
+        guard i.kind == .convolution || i.kind == .depthwise, taps > 1, !(kh == 3 && kw == 3), c <= min(beat, 128),
               i.tileOutColumn == 0, i.tileOutColumns == ow, i.batches == 1, oh * ow * t <= 1 << 20
         else { return false }
         let pc = config.pc, pf = config.pf, h = i.inputHeight, w = i.inputWidth
@@ -472,7 +472,7 @@ private struct PlanBuilder {
             }
         }
         var j = i
-        j.kind = .pointwise
+        j.kind = .pointwise; j.depthMultiplier = 1
         j.inputHeight = oh; j.inputWidth = ow; j.inputChannels = t
         j.kernelHeight = 1; j.kernelWidth = 1; j.strideH = 1; j.strideW = 1
         j.padTop = 0; j.padLeft = 0; j.padBottom = 0; j.padRight = 0

@@ -39,6 +39,13 @@ final class AcceleratorRTLTests: XCTestCase {
             nets.append(("depthwise stride \(stride) ×\(m)", b.net))
         }
         do {
+            // micro_speech's shape: a large-kernel depthwise with a multiplier over one channel,
+            // which runs on its im2col image.
+            var b = NetBuilder(seed: 47)
+            b.output(b.depthwise(b.input([1, 19, 16, 1]), kernel: (10, 8), stride: 2, multiplier: 4, padding: .same))
+            nets.append(("depthwise 10×8 stride 2 ×4", b.net))
+        }
+        do {
             var b = NetBuilder(seed: 11)
             let x = b.input([1, 150])
             b.output(b.fullyConnected(x, outputs: 37, perChannel: true))

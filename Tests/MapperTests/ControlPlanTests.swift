@@ -126,6 +126,20 @@ final class ControlPlanTests: XCTestCase {
         var v = NetBuilder(seed: 64)
         v.output(v.conv(v.input([1, 12, 11, 6]), outputs: 9, kernel: (5, 5), stride: 1, padding: .valid, activation: .none))
         try assertRecordsMatch(v.net, "5×5 VALID over 6 channels", configs: Self.configs + [wide])
+        // A depthwise layer with a multiplier is a convolution whose weights are zero off its
+        // channel (the standard sets already say so): micro_speech's 10×8 stride-2 ×8 over one
+        // channel is 10 row copies of 500 eight-byte beats and an 80-channel pointwise layer.
+        var d = NetBuilder(seed: 65)
+        d.output(d.depthwise(d.input([1, 49, 40, 1]), kernel: (10, 8), stride: 2, multiplier: 8, padding: .same))
+        for c in [AcceleratorConfig(), wide] {
+            let plan = try ControlPlan(program: try Mapper.compile(d.net, config: c, options: .externalOnly))
+            let rows = plan.records.filter { $0.op == .copy && $0.inChunk == 8 }
+            XCTAssertEqual(rows.map(\.outputPositions), Array(repeating: 500, count: 10), "B = \(c.streamBytes)")
+        }
+        var m = NetBuilder(seed: 66)
+        m.output(m.depthwise(m.input([1, 13, 11, 3]), kernel: (5, 4), stride: 2, multiplier: 2, padding: .same))
+        try assertRecordsMatch(d.net, "micro_speech's depthwise ×8 on its im2col image", configs: Self.configs + [wide])
+        try assertRecordsMatch(m.net, "depthwise 5×4 ×2 over 3 channels", configs: Self.configs + [wide])
     }
 
     func testConvolutionWithDifferentRowAndColumnStrides() throws {
