@@ -13,7 +13,9 @@ import HDLKit
 ///   weights (1):  `weight_beats` beats written straight into the datapath's next weight set in
 ///                 the mode's byte layout (LayerDatapath `weightBeatBytes`); after the last beat
 ///                 the slice flags are latched (`w_load`, `first`/`last`) and the set is swapped
-///                 active (`w_swap`) before any pixel is taken.
+///                 active (`w_swap`) before any pixel is taken. A conv pass with `weight_beats`
+///                 0 keeps the set of the pass before (still in the next set): its flags are
+///                 latched and swapped in at `pass_start`.
 ///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region;
 ///                 a depthwise beat is a pixel of `depthwiseSlices` channel slices, bytes s·PC + c);
@@ -211,7 +213,11 @@ public struct ExecutionUnit: Sendable {
             dp.w_beat_valid.assign(weightBeat)
             dp.w_beat.assign(weightAt)
             for b in 0 ..< bytes { dp.port("w_byte_\(b)").assign(inByte[b]) }
-            let weightsIn = m.wire("weights_in", weightBeat && weightAt.resize(16) == weightBeats &- 1)
+            // A conv pass of no weight beats keeps the set the pass before it loaded: the next set
+            // still holds it (the swap copies next into active), so only the slice flags are
+            // latched and swapped in, at the pass's start.
+            let keepsWeights = m.wire("keeps_weights", passStart && conv && weightBeats == 0)
+            let weightsIn = m.wire("weights_in", (weightBeat && weightAt.resize(16) == weightBeats &- 1) || keepsWeights)
             let load = m.reg("w_load_q", next: weightsIn, reset: 0)
             let swap = m.reg("w_swap_q", next: load, reset: 0)
             let armed = m.reg("armed", .bool, reset: 0)

@@ -23,6 +23,9 @@ public final class ControlModel {
     private var bias: [Int32]
     private var multiplier: [Int32]
     private var shift: [Int]
+    /// The weight set the last conv pass with weight beats loaded (its raw bytes, in its mode's
+    /// layout): a conv pass with no weight beats keeps it, as the RTL's next set does.
+    private var keptWeights: (mode: ControlRecord.Mode, wide: Bool, bytes: [UInt8])?
 
     /// Decodes `recordStream` (so what runs is exactly the bytes the RTL fetches).
     public init(config: AcceleratorConfig, recordStream: [UInt8]) throws {
@@ -55,7 +58,7 @@ public final class ControlModel {
 
     /// Runs every record over `memory`; `afterEach` sees each record's index, the record and the memory.
     public func run(memory: inout [UInt8], afterEach: ((Int, ControlRecord, [UInt8]) throws -> Void)? = nil) throws {
-        acc = []; accPositions = 0
+        acc = []; accPositions = 0; keptWeights = nil
         inputBuffer = [[Int8]?](repeating: nil, count: config.inputBufferWords)
         for (n, r) in records.enumerated() {
             try execute(r, n, &memory)
@@ -98,13 +101,25 @@ public final class ControlModel {
         var weights = [Int32]()
         var weightBytes = 0
         if r.op == .conv {
+            // No weight beats: the pass keeps the set the pass before it loaded, in the same mode.
+            let set: [UInt8]
+            if r.weightBeats == 0 {
+                guard let kept = keptWeights, kept.mode == r.mode, kept.wide == r.wide else {
+                    throw fail(n, r, "no weight beats, and the set loaded last is not a \(r.wide ? "wide " : "")\(r.mode) set to keep")
+                }
+                set = kept.bytes
+            } else {
+                try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
+                set = Array(memory[Int(r.weightAddress) ..< Int(r.weightAddress) + r.weightBeats * b])
+                keptWeights = (r.mode, r.wide, set)
+            }
             let need: Int
             switch r.mode {
             case .standard: need = 9 * config.pc * config.pf
             // Folded: only the taps up to the last data byte; the later taps read fill and add 0,
             // so their weights (whatever the set before left there) never matter.
             // A replay's positions carry the taps their kept pass gathered: whatever the pass loads.
-            case .folded: need = r.replay ? min(r.weightBeats * b, 9 * config.pc * config.pf)
+            case .folded: need = r.replay ? min(set.count, 9 * config.pc * config.pf)
                 : ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, config: config)
             case .pointwise where r.wide:
                 // Lane q·S + v holds filter group v's weights of the beat's slice q: the set covers the
@@ -124,13 +139,12 @@ public final class ControlModel {
                 guard used <= slices else { throw fail(n, r, "depthwise chunk of \(r.inChunk) bytes is \(used) slices; a beat carries \(slices)") }
                 need = used * 9 * config.pc
             }
-            guard r.weightBeats * b >= need else { throw fail(n, r, "\(r.weightBeats) weight beats hold \(r.weightBeats * b) bytes; the \(r.mode) set has \(need)") }
-            try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
+            guard set.count >= need else { throw fail(n, r, "\(set.count / b) weight beats hold \(set.count) bytes; the \(r.mode) set has \(need)") }
             weightBytes = need
             let t = r.pruningThreshold
             weights = (0 ..< (r.mode == .folded ? 9 * config.pc * config.pf : need)).map { k in
                 guard k < need else { return 0 }
-                let w = Int32(Int8(bitPattern: memory[Int(r.weightAddress) + k]))
+                let w = Int32(Int8(bitPattern: set[k]))
                 return t > 0 && abs(w) <= Int32(t) ? 0 : w
             }
         }

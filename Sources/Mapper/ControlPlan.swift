@@ -60,6 +60,18 @@ public struct ControlPlan: Sendable {
         }
         var records = b.records
         for n in records.indices { records[n].sequence = n }
+        // A conv pass whose set is the one the conv pass before it loaded, in the same mode (MEAN's
+        // and a global pool's ones set, a layer's row blocks of one slice run), loads nothing: with
+        // no weight beats it keeps the engine's set (docs/control.md, weights phase).
+        var loaded: (address: UInt32, beats: Int, mode: ControlRecord.Mode, wide: Bool)?
+        for n in records.indices where records[n].op == .conv {
+            let r = records[n]
+            if let l = loaded, l.address == r.weightAddress, l.beats == r.weightBeats, l.mode == r.mode, l.wide == r.wide {
+                records[n].weightBeats = 0
+            } else {
+                loaded = (r.weightAddress, r.weightBeats, r.mode, r.wide)
+            }
+        }
         let stream: [UInt8]
         do { stream = try ControlRecord.encodeStream(records) } catch { throw MapperError("\(error)") }
         let base = try b.append(stream)

@@ -407,8 +407,26 @@ final class ControlPlanTests: XCTestCase {
             XCTAssertEqual(plan.records.count, records, "PC=\(config.pc) B=\(config.streamBytes)")
             XCTAssertTrue(plan.records.allSatisfy { $0.mode == .folded && $0.regionCols * config.foldTaps <= 9 })
             XCTAssertEqual(Array(Set(plan.records.map(\.regionRows))).sorted(by: >), rows)
+            // Every pass sums with the same ones set: the first loads it, the others keep it.
+            XCTAssertGreaterThan(plan.records[0].weightBeats, 0)
+            XCTAssertEqual(plan.records.dropFirst().map(\.weightBeats), Array(repeating: 0, count: records - 1))
         }
         try assertRecordsMatch(m.net, "mean 7x7x40", configs: Self.configs + [wide])
+    }
+
+    /// A conv pass with no weight beats keeps the set the conv pass before it loaded, so it needs
+    /// one of its own mode: a first pass without weights is refused by the model, naming the record.
+    func testAPassWithoutWeightBeatsNeedsASetOfItsModeLoadedBefore() throws {
+        var m = NetBuilder(seed: 9)
+        m.output(m.mean(m.input([1, 7, 7, 40])))
+        let plan = try ControlPlan(program: try Mapper.compile(m.net, config: AcceleratorConfig(), options: .externalOnly))
+        var records = plan.records
+        records[0].weightBeats = 0
+        let model = try ControlModel(config: plan.config, recordStream: try ControlRecord.encodeStream(records))
+        var memory = plan.memory
+        XCTAssertThrowsError(try model.run(memory: &memory)) { e in
+            XCTAssertTrue("\(e)".contains("control record 0") && "\(e)".contains("no weight beats"), "\(e)")
+        }
     }
 
     func testTheExactAverageMultiplierIsFoundForEveryWindowSize() {
