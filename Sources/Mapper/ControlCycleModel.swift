@@ -97,11 +97,13 @@ public enum ControlCycleModel {
             tail = tailPointwise + inLastBeat - 1
         }
         // The memory bound covers the writes too, but the last results are written during the tail
-        // (measured: about 5/8 of it overlaps). The parameter records come first, P per beat: that
-        // phase is beat-bound whatever the bandwidth, so only the rest of the pass shares the
-        // memory's budget.
+        // (measured: about 5/8 of it overlaps; 2/8 for a stride-2 pass, whose last output row is a
+        // quarter as long as its last input row: MobileNetV2's stride-2 depthwise passes at B = 64).
+        // The parameter records come first, P per beat: that phase is beat-bound whatever the
+        // bandwidth, so only the rest of the pass shares the memory's budget.
         let paramPhase = Double(paramBeats) * beat(16 * perBeat)
-        let stream = max(serial, paramPhase + Double(reads + writes - params * 16) / memory.bandwidth - Double(tail) * 5 / 8)
+        let overlap = Double(tail) * (r.stride2 ? 2 : 5) / 8
+        let stream = max(serial, paramPhase + Double(reads + writes - params * 16) / memory.bandwidth - overlap)
         let commands = [paramBeats > 0, weights > 0, residual > 0, dataBeats > 0].filter { $0 }.count
         return Body(stream: Int(stream.rounded(.up)), tail: tail, commands: commands)
     }

@@ -41,6 +41,20 @@ final class ControlCycleModelTests: XCTestCase {
         XCTAssertEqual(ControlCycleModel.cycles(r, config: AcceleratorConfig(), memory: .init(bandwidth: 64, latency: 64)), 64 + 9 + 20 + 39 + 1)
     }
 
+    /// A bandwidth-bound last pass writes its last results during its tail: 5/8 of the tail of a
+    /// stride-1 pass, 2/8 of a stride-2 one (its last output row is a quarter of its last input
+    /// row). 14×14 pixels of 64 bytes, 49 results of 64 bytes, 9 weight beats at B = 64 and 64
+    /// bytes per cycle: (9 + 196 + 49) cycles of bytes, less 41·5/8 = 25.625 → 229, or less
+    /// 41·2/8 = 10.25 → 244, then the tail of 41.
+    func testAStrideTwoPassOverlapsLessOfItsTailWithWrites() {
+        var c = AcceleratorConfig(); c.streamBytes = 64
+        var r = conv(.depthwise, rows: 14, cols: 14, last: true)
+        r.inChunk = 64; r.outChunk = 64; r.outputRows = 7; r.outputCols = 7
+        XCTAssertEqual(ControlCycleModel.cycles(r, config: c, memory: .init(bandwidth: 64, latency: 0)), 229 + 41)
+        r.stride2 = true
+        XCTAssertEqual(ControlCycleModel.cycles(r, config: c, memory: .init(bandwidth: 64, latency: 0)), 244 + 41)
+    }
+
     func testANarrowMemoryMakesBeatsWiderThanItsBandwidthSlower() {
         // 35 pixels of 16 bytes and 9 weight beats of 16 bytes at 4 bytes per cycle: 4 cycles each.
         let r = conv(.standard, rows: 5, cols: 7, last: false)
