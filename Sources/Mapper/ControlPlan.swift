@@ -408,7 +408,8 @@ private struct PlanBuilder {
         template.inChunk = c; template.outChunk = c; template.fillValue = i.inputZeroPoint
         if tapRows {
             // The input, or its horizontally padded copy: `source` holds `sw` pixels a row, input
-            // column x at column x + `left`.
+            // column x at column x + padLeft (x when nothing pads), so output column ox reads
+            // columns ox·sW ..< ox·sW + KW of it.
             var source = i.inputAddress, sw = w
             if i.padLeft + i.padRight > 0 {
                 sw = w + i.padLeft + i.padRight

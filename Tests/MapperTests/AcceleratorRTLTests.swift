@@ -39,6 +39,14 @@ final class AcceleratorRTLTests: XCTestCase {
             nets.append(("depthwise stride \(stride) ×\(m)", b.net))
         }
         do {
+            // An im2col image by kernel rows (8 bytes) over a horizontally padded copy made a pixel
+            // a beat (a 20-byte row is wider than a 16-byte beat): the path ControlPlanTests checks
+            // the default configuration takes for this shape.
+            var b = NetBuilder(seed: 46)
+            b.output(b.conv(b.input([1, 49, 10, 2]), outputs: 16, kernel: (10, 4), stride: 2, padding: .same, activation: .relu))
+            nets.append(("conv 10×4 stride 2 SAME over 2 channels", b.net))
+        }
+        do {
             // micro_speech's shape: a large-kernel depthwise with a multiplier over one channel,
             // which runs on its im2col image.
             var b = NetBuilder(seed: 47)

@@ -126,6 +126,13 @@ final class ControlPlanTests: XCTestCase {
         var v = NetBuilder(seed: 64)
         v.output(v.conv(v.input([1, 12, 11, 6]), outputs: 9, kernel: (5, 5), stride: 1, padding: .valid, activation: .none))
         try assertRecordsMatch(v.net, "5×5 VALID over 6 channels", configs: Self.configs + [wide])
+        // Two channels at B = 16: an input row (20 bytes) is wider than a beat, so the padded image
+        // is copied a pixel a beat, then 10 kernel rows of 8 bytes.
+        var p = NetBuilder(seed: 67)
+        p.output(p.conv(p.input([1, 49, 10, 2]), outputs: 16, kernel: (10, 4), stride: 2, padding: .same, activation: .relu))
+        let padded = try ControlPlan(program: try Mapper.compile(p.net, config: AcceleratorConfig(), options: .externalOnly))
+        XCTAssertEqual(padded.records.filter { $0.op == .copy }.map(\.inChunk), [2] + Array(repeating: 8, count: 10))
+        try assertRecordsMatch(p.net, "10×4 SAME over 2 channels", configs: Self.configs + [wide])
         // A depthwise layer with a multiplier is a convolution whose weights are zero off its
         // channel (the standard sets already say so): micro_speech's 10×8 stride-2 ×8 over one
         // channel is 10 row copies of 500 eight-byte beats and an 80-channel pointwise layer.
