@@ -951,13 +951,7 @@ private struct PlanBuilder {
                     let beats = beatsOf[k]
                     r.regionRows = run.count; r.regionCols = beats
                     r.imageRows = run.count; r.imageCols = beats
-                    if reuse {
-                        r.bufferRow0 = k * run.count
-                        if fs == 0 { r.keep = true } else {
-                            // One fill beat per position paces the replay; nothing is read.
-                            r.replay = true; r.regionCols = 1; r.imageRows = 0; r.imageCols = 1
-                        }
-                    }
+                    if reuse { Self.keepOrReplay(&r, word: k * run.count, keep: fs == 0) }
                     r.inputAddress = i.inputAddress + UInt32(((run.row * i.strideH) * i.inputWidth + run.col * i.strideW) * c + chunk.first)
                     r.inputRowStride = UInt32(i.strideW * c); r.inputPixelStride = UInt32(t * pc)
                     r.inChunk = min(chunk.count, t * pc); r.fillValue = i.inputZeroPoint
@@ -970,6 +964,14 @@ private struct PlanBuilder {
                 group(passes, parameters: params[fs], residual: residual(i, row: run.row, col: run.col, channel: fs * pf))
             }
         }
+    }
+
+    /// A folded pass of the input buffer's reuse across filter groups: the first group's pass keeps
+    /// its gathered positions from word `word` on; a later group's replays them, one fill beat per
+    /// position pacing the replay, so nothing is read.
+    static func keepOrReplay(_ r: inout ControlRecord, word: Int, keep: Bool) {
+        r.bufferRow0 = word
+        if keep { r.keep = true } else { r.replay = true; r.regionCols = 1; r.imageRows = 0; r.imageCols = 1 }
     }
 
     /// FC. With fewer batches than PV, as standard 3×3 passes: each chunk of PK·PC consecutive
@@ -1095,13 +1097,7 @@ private struct PlanBuilder {
                 if i.weightZeroPoint != 0 { r.pruningThreshold = 0 }
                 r.regionRows = batches; r.regionCols = beatsOf[cs]
                 r.imageRows = batches; r.imageCols = beatsOf[cs]
-                if reuse {
-                    r.bufferRow0 = cs * batches
-                    if fs == 0 { r.keep = true } else {
-                        // One fill beat per position paces the replay; nothing is read.
-                        r.replay = true; r.regionCols = 1; r.imageRows = 0; r.imageCols = 1
-                    }
-                }
+                if reuse { Self.keepOrReplay(&r, word: cs * batches, keep: fs == 0) }
                 r.inputAddress = i.inputAddress + UInt32(cs * chunk)
                 r.inputRowStride = UInt32(d); r.inputPixelStride = UInt32(beatBytes)
                 r.inChunk = inChunks[cs]; r.fillValue = i.inputZeroPoint
