@@ -357,17 +357,12 @@ private struct PlanBuilder {
     /// per block, filter group: pieces × channel slices.
     mutating func standard(_ i: Instruction) throws {
         if try spaceToDepth(i) { return }
-        // A kernel other than 3×3 can also run as a pointwise layer over its im2col image; the
-        // cycle model picks.
-        var im2col = self
-        if try im2col.convolutionAsPointwise(i, tapRows: false) {
-            var rows = self
-            if try rows.convolutionAsPointwise(i, tapRows: true), cycles(of: rows) < cycles(of: im2col) { im2col = rows }
-            var windows = self
-            let fits = (try? windows.standardWindows(i)) != nil
-            self = !fits || cycles(of: im2col) < cycles(of: windows) ? im2col : windows
-            return
-        }
+        // A kernel other than 3×3 can also run as a pointwise layer over its im2col image (built by
+        // taps or by kernel rows); the cycle model picks. Windows that do not fit the buffers leave
+        // the choice to the others, and where nothing else applies their error is the layer's.
+        if try fastest([{ (try? $0.standardWindows(i)) != nil },
+                        { try $0.convolutionAsPointwise(i, tapRows: false) },
+                        { try $0.convolutionAsPointwise(i, tapRows: true) }]) { return }
         try standardWindows(i)
     }
 
@@ -601,13 +596,8 @@ private struct PlanBuilder {
         let scratch = try append([UInt8](repeating: 0, count: hs * ws * 4 * c))
         // The s2d image: by copies, or by the engine where a beat holds several s2d pixels; the
         // cycle model picks.
-        var copies = self, engine = self
-        copies.spaceToDepthCopies(i, scratch: scratch)
-        if try engine.spaceToDepthOnTheEngine(i, scratch: scratch), cycles(of: engine) < cycles(of: copies) {
-            self = engine
-        } else {
-            self = copies
-        }
+        _ = try fastest([{ $0.spaceToDepthCopies(i, scratch: scratch); return true },
+                         { try $0.spaceToDepthOnTheEngine(i, scratch: scratch) }])
         // The s2d convolution's weights, one standard set per filter group.
         func place(_ k: Int, _ pad: Int) -> (tap: Int, half: Int) {
             let d = k - pad
@@ -740,6 +730,22 @@ private struct PlanBuilder {
         return ControlCycleModel.timeline(Array(b.records[records.count...]), config: config, memory: memory).reduce(0, +)
     }
 
+    /// Lowers a layer by whichever candidate the cycle model predicts fastest, the earlier one on
+    /// a tie: each appends its records to its own copy of this builder and returns false where it
+    /// does not apply. False, and nothing appended, when none applies.
+    mutating func fastest(_ candidates: [(inout PlanBuilder) throws -> Bool]) throws -> Bool {
+        var best: (plan: PlanBuilder, cycles: Int)?
+        for candidate in candidates {
+            var plan = self
+            guard try candidate(&plan) else { continue }
+            let c = cycles(of: plan)
+            if best.map({ c < $0.cycles }) ?? true { best = (plan, c) }
+        }
+        guard let chosen = best?.plan else { return false }
+        self = chosen
+        return true
+    }
+
     /// The output fields of a pass writing block (row, col) of `i`'s NHWC output from `channel` on.
     func output(_ r: inout ControlRecord, _ i: Instruction, row: Int, col: Int, channel: Int, chunk: Int) {
         let cout = i.outputChannels
@@ -814,14 +820,9 @@ private struct PlanBuilder {
         // Wide passes write S·PF channels of a position per beat but take one PC slice per beat;
         // folded and PV passes take more input per beat but write PF. The records of both are
         // made and the cycle model (at a memory as fast as the stream) keeps the faster.
-        if config.pointwiseSlices > 1 && !i.fusedAdd && i.filterSlices > 1 {
-            var wide = self, narrow = self
-            try wide.widePointwise(i)
-            try narrow.narrowPointwise(i)
-            self = cycles(of: wide) < cycles(of: narrow) ? wide : narrow
-            return
-        }
-        try narrowPointwise(i)
+        let wide = config.pointwiseSlices > 1 && !i.fusedAdd && i.filterSlices > 1
+        _ = try fastest([{ try $0.narrowPointwise(i); return true },
+                         { guard wide else { return false }; try $0.widePointwise(i); return true }])
     }
 
     /// Wide pointwise (docs/control.md, `wide`): per block of positions, run of S =
@@ -988,11 +989,9 @@ private struct PlanBuilder {
     /// instead of 16; the cycle model keeps the faster of the two.
     mutating func fullyConnected(_ i: Instruction) throws {
         guard i.batches < config.pv else { return try fullyConnectedPointwise(i) }
-        guard config.foldTaps > 1 else { return try fullyConnectedWindows(i) }
-        var windows = self, folded = self
-        try windows.fullyConnectedWindows(i)
-        try folded.fullyConnectedFolded(i)
-        self = cycles(of: folded) < cycles(of: windows) ? folded : windows
+        let foldable = config.foldTaps > 1
+        _ = try fastest([{ try $0.fullyConnectedWindows(i); return true },
+                         { guard foldable else { return false }; try $0.fullyConnectedFolded(i); return true }])
     }
 
     /// A weight set of `count` bytes of `i`'s packed FC weights at `offset`, [d][f < PF] with input
@@ -1230,16 +1229,12 @@ private struct PlanBuilder {
         // sum of every position per slice with the pool's own arithmetic (raw x, fill 0, output
         // zero point 0, the exact reciprocal of H·W and the fused clamp): folded passes that take
         // each position once, against one depthwise pass per 3×3 piece and PC-channel slice.
-        let positions = i.inputHeight * i.inputWidth
-        if i.outputHeight == 1, i.outputWidth == 1, rowRuns.first?.inImage == i.inputHeight, colRuns.first?.inImage == i.inputWidth,
-           let q = ControlPlan.averageMultiplier(count: positions) {
-            var pools = self, sums = self
-            try pools.averagePoolWindows(i, rowRuns: rowRuns, colRuns: colRuns)
-            try sums.positionSums(i, multiplier: q.multiplier, shift: q.shift) { r in r.fillValue = 0; r.outZeroPoint = 0 }
-            self = cycles(of: sums) < cycles(of: pools) ? sums : pools
-            return
-        }
-        try averagePoolWindows(i, rowRuns: rowRuns, colRuns: colRuns)
+        let global = i.outputHeight == 1 && i.outputWidth == 1 && rowRuns.first?.inImage == i.inputHeight && colRuns.first?.inImage == i.inputWidth
+        let q = global ? ControlPlan.averageMultiplier(count: i.inputHeight * i.inputWidth) : nil
+        _ = try fastest([{ try $0.averagePoolWindows(i, rowRuns: rowRuns, colRuns: colRuns); return true },
+                         { guard let q else { return false }
+                           try $0.positionSums(i, multiplier: q.multiplier, shift: q.shift) { r in r.fillValue = 0; r.outZeroPoint = 0 }
+                           return true }])
     }
 
     /// AVERAGE_POOL_2D as depthwise passes over the 3×3 pieces of its windows, per block of outputs
