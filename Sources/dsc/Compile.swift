@@ -30,14 +30,7 @@ struct Compile: ParsableCommand {
     func run() throws {
         try failing {
             let cfg = try AcceleratorConfig.load(from: URL(fileURLWithPath: config))
-            let network: Network
-            var x: [Int8]?
-            switch (model, builtin) {
-            case let (path?, nil): network = try readModel(path)
-            case let (nil, name?): (network, x) = try SimulationBundle.builtin(name)
-            case (_?, _?): throw MapperError("give either a .tflite model or --builtin, not both")
-            case (nil, nil): throw MapperError("give a .tflite model or --builtin NAME (\(SimulationBundle.builtinNames.joined(separator: ", ")))")
-            }
+            var (network, x) = try readNetwork(model: model, builtin: builtin)
             guard let inIndex = network.inputs.first else { throw MapperError("model has no input") }
             let spec = network.tensors[inIndex]
             if let input {

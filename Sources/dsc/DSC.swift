@@ -43,3 +43,14 @@ func readModel(_ path: String) throws -> Network {
     guard FileManager.default.fileExists(atPath: path) else { throw ReferenceError.io("model file \(path) does not exist") }
     return try TFLiteReader.read(contentsOf: URL(fileURLWithPath: path))
 }
+
+/// The network of a command that takes a .tflite `model` or a `builtin` name, exactly one of them;
+/// a built-in one comes with its seeded input.
+func readNetwork(model: String?, builtin: String?) throws -> (network: Network, input: [Int8]?) {
+    switch (model, builtin) {
+    case let (path?, nil): return (try readModel(path), nil)
+    case let (nil, name?): return try SimulationBundle.builtin(name)
+    case (_?, _?): throw MapperError("give either a .tflite model or --builtin, not both")
+    case (nil, nil): throw MapperError("give a .tflite model or --builtin NAME (\(SimulationBundle.builtinNames.joined(separator: ", ")))")
+    }
+}

@@ -28,13 +28,7 @@ struct Estimate: ParsableCommand {
     func run() throws {
         try failing {
             guard bandwidth > 0, bandwidth.isFinite else { throw MapperError("--bandwidth \(bandwidth): must be positive") }
-            let network: Network
-            switch (model, builtin) {
-            case let (path?, nil): network = try readModel(path)
-            case let (nil, name?): network = try SimulationBundle.builtin(name).network
-            case (_?, _?): throw MapperError("give either a .tflite model or --builtin, not both")
-            case (nil, nil): throw MapperError("give a .tflite model or --builtin NAME (\(SimulationBundle.builtinNames.joined(separator: ", ")))")
-            }
+            let network = try readNetwork(model: model, builtin: builtin).network
             let cfg = try AcceleratorConfig.load(from: URL(fileURLWithPath: config))
             guard ["rtl", "paper"].contains(schedule) else { throw MapperError("--schedule \(schedule): must be rtl or paper") }
             guard latency >= 0 else { throw MapperError("--latency \(latency): must not be negative") }
