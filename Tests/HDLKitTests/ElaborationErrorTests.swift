@@ -185,6 +185,27 @@ final class ElaborationErrorTests: XCTestCase {
         assertFails(top, at: line, in: "Same", "two different modules are named Same")
     }
 
+    /// A library generator with equal parameters, called from two units, is one module: the two
+    /// differ only in where they were built, so the design keeps one definition and no error.
+    func testOneGeneratorCalledFromTwoPlacesIsOneModule() throws {
+        let first = FIFO(depth: 4, payload: .uint(9)).module
+        let second = FIFO(depth: 4, payload: .uint(9)).module
+        XCTAssertNotEqual("\(first.location)", "\(second.location)")
+        let top = Module("TwoFifos") { m in
+            for (n, f) in [first, second].enumerated() {
+                let u = m.instance(f, "fifo\(n)")
+                u.push_valid.assign(m.input("push_valid_\(n)", .bool))
+                u.push_payload.assign(m.input("push_payload_\(n)", .uint(9)))
+                u.pop_ready.assign(m.input("pop_ready_\(n)", .bool))
+                m.output("pop_valid_\(n)", u.pop_valid)
+                m.output("pop_payload_\(n)", u.pop_payload)
+                m.output("push_ready_\(n)", u.push_ready)
+                for port in ["count", "full", "empty"] { m.discard(u.port(port)) }
+            }
+        }
+        XCTAssertEqual(try Design(top: top).modules().filter { $0.name == first.name }.count, 1)
+    }
+
     func testAMemoryAddressOfTheWrongWidthIsAnError() {
         var line = 0
         let m = Module("BadAddress") { m in
