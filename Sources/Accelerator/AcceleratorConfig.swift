@@ -36,6 +36,19 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// Bytes per beat of the AXI4-Stream data ports (docs/control.md). One feature-map position
     /// (up to PC or PF channels) travels per beat, so it must hold max(PC, PF) bytes.
     public var streamBytes: Int = 16
+    /// The bottleneck memories of seed 003 section 3.4, in bytes: RAM-S holds a block's input (FM0)
+    /// until its shortcut reads it again, RAM-M the expansion and depthwise results inside a block,
+    /// so they never leave the chip. Both live in one banked on-chip memory (`OnChipMemory`) that
+    /// the control records address at `onChipBase` (RAM-S) and `onChipBase + ramSBytes` (RAM-M);
+    /// 0 and 0 build the accelerator without it.
+    public var ramSBytes: Int = 256 * 1024
+    public var ramMBytes: Int = 1024 * 1024
+
+    /// Control-record address of RAM-S's byte 0: addresses from here to `onChipBase + onChipBytes`
+    /// are on chip, everything below is external memory.
+    public static let onChipBase: UInt32 = 0x8000_0000
+    /// RAM-S and RAM-M together.
+    public var onChipBytes: Int { ramSBytes + ramMBytes }
 
     public init() {}
 
@@ -118,7 +131,28 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
         }
         try rule([16, 32, 64, 128].contains(streamBytes), "--stream-bytes \(streamBytes): must be 16, 32, 64 or 128")
         try rule(streamBytes >= max(pc, pf), "--stream-bytes \(streamBytes): a stream beat carries one position of PC or PF channels, so it must be at least max(PC, PF) = \(max(pc, pf))")
+        for (name, v) in [("ram-s-kib", ramSBytes), ("ram-m-kib", ramMBytes)] {
+            try rule(v >= 0 && v % 1024 == 0 && v <= 64 << 20, "--\(name) \(v == Int.max ? "\(v)" : "\(v / 1024)"): must be 0 to 65536 KiB (whole KiB)")
+        }
+        try rule(onChipBytes == 0 || onChipBytes >= 2 * streamBytes, "--ram-s-kib/--ram-m-kib: the on-chip memory needs at least two \(streamBytes)-byte words")
         try rule(clockMHz > 0 && clockMHz <= 1000, "--clock-mhz \(clockMHz): must be in (0, 1000]")
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case pk, pv, pc, pf, pd, dataWidth, weightWidth, accumulatorWidth, maxRowWidth, inputBufferDepth, weightBufferDepth,
+             outputBufferDepth, clockMHz, dspPacking, streamBytes, ramSBytes, ramMBytes
+    }
+
+    /// Reads config.json; a key that is absent (a file written before the knob existed) keeps its default.
+    public init(from decoder: Decoder) throws {
+        let k = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws { value = try k.decodeIfPresent(T.self, forKey: key) ?? value }
+        try read(.pk, &pk); try read(.pv, &pv); try read(.pc, &pc); try read(.pf, &pf); try read(.pd, &pd)
+        try read(.dataWidth, &dataWidth); try read(.weightWidth, &weightWidth); try read(.accumulatorWidth, &accumulatorWidth)
+        try read(.maxRowWidth, &maxRowWidth); try read(.inputBufferDepth, &inputBufferDepth)
+        try read(.weightBufferDepth, &weightBufferDepth); try read(.outputBufferDepth, &outputBufferDepth)
+        try read(.clockMHz, &clockMHz); try read(.dspPacking, &dspPacking); try read(.streamBytes, &streamBytes)
+        try read(.ramSBytes, &ramSBytes); try read(.ramMBytes, &ramMBytes)
     }
 
     /// `config.json` as written next to the RTL (sorted keys, so it is byte-stable).

@@ -37,6 +37,8 @@ struct Elaborate: ParsableCommand {
     @Option(name: .customLong("output-buffer-depth"), help: "Output buffer words (PF accumulators each).") var outputBufferDepth = AcceleratorConfig.paper.outputBufferDepth
     @Option(name: .customLong("clock-mhz"), help: "Target clock in MHz.") var clockMHz = AcceleratorConfig.paper.clockMHz
     @Flag(name: .customLong("dsp-packing"), help: "Pack two int8 products into each DSP48E1.") var dspPacking = false
+    @Option(name: .customLong("ram-s-kib"), help: "RAM-S of the bottleneck flow in KiB (block inputs kept for the shortcut; 0 with --ram-m-kib 0: no on-chip memory).") var ramSKiB = AcceleratorConfig.paper.ramSBytes / 1024
+    @Option(name: .customLong("ram-m-kib"), help: "RAM-M of the bottleneck flow in KiB (expansion and depthwise results).") var ramMKiB = AcceleratorConfig.paper.ramMBytes / 1024
     @Option(name: .customLong("stream-bytes"), help: "Bytes per AXI4-Stream data beat (16, 32, 64, 128; at least max(PC, PF)).") var streamBytes = AcceleratorConfig.paper.streamBytes
     @Option(help: "Output folder for the Verilog and config.json.") var out = "rtl"
 
@@ -47,6 +49,9 @@ struct Elaborate: ParsableCommand {
         c.inputBufferDepth = inputBufferDepth; c.weightBufferDepth = weightBufferDepth; c.outputBufferDepth = outputBufferDepth
         c.maxRowWidth = maxRow; c.clockMHz = clockMHz; c.dspPacking = dspPacking
         c.streamBytes = streamBytes
+        // An absurd KiB count becomes a byte count validate() refuses, never an overflow trap.
+        func bytes(_ kib: Int) -> Int { let (b, o) = kib.multipliedReportingOverflow(by: 1024); return o ? Int.max : b }
+        c.ramSBytes = bytes(ramSKiB); c.ramMBytes = bytes(ramMKiB)
         return c
     }
 
