@@ -18,7 +18,8 @@ SYNTH_NAME   = pk$(PK)-pv$(PV)-pc$(PC)-pf$(PF)-pd$(PD)$(if $(filter 1 yes true,$
 # so runs of different knobs never overwrite each other's Verilog.
 SYNTH_RTL    = $(if $(filter command line environment,$(origin RTL)),$(RTL),build/rtl-$(SYNTH_NAME))
 SYNTH_OUT    = build/synth-$(patsubst rtl-%,%,$(notdir $(SYNTH_RTL)))
-# The ECP5 default fits the 85k part's 156 multipliers: 9×4×4 = 144.
+# The ECP5 default fits the 85k part's 156 multipliers: 9×4×4 = 144; its 468 KB of block RAM has no
+# room for RAM-S and RAM-M, so that build has no on-chip feature-map memory.
 ECP5_PC ?= 4
 ECP5_PF ?= 4
 ECP5_PD ?= 4
@@ -39,7 +40,7 @@ synth: synth-elaborate
 pnr-ecp5: build
 	rm -rf build/rtl-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF)
 	$(BIN)/elaborate --pk $(PK) --pv $(PV) --pc $(ECP5_PC) --pf $(ECP5_PF) --pd $(ECP5_PD) --clock-mhz $(CLOCK_MHZ) \
-	  --out build/rtl-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF)
+	  --ram-s-kib 0 --ram-m-kib 0 --out build/rtl-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF)
 	scripts/pnr-ecp5.sh build/rtl-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF) build/pnr-ecp5-pc$(ECP5_PC)-pf$(ECP5_PF) $(SYNTH_TOP)
 
 vivado-check: tools

@@ -97,6 +97,10 @@ SimSpec readSimSpec(const std::string& dir) {
             s.outputAddress = r.number(2, "output address");
             s.outputLength = r.number(3, "output length");
             s.expectedFile = join(dir, r.fields[4]);
+        } else if (key == "on_chip") {
+            r.expectFields(3, "ADDRESS LENGTH");
+            s.onChipAddress = r.number(1, "on-chip address");
+            s.onChipLength = r.number(2, "on-chip length");
         } else if (key == "layer") {
             r.expectFields(8, "INDEX OPNAME MACS LAST_RECORD ADDRESS LENGTH FILE");
             LayerCheck l;
@@ -118,6 +122,8 @@ SimSpec readSimSpec(const std::string& dir) {
     for (int k = 0; k < 7; ++k)
         if (!seen[k]) throw HarnessError(path + ": no '" + required[k] + "' line");
     if (s.recordCount == 0) throw HarnessError(path + ": records: COUNT is 0, nothing to run");
+    for (LayerCheck& l : s.layers)
+        l.onChip = s.onChipLength > 0 && l.address >= s.onChipAddress && l.address + l.length <= s.onChipAddress + s.onChipLength;
     if (!s.layers.empty() && s.layers.back().lastRecord >= s.recordCount)
         throw HarnessError(path + ": layer " + std::to_string(s.layers.back().index) + " ends at record " +
                            std::to_string(s.layers.back().lastRecord) + " but there are only " + std::to_string(s.recordCount) + " records");

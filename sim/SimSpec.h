@@ -11,6 +11,7 @@ struct LayerCheck {
     uint64_t lastRecord = 0;      // compare after this record's pass ends
     uint64_t address = 0, length = 0;
     std::string file;             // resolved against the folder
+    bool onChip = false;          // in the on-chip window: the harness cannot see it
 };
 
 struct SimSpec {
@@ -26,6 +27,9 @@ struct SimSpec {
     uint64_t outputAddress = 0, outputLength = 0;
     std::string expectedFile;
     std::vector<LayerCheck> layers;   // in record order (lastRecord strictly increasing)
+    // The accelerator's on-chip RAM-S and RAM-M (optional `on_chip` line): commands there never
+    // reach the memory model, and layers that live there are reported, not compared.
+    uint64_t onChipAddress = 0, onChipLength = 0;
 };
 
 // Reads DIR/sim.txt; throws HarnessError naming the line that is wrong.

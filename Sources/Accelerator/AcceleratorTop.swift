@@ -24,6 +24,7 @@ public struct AcceleratorTop {
         config = c
         let registers = try AxiLiteRegisters(config: c).module
         let control = try ControlUnit(config: c).module
+        let onChip = c.onChipBytes > 0 ? try OnChipMemory(config: c).module : nil
         let b = c.streamBytes
         module = Module(Self.moduleName) { m in
             let regs = m.instance(registers, "registers")
@@ -36,28 +37,65 @@ public struct AcceleratorTop {
             }
             m.output("irq", regs.irq)
 
+            // The streams as the units see them: straight to the ports, or through the on-chip
+            // RAM-S and RAM-M, which serve the commands addressed to them and pass the rest on.
             let command = ["valid", "ready", "address", "chunk", "count1", "stride1", "count2", "stride2"]
-            for field in command {
-                let name = "m_rd_cmd_\(field)"
-                if field == "ready" { ctrl.port(name).assign(m.input(name, .bool)) } else { m.output(name, ctrl.port(name)) }
-            }
-            ctrl.s_axis_tvalid.assign(m.input("s_axis_tvalid", .bool))
-            m.output("s_axis_tready", ctrl.s_axis_tready)
             let sData = m.input("s_axis_tdata", .uint(8 * b))
-            for i in 0..<b { ctrl.port("s_axis_byte_\(i)").assign(sData.bits(8 * i + 7, 8 * i)) }
-            ctrl.s_axis_tlast.assign(m.input("s_axis_tlast", .bool))
-            for field in command {
-                let name = "m_wr_cmd_\(field)"
-                if field == "ready" { ctrl.port(name).assign(m.input(name, .bool)) } else { m.output(name, ctrl.port(name)) }
-            }
-
-            let outValid = m.output("m_axis_tvalid", exec.out_valid)
+            let outData = cat((0..<b).reversed().map { exec.port("out_byte_\($0)").asUnsigned })
             let outReady = m.input("m_axis_tready", .bool)
-            exec.out_ready.assign(outReady)
-            m.output("m_axis_tdata", cat((0..<b).reversed().map { exec.port("out_byte_\($0)").asUnsigned }))
+            let outValid: Signal, unitsOutReady: Signal
+            if let onChip {
+                let mem = m.instance(onChip, "on_chip")
+                for field in command {
+                    for dir in ["rd", "wr"] {
+                        let up = "up_\(dir)_cmd_\(field)", down = "m_\(dir)_cmd_\(field)"
+                        if field == "ready" {
+                            ctrl.port(down).assign(mem.port(up))
+                            mem.port(down).assign(m.input(down, .bool))
+                        } else {
+                            mem.port(up).assign(ctrl.port(down))
+                            m.output(down, mem.port(down))
+                        }
+                    }
+                }
+                mem.s_axis_tvalid.assign(m.input("s_axis_tvalid", .bool))
+                m.output("s_axis_tready", mem.s_axis_tready)
+                mem.s_axis_tdata.assign(sData)
+                mem.s_axis_tlast.assign(m.input("s_axis_tlast", .bool))
+                ctrl.s_axis_tvalid.assign(mem.up_s_axis_tvalid)
+                mem.up_s_axis_tready.assign(ctrl.s_axis_tready)
+                for i in 0..<b { ctrl.port("s_axis_byte_\(i)").assign(mem.up_s_axis_tdata.bits(8 * i + 7, 8 * i)) }
+                ctrl.s_axis_tlast.assign(mem.up_s_axis_tlast)
+
+                mem.up_m_axis_tvalid.assign(exec.out_valid)
+                mem.up_m_axis_tdata.assign(outData)
+                mem.up_m_axis_tlast.assign(exec.out_last)
+                mem.m_axis_tready.assign(outReady)
+                m.output("m_axis_tvalid", mem.m_axis_tvalid)
+                m.output("m_axis_tdata", mem.m_axis_tdata)
+                m.output("m_axis_tlast", mem.m_axis_tlast)
+                outValid = exec.out_valid
+                unitsOutReady = mem.up_m_axis_tready
+            } else {
+                for field in command {
+                    for dir in ["rd", "wr"] {
+                        let name = "m_\(dir)_cmd_\(field)"
+                        if field == "ready" { ctrl.port(name).assign(m.input(name, .bool)) } else { m.output(name, ctrl.port(name)) }
+                    }
+                }
+                ctrl.s_axis_tvalid.assign(m.input("s_axis_tvalid", .bool))
+                m.output("s_axis_tready", ctrl.s_axis_tready)
+                for i in 0..<b { ctrl.port("s_axis_byte_\(i)").assign(sData.bits(8 * i + 7, 8 * i)) }
+                ctrl.s_axis_tlast.assign(m.input("s_axis_tlast", .bool))
+                outValid = m.output("m_axis_tvalid", exec.out_valid)
+                m.output("m_axis_tdata", outData)
+                m.output("m_axis_tlast", exec.out_last)
+                unitsOutReady = outReady
+            }
+            exec.out_ready.assign(unitsOutReady)
+            // tkeep is the running pass's chunk: the one pass writing is the one whose beats leave.
             let outChunk = ctrl.out_chunk
             m.output("m_axis_tkeep", cat((0..<b).reversed().map { outChunk > $0 }))
-            m.output("m_axis_tlast", exec.out_last)
             m.output("trace_record_done", ctrl.trace_record_done)
             m.output("trace_layer", ctrl.trace_layer)
 
@@ -78,7 +116,7 @@ public struct AcceleratorTop {
             }
             for name in ["in_ready", "pass_done", "engine_beat", "activity"] { ctrl.port(name).assign(exec.port(name)) }
             ctrl.output_valid.assign(outValid)
-            ctrl.output_ready.assign(outReady)
+            ctrl.output_ready.assign(unitsOutReady)
         }
     }
 }

@@ -1,7 +1,7 @@
 /// Allocating (seed section 6): every stored tensor gets a memory (external, RAM-S, RAM-M) and an
 /// address. Bottleneck tensors go on chip as in section 3.4: a tensor read again by a fused
-/// shortcut ADD lives in RAM-S; a pointwise/depthwise result read only by the next pointwise or
-/// depthwise layer lives in RAM-M. Everything else, the network input and output and what the host
+/// shortcut ADD lives in RAM-S; a result read only by the next layer (an expansion or depthwise
+/// result inside a block, the stem's output, a block output without a shortcut) lives in RAM-M. Everything else, the network input and output and what the host
 /// reads, is external. Within a memory, tensors whose lifetimes overlap never share bytes
 /// (first fit by address), so no layer overwrites what it still reads.
 struct Allocation {
@@ -12,6 +12,9 @@ struct Allocation {
     }
 
     private(set) var places: [Int: Place] = [:]
+    /// Bytes after an on-chip tensor no tensor live with it uses: the most a lowering reads past
+    /// the end of its input (a 3×3 window of PC ≤ 64 channels).
+    static let onChipReadSlack = 9 * 64
     /// One past the highest byte used in each memory.
     private(set) var highWater: [Instruction.Route: Int] = [.external: 0, .ramS: 0, .ramM: 0]
 
@@ -35,14 +38,11 @@ struct Allocation {
         for h in net.hostSteps { use(h.input, count); external.insert(h.input) }
         for t in external { lastUse[t] = count + 1 }
 
+        // A tensor the next layer alone reads, as its input: an expansion or depthwise result inside a
+        // bottleneck, but also a stem convolution's result or a block output without a shortcut.
         func bottleneckInterior(_ t: Int, _ p: Int) -> Bool {
             let readers = net.layers.enumerated().filter { $0.element.input == t || $0.element.fusedAdd?.residual == t }
-            func pwOrDw(_ l: LoweredLayer) -> Bool {
-                if case .convolution(let k, _, _, _, _) = l.work { return k == .pointwise || k == .depthwise }
-                return false
-            }
-            return p >= 0 && pwOrDw(net.layers[p]) && net.layers[p].fusedAdd == nil && readers.count == 1
-                && readers[0].offset == p + 1 && pwOrDw(readers[0].element) && readers[0].element.input == t
+            return p >= 0 && readers.count == 1 && readers[0].offset == p + 1 && readers[0].element.input == t
         }
 
         var blocks: [Instruction.Route: [(lo: Int, hi: Int, first: Int, last: Int)]] = [:]
@@ -59,6 +59,10 @@ struct Allocation {
             for route in candidates {
                 let base = route == .external ? externalBase : 0
                 let capacity = route == .ramS ? options.ramSBytes : route == .ramM ? options.ramMBytes : Int(UInt32.max)
+                // On chip, a read never overlaps a write of its own pass (OnChipMemory waits for
+                // the earlier writes a read overlaps), but FC lowerings read whole windows past their
+                // input's end: keep those bytes free of whatever is live at the same time.
+                let size = route == .external ? size : size + Allocation.onChipReadSlack
                 let live = (blocks[route] ?? []).filter { !($0.last < first || $0.first > last) }.sorted { $0.lo < $1.lo }
                 var at = base
                 for b in live where b.hi > at {

@@ -42,6 +42,10 @@ public enum ControlCycleModel {
     /// Copies: the output path only.
     public static let tailCopy = 16
 
+    /// Cycles from an on-chip read command to its first beat: a pass whose reads are all on chip
+    /// waits this instead of the external memory's latency.
+    public static let onChipLatency = OnChipMemory.readLatency
+
     public struct Memory: Sendable, Equatable {
         public var bandwidth: Double
         public var latency: Int
@@ -65,6 +69,8 @@ public enum ControlCycleModel {
         var stream: Int
         var tail: Int
         var commands: Int
+        /// Every beat it reads comes from the on-chip memory (no parameters, kept weights).
+        var onChipOnly: Bool
     }
 
     static func body(_ r: ControlRecord, config c: AcceleratorConfig, memory: Memory) -> Body {
@@ -78,11 +84,14 @@ public enum ControlCycleModel {
         let rows = max(0, min(r.regionRow0 + r.regionRows, r.imageRows) - max(r.regionRow0, 0))
         let cols = max(0, min(r.regionCol0 + r.regionCols, r.imageCols) - max(r.regionCol0, 0))
         let dataBeats = rows * cols
-        let writes = r.last || r.op == .copy ? r.outputPositions * r.outChunk : 0
-        let reads = params * 16 + weights * c.streamBytes + residual * r.outChunk + dataBeats * r.inChunk
-        func beat(_ bytes: Int) -> Double { max(1, Double(bytes) / memory.bandwidth) }
-        let serial = Double(paramBeats) * beat(16 * perBeat) + Double(weights) * beat(c.streamBytes) + Double(residual) * beat(r.outChunk)
-            + Double(dataBeats) * beat(r.inChunk) + Double(positions - dataBeats) + Double(paddingRow)
+        // On-chip reads and writes (RAM-S, RAM-M) take a beat a cycle and none of the memory's bytes.
+        let residualOnChip = DeviceMemory.isOnChip(r.residualAddress), pixelsOnChip = DeviceMemory.isOnChip(r.inputAddress)
+        let writes = (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions * r.outChunk : 0
+        let reads = params * 16 + weights * c.streamBytes + (residualOnChip ? 0 : residual * r.outChunk) + (pixelsOnChip ? 0 : dataBeats * r.inChunk)
+        func beat(_ bytes: Int, onChip: Bool = false) -> Double { onChip ? 1 : max(1, Double(bytes) / memory.bandwidth) }
+        let serial = Double(paramBeats) * beat(16 * perBeat) + Double(weights) * beat(c.streamBytes)
+            + Double(residual) * beat(r.outChunk, onChip: residualOnChip)
+            + Double(dataBeats) * beat(r.inChunk, onChip: pixelsOnChip) + Double(positions - dataBeats) + Double(paddingRow)
         let tail: Int
         switch (r.op, r.mode, r.last) {
         case (.copy, _, _): tail = tailCopy
@@ -105,23 +114,26 @@ public enum ControlCycleModel {
         let overlap = Double(tail) * (r.stride2 ? 2 : 5) / 8
         let stream = max(serial, paramPhase + Double(reads + writes - params * 16) / memory.bandwidth - overlap)
         let commands = [paramBeats > 0, weights > 0, residual > 0, dataBeats > 0].filter { $0 }.count
-        return Body(stream: Int(stream.rounded(.up)), tail: tail, commands: commands)
+        let onChipOnly = paramBeats == 0 && weights == 0 && (residual == 0 || residualOnChip) && (dataBeats == 0 || pixelsOnChip)
+        return Body(stream: Int(stream.rounded(.up)), tail: tail, commands: commands, onChipOnly: onChipOnly)
     }
 
     /// Cycles of one record's pass that issues its own read commands, start to the next pass's start.
     public static func cycles(_ r: ControlRecord, config: AcceleratorConfig, memory: Memory) -> Int {
         let b = body(r, config: config, memory: memory)
-        return memory.latency + b.stream + b.tail
+        return (b.onChipOnly ? onChipLatency : memory.latency) + b.stream + b.tail
     }
 
-    /// Bytes a record's pass reads and writes.
+    /// Bytes a record's pass reads from and writes to external memory (on-chip traffic is free).
     public static func traffic(_ r: ControlRecord, config: AcceleratorConfig) -> (read: Int, written: Int) {
         let params = r.loadParams ? r.paramRecords * 16 : 0
         let weights = r.op == .conv ? r.weightBeats * config.streamBytes : 0
-        let residual = r.residual && (r.last || r.op == .copy) ? r.outputPositions * r.outChunk : 0
+        let residual = r.residual && (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.residualAddress) ? r.outputPositions * r.outChunk : 0
         let rows = max(0, min(r.regionRow0 + r.regionRows, r.imageRows) - max(r.regionRow0, 0))
         let cols = max(0, min(r.regionCol0 + r.regionCols, r.imageCols) - max(r.regionCol0, 0))
-        return (128 + params + weights + residual + rows * cols * r.inChunk, r.last || r.op == .copy ? r.outputPositions * r.outChunk : 0)
+        let pixels = DeviceMemory.isOnChip(r.inputAddress) ? 0 : rows * cols * r.inChunk
+        let written = (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions * r.outChunk : 0
+        return (128 + params + weights + residual + pixels, written)
     }
 
     /// Each record's cycles, from its pass's start to the next's (the first record's from the run's
@@ -144,9 +156,9 @@ public enum ControlCycleModel {
             let dataStart: Int
             if let issued = early[k] {
                 // Behind its commands' latency and behind the record fetched ahead of it.
-                dataStart = max(start[k] + 1, issued + latency, k + 1 < count ? arrival[k + 1] : 0)
+                dataStart = max(start[k] + 1, issued + (b.onChipOnly ? onChipLatency : latency), k + 1 < count ? arrival[k + 1] : 0)
             } else {
-                dataStart = start[k] + 2 + latency
+                dataStart = start[k] + 2 + (b.onChipOnly ? onChipLatency : latency)
             }
             dataEnd[k] = dataStart + b.stream
             // Fetches issued in this pass after its own commands: records 1 and 2 in the first, then

@@ -48,16 +48,16 @@ public final class ControlModel {
     }
 
     /// Writes `input` at the plan's input address, runs every record and returns the memory.
-    public static func run(_ plan: ControlPlan, input: [Int8], afterEach: ((Int, ControlRecord, [UInt8]) throws -> Void)? = nil) throws -> [UInt8] {
+    public static func run(_ plan: ControlPlan, input: [Int8], afterEach: ((Int, ControlRecord, DeviceMemory) throws -> Void)? = nil) throws -> DeviceMemory {
         guard input.count == plan.inputLength else { throw ControlRecordError("input has \(input.count) bytes; the network takes \(plan.inputLength)") }
-        var memory = plan.memory
+        var memory = DeviceMemory(external: plan.memory, config: plan.config)
         for (k, v) in input.enumerated() { memory[Int(plan.inputAddress) + k] = UInt8(bitPattern: v) }
         try ControlModel(plan: plan).run(memory: &memory, afterEach: afterEach)
         return memory
     }
 
     /// Runs every record over `memory`; `afterEach` sees each record's index, the record and the memory.
-    public func run(memory: inout [UInt8], afterEach: ((Int, ControlRecord, [UInt8]) throws -> Void)? = nil) throws {
+    public func run(memory: inout DeviceMemory, afterEach: ((Int, ControlRecord, DeviceMemory) throws -> Void)? = nil) throws {
         acc = []; accPositions = 0; keptWeights = nil
         inputBuffer = [[Int8]?](repeating: nil, count: config.inputBufferWords)
         for (n, r) in records.enumerated() {
@@ -72,16 +72,16 @@ public final class ControlModel {
         ControlRecordError("control record \(n) (layer \(r.layer), \(r.op)): \(m)")
     }
 
-    private func word(_ m: [UInt8], _ a: Int) -> Int32 {
+    private func word(_ m: DeviceMemory, _ a: Int) -> Int32 {
         Int32(bitPattern: UInt32(m[a]) | UInt32(m[a + 1]) << 8 | UInt32(m[a + 2]) << 16 | UInt32(m[a + 3]) << 24)
     }
 
-    private func execute(_ r: ControlRecord, _ n: Int, _ memory: inout [UInt8]) throws {
+    private func execute(_ r: ControlRecord, _ n: Int, _ memory: inout DeviceMemory) throws {
         let b = config.streamBytes
         guard r.inChunk <= b, r.outChunk <= b else { throw fail(n, r, "chunk \(max(r.inChunk, r.outChunk)) wider than the \(b)-byte beat") }
         let positions = r.outputPositions
         func inside(_ a: Int, _ len: Int, _ what: String) throws {
-            guard a >= 0, a + len <= memory.count else { throw fail(n, r, "\(what) [\(a), \(a + len)) outside the \(memory.count)-byte memory") }
+            guard memory.holds(a, len) else { throw fail(n, r, "\(what) [\(a), \(a + len)) outside \(memory.extent)") }
         }
         func outputOffset(_ p: Int, _ base: UInt32) -> Int {
             Int(base) + (p / r.outputCols) * Int(r.outputRowStride) + (p % r.outputCols) * Int(r.outputPixelStride)
@@ -110,7 +110,7 @@ public final class ControlModel {
                 set = kept.bytes
             } else {
                 try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
-                set = Array(memory[Int(r.weightAddress) ..< Int(r.weightAddress) + r.weightBeats * b])
+                set = memory.bytes(r.weightAddress, r.weightBeats * b)
                 keptWeights = (r.mode, r.wide, set)
             }
             let need: Int

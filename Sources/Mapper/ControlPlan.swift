@@ -7,8 +7,10 @@ import Reference
 /// per-group parameter blocks of `lanes` 16-byte records, all-ones sets for pooling), appended to the
 /// program's memory image together with the encoded record stream.
 ///
-/// The records address external memory only: compile the program with
-/// `MapperOptions.externalOnly` (RAM-S and RAM-M sizes 0), otherwise this throws.
+/// Tensors the program routes to RAM-S or RAM-M are addressed in the on-chip window
+/// (`AcceleratorConfig.onChipBase`, RAM-M after RAM-S), so the program's RAM-S and RAM-M must fit
+/// the configuration's (`MapperOptions.device(config)`); `MapperOptions.externalOnly` keeps every
+/// tensor external.
 public struct ControlPlan: Sendable {
     /// One device layer (the instructions of one TFLite layer, all its column tiles) for the
     /// simulator's layer-by-layer check: after record `lastRecord`, the `length` bytes at `address`
@@ -52,7 +54,12 @@ public struct ControlPlan: Sendable {
     /// Expands `program`'s instructions into records and places everything in memory.
     public init(program: Program) throws {
         var b = try PlanBuilder(program)
-        for (n, i) in program.instructions.enumerated() {
+        let c = program.config, o = program.options
+        for (name, used, has) in [("RAM-S", o.ramSBytes, c.ramSBytes), ("RAM-M", o.ramMBytes, c.ramMBytes)] where used > has {
+            throw MapperError("the program was allocated a \(used)-byte \(name); the accelerator's has \(has) bytes (compile with MapperOptions.device(config))")
+        }
+        let instructions = program.instructions.map { Self.deviceAddressed($0, config: c) }
+        for (n, i) in instructions.enumerated() {
             let before = b.records.count
             do { try b.lower(i) } catch let e as MapperError { throw e } catch { throw MapperError("\(b.here(i)): \(error)") }
             guard b.records.count > before else { throw MapperError("internal: \(b.here(i)) produced no control records") }
@@ -78,7 +85,7 @@ public struct ControlPlan: Sendable {
 
         var checks = [LayerCheck]()
         var first = 0
-        for (n, i) in program.instructions.enumerated() {
+        for (n, i) in instructions.enumerated() {
             let last = b.recordInstruction.lastIndex(of: n) ?? first
             let macs = CycleModel.terms(i, config: program.config).macs
             if let c = checks.last, c.layer == i.layer, c.lastInstruction == n - 1 {
@@ -114,6 +121,25 @@ public struct ControlPlan: Sendable {
 }
 
 extension ControlPlan {
+    /// `i` with its RAM-S and RAM-M tensors at their control-record addresses in the on-chip window
+    /// (docs/control.md, "On-chip memory"), every route external: the records then reach on-chip
+    /// and external tensors alike by address.
+    static func deviceAddressed(_ i: Instruction, config: AcceleratorConfig) -> Instruction {
+        func address(_ route: Instruction.Route, _ a: UInt32) -> UInt32 {
+            switch route {
+            case .external: return a
+            case .ramS: return AcceleratorConfig.onChipBase + a
+            case .ramM: return AcceleratorConfig.onChipBase + UInt32(config.ramSBytes) + a
+            }
+        }
+        var j = i
+        j.inputAddress = address(i.inputRoute, i.inputAddress)
+        j.outputAddress = address(i.outputRoute, i.outputAddress)
+        j.residualAddress = address(i.residualRoute, i.residualAddress)
+        j.inputRoute = .external; j.outputRoute = .external; j.residualRoute = .external
+        return j
+    }
+
     /// The channel chunks of a folded pass: up to PK·PC channels, each chunk in whole beats of
     /// `foldTaps` slices or in one shorter beat, so no beat reads past the position's channels.
     /// Bytes of a folded pass's weight set that matter: the standard layout's taps up to the last
@@ -162,6 +188,15 @@ extension ControlPlan {
 }
 
 extension MapperOptions {
+    /// Options for the control records of `config`'s accelerator: RAM-S and RAM-M as large as its
+    /// on-chip memory has them (seed 003 section 3.4's bottleneck flow).
+    public static func device(_ config: AcceleratorConfig) -> MapperOptions {
+        var o = MapperOptions()
+        o.ramSBytes = config.ramSBytes
+        o.ramMBytes = config.ramMBytes
+        return o
+    }
+
     /// Options for the control records: every tensor in external memory (no RAM-S / RAM-M routes).
     public static var externalOnly: MapperOptions {
         var o = MapperOptions()
@@ -220,6 +255,22 @@ private struct PlanBuilder {
         let a = Int(address)
         guard a + count <= image.count else { throw MapperError("internal: constants [\(a), \(a + count)) outside the \(image.count)-byte image") }
         return Array(image[a ..< a + count])
+    }
+
+    /// An input read that runs past its tensor (the bytes there meet zero weights) must still stay
+    /// in the memory the tensor lives in: the memory image, or the on-chip RAM-S and RAM-M.
+    func readable(_ i: Instruction, upTo end: Int, _ what: String) throws {
+        let onChip = DeviceMemory.isOnChip(i.inputAddress)
+        let limit = onChip ? DeviceMemory.onChipBase + config.onChipBytes : image.count
+        guard end <= limit else {
+            throw MapperError("\(here(i)): \(what) reads up to address \(end), past the \(onChip ? "\(config.onChipBytes)-byte on-chip memory" : "\(image.count)-byte memory image")")
+        }
+        // On chip, a read waits for the earlier writes whose bytes it overlaps (OnChipMemory), so one
+        // that strays into its own pass's output would wait for itself.
+        let out = Int(i.outputAddress)
+        guard !(onChip && DeviceMemory.isOnChip(i.outputAddress) && out >= Int(i.inputAddress) && out < end) else {
+            throw MapperError("\(here(i)): \(what) reads up to address \(end), into the layer's own on-chip output at \(out)")
+        }
     }
 
     /// A weight set padded to whole beats; identical sets (row blocks, ones) are stored once.
@@ -289,7 +340,7 @@ private struct PlanBuilder {
 
     mutating func lower(_ i: Instruction) throws {
         guard i.inputRoute == .external, i.outputRoute == .external, !i.fusedAdd || i.residualRoute == .external else {
-            throw MapperError("\(here(i)): the control records address external memory only; compile with MapperOptions.externalOnly")
+            throw MapperError("internal: \(here(i)) still routes a tensor to RAM-S or RAM-M instead of an on-chip address")
         }
         switch i.kind {
         case .convolution: try standard(i)
@@ -1039,9 +1090,7 @@ private struct PlanBuilder {
         }
         // The image's pixels are read whole: the last batch's last chunk may read past the input.
         let end = Int(i.inputAddress) + (i.batches - 1) * d + (nChunks - 1) * chunk + images[nChunks - 1].rows * images[nChunks - 1].cols * pc
-        guard end <= image.count else {
-            throw MapperError("\(here(i)): the last 3×3 window of the input reads up to address \(end), past the \(image.count)-byte memory image")
-        }
+        try readable(i, upTo: end, "the last 3×3 window of the input")
         for b in 0 ..< i.batches {
             for fs in 0 ..< nFS {
                 let passes = (0 ..< nChunks).map { cs -> ControlRecord in
@@ -1086,9 +1135,7 @@ private struct PlanBuilder {
         }
         let last = nChunks - 1
         let end = Int(i.inputAddress) + (batches - 1) * d + last * chunk + (beatsOf[last] - 1) * beatBytes + inChunks[last]
-        guard end <= image.count else {
-            throw MapperError("\(here(i)): the last folded beat of the input reads up to address \(end), past the \(image.count)-byte memory image")
-        }
+        try readable(i, upTo: end, "the last folded beat of the input")
         let reuse = nFS > 1 && nChunks * batches <= config.inputBufferWords && beatsOf.contains { $0 > 1 }
         for fs in 0 ..< nFS {
             let passes = (0 ..< nChunks).map { cs -> ControlRecord in

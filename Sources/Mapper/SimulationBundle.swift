@@ -34,8 +34,9 @@ public struct SimulationBundle: Sendable {
     /// Every TFLite layer's first output (layers/<n>.bin), as `dsc compile` always wrote.
     public let layerOutputs: [Int: [UInt8]]
 
-    public init(network: Network, config: AcceleratorConfig, input: [Int8]) throws {
-        let program = try Mapper.compile(network, config: config, options: .externalOnly)
+    /// `options` default to the configuration's RAM-S and RAM-M (`MapperOptions.device`).
+    public init(network: Network, config: AcceleratorConfig, input: [Int8], options: MapperOptions? = nil) throws {
+        let program = try Mapper.compile(network, config: config, options: options ?? .device(config))
         let plan = try ControlPlan(program: program)
         let values = try network.runAll(input: input)
         guard let outIndex = network.outputs.first, let expected = values[outIndex] else { throw MapperError("the reference model computed no output") }
@@ -52,7 +53,7 @@ public struct SimulationBundle: Sendable {
         var modelLayers = [Int: [UInt8]]()
         let checkAt = Dictionary(plan.checks.map { ($0.lastRecord, $0) }, uniquingKeysWith: { a, _ in a })
         let memory = try ControlModel.run(plan, input: input) { n, _, memory in
-            if let c = checkAt[n] { modelLayers[n] = Array(memory[Int(c.address) ..< Int(c.address) + c.length]) }
+            if let c = checkAt[n] { modelLayers[n] = memory.bytes(c.address, c.length) }
         }
 
         var layers = [Layer]()
@@ -71,7 +72,7 @@ public struct SimulationBundle: Sendable {
             layers.append(Layer(index: c.layer, producer: k, operation: name, macs: c.macs, lastRecord: c.lastRecord, address: c.address, expected: reference))
         }
         let a = Int(plan.deviceOutputAddress)
-        let device = Array(memory[a ..< a + plan.deviceOutputLength])
+        let device = memory.bytes(UInt32(a), plan.deviceOutputLength)
         guard let expectedDevice = values.bytes(of: plan.deviceOutputTensor), device == expectedDevice else {
             throw MapperError("the control records' device output differs from the Reference model")
         }
@@ -120,6 +121,7 @@ public struct SimulationBundle: Sendable {
         s += "memory memory.bin\nrecords \(plan.recordBase) \(plan.records.count)\n"
         s += "input input.bin \(plan.inputAddress)\n"
         s += "output device_output.bin \(plan.deviceOutputAddress) \(plan.deviceOutputLength) expected_device.bin\n"
+        if c.onChipBytes > 0 { s += "on_chip \(AcceleratorConfig.onChipBase) \(c.onChipBytes)   # RAM-S then RAM-M\n" }
         for l in layers {
             s += "layer \(l.index) \(l.operation) \(l.macs) \(l.lastRecord) \(l.address) \(l.expected.count) layers/\(l.producer).bin\n"
         }

@@ -24,6 +24,9 @@ struct Compile: ParsableCommand {
     @Option(help: "Raw input tensor (the model's int8 input, row-major); optional with --builtin.")
     var input: String?
 
+    @Flag(name: .customLong("external-only"), help: "Keep every tensor in external memory (no RAM-S / RAM-M), for comparison with the bottleneck flow.")
+    var externalOnly = false
+
     @Option(help: "Output folder.")
     var out: String
 
@@ -41,7 +44,7 @@ struct Compile: ParsableCommand {
                 x = bytes.map { Int8(bitPattern: $0) }
             }
             guard let x else { throw MapperError("--input is required with a .tflite model") }
-            let bundle = try SimulationBundle(network: network, config: cfg, input: x)
+            let bundle = try SimulationBundle(network: network, config: cfg, input: x, options: externalOnly ? .externalOnly : nil)
             try bundle.write(to: URL(fileURLWithPath: out))
             print("\(bundle.program.instructions.count) instructions, \(bundle.plan.records.count) control records, memory image \(bundle.plan.memory.count) bytes "
                   + "(\(bundle.program.constantBytes) constant, \(bundle.plan.appendedBytes) control constants and records), written to \(out)")

@@ -22,6 +22,9 @@ struct Estimate: ParsableCommand {
     @Option(help: "Memory latency in cycles, command to first beat (rtl schedule).")
     var latency: Int = 64
 
+    @Flag(name: .customLong("external-only"), help: "Keep every tensor in external memory (no RAM-S / RAM-M), as an accelerator built with --ram-s-kib 0 --ram-m-kib 0.")
+    var externalOnly = false
+
     @Option(help: "rtl: the control records the RTL runs (ControlCycleModel, measured against ./Vtop); paper: the paper's schedule without stalls (CycleModel).")
     var schedule: String = "rtl"
 
@@ -50,7 +53,7 @@ struct Estimate: ParsableCommand {
 
     /// The RTL's cycles: the control records `dsc compile` writes, timed by ControlCycleModel.
     private func rtl(_ network: Network, _ cfg: AcceleratorConfig) throws {
-        let program = try Mapper.compile(network, config: cfg, options: .externalOnly)
+        let program = try Mapper.compile(network, config: cfg, options: externalOnly ? .externalOnly : .device(cfg))
         let plan = try ControlPlan(program: program)
         let memory = ControlCycleModel.Memory(bandwidth: bandwidth, latency: latency)
         let layers = ControlCycleModel.estimate(plan, memory: memory)

@@ -101,6 +101,15 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// in_phase·64, so the phase is visible), marks the pass's last pixel beat `out_last`, and
     /// pulses pass_done once all pixel beats are in and all echoes accepted. `engine_beat` is a
     /// pixel beat; `activity` adds a hash of the configuration ports at pass_start and 1 per weight beat.
+    /// The stand-in echoes every beat it takes, write command or not, which only the plain ports
+    /// carry: the on-chip memory routes output beats by their write commands (OnChipMemoryTests and
+    /// the RTL network tests cover it).
+    private static func withoutOnChipMemory(_ config: AcceleratorConfig) -> AcceleratorConfig {
+        var c = config
+        c.ramSBytes = 0; c.ramMBytes = 0
+        return c
+    }
+
     private static func standIn(_ c: AcceleratorConfig) -> Module {
         let b = c.streamBytes
         return Module("StandInExecutionUnit_b\(b)") { m in
@@ -388,6 +397,7 @@ final class AcceleratorTopControlTests: XCTestCase {
     func testRecordsRunThroughTheControllerWithRandomBackPressure() throws {
         var c = AcceleratorConfig.paper
         c.pc = 4; c.pf = 4; c.pd = 2; c.streamBytes = 16; c.maxRowWidth = 32; c.outputBufferDepth = 64
+        c = Self.withoutOnChipMemory(c)
         let b = c.streamBytes
         var rng = SplitMix(state: 0xC0_47)
         func random8() -> Int { rng.below(256) - 128 }
@@ -524,7 +534,7 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// follows), the pixel beats of its records. A layer whose `layer` comes back after another is a
     /// new layer. Over the run the layers' figures add up to CYCLES and the other run counters.
     func testPerLayerFiguresAreLatchedAtLayerBoundaries() throws {
-        let c = AcceleratorTopLintTests.smallConfig()
+        let c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
         let b = c.streamBytes
         let layers = [4, 4, 9, 9, 9, 70001, 4, 12]
         let records = layers.enumerated().map { n, layer in
@@ -606,7 +616,7 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// The same top with the real ExecutionUnit: a pointwise pass (parameters, weights, a partial
     /// last engine beat) checked against Reference's requantization, then a clipped copy.
     func testRealExecutionUnitConvolvesAndCopies() throws {
-        let c = AcceleratorTopLintTests.smallConfig()
+        let c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
         let b = c.streamBytes, lanes = max(c.pc, c.pf)
         var memory: [Int: UInt8] = [:]
         func put32(_ a: Int, _ v: Int) { for k in 0..<4 { memory[a + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) } }
@@ -679,7 +689,7 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// third pass on a pass's first command follows the previous pass's start by earlyIssueCycles,
     /// and a pass starts passGapCycles after the previous one ended (`trace_record_done` is end + 1).
     func testCommandsRunAheadOfThePasses() throws {
-        let c = AcceleratorTopLintTests.smallConfig()
+        let c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
         let b = c.streamBytes
         let pass = Record(op: 1, mode: 1, first: true, last: false, loadParams: true, layer: 1, regionRows: 1, regionCols: 40,
                           row0: 0, col0: 0, imageRows: 1, imageCols: 40, inputAddress: 0x1000, inputPixelStride: 4,
@@ -710,7 +720,7 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// Random regions against random images (inside, overlapping any edge, wholly outside), random
     /// chunks, phases and strides: commands, the fill/data beat sequence and the trace.
     func testRandomRegionsAreClippedAndFilled() throws {
-        let c = AcceleratorTopLintTests.smallConfig()
+        let c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
         let b = c.streamBytes
         var rng = SplitMix(state: 0x5EED)
         var records: [Record] = []

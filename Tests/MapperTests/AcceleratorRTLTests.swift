@@ -145,7 +145,9 @@ final class AcceleratorRTLTests: XCTestCase {
         var nets = [(String, Network)]()
         for stride in [1, 2] {
             var b = NetBuilder(seed: UInt64(60 + stride))
-            let x = b.input([1, 10, 10, 8])
+            // A stem before the block, so the block input is a tensor the device makes (the
+            // network input itself always stays external).
+            let x = b.conv(b.input([1, 10, 10, 3]), outputs: 8, kernel: (3, 3), stride: 1, padding: .same, activation: .relu6)
             let e = b.conv(x, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
             let d = b.depthwise(e, kernel: (3, 3), stride: stride, multiplier: 1, padding: .same)
             let p = b.conv(d, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
@@ -155,8 +157,16 @@ final class AcceleratorRTLTests: XCTestCase {
         for config in [AcceleratorConfig(), Self.small] {
             let vtop = try VtopBuild.binary(for: config)
             for (what, net) in nets {
-                try runOnRTL(vtop, net, config: config, "\(what) at PC=\(config.pc) PF=\(config.pf)", seed: 9,
-                             options: ["--backpressure", "0.3", "--bandwidth", "8"])
+                // Section 3.4's flow: the expansion and depthwise results in RAM-M, and with stride 1
+                // the block input in RAM-S until the projection's fused shortcut reads it again.
+                let program = try Mapper.compile(net, config: config, options: .device(config))
+                let routes = Set(program.instructions.flatMap { [$0.outputRoute, $0.fusedAdd ? $0.residualRoute : .external] })
+                XCTAssertTrue(routes.contains(.ramM), "\(what): the block's inner tensors are not in RAM-M")
+                XCTAssertEqual(routes.contains(.ramS), what.hasSuffix("1"), "\(what): RAM-S holds the input exactly when the shortcut reads it")
+                for mapper in [nil, MapperOptions.externalOnly] {
+                    try runOnRTL(vtop, net, config: config, "\(what) at PC=\(config.pc) PF=\(config.pf)\(mapper == nil ? " on chip" : " external")", seed: 9,
+                                 options: ["--backpressure", "0.3", "--bandwidth", "8"], mapper: mapper)
+                }
             }
         }
     }
@@ -233,12 +243,12 @@ final class AcceleratorRTLTests: XCTestCase {
     // MARK: running a network on the RTL
 
     private func runOnRTL(_ vtop: URL, _ net: Network, config: AcceleratorConfig, _ what: String, seed: UInt64 = 1,
-                          input given: [Int8]? = nil, golden: [Int8]? = nil, options: [String] = [],
+                          input given: [Int8]? = nil, golden: [Int8]? = nil, options: [String] = [], mapper: MapperOptions? = nil,
                           file: StaticString = #filePath, line: UInt = #line) throws {
         var rng = SeededRandom(seed: seed)
         let n = net.tensors[net.inputs[0]].elementCount
         let input = given ?? (0 ..< n).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 256) - 128) }
-        let bundle = try SimulationBundle(network: net, config: config, input: input)
+        let bundle = try SimulationBundle(network: net, config: config, input: input, options: mapper)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsc-rtl-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         try bundle.write(to: dir)

@@ -17,15 +17,15 @@ final class ControlPlanTests: XCTestCase {
     }
 
     private func assertRecordsMatch(_ net: Network, _ what: String, seed: UInt64 = 7, configs: [AcceleratorConfig] = ControlPlanTests.configs,
-                                    file: StaticString = #filePath, line: UInt = #line) throws {
+                                    onChip: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
         var rng = SeededRandom(seed: seed)
         let n = net.tensors[net.inputs[0]].elementCount
         let input = (0 ..< n).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 256) - 128) }
         let values = try net.runAll(input: input)
         let expected = try net.run(input: input)
         for c in configs {
-            let label = "\(what) at PC=\(c.pc) PF=\(c.pf) maxRow \(c.maxRowWidth) depth \(c.outputBufferDepth)"
-            let program = try Mapper.compile(net, config: c, options: .externalOnly)
+            let label = "\(what) at PC=\(c.pc) PF=\(c.pf) maxRow \(c.maxRowWidth) depth \(c.outputBufferDepth)\(onChip ? " with RAM-S and RAM-M" : "")"
+            let program = try Mapper.compile(net, config: c, options: onChip ? .device(c) : .externalOnly)
             XCTAssertEqual(try Executor(program).run(input: input), expected, "Executor: \(label)", file: file, line: line)
             let plan = try ControlPlan(program: program)
             assertLimits(plan, label, file: file, line: line)
@@ -33,7 +33,7 @@ final class ControlPlanTests: XCTestCase {
             var checked = 0
             let memory = try ControlModel.run(plan, input: input) { k, _, memory in
                 guard let check = lastOf[k] else { return }
-                let got = Array(memory[Int(check.address) ..< Int(check.address) + check.length])
+                let got = memory.bytes(check.address, check.length)
                 let want = values.bytes(of: check.producedTensor) ?? []
                 let bad = zip(got, want).filter { $0 != $1 }.count
                 XCTAssertEqual(got.count, want.count, "layer \(check.layer) size: \(label)", file: file, line: line)
@@ -46,7 +46,7 @@ final class ControlPlanTests: XCTestCase {
                 XCTAssertEqual(plan.recordTensors[check.lastRecord], check.producedTensor, "layer \(check.layer): \(label)", file: file, line: line)
             }
             let a = Int(plan.deviceOutputAddress)
-            let device = Array(memory[a ..< a + plan.deviceOutputLength])
+            let device = memory.bytes(UInt32(a), plan.deviceOutputLength)
             XCTAssertEqual(device, values.bytes(of: plan.deviceOutputTensor), "device output: \(label)", file: file, line: line)
             XCTAssertEqual(try SimulationBundle.finish(deviceOutput: device, dma: program.dma), expected, "after host steps: \(label)", file: file, line: line)
         }
@@ -430,7 +430,7 @@ final class ControlPlanTests: XCTestCase {
         var records = plan.records
         records[0].weightBeats = 0
         let model = try ControlModel(config: plan.config, recordStream: try ControlRecord.encodeStream(records))
-        var memory = plan.memory
+        var memory = DeviceMemory(external: plan.memory, config: plan.config)
         XCTAssertThrowsError(try model.run(memory: &memory)) { e in
             XCTAssertTrue("\(e)".contains("control record 0") && "\(e)".contains("no weight beats"), "\(e)")
         }
@@ -664,7 +664,7 @@ final class ControlPlanTests: XCTestCase {
             let plan = try ControlPlan(program: program)
             let memory = try ControlModel.run(plan, input: input)
             let a = Int(plan.deviceOutputAddress)
-            XCTAssertEqual(Array(memory[a ..< a + plan.deviceOutputLength]).map { Int8(bitPattern: $0) }, executed, "PC=\(config.pc) PF=\(config.pf)")
+            XCTAssertEqual(memory.bytes(UInt32(a), plan.deviceOutputLength).map { Int8(bitPattern: $0) }, executed, "PC=\(config.pc) PF=\(config.pf)")
         }
     }
 
@@ -672,7 +672,40 @@ final class ControlPlanTests: XCTestCase {
         for name in SimulationBundle.builtinNames {
             let (net, _) = try SimulationBundle.builtin(name)
             try assertRecordsMatch(net, name, configs: Array(Self.configs.prefix(2)))
+            try assertRecordsMatch(net, name, configs: Array(Self.configs.prefix(2)), onChip: true)
         }
+    }
+
+    /// The bottleneck flow (seed 003 section 3.4): with the configuration's RAM-S and RAM-M, the
+    /// records reach a block's inner tensors at on-chip addresses (RAM-S from `onChipBase`, RAM-M
+    /// after it), and every one of them lies inside the memory its route names. A program allocated
+    /// more on-chip memory than the accelerator has is refused, naming the memory.
+    func testBottleneckTensorsAreAddressedOnChipWithinTheAcceleratorsRAMSAndRAMM() throws {
+        let (net, _) = try SimulationBundle.builtin("mobilenetv2-tiny")
+        var config = AcceleratorConfig(); config.ramSBytes = 8 * 1024; config.ramMBytes = 32 * 1024
+        let program = try Mapper.compile(net, config: config, options: .device(config))
+        let plan = try ControlPlan(program: program)
+        let base = AcceleratorConfig.onChipBase, ramM = base + UInt32(config.ramSBytes), end = ramM + UInt32(config.ramMBytes)
+        var routed = [Instruction.Route: Int]()
+        for i in program.instructions {
+            for (route, address) in [(i.inputRoute, i.inputAddress), (i.outputRoute, i.outputAddress)] where route != .external {
+                routed[route, default: 0] += 1
+                XCTAssertLessThan(Int(address), route == .ramS ? config.ramSBytes : config.ramMBytes, "layer \(i.layer)")
+            }
+        }
+        XCTAssertGreaterThan(routed[.ramM] ?? 0, 0, "some expansion or depthwise result lives in RAM-M")
+        XCTAssertGreaterThan(routed[.ramS] ?? 0, 0, "some block input lives in RAM-S for its shortcut")
+        let onChipWrites = plan.records.filter { ($0.last || $0.op == .copy) && DeviceMemory.isOnChip($0.outputAddress) }
+        XCTAssertFalse(onChipWrites.isEmpty)
+        for r in onChipWrites { XCTAssertLessThan(r.outputAddress, end, "layer \(r.layer)") }
+        XCTAssertTrue(plan.records.contains { DeviceMemory.isOnChip($0.inputAddress) && $0.inputAddress >= ramM }, "a pass reads RAM-M")
+
+        var none = config; none.ramSBytes = 0; none.ramMBytes = 0
+        XCTAssertThrowsError(try ControlPlan(program: try Mapper.compile(net, config: none, options: .device(config)))) { e in
+            XCTAssertEqual("\(e)", "the program was allocated a 8192-byte RAM-S; the accelerator's has 0 bytes (compile with MapperOptions.device(config))")
+        }
+        let external = try ControlPlan(program: try Mapper.compile(net, config: none, options: .device(none)))
+        XCTAssertFalse(external.records.contains { DeviceMemory.isOnChip($0.inputAddress) || DeviceMemory.isOnChip($0.outputAddress) })
     }
 }
 

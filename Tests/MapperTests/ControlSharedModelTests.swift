@@ -4,7 +4,8 @@ import Mapper
 import Reference
 import XCTest
 
-/// Every shared model and case, compiled with external routes, expanded into control records
+/// Every shared model and case, compiled with the configuration's RAM-S and RAM-M (bottleneck
+/// tensors on chip), expanded into control records
 /// and run through `ControlModel` alone; the device output plus the host's softmax must equal
 /// tflite-micro's expected.bin exactly, at the paper's configuration and a small one (PC=PF=4,
 /// PD=2, 32-pixel rows, 256 accumulator positions). DSC_MODELS overrides ../shared/models.
@@ -20,7 +21,7 @@ final class ControlSharedModelTests: XCTestCase {
             let all = try SharedModels.cases(model)
             XCTAssertFalse(all.isEmpty, "\(model) has no case with an expected.bin")
             let network = try TFLiteReader.read(contentsOf: SharedModels.root.appendingPathComponent("\(model)/model.tflite"))
-            let program = try Mapper.compile(network, config: config, options: .externalOnly)
+            let program = try Mapper.compile(network, config: config, options: .device(config))
             let plan = try ControlPlan(program: program)
             for r in plan.records where r.op == .conv && r.mode != .pointwise {
                 XCTAssertLessThanOrEqual(r.outputPositions, config.outputBufferDepth, "\(model) layer \(r.layer) at \(label)")
@@ -31,7 +32,7 @@ final class ControlSharedModelTests: XCTestCase {
             let expected = try [UInt8](Data(contentsOf: c.appendingPathComponent("expected.bin"))).map { Int8(bitPattern: $0) }
             let memory = try ControlModel.run(plan, input: input)
             let a = Int(plan.deviceOutputAddress)
-            let got = try SimulationBundle.finish(deviceOutput: Array(memory[a ..< a + plan.deviceOutputLength]), dma: program.dma)
+            let got = try SimulationBundle.finish(deviceOutput: memory.bytes(UInt32(a), plan.deviceOutputLength), dma: program.dma)
             let mismatches = zip(got, expected).filter { $0 != $1 }.count
             XCTAssertEqual(got.count, expected.count, "\(model)/\(c.lastPathComponent) at \(label)")
             XCTAssertEqual(mismatches, 0, "\(model)/\(c.lastPathComponent) at \(label): \(mismatches) of \(expected.count) outputs differ")

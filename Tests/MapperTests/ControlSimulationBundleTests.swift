@@ -31,25 +31,26 @@ final class ControlSimulationBundleTests: XCTestCase {
             XCTAssertEqual(fields["stream_bytes"], ["stream_bytes", "32"])
             XCTAssertEqual(fields["multipliers"], ["multipliers", "\(9 * 4 * 4)"])
             let recordsLine = try XCTUnwrap(fields["records"]), inputLine = try XCTUnwrap(fields["input"]), outputLine = try XCTUnwrap(fields["output"])
-            var memory = try readFolder(dir, try XCTUnwrap(fields["memory"])[1])
+            var image = try readFolder(dir, try XCTUnwrap(fields["memory"])[1])
             let inputBytes = try readFolder(dir, inputLine[1])
             XCTAssertEqual(inputBytes, input.map { UInt8(bitPattern: $0) })
             let inAt = Int(inputLine[2])!
-            memory.replaceSubrange(inAt ..< inAt + inputBytes.count, with: inputBytes)
+            image.replaceSubrange(inAt ..< inAt + inputBytes.count, with: inputBytes)
             let base = Int(recordsLine[1])!, count = Int(recordsLine[2])!
-            let model = try ControlModel(config: config, recordStream: Array(memory[base ..< base + 128 * count]))
+            let model = try ControlModel(config: config, recordStream: Array(image[base ..< base + 128 * count]))
+            var memory = DeviceMemory(external: image, config: config)
             XCTAssertFalse(layers.isEmpty)
             var next = 0
             try model.run(memory: &memory) { n, _, m in
                 while next < layers.count, Int(layers[next][4])! == n {
                     let l = layers[next], at = Int(l[5])!, length = Int(l[6])!
-                    XCTAssertEqual(Array(m[at ..< at + length]), try self.readFolder(dir, l[7]), "\(name): layer \(l[1]) \(l[2]) after record \(n)")
+                    XCTAssertEqual(m.bytes(UInt32(at), length), try self.readFolder(dir, l[7]), "\(name): layer \(l[1]) \(l[2]) after record \(n)")
                     next += 1
                 }
             }
             XCTAssertEqual(next, layers.count, "\(name): every layer line was checked")
             let outAt = Int(outputLine[2])!, outLength = Int(outputLine[3])!
-            let device = Array(memory[outAt ..< outAt + outLength])
+            let device = memory.bytes(UInt32(outAt), outLength)
             XCTAssertEqual(device, try readFolder(dir, outputLine[4]), "\(name): device output")
             let dma = try JSONDecoder().decode(DMASchedule.self, from: Data(try readFolder(dir, "dma.json")))
             let reference = try network.run(input: input)
@@ -70,15 +71,5 @@ final class ControlSimulationBundleTests: XCTestCase {
         XCTAssertThrowsError(try SimulationBundle.builtin("alexnet")) { e in
             XCTAssertEqual("\(e)", "unknown built-in network alexnet; one of dscnn, dscnn-tiny, mobilenetv2-tiny, resnet8")
         }
-    }
-
-    func testOnChipRoutesAreRefusedByThePlan() throws {
-        let (network, _) = try SimulationBundle.builtin("mobilenetv2-tiny")
-        let program = try Mapper.compile(network, config: AcceleratorConfig())
-        XCTAssertThrowsError(try ControlPlan(program: program)) { e in
-            XCTAssertTrue("\(e)".contains("external memory only; compile with MapperOptions.externalOnly"), "\(e)")
-        }
-        let external = try Mapper.compile(network, config: AcceleratorConfig(), options: .externalOnly)
-        XCTAssertTrue(external.instructions.allSatisfy { $0.inputRoute == .external && $0.outputRoute == .external && $0.residualRoute == .external })
     }
 }
