@@ -1,8 +1,8 @@
 /// Allocating (seed section 6): every stored tensor gets a memory (external, RAM-S, RAM-M) and an
 /// address. Bottleneck tensors go on chip as in section 3.4: a tensor read again by a fused
 /// shortcut ADD lives in RAM-S; a result read only by the next layer (an expansion or depthwise
-/// result inside a block, the stem's output, a block output without a shortcut) lives in RAM-M. Everything else, the network input and output and what the host
-/// reads, is external. Within a memory, tensors whose lifetimes overlap never share bytes
+/// result inside a block, the stem's output, a block output without a shortcut) lives in RAM-M.
+/// Everything else, the network input and output and what the host reads, is external. Within a memory, tensors whose lifetimes overlap never share bytes
 /// (first fit by address), so no layer overwrites what it still reads.
 struct Allocation {
     struct Place: Equatable {

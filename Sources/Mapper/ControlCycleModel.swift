@@ -86,8 +86,8 @@ public enum ControlCycleModel {
         let dataBeats = rows * cols
         // On-chip reads and writes (RAM-S, RAM-M) take a beat a cycle and none of the memory's bytes.
         let residualOnChip = DeviceMemory.isOnChip(r.residualAddress), pixelsOnChip = DeviceMemory.isOnChip(r.inputAddress)
-        let writes = (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions * r.outChunk : 0
-        let reads = params * 16 + weights * c.streamBytes + (residualOnChip ? 0 : residual * r.outChunk) + (pixelsOnChip ? 0 : dataBeats * r.inChunk)
+        let external = traffic(r, config: c)
+        let reads = external.read - ControlRecordFields.recordBytes, writes = external.written
         func beat(_ bytes: Int, onChip: Bool = false) -> Double { onChip ? 1 : max(1, Double(bytes) / memory.bandwidth) }
         let serial = Double(paramBeats) * beat(16 * perBeat) + Double(weights) * beat(c.streamBytes)
             + Double(residual) * beat(r.outChunk, onChip: residualOnChip)
@@ -133,7 +133,7 @@ public enum ControlCycleModel {
         let cols = max(0, min(r.regionCol0 + r.regionCols, r.imageCols) - max(r.regionCol0, 0))
         let pixels = DeviceMemory.isOnChip(r.inputAddress) ? 0 : rows * cols * r.inChunk
         let written = (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions * r.outChunk : 0
-        return (128 + params + weights + residual + pixels, written)
+        return (ControlRecordFields.recordBytes + params + weights + residual + pixels, written)
     }
 
     /// Each record's cycles, from its pass's start to the next's (the first record's from the run's
