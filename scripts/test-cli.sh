@@ -25,6 +25,8 @@ expect_error() {
 expect_error "--pc 0: must be at least 1" "$bin/elaborate" --pc 0 --out "$tmp/rtl"
 expect_error "PD must not exceed PF" "$bin/elaborate" --pd 32 --out "$tmp/rtl"
 expect_error "Missing value for '--pc" "$bin/elaborate" --pc
+expect_error "--ram-m-kib 9007199254740993: must be 0 to 65536 KiB" "$bin/elaborate" --ram-m-kib 9007199254740993 --out "$tmp/rtl"
+expect_error "--ram-s-kib -1: must be 0 to 65536 KiB" "$bin/elaborate" --ram-s-kib=-1 --out "$tmp/rtl"
 expect_error "Unknown option '--bogus'" "$bin/elaborate" --bogus 3
 expect_error "Unexpected argument 'nosuch'" "$bin/dsc" nosuch
 expect_error "does not exist" "$bin/dsc" info "$tmp/missing.tflite"

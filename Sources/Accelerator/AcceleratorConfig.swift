@@ -47,6 +47,8 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// Control-record address of RAM-S's byte 0: addresses from here to `onChipBase + onChipBytes`
     /// are on chip, everything below is external memory.
     public static let onChipBase: UInt32 = 0x8000_0000
+    /// The most RAM-S (and RAM-M) one accelerator may have: 64 MiB each keeps the window below 2^32.
+    public static let maxOnChipKiB = 65536
     /// RAM-S and RAM-M together.
     public var onChipBytes: Int { ramSBytes + ramMBytes }
 
@@ -106,6 +108,7 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
 
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Checks every rule and throws the first broken one, naming the knob and the rule.
@@ -131,8 +134,10 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
         }
         try rule([16, 32, 64, 128].contains(streamBytes), "--stream-bytes \(streamBytes): must be 16, 32, 64 or 128")
         try rule(streamBytes >= max(pc, pf), "--stream-bytes \(streamBytes): a stream beat carries one position of PC or PF channels, so it must be at least max(PC, PF) = \(max(pc, pf))")
-        for (name, v) in [("ram-s-kib", ramSBytes), ("ram-m-kib", ramMBytes)] {
-            try rule(v >= 0 && v % 1024 == 0 && v <= 64 << 20, "--\(name) \(v == Int.max ? "\(v)" : "\(v / 1024)"): must be 0 to 65536 KiB (whole KiB)")
+        for (flag, key, v) in [("ram-s-kib", "ramSBytes", ramSBytes), ("ram-m-kib", "ramMBytes", ramMBytes)] {
+            // Named as the user gave it: whole KiB from elaborate's flag, a byte count from config.json.
+            let given = v % 1024 == 0 ? "--\(flag) \(v / 1024)" : "\(key) \(v)"
+            try rule(v >= 0 && v % 1024 == 0 && v <= Self.maxOnChipKiB * 1024, "\(given): must be 0 to \(Self.maxOnChipKiB) KiB (whole KiB)")
         }
         try rule(onChipBytes == 0 || onChipBytes >= 2 * streamBytes, "--ram-s-kib/--ram-m-kib: the on-chip memory needs at least two \(streamBytes)-byte words")
         try rule(clockMHz > 0 && clockMHz <= 1000, "--clock-mhz \(clockMHz): must be in (0, 1000]")

@@ -49,15 +49,18 @@ struct Elaborate: ParsableCommand {
         c.inputBufferDepth = inputBufferDepth; c.weightBufferDepth = weightBufferDepth; c.outputBufferDepth = outputBufferDepth
         c.maxRowWidth = maxRow; c.clockMHz = clockMHz; c.dspPacking = dspPacking
         c.streamBytes = streamBytes
-        // An absurd KiB count becomes a byte count validate() refuses, never an overflow trap.
-        func bytes(_ kib: Int) -> Int { let (b, o) = kib.multipliedReportingOverflow(by: 1024); return o ? Int.max : b }
-        c.ramSBytes = bytes(ramSKiB); c.ramMBytes = bytes(ramMKiB)
+        c.ramSBytes = ramSKiB * 1024; c.ramMBytes = ramMKiB * 1024
         return c
     }
 
     func run() throws {
-        let c = config()
         do {
+            // Checked in KiB before the byte count exists: an absurd count can neither overflow nor
+            // be reported as some other number.
+            for (name, kib) in [("ram-s-kib", ramSKiB), ("ram-m-kib", ramMKiB)] where !(0...AcceleratorConfig.maxOnChipKiB).contains(kib) {
+                throw AcceleratorConfig.Invalid(description: "--\(name) \(kib): must be 0 to \(AcceleratorConfig.maxOnChipKiB) KiB")
+            }
+            let c = config()
             try c.validate()
             let dir = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
