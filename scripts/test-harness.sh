@@ -129,6 +129,12 @@ malformed "no 'records' line" '/^records/d'
 malformed "is not after the previous layer's" 's/^layer 7 COPY_WIDE 3000 3/layer 7 COPY_WIDE 3000 2/'
 malformed "only 4 records" 's/^layer 7 COPY_WIDE 3000 3/layer 7 COPY_WIDE 3000 4/'
 malformed "layer address '0x' is not" 's/^layer 3 COPY 1000 1 8192/layer 3 COPY 1000 1 0x/'
+# The on-chip figures (the stand-in has no on-chip memory: its registers read 0).
+malformed "RAM_S_BYTES + RAM_M_BYTES say 0 + 0 on-chip bytes, but sim.txt's on_chip line says 4096" '$a on_chip 2147483648 4096'
+malformed "ONCHIP_READ_BEATS 0 and ONCHIP_WRITE_BEATS 0, but the records move 5 and 0 beats on chip" '$a on_chip_beats 5 0'
+malformed "'on_chip_beats' takes 2 fields" '$a on_chip_beats 5'
+rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; echo "on_chip_beats 0 0" >>"$tmp/m/sim.txt"
+expect_pass "$v16" "$tmp/m"
 rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; rm "$tmp/m/layers/5.bin"
 expect_error "layer file $tmp/m/layers/5.bin: cannot read" "$v16" "$tmp/m"
 rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; head -c 100 "$tmp/good/expected_device.bin" >"$tmp/m/expected_device.bin"

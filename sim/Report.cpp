@@ -73,9 +73,9 @@ void printReport(const SimSpec& spec, const RunSummary& run) {
     const DeviceCounters& d = run.device;
     std::printf("device counters: CYCLES %llu, STALL_INPUT %u, STALL_OUTPUT %u, ENGINE_BEATS %u, PRUNE_ACTIVE %u, RECORDS_DONE %u, STATUS 0x%x, "
                 "LAYERS_DONE %u, LAYER_DONE_INDEX %u, LAYER_DONE_CYCLES %u, LAYER_DONE_STALL_INPUT %u, LAYER_DONE_STALL_OUTPUT %u, "
-                "LAYER_DONE_ENGINE_BEATS %u\n",
+                "LAYER_DONE_ENGINE_BEATS %u, ONCHIP_READ_BEATS %u, ONCHIP_WRITE_BEATS %u, ONCHIP_RAW_STALLS %u\n",
                 (unsigned long long)d.cycles, d.stallInput, d.stallOutput, d.engineBeats, d.pruneActive, d.recordsDone, d.status,
                 d.layersDone, d.layerDoneIndex, d.layerDoneCycles, d.layerDoneStallInput, d.layerDoneStallOutput,
-                d.layerDoneEngineBeats);
+                d.layerDoneEngineBeats, d.onChipReadBeats, d.onChipWriteBeats, d.onChipRawStalls);
     std::printf("simulation: %.2f s, %.0f cycles/s\n", run.wallSeconds, run.wallSeconds > 0 ? double(run.cycles) / run.wallSeconds : 0.0);
 }

@@ -28,6 +28,8 @@ struct DeviceCounters {           // read over AXI-Lite after the run
     // The last finished layer (LAYERS_DONE ... LAYER_DONE_ENGINE_BEATS).
     uint32_t layersDone = 0, layerDoneIndex = 0, layerDoneCycles = 0, layerDoneStallInput = 0, layerDoneStallOutput = 0,
              layerDoneEngineBeats = 0;
+    // RAM-S and RAM-M since start (0 on an accelerator without on-chip memory).
+    uint32_t onChipReadBeats = 0, onChipWriteBeats = 0, onChipRawStalls = 0;
 };
 
 struct RunSummary {

@@ -101,6 +101,11 @@ SimSpec readSimSpec(const std::string& dir) {
             r.expectFields(3, "ADDRESS LENGTH");
             s.onChipAddress = r.number(1, "on-chip address");
             s.onChipLength = r.number(2, "on-chip length");
+        } else if (key == "on_chip_beats") {
+            r.expectFields(3, "READS WRITES");
+            s.hasOnChipBeats = true;
+            s.onChipReadBeats = r.number(1, "on-chip read beats");
+            s.onChipWriteBeats = r.number(2, "on-chip write beats");
         } else if (key == "layer") {
             r.expectFields(8, "INDEX OPNAME MACS LAST_RECORD ADDRESS LENGTH FILE");
             LayerCheck l;

@@ -30,6 +30,10 @@ struct SimSpec {
     // The accelerator's on-chip RAM-S and RAM-M (optional `on_chip` line): commands there never
     // reach the memory model, and layers that live there are reported, not compared.
     uint64_t onChipAddress = 0, onChipLength = 0;
+    // Beats the records read from and write to it (optional `on_chip_beats` line), which the
+    // accelerator's ONCHIP_READ_BEATS and ONCHIP_WRITE_BEATS must equal after the run.
+    bool hasOnChipBeats = false;
+    uint64_t onChipReadBeats = 0, onChipWriteBeats = 0;
 };
 
 // Reads DIR/sim.txt; throws HarnessError naming the line that is wrong.

@@ -30,7 +30,8 @@ enum : uint32_t {
     regRecordsDone = 0x1C, regCyclesLo = 0x20, regCyclesHi = 0x24, regStallInput = 0x28, regStallOutput = 0x2C,
     regEngineBeats = 0x30, regPruneActive = 0x34, regCurrentLayer = 0x38, regErrorRecord = 0x3C,
     regLayersDone = 0x40, regLayerDoneIndex = 0x44, regLayerDoneCycles = 0x48, regLayerDoneStallInput = 0x4C,
-    regLayerDoneStallOutput = 0x50, regLayerDoneEngineBeats = 0x54,
+    regLayerDoneStallOutput = 0x50, regLayerDoneEngineBeats = 0x54, regOnChipReadBeats = 0x58, regOnChipWriteBeats = 0x5C,
+    regOnChipRawStalls = 0x60, regRamSBytes = 0x64, regRamMBytes = 0x68,
 };
 constexpr uint32_t expectedId = 0xD5C10001;
 constexpr uint64_t registerTimeout = 10000;   // cycles an AXI-Lite access may take
@@ -86,6 +87,14 @@ public:
         if (uint32_t config = readRegister(regConfig); (config >> 24) != spec_.streamBytes)
             throw HarnessError("register CONFIG says B = " + std::to_string(config >> 24) + ", but sim.txt says stream_bytes " +
                                std::to_string(spec_.streamBytes));
+        // The program addresses RAM-M after RAM-S, so the on-chip window must be the one it was compiled for.
+        if (spec_.onChipLength) {
+            const uint64_t ramS = readRegister(regRamSBytes), ramM = readRegister(regRamMBytes);
+            if (ramS + ramM != spec_.onChipLength)
+                throw HarnessError("registers RAM_S_BYTES + RAM_M_BYTES say " + std::to_string(ramS) + " + " + std::to_string(ramM) +
+                                   " on-chip bytes, but sim.txt's on_chip line says " + std::to_string(spec_.onChipLength) +
+                                   " (rebuild for the folder's configuration)");
+        }
         writeRegister(regRecordBase, uint32_t(spec_.recordBase));
         writeRegister(regRecordCount, uint32_t(spec_.recordCount));
         summary_.records.assign(spec_.recordCount, RecordStats{});
@@ -126,12 +135,19 @@ public:
         d.layerDoneStallInput = readRegister(regLayerDoneStallInput);
         d.layerDoneStallOutput = readRegister(regLayerDoneStallOutput);
         d.layerDoneEngineBeats = readRegister(regLayerDoneEngineBeats);
+        d.onChipReadBeats = readRegister(regOnChipReadBeats);
+        d.onChipWriteBeats = readRegister(regOnChipWriteBeats);
+        d.onChipRawStalls = readRegister(regOnChipRawStalls);
         if (recordsDone_ != spec_.recordCount || d.recordsDone != spec_.recordCount)
             throw HarnessError("STATUS.done after " + std::to_string(recordsDone_) + " trace_record_done pulses and RECORDS_DONE " +
                                std::to_string(d.recordsDone) + ", but RECORD_COUNT is " + std::to_string(spec_.recordCount));
         if (mover_.readsPending() || mover_.writesPending())
             throw HarnessError("STATUS.done with DataMover commands still unfinished");
         checkLayerSnapshot(d);
+        if (spec_.hasOnChipBeats && (d.onChipReadBeats != spec_.onChipReadBeats || d.onChipWriteBeats != spec_.onChipWriteBeats))
+            throw HarnessError("ONCHIP_READ_BEATS " + std::to_string(d.onChipReadBeats) + " and ONCHIP_WRITE_BEATS " +
+                               std::to_string(d.onChipWriteBeats) + ", but the records move " + std::to_string(spec_.onChipReadBeats) +
+                               " and " + std::to_string(spec_.onChipWriteBeats) + " beats on chip (sim.txt's on_chip_beats)");
         summary_.bandwidth = options_.bandwidth;
         return summary_;
     }

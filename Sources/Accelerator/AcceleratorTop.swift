@@ -76,6 +76,8 @@ public struct AcceleratorTop {
                 m.output("m_axis_tlast", mem.m_axis_tlast)
                 outValid = exec.out_valid
                 unitsOutReady = mem.up_m_axis_tready
+                mem.clear.assign(regs.start)
+                for name in ["onchip_read_beats", "onchip_write_beats", "onchip_raw_stalls"] { regs.port(name).assign(mem.port(name)) }
             } else {
                 for field in command {
                     for dir in ["rd", "wr"] {
@@ -91,6 +93,7 @@ public struct AcceleratorTop {
                 m.output("m_axis_tdata", outData)
                 m.output("m_axis_tlast", exec.out_last)
                 unitsOutReady = outReady
+                for name in ["onchip_read_beats", "onchip_write_beats", "onchip_raw_stalls"] { regs.port(name).assign(Signal.uint(0, width: 32)) }
             }
             exec.out_ready.assign(unitsOutReady)
             // tkeep is the running pass's chunk: the one pass writing is the one whose beats leave.

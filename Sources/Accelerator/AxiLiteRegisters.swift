@@ -17,6 +17,8 @@ import HDLKit
 ///   finished layer's snapshot `layers_done`, `layer_done_index`, `layer_done_cycles`,
 ///   `layer_done_stall_input`, `layer_done_stall_output`, `layer_done_engine_beats` (32 each; see
 ///   ControlUnit, "Per-layer figures");
+/// * from the on-chip memory (OnChipMemory; 0 when there is none): `onchip_read_beats`,
+///   `onchip_write_beats`, `onchip_raw_stalls` (32 each);
 /// * to it: `start` (one cycle, for a CONTROL write with bit 0 set), `record_base`, `record_count`;
 /// * `irq`: high while STATUS.done and CONTROL.irq-enable.
 ///
@@ -36,6 +38,10 @@ public struct AxiLiteRegisters {
         /// The last finished layer (read-only): layers finished since start, its `layer` and its figures.
         public static let layersDone = 0x40, layerDoneIndex = 0x44, layerDoneCycles = 0x48
         public static let layerDoneStallInput = 0x4C, layerDoneStallOutput = 0x50, layerDoneEngineBeats = 0x54
+        /// RAM-S and RAM-M (read-only): beats moved on chip since start, cycles on-chip reads waited
+        /// for earlier writes, and the two memories' sizes in bytes (0 without on-chip memory).
+        public static let onChipReadBeats = 0x58, onChipWriteBeats = 0x5C, onChipRawStalls = 0x60
+        public static let ramSBytes = 0x64, ramMBytes = 0x68
     }
 
     public static let identification = 0xD5C1_0001
@@ -52,7 +58,7 @@ public struct AxiLiteRegisters {
         try c.validate()
         config = c
         let configWord = Self.configWord(c)
-        module = Module("AxiLiteRegisters_c\(c.pc)_f\(c.pf)_d\(c.pd)_b\(c.streamBytes)") { m in
+        module = Module("AxiLiteRegisters_c\(c.pc)_f\(c.pf)_d\(c.pd)_b\(c.streamBytes)_s\(c.ramSBytes / 1024)_m\(c.ramMBytes / 1024)") { m in
             let awvalid = m.input("s_axil_awvalid", .bool)
             let awready = m.output("s_axil_awready", .bool)
             let awaddr = m.input("s_axil_awaddr", .uint(Self.addressWidth))
@@ -88,6 +94,9 @@ public struct AxiLiteRegisters {
             let layerDoneStallInput = m.input("layer_done_stall_input", .uint(32))
             let layerDoneStallOutput = m.input("layer_done_stall_output", .uint(32))
             let layerDoneEngineBeats = m.input("layer_done_engine_beats", .uint(32))
+            let onChipReadBeats = m.input("onchip_read_beats", .uint(32))
+            let onChipWriteBeats = m.input("onchip_write_beats", .uint(32))
+            let onChipRawStalls = m.input("onchip_raw_stalls", .uint(32))
 
             let start = m.output("start", .bool)
             let irq = m.output("irq", .bool)
@@ -168,6 +177,11 @@ public struct AxiLiteRegisters {
                 (Offset.layerDoneStallInput, layerDoneStallInput),
                 (Offset.layerDoneStallOutput, layerDoneStallOutput),
                 (Offset.layerDoneEngineBeats, layerDoneEngineBeats),
+                (Offset.onChipReadBeats, onChipReadBeats),
+                (Offset.onChipWriteBeats, onChipWriteBeats),
+                (Offset.onChipRawStalls, onChipRawStalls),
+                (Offset.ramSBytes, .uint(c.ramSBytes, width: 32)),
+                (Offset.ramMBytes, .uint(c.ramMBytes, width: 32)),
             ]
             let readValue = m.wire("read_value", .uint(32))
             readValue.assign(zero)

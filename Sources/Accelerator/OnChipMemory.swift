@@ -15,7 +15,8 @@ import HDLKit
 ///               m_axis_tvalid/tdata/tlast (out, tready in);
 ///   figures:    onchip_read_beats, onchip_write_beats (beats moved on chip), onchip_raw_stalls
 ///               (cycles an on-chip read waited for an earlier write); 32 bits, wrapping, cleared
-///               by reset only.
+///               by reset and by `clear` (one cycle: the run's start, so they count one run as the
+///               other figures of the register map do).
 ///
 /// Order. The control unit takes the beats of its reads in the order it issued them, on-chip and
 /// external mixed, so a tag FIFO remembers where each accepted read goes and `up_s_axis` carries
@@ -155,6 +156,7 @@ public struct OnChipMemory {
             let mLast = m.output("m_axis_tlast", .bool)
             let mReady = m.input("m_axis_tready", .bool)
 
+            let clear = m.input("clear", .bool)
             let readBeatsOut = m.output("onchip_read_beats", .uint(32))
             let writeBeatsOut = m.output("onchip_write_beats", .uint(32))
             let rawStallsOut = m.output("onchip_raw_stalls", .uint(32))
@@ -447,9 +449,10 @@ public struct OnChipMemory {
             let readBeats = m.reg("read_beats_count", .uint(32), reset: 0)
             let writeBeats = m.reg("write_beats_count", .uint(32), reset: 0)
             let rawStalls = m.reg("raw_stalls_count", .uint(32), reset: 0)
-            m.when(tagValid && tagOnChip && beats.pop_valid && upSReady) { readBeats.assign(readBeats &+ 1) }
-            m.when(writeBeat) { writeBeats.assign(writeBeats &+ 1) }
-            m.when(rActive && rawWait) { rawStalls.assign(rawStalls &+ 1) }
+            m.when(clear) { readBeats.assign(Signal.uint(0, width: 32)) }
+                .elsewhen(tagValid && tagOnChip && beats.pop_valid && upSReady) { readBeats.assign(readBeats &+ 1) }
+            m.when(clear) { writeBeats.assign(Signal.uint(0, width: 32)) }.elsewhen(writeBeat) { writeBeats.assign(writeBeats &+ 1) }
+            m.when(clear) { rawStalls.assign(Signal.uint(0, width: 32)) }.elsewhen(rActive && rawWait) { rawStalls.assign(rawStalls &+ 1) }
             readBeatsOut.assign(readBeats)
             writeBeatsOut.assign(writeBeats)
             rawStallsOut.assign(rawStalls)

@@ -136,6 +136,19 @@ public enum ControlCycleModel {
         return (ControlRecordFields.recordBytes + params + weights + residual + pixels, written)
     }
 
+    /// Beats a record's pass reads from and writes to RAM-S and RAM-M (what the accelerator's
+    /// ONCHIP_READ_BEATS and ONCHIP_WRITE_BEATS count): its in-image pixel beats and residual beats
+    /// where those addresses are on chip, and its output positions where its results go there.
+    /// Records, parameters and weights always come from external memory.
+    public static func onChipBeats(_ r: ControlRecord) -> (read: Int, written: Int) {
+        let writes = r.last || r.op == .copy
+        let residual = r.residual && writes && DeviceMemory.isOnChip(r.residualAddress) ? r.outputPositions : 0
+        let rows = max(0, min(r.regionRow0 + r.regionRows, r.imageRows) - max(r.regionRow0, 0))
+        let cols = max(0, min(r.regionCol0 + r.regionCols, r.imageCols) - max(r.regionCol0, 0))
+        let pixels = DeviceMemory.isOnChip(r.inputAddress) ? rows * cols : 0
+        return (residual + pixels, writes && DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions : 0)
+    }
+
     /// Each record's cycles, from its pass's start to the next's (the first record's from the run's
     /// start, its own fetch included).
     public static func timeline(_ records: [ControlRecord], config c: AcceleratorConfig, memory: Memory) -> [Int] {

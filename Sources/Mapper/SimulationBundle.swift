@@ -121,7 +121,11 @@ public struct SimulationBundle: Sendable {
         s += "memory memory.bin\nrecords \(plan.recordBase) \(plan.records.count)\n"
         s += "input input.bin \(plan.inputAddress)\n"
         s += "output device_output.bin \(plan.deviceOutputAddress) \(plan.deviceOutputLength) expected_device.bin\n"
-        if c.onChipBytes > 0 { s += "on_chip \(AcceleratorConfig.onChipBase) \(c.onChipBytes)   # RAM-S then RAM-M\n" }
+        if c.onChipBytes > 0 {
+            s += "on_chip \(AcceleratorConfig.onChipBase) \(c.onChipBytes)   # RAM-S then RAM-M\n"
+            let beats = plan.records.map(ControlCycleModel.onChipBeats).reduce((0, 0)) { ($0.0 + $1.read, $0.1 + $1.written) }
+            s += "on_chip_beats \(beats.0) \(beats.1)   # ONCHIP_READ_BEATS and ONCHIP_WRITE_BEATS after the run\n"
+        }
         for l in layers {
             s += "layer \(l.index) \(l.operation) \(l.macs) \(l.lastRecord) \(l.address) \(l.expected.count) layers/\(l.producer).bin\n"
         }

@@ -10,7 +10,8 @@ import XCTest
 final class AxiLiteRegistersTests: XCTestCase {
     private static let figureNames = ["records_done", "stall_input", "stall_output", "engine_beats", "prune_active",
                                       "current_layer", "error_record", "layers_done", "layer_done_index", "layer_done_cycles",
-                                      "layer_done_stall_input", "layer_done_stall_output", "layer_done_engine_beats"]
+                                      "layer_done_stall_input", "layer_done_stall_output", "layer_done_engine_beats",
+                                      "onchip_read_beats", "onchip_write_beats", "onchip_raw_stalls"]
 
     private enum Op {
         case write(address: Int, data: Int, strobe: Int)
@@ -23,6 +24,8 @@ final class AxiLiteRegistersTests: XCTestCase {
         var ops: [Op]
         var rng: SplitMix
         let configWord: Int
+        /// RAM_S_BYTES and RAM_M_BYTES.
+        let ramS: Int, ramM: Int
         var failures: [String] = []
         var cycle = 0
         var opIndex = 0
@@ -96,6 +99,11 @@ final class AxiLiteRegistersTests: XCTestCase {
             case O.layerDoneStallInput: return i["layer_done_stall_input"]!
             case O.layerDoneStallOutput: return i["layer_done_stall_output"]!
             case O.layerDoneEngineBeats: return i["layer_done_engine_beats"]!
+            case O.onChipReadBeats: return i["onchip_read_beats"]!
+            case O.onChipWriteBeats: return i["onchip_write_beats"]!
+            case O.onChipRawStalls: return i["onchip_raw_stalls"]!
+            case O.ramSBytes: return ramS
+            case O.ramMBytes: return ramM
             default: return 0
             }
         }
@@ -186,6 +194,7 @@ final class AxiLiteRegistersTests: XCTestCase {
     func testRegisterMapUnderRandomHandshakeTiming() throws {
         var c = AcceleratorConfig.paper
         c.pc = 4; c.pf = 8; c.pd = 2; c.streamBytes = 32
+        c.ramSBytes = 8 * 1024; c.ramMBytes = 0
         let registers = try AxiLiteRegisters(config: c)
         let sim = try Simulator(Design(top: registers.module))
         var rng = SplitMix(state: 0xA71)
@@ -193,7 +202,8 @@ final class AxiLiteRegistersTests: XCTestCase {
         let offsets = [O.id, O.config, O.control, O.status, O.irqAck, O.recordBase, O.recordCount, O.recordsDone, O.cyclesLo,
                        O.cyclesHi, O.stallInput, O.stallOutput, O.engineBeats, O.pruneActive, O.currentLayer, O.errorRecord,
                        O.layersDone, O.layerDoneIndex, O.layerDoneCycles, O.layerDoneStallInput, O.layerDoneStallOutput,
-                       O.layerDoneEngineBeats, 0x58, 0x7FC, 0xFFC]
+                       O.layerDoneEngineBeats, O.onChipReadBeats, O.onChipWriteBeats, O.onChipRawStalls, O.ramSBytes, O.ramMBytes,
+                       0x6C, 0x7FC, 0xFFC]
         var ops: [Op] = [.figures]
         for _ in 0..<90 {
             switch rng.below(10) {
@@ -217,7 +227,8 @@ final class AxiLiteRegistersTests: XCTestCase {
             }
         }
         for a in offsets { ops.append(.read(address: a)) }
-        let bench = Bench(ops: ops, rng: SplitMix(state: 7), configWord: 4 | 8 << 8 | 2 << 16 | 32 << 24)
+        let bench = Bench(ops: ops, rng: SplitMix(state: 7), configWord: 4 | 8 << 8 | 2 << 16 | 32 << 24,
+                          ramS: 8192, ramM: 0)
         let result = try controlCosimulate(sim, bench, maxCycles: 4000, window: 64)
         print("AxiLiteRegistersTests: \(result.cycles) cycles in \(result.runs) simulator runs")
         XCTAssertEqual(result.bench.failures, [])

@@ -168,8 +168,10 @@ final class OnChipMemoryTests: XCTestCase {
         p.read(OCMCommand(address: Self.base + 1, chunk: b, count1: size / b - 1, stride1: b, count2: 1, stride2: 0), afterWrites: writeCount)
 
         let started = Date()
-        let bench = try simulate(c, p, seed: seed ^ 0x5EED, maxCycles: 20000)
+        // Two run starts in the middle of the traffic clear the figures (checked every cycle).
+        let bench = try simulate(c, p, seed: seed ^ 0x5EED, maxCycles: 20000, clearAt: [150, 600])
         XCTAssertEqual(bench.failures, [], "B = \(b)")
+        XCTAssertEqual(bench.clears, 2, "B = \(b)")
         XCTAssertEqual(bench.received, bench.expected.count, "B = \(b)")
         XCTAssertEqual(bench.seenExternalReads, bench.expectedExternalReads, "B = \(b): external read commands, in order, unchanged")
         XCTAssertEqual(bench.seenExternalWrites, bench.expectedExternalWrites, "B = \(b): external write commands, in order, unchanged")
@@ -220,11 +222,13 @@ final class OnChipMemoryTests: XCTestCase {
         }
     }
 
-    private func simulate(_ c: AcceleratorConfig, _ p: Program, seed: UInt64, eager: Bool = false, maxCycles: Int) throws -> OCMBench {
+    private func simulate(_ c: AcceleratorConfig, _ p: Program, seed: UInt64, eager: Bool = false, maxCycles: Int,
+                          clearAt: Set<Int> = []) throws -> OCMBench {
         let b = c.streamBytes
         // Verilator builds are cached by the Verilog's hash, so only the first test of a B compiles.
         let sim = try Simulator(Design(top: Self.wrapper(try OnChipMemory(config: c).module, bytes: b)))
-        let bench = OCMBench(b: b, size: c.onChipBytes, program: p, rng: SplitMix(state: seed), eager: eager, limit: maxCycles)
+        var bench = OCMBench(b: b, size: c.onChipBytes, program: p, rng: SplitMix(state: seed), eager: eager, limit: maxCycles)
+        bench.clearAt = clearAt
         let result = try controlCosimulate(sim, bench, maxCycles: maxCycles + 1, window: 256)
         XCTAssertLessThan(result.bench.cycle, maxCycles, "B = \(b): the traffic did not finish (a deadlock?)")
         print("OnChipMemoryTests B = \(b): \(result.cycles) cycles in \(result.runs) simulator runs")
@@ -312,8 +316,13 @@ private struct OCMBench: ControlTestBench {
     var seenExternalReads: [OCMCommand] = [], expectedExternalReads: [OCMCommand] = []
     var seenExternalWrites: [OCMCommand] = [], expectedExternalWrites: [OCMCommand] = []
 
-    /// The RAW stall figure as last seen; on-chip beats moved before this cycle.
+    /// The RAW stall cycles seen in the figure (what it held before each clear, plus what it holds
+    /// now); on-chip beats moved before this cycle.
     var rawStalls = 0, onChipReadBeats = 0, onChipWriteBeats = 0
+    /// Cycles `clear` is high (a run's start): the figures count from 0 again after them.
+    var clearAt: Set<Int> = [], clears = 0
+    /// What the figure registers must hold: the beats since the last clear, before this cycle.
+    var readFigure = 0, writeFigure = 0, rawStallsBeforeClears = 0
     var previousOutputs: [String: Int] = [:], previousInputs: [String: Int] = [:]
 
     init(b: Int, size: Int, program: Program, rng: SplitMix, eager: Bool, limit: Int) {
@@ -358,6 +367,7 @@ private struct OCMBench: ControlTestBench {
         i["up_s_axis_tready"] = sinkReady ? 1 : 0
         i["m_rd_cmd_ready"] = readCommandReady ? 1 : 0
         i["m_wr_cmd_ready"] = writeCommandReady ? 1 : 0
+        i["clear"] = clearAt.contains(cycle) ? 1 : 0
         // The DataMover takes output beats only for a command it holds.
         i["m_axis_tready"] = outReady && externalWriteHead < externalWrites.count ? 1 : 0
         if inValid && externalReadHead < externalReads.count {
@@ -456,12 +466,20 @@ private struct OCMBench: ControlTestBench {
             if externalWriteBeat == c.beats { externalWriteHead += 1; externalWriteBeat = 0 }
         }
         // The figures are registers: they show the beats of the cycles before.
-        if v("onchip_read_beats") != onChipReadBeats || v("onchip_write_beats") != onChipWriteBeats {
-            fail("figures \(v("onchip_read_beats")), \(v("onchip_write_beats")); beats before this cycle \(onChipReadBeats), \(onChipWriteBeats)")
+        if v("onchip_read_beats") != readFigure || v("onchip_write_beats") != writeFigure {
+            fail("figures \(v("onchip_read_beats")), \(v("onchip_write_beats")); beats since the last clear, before this cycle \(readFigure), \(writeFigure)")
         }
-        rawStalls = v("onchip_raw_stalls")
+        rawStalls = rawStallsBeforeClears + v("onchip_raw_stalls")
         onChipReadBeats += onChipReadBeat ? 1 : 0
         onChipWriteBeats += onChipWriteBeat ? 1 : 0
+        if i["clear"] == 1 {
+            // A clear wins over a beat in the same cycle: the figures start from 0 after it.
+            rawStallsBeforeClears = rawStalls
+            readFigure = 0; writeFigure = 0; clears += 1
+        } else {
+            readFigure += onChipReadBeat ? 1 : 0
+            writeFigure += onChipWriteBeat ? 1 : 0
+        }
 
         // Next cycle's choices. Valids, once raised, stay until their handshake. The same draws
         // every cycle, whatever happened, so that a rerun from a different guess soon agrees again.
