@@ -88,6 +88,13 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
         pointwiseSlices > 1 ? max(1, min(min(pv, pk) / pointwiseSlices, streamBytes / pc)) : 1
     }
 
+    /// A wide pass's slot s (the pixel lanes q·S + s) may take its bytes from `slotOffset` units
+    /// into the beat instead of byte 0, so one beat carries several positions of few channels, each
+    /// computed on its own slots (docs/control.md, word 26). The unit is half a slice, so positions
+    /// of PC / 2 channels pack too, and a slot chooses among ceil(B / unit) starting bytes.
+    public var slotOffsetUnit: Int { max(1, pc / 2) }
+    public var slotOffsetChoices: Int { (streamBytes + slotOffsetUnit - 1) / slotOffsetUnit }
+
     /// Quantization parameter records (16 bytes each) one stream beat carries into the quantization
     /// unit's FIFOs, which take that many entries per cycle: the largest power of two at most B / 16
     /// and the lanes, max(PC, PF) (4 at B = 64, so a wide pass's 64 records take 16 beats, not 64).

@@ -8,8 +8,11 @@ public struct ControlRecordFields {
     public static let magic = 0xC5
     /// Values of `op`.
     public static let opConv = 1, opCopy = 2
-    /// Words the RTL reads (26-31 are reserved, sequence and checksum).
-    public static let usedWords = 26
+    /// Words the RTL reads (29 is reserved; 30 and 31 are the sequence and checksum).
+    public static let usedWords = 29
+    /// Slot offsets a record carries (bytes of words 26, 27, 28): at least any configuration's
+    /// wide slots, min(PD, B / PC, PV) ≤ 9.
+    public static let slotOffsetCount = 12
     /// Bytes of one record.
     public static let recordBytes = 128
 
@@ -26,6 +29,8 @@ public struct ControlRecordFields {
     public let addInput1Shift, addInput2Shift, addOutputShift, addOutputOffset, addMin, addMax: Signal
     public let pruningThreshold: Signal
     public let keep, replay, wide, bufferRow0: Signal
+    /// Wide slot s's offset into the beat, in `AcceleratorConfig.slotOffsetUnit` bytes.
+    public let slotOffsets: [Signal]
 
     /// `w` holds words 0 ..< `usedWords`, each uint(32).
     public init(words w: [Signal]) {
@@ -58,11 +63,13 @@ public struct ControlRecordFields {
         pruningThreshold = byte(w[24], 0)
         keep = w[0][16]; replay = w[0][17]; wide = w[0][18]
         bufferRow0 = lo16(w[25])
+        slotOffsets = (0 ..< Self.slotOffsetCount).map { byte(w[26 + $0 / 4], $0 % 4) }
     }
 
-    /// The ExecutionUnit's pass-configuration ports (/work/EXECUTION_UNIT.md), name and value.
-    public func executionPorts(isCopy: Signal) -> [(String, Signal)] {
-        [
+    /// The ExecutionUnit's pass-configuration ports (/work/EXECUTION_UNIT.md), name and value;
+    /// `slots`: the wide slots the execution unit has (AcceleratorConfig.pointwiseSlices when above 1, else 0).
+    public func executionPorts(isCopy: Signal, slots: Int) -> [(String, Signal)] {
+        (0 ..< slots).map { ("slot_offset_\($0)", slotOffsets[$0]) } + [
             ("op_copy", isCopy), ("mode", mode), ("first", first), ("last", last), ("load_params", loadParams),
             ("residual", residual), ("result_second", resultSecond), ("stride2", stride2),
             ("pad_top", padTop), ("pad_bottom", padBottom), ("pad_left", padLeft), ("pad_right", padRight),

@@ -200,7 +200,7 @@ public struct ControlUnit {
             let state = m.reg("state", .uint(4), reset: State.idle.rawValue)
             func inState(_ s: State) -> Signal { state == s.rawValue }
 
-            // Three record buffers, words 0 ... 24 each: the running pass's (its fields hold until
+            // Three record buffers, words 0 ... 28 each: the running pass's (its fields hold until
             // it ends), the next record's and the one after it (see "Why commands run ahead").
             let words = (0..<ControlRecordFields.usedWords).map { m.reg("record_w\($0)", .uint(32), reset: 0) }
             let nextWords = (0..<ControlRecordFields.usedWords).map { m.reg("next_record_w\($0)", .uint(32), reset: 0) }
@@ -227,7 +227,8 @@ public struct ControlUnit {
             m.when(wrValid && wrReady) { wrValid.assign(0) }
 
             // ExecutionUnit side.
-            for (name, value) in f.executionPorts(isCopy: isCopy) { m.output(name, value) }
+            let slots = c.pointwiseSlices > 1 ? c.pointwiseSlices : 0
+            for (name, value) in f.executionPorts(isCopy: isCopy, slots: slots) { m.output(name, value) }
             m.output("pass_start", inState(.startPass))
             let inValid = m.output("in_valid", .bool)
             let inReady = m.input("in_ready", .bool)

@@ -20,7 +20,8 @@ import HDLKit
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region;
 ///                 a depthwise beat is a pixel of `depthwiseSlices` channel slices, bytes s·PC + c);
 ///                 pointwise: PV beats gathered into one engine beat (`wide`: each beat is one
-///                 engine beat, the pixel on every pixel lane); folded: a region row's beats
+///                 engine beat, slot s's lanes taking the bytes from `slot_offset_s` units on,
+///                 so a beat may carry several positions); folded: a region row's beats
 ///                 gathered onto the tap lanes (`keep`: stored in the input buffer too; `replay`:
 ///                 the engine beat comes from the input buffer, the beat only paces it); copy: into
 ///                 the result FIFO.
@@ -127,6 +128,7 @@ public struct ExecutionUnit: Sendable {
             let keep = m.input("keep", .bool)
             let replay = m.input("replay", .bool)
             let bufferRow0 = m.input("buffer_row0", .uint(16))
+            let slotOffsets = c.pointwiseSlices > 1 ? (0 ..< c.pointwiseSlices).map { m.input("slot_offset_\($0)", .uint(8)) } : []
             let passStart = m.input("pass_start", .bool)
 
             let inValid = m.input("in_valid", .bool)
@@ -290,15 +292,28 @@ public struct ExecutionUnit: Sendable {
             let storeAt = m.reg("input_buffer_store_at", next: bufferAddress)
             let replaying = m.wire("replaying", folded && replay)
             var px = [[Signal]]()
-            // Wide: pixel lanes q·S ..< (q + 1)·S take the beat's slice q (bytes q·PC + c).
-            let wideLanes = c.pointwiseSlices, beatSlices = c.pointwiseBeatSlices
+            // Wide: pixel lane q·S + s takes slice q of the position at slot s's offset (bytes
+            // o_s·U + q·PC + c; with every offset 0, the beat's slice q on all S lanes). Bytes past
+            // the beat are fill. The offset selects among ceil(B / U) starts: a small mux per byte,
+            // where a byte-granular offset would need a B-way one.
+            let wideLanes = c.pointwiseSlices, beatSlices = c.pointwiseBeatSlices, unit = c.slotOffsetUnit
+            let offsetBits = addressWidth(c.slotOffsetChoices)
+            let slotChoice = slotOffsets.enumerated().map { s, o in m.wire("slot_\(s)_choice", o.bits(offsetBits - 1, 0)) }
+            for o in slotOffsets where offsetBits < 8 { m.discard(o) }
             for v in 0 ..< pv {
                 let mine = m.wire("gather_tap_\(v)", gatherAt == v / t)
                 let loads = m.wire("px_load_\(v)", pointBeat && mux(folded, mine || rowStart, gatherAt == v || wide))
                 px.append((0 ..< pc).map { ch in
                     let tapByte = inByte[(v % t) * pc + ch].resize(dw)
                     var plain = inByte[ch].resize(dw)
-                    if v >= wideLanes && v < wideLanes * beatSlices { plain = mux(wide, inByte[(v / wideLanes) * pc + ch].resize(dw), plain) }
+                    if wideLanes > 1 && v < wideLanes * beatSlices {
+                        let q = v / wideLanes, s = v % wideLanes
+                        let starts = (0 ..< c.slotOffsetChoices).map { j -> Signal in
+                            let at = j * unit + q * pc + ch
+                            return at < bytes ? inByte[at].resize(dw) : fillValue.resize(dw)
+                        }
+                        plain = mux(wide, select(slotChoice[s], starts), plain)
+                    }
                     let next = mux(folded, mux(mine, tapByte, fillValue.resize(dw)), plain)
                     return m.reg("px_\(v)_\(ch)", next: next, enable: loads)
                 })

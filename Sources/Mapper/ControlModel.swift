@@ -97,6 +97,10 @@ public final class ControlModel {
         }
         guard !r.wide || (r.op == .conv && r.mode == .pointwise) else { throw fail(n, r, "only a pointwise pass can be wide") }
         guard !r.wide || config.pointwiseSlices > 1 else { throw fail(n, r, "a wide pass on a configuration without pointwise slices (PC ≠ PF or S = 1)") }
+        guard r.wide || r.slotOffsets.isEmpty else { throw fail(n, r, "slot offsets on a pass that is not wide") }
+        guard r.slotOffsets.count <= config.pointwiseSlices, r.slotOffsets.allSatisfy({ $0 < config.slotOffsetChoices }) else {
+            throw fail(n, r, "slot offsets \(r.slotOffsets): the engine has \(config.pointwiseSlices) slots of \(config.slotOffsetChoices) starts")
+        }
         // 3. weights
         var weights = [Int32]()
         var weightBytes = 0
@@ -129,10 +133,22 @@ public final class ControlModel {
                 guard used <= s else {
                     throw fail(n, r, "wide pass of \(r.outChunk) output bytes is \(used) filter groups; the engine computes \(s) at once")
                 }
-                guard beatSlices <= config.pointwiseBeatSlices else {
-                    throw fail(n, r, "wide beat of \(r.inChunk) bytes is \(beatSlices) slices; the engine takes \(config.pointwiseBeatSlices)")
+                if r.slotOffsets.isEmpty {
+                    guard beatSlices <= config.pointwiseBeatSlices else {
+                        throw fail(n, r, "wide beat of \(r.inChunk) bytes is \(beatSlices) slices; the engine takes \(config.pointwiseBeatSlices)")
+                    }
+                    need = ((beatSlices - 1) * s + used) * config.pc * config.pf
+                } else {
+                    // Packed positions: a used slot's lane q sees data wherever its slice starts
+                    // inside the chunk (the next position's bytes, not fill), so the set must reach
+                    // every such lane, with zeros where the slot's own position has no slice q.
+                    var lanes = 0
+                    for slot in 0 ..< used {
+                        let start = (slot < r.slotOffsets.count ? r.slotOffsets[slot] : 0) * config.slotOffsetUnit
+                        for q in 0 ..< config.pointwiseBeatSlices where start + q * config.pc < r.inChunk { lanes = max(lanes, q * s + slot + 1) }
+                    }
+                    need = lanes * config.pc * config.pf
                 }
-                need = ((beatSlices - 1) * s + used) * config.pc * config.pf
             case .pointwise: need = config.pc * config.pf
             case .depthwise:
                 let used = max(1, (r.inChunk + config.pc - 1) / config.pc)
@@ -162,7 +178,7 @@ public final class ControlModel {
         }
         // 5. pixels: the region in raster order, fill outside the image and beyond inChunk.
         let width = r.op == .copy ? b : r.mode == .folded ? config.foldTaps * config.pc
-            : r.mode == .depthwise ? slices * config.pc : r.wide ? config.pointwiseBeatSlices * config.pc : config.pc
+            : r.mode == .depthwise ? slices * config.pc : r.wide ? b : config.pc
         let regionPositions = r.regionRows * r.regionCols
         var region = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: regionPositions * width)
         for y in 0 ..< r.regionRows {
@@ -213,16 +229,20 @@ public final class ControlModel {
         switch r.mode {
         case .pointwise:
             guard regionPositions == positions else { throw fail(n, r, "pointwise region of \(regionPositions) positions writes \(positions)") }
-            // Wide: pixel lane q·S + g computes filter group g of the position's beat slice q,
-            // weights ((q·S + g)·PC + c)·PF + f; a group's lanes are summed.
-            let sw = config.pointwiseSlices
-            let beatLanes = r.wide ? weights.count / (pc * pf) : 1
+            // Wide: pixel lane q·S + g (slot g) computes with weights ((q·S + g)·PC + c)·PF + f
+            // on slice q of the bytes from slot g's offset on (byte o_g·U + q·PC + c of the beat;
+            // past the beat: fill, adding 0); a slot's lanes are summed.
+            let sw = config.pointwiseSlices, unit = config.slotOffsetUnit
+            let beatLanes = r.wide ? min(weights.count / (pc * pf), sw * config.pointwiseBeatSlices) : 1
+            let offsets = (0 ..< sw).map { $0 < r.slotOffsets.count ? r.slotOffsets[$0] * unit : 0 }
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { s in
                 for p in 0 ..< positions {
                     for lane in 0 ..< beatLanes {
                         let q = lane / sw, g = r.wide ? lane % sw : 0
                         for c in 0 ..< pc {
-                            let v = x[p * width + q * pc + c]
+                            let at = (r.wide ? offsets[g] : 0) + q * pc + c
+                            if at >= width { continue }
+                            let v = x[p * width + at]
                             if v == 0 { continue }
                             for f in 0 ..< pf { s[p * al + g * lanes + f] &+= w[(lane * pc + c) * pf + f] &* v }
                         }

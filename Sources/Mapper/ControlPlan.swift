@@ -873,7 +873,65 @@ private struct PlanBuilder {
         // made and the cycle model (at a memory as fast as the stream) keeps the faster.
         let wide = config.pointwiseSlices > 1 && !i.fusedAdd && i.filterSlices > 1
         _ = try fastest([{ try $0.narrowPointwise(i); return true },
-                         { guard wide else { return false }; try $0.widePointwise(i); return true }])
+                         { guard wide else { return false }; try $0.widePointwise(i); return true },
+                         { try $0.packedPointwise(i) }])
+    }
+
+    /// Packed wide pointwise (docs/control.md, `slotOffsets`): where a position has few channels
+    /// (C ≤ K·PC, a multiple of the slot offset unit) and few outputs (all G = C_out / PF filter
+    /// groups on the slots at once), one beat carries P consecutive positions (P·C bytes) and slot
+    /// p·G + g computes filter group g of position p, taking its bytes from p·C on. The P·G·PF
+    /// results leave as one output beat, which is P consecutive output positions, so a layer of N
+    /// positions takes N / P beats instead of N. Stride 1 only (positions consecutive in memory);
+    /// P the largest that divides N, with P·C and P·C_out within a beat and P·G within the slots.
+    mutating func packedPointwise(_ i: Instruction) throws -> Bool {
+        let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels, slots = config.pointwiseSlices
+        let unit = config.slotOffsetUnit, k = i.channelSlices, b = config.streamBytes
+        guard slots > 1, !i.fusedAdd, i.strideH == 1, i.strideW == 1, i.inputWidth == i.outputWidth, i.inputHeight == i.outputHeight,
+              k <= config.pointwiseBeatSlices, c % unit == 0, cout % pf == 0 else { return false }
+        let g = cout / pf, n = i.outputHeight * i.outputWidth
+        guard let p = (2 ... max(2, min(slots / g, b / c, b / cout))).reversed().first(where: { n % $0 == 0 && $0 * g <= slots && $0 * c <= b && $0 * cout <= b })
+        else { return false }
+        let used = p * g
+        // Slot offsets, lanes and their weights: slot p·G + g (position p, filter group g) on lanes
+        // q·S + slot. Lanes a used slot reaches inside the chunk get weights: group g's slice q
+        // where the position has one, zeros where slice q is the next position's bytes.
+        let offsets = (0 ..< used).map { ($0 / g) * c / unit }
+        var lanes = 0
+        for slot in 0 ..< used {
+            for q in 0 ..< config.pointwiseBeatSlices where offsets[slot] * unit + q * pc < p * c { lanes = max(lanes, q * slots + slot + 1) }
+        }
+        let zeros = [UInt8](repeating: 0, count: pc * pf)
+        var set = [UInt8]()
+        for lane in 0 ..< lanes {
+            let q = lane / slots, slot = lane % slots
+            guard slot < used && q < k else { set += zeros; continue }
+            // Channels past C in the last slice are the next position's bytes: weight 0.
+            let real = min(pc, c - q * pc) * pf
+            set += try read(i.weightAddress + UInt32(((slot % g) * k + q) * pc * pf), real) + zeros.prefix(pc * pf - real)
+        }
+        let weights = try weightSet(set)
+        let params = try parameterBlock(slices: try (0 ..< used).map { try instructionParameters(i, from: ($0 % g) * pf, count: pf, channels: cout) })
+        let beats = n / p, perPass = min(depth, 65535)
+        guard beats <= 65535 else { return false }
+        for b0 in stride(from: 0, to: beats, by: perPass) {
+            let nb = min(perPass, beats - b0)
+            var r = base(i, .conv, .pointwise)
+            r.wide = true
+            r.slotOffsets = offsets.last == 0 ? [] : offsets
+            r.regionRow0 = 0; r.regionCol0 = b0; r.regionRows = 1; r.regionCols = nb
+            r.imageRows = 1; r.imageCols = beats
+            r.inputAddress = i.inputAddress
+            r.inputPixelStride = UInt32(p * c); r.inputRowStride = UInt32(beats * p * c)
+            r.inChunk = p * c; r.fillValue = i.inputZeroPoint
+            r.weightAddress = weights.address; r.weightBeats = weights.beats
+            r.outputRows = 1; r.outputCols = nb
+            r.outChunk = p * cout; r.outZeroPoint = i.outputZeroPoint
+            r.outputAddress = i.outputAddress + UInt32(b0 * p * cout)
+            r.outputPixelStride = UInt32(p * cout); r.outputRowStride = UInt32(beats * p * cout)
+            group([r], parameters: params, residual: nil, parameterSlices: used)
+        }
+        return true
     }
 
     /// Wide pointwise (docs/control.md, `wide`): per block of positions, run of S =

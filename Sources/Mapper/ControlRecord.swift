@@ -1,4 +1,5 @@
 import Reference
+import Accelerator
 
 /// One control record: one pass over the engine as the RTL's control unit executes it
 /// (docs/control.md is the normative layout). 32 little-endian 32-bit words; the encoder
@@ -7,6 +8,8 @@ import Reference
 public struct ControlRecord: Sendable, Equatable {
     public static let byteCount = 128
     public static let magic: UInt8 = 0xC5
+    /// Slot offsets a record carries (words 26-28).
+    public static let slotOffsetCount = ControlRecordFields.slotOffsetCount
 
     /// Word 0 bits 0-3.
     public enum Op: UInt8, Sendable, CustomStringConvertible {
@@ -75,6 +78,10 @@ public struct ControlRecord: Sendable, Equatable {
     /// its weight set lane v's PC·PF bytes after lane v − 1's, its parameters one group per lane.
     public var wide = false
     public var bufferRow0 = 0
+    /// Words 26-28, byte s: a wide pass's slot s takes its bytes from `slotOffsets[s]` ·
+    /// `AcceleratorConfig.slotOffsetUnit` into the beat (0: the beat's own slices), so a beat may
+    /// carry several positions, each on its own slots. Empty means all 0.
+    public var slotOffsets: [Int] = []
     public var sequence = 0
 
     public init() {}
@@ -147,6 +154,15 @@ extension ControlRecord {
         try w.set(23, [("add.activationMin", Int(add.activationMin), 0, 8, R.i8), ("add.activationMax", Int(add.activationMax), 8, 8, R.i8)])
         try w.set(24, [("pruningThreshold", pruningThreshold, 0, 8, 0 ... 127)])
         try w.set(25, [("bufferRow0", bufferRow0, 0, 16, R.u16)])
+        guard slotOffsets.count <= R.slotOffsetCount else {
+            throw ControlRecordError("control record has \(slotOffsets.count) slot offsets; words 26-28 hold \(R.slotOffsetCount)")
+        }
+        for word in 0 ..< 3 {
+            try w.set(26 + word, (0 ..< 4).map { k in
+                let s = 4 * word + k
+                return ("slotOffsets[\(s)]", s < slotOffsets.count ? slotOffsets[s] : 0, 8 * k, 8, R.u8)
+            })
+        }
         try w.set(30, [("sequence", sequence, 0, 32, R.u32)])
         guard activationMin <= activationMax else { throw ControlRecordError("control record activation range [\(activationMin), \(activationMax)] is empty") }
         var bytes = [UInt8](); bytes.reserveCapacity(R.byteCount)
@@ -175,7 +191,7 @@ extension ControlRecord {
         guard let op = Op(rawValue: UInt8(u(0, 0, 4))) else { throw ControlRecordError("\(at): unknown op \(u(0, 0, 4))") }
         guard let mode = Mode(rawValue: UInt8(u(0, 4, 2))) else { throw ControlRecordError("\(at): unknown mode \(u(0, 4, 2))") }
         let reservedClear = u(0, 19, 5) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 8, 24) == 0 && u(25, 16, 16) == 0
-            && (26 ... 29).allSatisfy { words[$0] == 0 }
+            && words[29] == 0
         guard reservedClear else { throw ControlRecordError("\(at): reserved bits are set") }
         r.op = op; r.mode = mode
         r.first = u(0, 6, 1) == 1; r.last = u(0, 7, 1) == 1; r.loadParams = u(0, 8, 1) == 1
@@ -200,6 +216,8 @@ extension ControlRecord {
         r.pruningThreshold = u(24, 0, 8)
         r.keep = u(0, 16, 1) == 1; r.replay = u(0, 17, 1) == 1; r.wide = u(0, 18, 1) == 1
         r.bufferRow0 = u(25, 0, 16)
+        let offsets = (0 ..< slotOffsetCount).map { u(26 + $0 / 4, 8 * ($0 % 4), 8) }
+        r.slotOffsets = offsets.allSatisfy { $0 == 0 } ? [] : Array(offsets[0 ... offsets.lastIndex { $0 != 0 }!])
         func rule(_ ok: Bool, _ m: String) throws { if !ok { throw ControlRecordError("\(at) (layer \(r.layer), \(op)): \(m)") } }
         try rule(r.regionRows >= 1 && r.regionCols >= 1 && r.outputRows >= 1 && r.outputCols >= 1, "a region or output dimension is 0")
         try rule((1 ... 128).contains(r.inChunk) && (1 ... 128).contains(r.outChunk), "chunk sizes \(r.inChunk)/\(r.outChunk) outside 1...128")
@@ -236,7 +254,7 @@ extension ControlRecord: CustomStringConvertible {
         if stride2 { flags.append("stride2") }
         if keep { flags.append("keep@\(bufferRow0)") }
         if replay { flags.append("replay@\(bufferRow0)") }
-        if wide { flags.append("wide") }
+        if wide { flags.append(slotOffsets.isEmpty ? "wide" : "wide(slots \(slotOffsets.map(String.init).joined(separator: "/")))") }
         let pads = [padTop, padBottom, padLeft, padRight]
         if pads.contains(1) { flags.append("pads(t\(padTop)b\(padBottom)l\(padLeft)r\(padRight))") }
         if !flags.isEmpty { s += " " + flags.joined(separator: ",") }

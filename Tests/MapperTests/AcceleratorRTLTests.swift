@@ -133,6 +133,15 @@ final class AcceleratorRTLTests: XCTestCase {
         var k = NetBuilder(seed: 84)
         k.output(k.conv(k.input([1, 25, 10, 1]), outputs: 16, kernel: (10, 4), stride: 2, padding: .same, activation: .relu))
         nets.append(("10×4 convolution on its im2col image", k.net, { p in p.records.contains { $0.op == .copy } && !p.records.contains { $0.op == .conv && $0.mode == .standard } }))
+        // Packed positions (slot offsets in units of PC / 2 = 2 bytes): 6 channels (a slice and a
+        // half, so a slot's second slice holds the next position's first channels) → 4 filters,
+        // four positions a beat; 4 → 8 filters, two positions of two filter groups; 8 → 4.
+        var pk = NetBuilder(seed: 85)
+        let p1 = pk.conv(pk.input([1, 6, 8, 6]), outputs: 4, kernel: (1, 1), stride: 1, padding: .same, activation: .relu)
+        let p2 = pk.conv(p1, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        pk.output(pk.conv(p2, outputs: 4, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        nets.append(("pointwise layers of few channels, positions packed into beats", pk.net, { p in
+            p.records.filter { !$0.slotOffsets.isEmpty }.map(\.inChunk) == [24, 8, 32] }))
         let vtop = try VtopBuild.binary(for: c)
         for (n, (what, net, takesThePath)) in nets.enumerated() {
             let plan = try ControlPlan(program: try Mapper.compile(net, config: c, options: .externalOnly))

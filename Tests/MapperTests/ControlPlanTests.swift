@@ -423,6 +423,51 @@ final class ControlPlanTests: XCTestCase {
 
     /// A conv pass with no weight beats keeps the set the conv pass before it loaded, so it needs
     /// one of its own mode: a first pass without weights is refused by the model, naming the record.
+    func testPointwiseLayersOfFewChannelsPackSeveralPositionsIntoABeat() throws {
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        XCTAssertEqual([wide.slotOffsetUnit, wide.slotOffsetChoices], [8, 8])
+        // VWW's 8 → 16 shape: four 8-byte positions a beat, slot p at p·8 bytes (offset p units),
+        // the four positions' 16 outputs one 64-byte beat: 120 positions in 30 beats.
+        var b = NetBuilder(seed: 60)
+        b.output(b.conv(b.input([1, 12, 10, 8]), outputs: 16, kernel: (1, 1), stride: 1, padding: .same, activation: .relu))
+        let plan = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
+        XCTAssertEqual(plan.records.count, 1)
+        XCTAssertEqual(plan.records[0].slotOffsets, [0, 1, 2, 3])
+        XCTAssertEqual([plan.records[0].inChunk, plan.records[0].outChunk, plan.records[0].outputPositions, plan.records[0].paramRecords], [32, 64, 30, 64])
+        // Lanes 0-3 slice 0 of each position; lanes 4 and 5 (slots 0 and 1's second slice) see
+        // positions 1 and 2's bytes and get zeros: 6 lanes of 256 bytes.
+        XCTAssertEqual(plan.records[0].weightBeats, 6 * 256 / 64)
+        try assertRecordsMatch(b.net, "8 → 16, four positions a beat", configs: [wide])
+        // 24 channels (a slice and a half) → 32 (two groups): positions of 24 bytes, two to a beat,
+        // slots 0, 1 position 0's groups and slots 2, 3 position 1's (24 bytes = 3 units on).
+        var b2 = NetBuilder(seed: 61)
+        b2.output(b2.conv(b2.input([1, 7, 6, 24]), outputs: 32, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6))
+        let plan2 = try ControlPlan(program: try Mapper.compile(b2.net, config: wide, options: .externalOnly))
+        XCTAssertEqual(plan2.records.map(\.slotOffsets), [[0, 0, 3, 3]])
+        XCTAssertEqual(plan2.records.map(\.outChunk), [64])
+        try assertRecordsMatch(b2.net, "24 → 32, two positions of two groups a beat", configs: [wide, Self.configs[1]])
+        // Stride 2 positions are not consecutive in memory, and 7 → 16 is not whole units: neither packs.
+        var b3 = NetBuilder(seed: 62)
+        b3.output(b3.conv(b3.input([1, 8, 8, 8]), outputs: 16, kernel: (1, 1), stride: 2, padding: .same, activation: .none))
+        XCTAssertTrue(try ControlPlan(program: try Mapper.compile(b3.net, config: wide, options: .externalOnly)).records.allSatisfy { $0.slotOffsets.isEmpty })
+        var b4 = NetBuilder(seed: 63)
+        b4.output(b4.conv(b4.input([1, 8, 8, 7]), outputs: 16, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        XCTAssertTrue(try ControlPlan(program: try Mapper.compile(b4.net, config: wide, options: .externalOnly)).records.allSatisfy { $0.slotOffsets.isEmpty })
+
+        // The model refuses offsets where the engine has none.
+        func refused(_ change: (inout ControlRecord) -> Void, _ text: String, line: UInt = #line) throws {
+            var records = plan.records
+            change(&records[0])
+            let model = try ControlModel(config: plan.config, recordStream: try ControlRecord.encodeStream(records))
+            var memory = DeviceMemory(external: plan.memory, config: plan.config)
+            XCTAssertThrowsError(try model.run(memory: &memory), line: line) { e in XCTAssertTrue("\(e)".contains(text), "\(e)", line: line) }
+        }
+        try refused({ $0.wide = false }, "slot offsets on a pass that is not wide")
+        try refused({ $0.slotOffsets = [0, 1, 2, 8] }, "the engine has 4 slots of 8 starts")
+        try refused({ $0.slotOffsets = [0, 1, 2, 3, 1] }, "the engine has 4 slots of 8 starts")
+        try refused({ $0.weightBeats = 16 }, "the pointwise set has 1536")
+    }
+
     func testAPassWithoutWeightBeatsNeedsASetOfItsModeLoadedBefore() throws {
         var m = NetBuilder(seed: 9)
         m.output(m.mean(m.input([1, 7, 7, 40])))

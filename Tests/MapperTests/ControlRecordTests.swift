@@ -46,7 +46,7 @@ final class ControlRecordTests: XCTestCase {
         XCTAssertEqual(Array(b[76 ..< 80]), [0, 0, 0, 0x80])
         XCTAssertEqual(Array(b[88 ..< 92]), [0xFF, 0, 0, 5])
         XCTAssertEqual(Array(b[96 ..< 100]), [3, 0, 0, 0])
-        XCTAssertEqual(Array(b[100 ..< 120]), [UInt8](repeating: 0, count: 20), "words 25 (no buffer row) to 29 are clear")
+        XCTAssertEqual(Array(b[100 ..< 120]), [UInt8](repeating: 0, count: 20), "words 25 (no buffer row), 26-28 (no slot offsets) and 29 are clear")
         XCTAssertEqual(Array(b[124 ..< 128]), fnv(b[0 ..< 124]))
         XCTAssertEqual(try ControlRecord.decode(b[0 ..< 128], expectedSequence: 0), sample)
         // The input-buffer fields: keep (word 0 bit 16), replay (bit 17), bufferRow0 (word 25 bits 0-15).
@@ -62,6 +62,13 @@ final class ControlRecordTests: XCTestCase {
         let w = try wide.encoded()
         XCTAssertEqual(w[2], 0x04)
         XCTAssertEqual(try ControlRecord.decode(w[0 ..< 128], expectedSequence: 0), wide)
+        // Slot offsets: byte s of words 26, 27, 28 (bytes 104 + s).
+        var packed = wide; packed.slotOffsets = [0, 0, 2, 2, 0, 0, 0, 0, 0, 7]
+        let p = try packed.encoded()
+        XCTAssertEqual(Array(p[104 ..< 116]), [0, 0, 2, 2, 0, 0, 0, 0, 0, 7, 0, 0])
+        XCTAssertEqual(try ControlRecord.decode(p[0 ..< 128], expectedSequence: 0), packed)
+        var tooMany = wide; tooMany.slotOffsets = [UInt8](repeating: 1, count: 13).map(Int.init)
+        XCTAssertThrowsError(try tooMany.encoded()) { e in XCTAssertTrue("\(e)".contains("13 slot offsets; words 26-28 hold 12"), "\(e)") }
     }
 
     func testFlagsPadsAndModesRoundTrip() throws {
@@ -76,7 +83,8 @@ final class ControlRecordTests: XCTestCase {
 
     func testTheEncoderNamesTheFieldThatDoesNotFit() {
         for (mutate, field) in [({ (r: inout ControlRecord) in r.inChunk = 0 }, "inChunk"), ({ $0.regionRow0 = -40000 }, "regionRow0"),
-                                ({ $0.padTop = 2 }, "padTop"), ({ $0.fillValue = 128 }, "fillValue"), ({ $0.outputCols = 0 }, "outputCols")] {
+                                ({ $0.padTop = 2 }, "padTop"), ({ $0.fillValue = 128 }, "fillValue"), ({ $0.outputCols = 0 }, "outputCols"),
+                                ({ $0.slotOffsets = [1, 256] }, "slotOffsets[1]")] {
             var r = sample
             mutate(&r)
             XCTAssertThrowsError(try r.encoded()) { e in XCTAssertTrue("\(e)".contains("field \(field) "), "\(e)") }
@@ -98,8 +106,8 @@ final class ControlRecordTests: XCTestCase {
         expectError(good, sequence: 1, "sequence number 0")
         var reserved = good; reserved[2] = 8   // word 0 bit 19, the first reserved one
         expectError(resealed(reserved), "reserved")
-        var word26 = good; word26[104] = 1
-        expectError(resealed(word26), "reserved")
+        var word29 = good; word29[116] = 1
+        expectError(resealed(word29), "reserved")
         var op = good; op[0] = (op[0] & 0xF0) | 3
         expectError(resealed(op), "unknown op 3")
         // Every 2-bit mode is a mode: 3 is the folded pass.
