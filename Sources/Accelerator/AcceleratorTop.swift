@@ -26,6 +26,8 @@ public struct AcceleratorTop {
         let control = try ControlUnit(config: c).module
         let onChip = c.onChipBytes > 0 ? try OnChipMemory(config: c).module : nil
         let b = c.streamBytes
+        // The on-chip memory's figures, read 0 on an accelerator without one.
+        let onChipFigures = ["onchip_read_beats", "onchip_write_beats", "onchip_raw_stalls"]
         module = Module(Self.moduleName) { m in
             let regs = m.instance(registers, "registers")
             let ctrl = m.instance(control, "control")
@@ -77,7 +79,7 @@ public struct AcceleratorTop {
                 outValid = exec.out_valid
                 unitsOutReady = mem.up_m_axis_tready
                 mem.clear.assign(regs.start)
-                for name in ["onchip_read_beats", "onchip_write_beats", "onchip_raw_stalls"] { regs.port(name).assign(mem.port(name)) }
+                for name in onChipFigures { regs.port(name).assign(mem.port(name)) }
             } else {
                 for field in command {
                     for dir in ["rd", "wr"] {
@@ -93,7 +95,7 @@ public struct AcceleratorTop {
                 m.output("m_axis_tdata", outData)
                 m.output("m_axis_tlast", exec.out_last)
                 unitsOutReady = outReady
-                for name in ["onchip_read_beats", "onchip_write_beats", "onchip_raw_stalls"] { regs.port(name).assign(Signal.uint(0, width: 32)) }
+                for name in onChipFigures { regs.port(name).assign(Signal.uint(0, width: 32)) }
             }
             exec.out_ready.assign(unitsOutReady)
             // tkeep is the running pass's chunk: the one pass writing is the one whose beats leave.

@@ -81,9 +81,7 @@ public enum ControlCycleModel {
         let residual = r.residual && (r.last || r.op == .copy) ? r.outputPositions : 0
         let positions = r.regionRows * r.regionCols
         let paddingRow = r.op == .conv && r.mode != .pointwise ? r.padBottom * r.regionCols : 0
-        let rows = max(0, min(r.regionRow0 + r.regionRows, r.imageRows) - max(r.regionRow0, 0))
-        let cols = max(0, min(r.regionCol0 + r.regionCols, r.imageCols) - max(r.regionCol0, 0))
-        let dataBeats = rows * cols
+        let dataBeats = inImageBeats(r)
         // On-chip reads and writes (RAM-S, RAM-M) take a beat a cycle and none of the memory's bytes.
         let residualOnChip = DeviceMemory.isOnChip(r.residualAddress), pixelsOnChip = DeviceMemory.isOnChip(r.inputAddress)
         let external = traffic(r, config: c)
@@ -133,11 +131,17 @@ public enum ControlCycleModel {
         let params = r.loadParams ? r.paramRecords * 16 : 0
         let weights = r.op == .conv ? r.weightBeats * config.streamBytes : 0
         let residual = r.residual && (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.residualAddress) ? r.outputPositions * r.outChunk : 0
-        let rows = max(0, min(r.regionRow0 + r.regionRows, r.imageRows) - max(r.regionRow0, 0))
-        let cols = max(0, min(r.regionCol0 + r.regionCols, r.imageCols) - max(r.regionCol0, 0))
-        let pixels = DeviceMemory.isOnChip(r.inputAddress) ? 0 : rows * cols * r.inChunk
+        let pixels = DeviceMemory.isOnChip(r.inputAddress) ? 0 : inImageBeats(r) * r.inChunk
         let written = (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions * r.outChunk : 0
         return (ControlRecordFields.recordBytes + params + weights + residual + pixels, written)
+    }
+
+    /// The region's positions inside the image: the beats its pixel read command moves (the rest
+    /// are fill beats, read from nowhere).
+    static func inImageBeats(_ r: ControlRecord) -> Int {
+        let rows = max(0, min(r.regionRow0 + r.regionRows, r.imageRows) - max(r.regionRow0, 0))
+        let cols = max(0, min(r.regionCol0 + r.regionCols, r.imageCols) - max(r.regionCol0, 0))
+        return rows * cols
     }
 
     /// Beats a record's pass reads from and writes to RAM-S and RAM-M (what the accelerator's
@@ -147,9 +151,7 @@ public enum ControlCycleModel {
     public static func onChipBeats(_ r: ControlRecord) -> (read: Int, written: Int) {
         let writes = r.last || r.op == .copy
         let residual = r.residual && writes && DeviceMemory.isOnChip(r.residualAddress) ? r.outputPositions : 0
-        let rows = max(0, min(r.regionRow0 + r.regionRows, r.imageRows) - max(r.regionRow0, 0))
-        let cols = max(0, min(r.regionCol0 + r.regionCols, r.imageCols) - max(r.regionCol0, 0))
-        let pixels = DeviceMemory.isOnChip(r.inputAddress) ? rows * cols : 0
+        let pixels = DeviceMemory.isOnChip(r.inputAddress) ? inImageBeats(r) : 0
         return (residual + pixels, writes && DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions : 0)
     }
 
