@@ -18,7 +18,8 @@ import HDLKit
 ///                 latched and swapped in at `pass_start`.
 ///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region;
-///                 a depthwise beat is a pixel of `depthwiseSlices` channel slices, bytes s·PC + c);
+///                 a depthwise beat is a pixel of `depthwiseSlices` channel slices, bytes s·PC + c;
+///                 a standard `wide` pass is a split window, SplitWindow: two filter groups a window);
 ///                 pointwise: PV beats gathered into one engine beat (`wide`: each beat is one
 ///                 engine beat, slot s's lanes taking the bytes from `slot_offset_s` units on,
 ///                 so a beat may carry several positions); folded: a region row's beats
@@ -144,8 +145,12 @@ public struct ExecutionUnit: Sendable {
             // Wide pointwise: one position per engine beat, on every pixel lane, lane v computing
             // filter group v (AcceleratorConfig.pointwiseSlices; without them the flag is ignored).
             let wideFlag = m.input("wide", .bool)
-            let wide: Signal
-            if c.pointwiseSlices > 1 { wide = m.wire("is_wide", pointwise && wideFlag) } else { m.discard(wideFlag); wide = .false }
+            let wide: Signal, split: Signal
+            if c.pointwiseSlices > 1 {
+                wide = m.wire("is_wide", pointwise && wideFlag)
+                // On a standard pass: the split window (SplitWindow), two filter groups per window.
+                split = m.wire("is_split", conv && mode == 0 && wideFlag)
+            } else { m.discard(wideFlag); wide = .false; split = .false }
             let windowed = m.wire("is_windowed", conv && (mode == 0 || mode == 2))
             // Products of the pass's geometry, registered (the ports are stable long before they are used).
             let positions = m.reg("positions", next: outRows * outCols)
@@ -156,7 +161,7 @@ public struct ExecutionUnit: Sendable {
             dp.pointwise.assign(pointwise)
             dp.depthwise.assign(depthwise)
             dp.folded.assign(folded)
-            dp.wide.assign(wide)
+            dp.wide.assign(wide || split)
             dp.in_zp.assign(fillValue.resize(dw))
             dp.out_zp.assign(outZp.resize(dw))
             dp.threshold.assign(threshold.resize(ww))
@@ -232,10 +237,10 @@ public struct ExecutionUnit: Sendable {
             // MARK: the output path: result FIFO, residual buffer, serializer, ADD, output FIFO
             let op = m.instance(outputModule, "output_path")
             op.pass_start.assign(passStart)
-            // A wide position is one result entry whose pixel lanes are its filter groups: the
-            // output path packs it as it packs a depthwise pixel's slices (PC = PF).
+            // A wide position (or a split window's) is one result entry whose pixel lanes are its
+            // filter groups: the output path packs it as it packs a depthwise pixel's slices (PC = PF).
             op.pointwise.assign(pointwise && !wide)
-            op.depthwise.assign(depthwise || wide)
+            op.depthwise.assign(depthwise || wide || split)
             op.copy.assign(opCopy)
             op.residual.assign(residual)
             op.result_second.assign(resultSecond)

@@ -49,6 +49,9 @@ import HDLKit
 ///            carry slice q of one position with filter group v's weights of it, the K lanes of a
 ///            group are added, and results y_<v>_<f> are the position's channels v·PF + f,
 ///            requantized with parameter slice v.
+///   split:   `wide` on a standard pass (neither pointwise, depthwise nor folded; SplitWindow): the
+///            window's taps 4, 5, 7, 8 on their own lanes compute filter group 0 (results y_0_<f>),
+///            copies of them on lanes 0-3 group 1 (y_1_<f>, parameter slice 1); lane 6 is unused.
 ///   folded:  folded (held for the layer, with `pointwise` and `depthwise` low): the `px_*` beats
 ///            are standard windows, px_<k>_<c> tap k's channel c, one output position per beat.
 ///   engine:  threshold (pruning: products with |w| ≤ threshold are skipped; 0 is exact),
@@ -168,8 +171,13 @@ public struct LayerDatapath: Sendable {
             // Wide pointwise (held for the layer, with `pointwise`): pixel lane v < S carries the same
             // position and the weights of filter group v; its results requantize with parameter slice v.
             let wideIn = m.input("wide", .bool)
-            let wide: Signal
-            if c.pointwiseSlices > 1 { wide = m.wire("is_wide", pointwise && wideIn) } else { m.discard(wideIn); wide = .false }
+            let wide: Signal, split: Signal
+            if c.pointwiseSlices > 1 {
+                wide = m.wire("is_wide", pointwise && wideIn)
+                // Split window (`wide` on a standard pass): two filter groups per window, both over the
+                // window's 2×2 taps 4, 5, 7, 8 (SplitWindow).
+                split = m.wire("is_split", wideIn && !pointwise && !depthwise && !folded)
+            } else { m.discard(wideIn); wide = .false; split = .false }
             let pxValid = m.input("px_valid", .bool)
             let pxEnd = m.input("px_end", .bool)
             let px = (0 ..< pv).map { v in (0 ..< pc).map { ch in m.input("px_\(v)_\(ch)", .sint(dw)) } }
@@ -200,7 +208,8 @@ public struct LayerDatapath: Sendable {
             let ce = m.instance(engineModule, "engine")
             ce.valid.assign(window)
             let modeBits = ConvolutionMode.width
-            ce.mode.assign(mux(pointwise, Signal.uint(ConvolutionMode.pointwise.rawValue, width: modeBits),
+            // A split window needs each tap lane's own sum, which the engine gives in pointwise mode.
+            ce.mode.assign(mux(pointwise || split, Signal.uint(ConvolutionMode.pointwise.rawValue, width: modeBits),
                                mux(depthwise, Signal.uint(ConvolutionMode.depthwise.rawValue, width: modeBits),
                                    Signal.uint(ConvolutionMode.standard.rawValue, width: modeBits))))
             ce.in_zp.assign(inZp)
@@ -213,7 +222,10 @@ public struct LayerDatapath: Sendable {
                 for k in 0 ..< pk {
                     for ch in 0 ..< pc {
                         let lane = (d < slices ? d : 0) * pc + ch
-                        let x = d == 0 ? mux(gathered, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(lane)")
+                        var x = d == 0 ? mux(gathered, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(lane)")
+                        if d == 0 && c.pointwiseSlices > 1, let tap = SplitWindow.copiedTap(lane: k) {
+                            x = mux(split, ru.port("win_\(tap)_\(ch)"), x)
+                        }
                         ce.port("x_\(d)_\(k)_\(ch)").assign(x)
                     }
                 }
@@ -233,7 +245,14 @@ public struct LayerDatapath: Sendable {
                     filterLane = mux(wide, m.wire("wide_sum_\(v)_\(j)", total), filterLane)
                 }
                 let channel = v < slices && j < pc ? ce.port("sum_\(v)_\(j)") : zero
-                return m.wire("part_\(v)_\(j)", mux(depthwise, channel, v == 0 ? filterLane : mux(pointwise, filterLane, zero)))
+                var part = mux(depthwise, channel, v == 0 ? filterLane : mux(pointwise, filterLane, zero))
+                if c.pointwiseSlices > 1 && v < SplitWindow.groups && j < pf {
+                    let total = SplitWindow.lanes(group: v).dropFirst().reduce(ce.port("sum_\(j)_\(SplitWindow.lanes(group: v)[0])")) {
+                        $0 &+ ce.port("sum_\(j)_\($1)")
+                    }
+                    part = mux(split, m.wire("split_sum_\(v)_\(j)", total), part)
+                }
+                return m.wire("part_\(v)_\(j)", part)
             } }
             for f in 0 ..< pf {
                 for j in 0 ..< engine.lanes where !(j < pv || (f < slices && j < pc)) { m.discard(ce.port("sum_\(f)_\(j)")) }
@@ -245,7 +264,7 @@ public struct LayerDatapath: Sendable {
             func sideBand(_ s: Signal, _ name: String) -> Signal {
                 let early = m.delay(s, by: short, name: name, reset: 0)
                 let late = m.delay(early, by: long - short, name: "\(name)_std", reset: 0)
-                return m.wire("\(name)_at_sum", mux(depthwise || pointwise, early, late))
+                return m.wire("\(name)_at_sum", mux(depthwise || pointwise || split, early, late))
             }
             let sumFirst = sideBand(activeFirst, "slice_first")
             let sumLast = sideBand(activeLast, "slice_last")
@@ -281,7 +300,7 @@ public struct LayerDatapath: Sendable {
                 let port = qu.port(p)
                 port.assign(m.input(p, port.type))
             }
-            if slices > 1 { qu.pixel_slices.assign(depthwise || wide) }
+            if slices > 1 { qu.pixel_slices.assign(depthwise || wide || split) }
             m.output("param_overflow", qu.param_overflow)
             m.output("out_valid", qu.out_valid)
             m.output("out_end", m.delay(au.out_end, by: quant.latency, name: "group_end", reset: 0))

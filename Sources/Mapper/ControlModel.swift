@@ -95,9 +95,12 @@ public final class ControlModel {
                 bias[j] = word(memory, a); multiplier[j] = word(memory, a + 4); shift[j] = Int(word(memory, a + 8))
             }
         }
-        guard !r.wide || (r.op == .conv && r.mode == .pointwise) else { throw fail(n, r, "only a pointwise pass can be wide") }
+        // `wide` on a standard pass is the split window (SplitWindow).
+        guard !r.wide || (r.op == .conv && (r.mode == .pointwise || r.mode == .standard)) else {
+            throw fail(n, r, "only a pointwise or standard pass can be wide")
+        }
         guard !r.wide || config.pointwiseSlices > 1 else { throw fail(n, r, "a wide pass on a configuration without pointwise slices (PC ≠ PF or S = 1)") }
-        guard r.wide || r.slotOffsets.isEmpty else { throw fail(n, r, "slot offsets on a pass that is not wide") }
+        guard (r.wide && r.mode == .pointwise) || r.slotOffsets.isEmpty else { throw fail(n, r, "slot offsets on a pass that is not wide pointwise") }
         guard r.slotOffsets.count <= config.pointwiseSlices, r.slotOffsets.allSatisfy({ $0 < config.slotOffsetChoices }) else {
             throw fail(n, r, "slot offsets \(r.slotOffsets): the engine has \(config.pointwiseSlices) slots of \(config.slotOffsetChoices) starts")
         }
@@ -178,7 +181,7 @@ public final class ControlModel {
         }
         // 5. pixels: the region in raster order, fill outside the image and beyond inChunk.
         let width = r.op == .copy ? b : r.mode == .folded ? config.foldTaps * config.pc
-            : r.mode == .depthwise ? slices * config.pc : r.wide ? b : config.pc
+            : r.mode == .depthwise ? slices * config.pc : r.wide && r.mode == .pointwise ? b : config.pc
         let regionPositions = r.regionRows * r.regionCols
         var region = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: regionPositions * width)
         for y in 0 ..< r.regionRows {
@@ -303,11 +306,18 @@ public final class ControlModel {
             guard r.regionCols <= config.maxRowWidth else { throw fail(n, r, "region of \(r.regionCols) columns exceeds maxRowWidth \(config.maxRowWidth)") }
             let depthwise = r.mode == .depthwise
             let rows = r.regionRows, cols = r.regionCols, pt = r.padTop, pl = r.padLeft
+            // Tap lane k's window tap and result slot: a split window's lanes 0-3 repeat taps 4, 5,
+            // 7, 8 for filter group 1 and lane 6 adds nothing; otherwise lane k is tap k, group 0.
+            let laneTaps: [(lane: Int, tap: Int, slot: Int)] = (0 ..< 9).compactMap { k in
+                guard r.wide else { return (k, k, 0) }
+                if let tap = SplitWindow.copiedTap(lane: k) { return (k, tap, 1) }
+                return SplitWindow.taps.contains(k) ? (k, k, 0) : nil
+            }
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { sums in
                 for oy in 0 ..< oh {
                     for ox in 0 ..< ow {
                         let p = oy * ow + ox
-                        for k in 0 ..< 9 {
+                        for (lane, k, slot) in laneTaps {
                             let ry = oy * s + k / 3 - pt, rx = ox * s + k % 3 - pl
                             guard ry >= 0, ry < rows, rx >= 0, rx < cols else { continue }   // a pad: x − in_zp = 0
                             let xv = (ry * cols + rx) * width
@@ -320,8 +330,8 @@ public final class ControlModel {
                                 for c in 0 ..< pc {
                                     let v = x[xv + c]
                                     if v == 0 { continue }
-                                    let wr = (k * pc + c) * pf
-                                    for f in 0 ..< pf { sums[p * al + f] &+= w[wr + f] &* v }
+                                    let wr = (lane * pc + c) * pf, at = p * al + slot * lanes
+                                    for f in 0 ..< pf { sums[at + f] &+= w[wr + f] &* v }
                                 }
                             }
                         }
@@ -330,7 +340,7 @@ public final class ControlModel {
             } } }
         }
         guard r.last else { return }
-        let laneCount = r.mode == .depthwise ? slices * pc : r.wide ? config.pointwiseSlices * pf : pf
+        let laneCount = r.mode == .depthwise ? slices * pc : r.wide ? (r.mode == .standard ? SplitWindow.groups : config.pointwiseSlices) * pf : pf
         guard r.outChunk <= laneCount else { throw fail(n, r, "writes \(r.outChunk) bytes per position from \(laneCount) lanes") }
         guard !r.residual || r.outChunk <= lanes else { throw fail(n, r, "ADD of \(r.outChunk) bytes per position; the ADD has \(lanes) lanes") }
         let add = r.residual ? try addParameters(r.add) : nil

@@ -412,6 +412,7 @@ private struct PlanBuilder {
         // taps or by kernel rows); the cycle model picks. Windows that do not fit the buffers leave
         // the choice to the others, and where nothing else applies their error is the layer's.
         if try fastest([{ (try? $0.standardWindows(i)) != nil },
+                        { (try? $0.splitWindows(i)) ?? false },
                         { try $0.convolutionAsPointwise(i, tapRows: false) },
                         { try $0.convolutionAsPointwise(i, tapRows: true) }]) { return }
         try standardWindows(i)
@@ -588,6 +589,92 @@ private struct PlanBuilder {
                 group(passes, parameters: params[fs], residual: residual(i, row: oy0, col: ox0, channel: fs * pf))
             }
         }
+    }
+
+    /// Split windows (SplitWindow, docs/control.md `wide`): where every weight set of the layer is
+    /// zero outside the window's taps 4, 5, 7, 8 (a stride-2 convolution on its space-to-depth
+    /// image that pads nothing before: MobileNetV2's first layer), filter groups go in pairs, one
+    /// pass per (block, pair, piece, slice) instead of two: lanes 4, 5, 7, 8 hold group 2j's
+    /// weights of their taps, lanes 0-3 group 2j + 1's of taps 4, 5, 7, 8, and the pair's 2·PF
+    /// results leave as one position. An odd last group runs as plain standard passes. No fused
+    /// ADD (its unit has `lanes` lanes).
+    mutating func splitWindows(_ i: Instruction) throws -> Bool {
+        let pc = config.pc, pf = config.pf, pieces = i.pieces
+        let nCS = Slicing.ceilDiv(i.inputChannels, pc), nFS = Slicing.ceilDiv(i.outputChannels, pf)
+        guard config.pointwiseSlices > 1, nFS > 1, !i.fusedAdd else { return false }
+        let setBytes = 9 * pc * pf, tapBytes = pc * pf
+        var sets = [[[UInt8]]]()
+        var used = Set<Int>()
+        for fs in 0 ..< nFS {
+            sets.append(try (0 ..< pieces * nCS).map { try standardSet(i, fs, $0 / nCS, $0 % nCS) })
+            for set in sets[fs] {
+                for k in 0 ..< 9 where !set[k * tapBytes ..< (k + 1) * tapBytes].allSatisfy({ $0 == 0 }) { used.insert(k) }
+            }
+        }
+        // The 2×2 of taps the weights use, its top-left tap at (a0, b0): the windows move by
+        // (a0 − 1, b0 − 1) so that it lands on taps 4, 5, 7, 8 (a space-to-depth image that pads
+        // one before uses the top-left 2×2; the region then starts one more row and column out,
+        // in fill beats).
+        let rows = used.map { $0 / 3 }, cols = used.map { $0 % 3 }
+        let a0 = min(rows.min() ?? 1, 1), b0 = min(cols.min() ?? 1, 1)
+        guard (rows.max() ?? 0) <= a0 + 1, (cols.max() ?? 0) <= b0 + 1 else { return false }
+        func moved(_ set: [UInt8]) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: setBytes)
+            for k in used {
+                let to = 3 * (k / 3 - a0 + 1) + (k % 3 - b0 + 1)
+                out.replaceSubrange(to * tapBytes ..< (to + 1) * tapBytes, with: set[k * tapBytes ..< (k + 1) * tapBytes])
+            }
+            return out
+        }
+        sets = sets.map { $0.map(moved) }
+        let pairs = nFS / 2
+        // Pair j's set of (piece, slice) n; nil where both groups' are all zeros.
+        let paired: [[(address: UInt32, beats: Int)?]] = try (0 ..< pairs).map { j in
+            try (0 ..< pieces * nCS).map { n in
+                let a = sets[2 * j][n], b = sets[2 * j + 1][n]
+                guard !(a + b).allSatisfy({ $0 == 0 }) else { return nil }
+                var set = [UInt8](repeating: 0, count: setBytes)
+                for k in SplitWindow.taps { set.replaceSubrange(k * tapBytes ..< (k + 1) * tapBytes, with: a[k * tapBytes ..< (k + 1) * tapBytes]) }
+                for (lane, k) in SplitWindow.taps.enumerated() {
+                    set.replaceSubrange(lane * tapBytes ..< (lane + 1) * tapBytes, with: b[k * tapBytes ..< (k + 1) * tapBytes])
+                }
+                return try weightSet(set)
+            }
+        }
+        let params = try (0 ..< pairs).map { j in
+            try parameterBlock(slices: try [2 * j, 2 * j + 1].map { try instructionParameters(i, from: $0 * pf, count: pf, channels: i.outputChannels) })
+        }
+        let single: [(address: UInt32, beats: Int)?] = nFS % 2 == 0 ? [] : try sets[nFS - 1].map { set in
+            set.allSatisfy { $0 == 0 } ? nil : try weightSet(set)
+        }
+        let singleParams = nFS % 2 == 0 ? nil : try parameterBlock(try instructionParameters(i, from: (nFS - 1) * pf, count: pf, channels: i.outputChannels))
+        let zeroSet = try weightSet([UInt8](repeating: 0, count: setBytes))
+        let (s, perRow) = try windowStride(i, rows: i.outputHeight, cols: i.tileOutColumns)
+        let blocks = windowBlocks(rows: i.outputHeight, col0: i.tileOutColumn, cols: i.tileOutColumns, strideH: i.strideH, strideW: s, perRow: perRow)
+        for (oy0, nr, ox0, nc) in blocks {
+            for j in 0 ..< (pairs + nFS % 2) {
+                let split = j < pairs, fs = 2 * j
+                var passes = [ControlRecord]()
+                for n in 0 ..< pieces * nCS {
+                    let piece = n / nCS, cs = n % nCS, py = piece / i.piecesW, px = piece % i.piecesW
+                    // A set of zeros adds nothing; a group keeps at least one pass.
+                    guard let set = (split ? paired[j][n] : single[n]) ?? (passes.isEmpty && n == pieces * nCS - 1 ? zeroSet : nil) else { continue }
+                    var r = base(i, .conv, .standard)
+                    r.wide = split
+                    windowed(&r, y0: oy0 * i.strideH - i.padTop + Slicing.pieceOffset(py, kernel: i.kernelHeight, pieces: i.piecesH) + a0 - 1,
+                             x0: ox0 * i.strideW - i.padLeft + Slicing.pieceOffset(px, kernel: i.kernelWidth, pieces: i.piecesW) + b0 - 1,
+                             nr: nr, nc: nc, stride: s, imageRows: i.inputHeight, imageCols: i.inputWidth)
+                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
+                    r.inputPixelStride = UInt32(i.inputChannels); r.inputRowStride = UInt32(i.inputWidth * i.inputChannels)
+                    r.inChunk = min(pc, i.inputChannels - cs * pc); r.fillValue = i.inputZeroPoint
+                    r.weightAddress = set.address; r.weightBeats = set.beats
+                    output(&r, i, row: oy0, col: ox0, channel: fs * pf, chunk: min((split ? SplitWindow.groups : 1) * pf, i.outputChannels - fs * pf))
+                    passes.append(r)
+                }
+                group(passes, parameters: split ? params[j] : singleParams, residual: nil, parameterSlices: split ? SplitWindow.groups : 1)
+            }
+        }
+        return true
     }
 
     /// The standard weight set of filter group `fs`, 3×3 piece `piece`, channel slice `cs`: byte

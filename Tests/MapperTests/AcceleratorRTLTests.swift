@@ -109,8 +109,8 @@ final class AcceleratorRTLTests: XCTestCase {
 
     /// A stream wider than the lanes (PC = PF = PD = 4, B = 32): wide pointwise passes (S = 4 filter
     /// groups, K = 2 input slices a beat), two parameter records a beat through the control unit,
-    /// the transposer and the space-to-depth image on wide passes, and a 10×4 first layer on its
-    /// im2col image, each bit-exact on the whole top under back-pressure. The plans are checked to
+    /// the transposer and the space-to-depth image on wide passes, split windows on it, and a 10×4
+    /// first layer on its im2col image, each bit-exact on the whole top under back-pressure. The plans are checked to
     /// take those paths, so the test keeps covering them if the mapper's choices move.
     func testWideStreamPathsEndToEndUnderBackPressure() throws {
         var c = AcceleratorConfig()
@@ -127,9 +127,18 @@ final class AcceleratorRTLTests: XCTestCase {
         let u = t.transpose(t.input([1, 3, 12, 10]), [0, 2, 3, 1])
         t.output(t.conv(u, outputs: 6, kernel: (3, 3), stride: 1, padding: .same, activation: .relu))
         nets.append(("NCHW input transposed", t.net, { $0.records.contains { $0.wide && $0.inChunk > 4 && $0.outChunk == 15 } }))
+        // On the s2d image the weights use one 2×2 of the window's taps, so filter groups go in
+        // pairs as split windows (8 filters: one pair; 12: a pair and a group alone; after a PAD
+        // the 2×2 is the top-left one and the windows move).
         var s2d = NetBuilder(seed: 83)
         s2d.output(s2d.conv(s2d.input([1, 32, 30, 1]), outputs: 8, kernel: (3, 3), stride: 2, padding: .same, activation: .relu))
-        nets.append(("stride-2 convolution on the s2d image", s2d.net, { p in !p.records.contains { $0.op == .copy } && p.records.contains { $0.wide } }))
+        func splits(_ p: ControlPlan) -> Bool { p.records.contains { $0.op == .conv && $0.mode == .standard && $0.wide && $0.outChunk == 8 } }
+        nets.append(("stride-2 convolution on the s2d image, split windows", s2d.net, { p in !p.records.contains { $0.op == .copy } && splits(p) }))
+        var padded = NetBuilder(seed: 86)
+        let q = padded.pad(padded.input([1, 20, 26, 1]), top: 1, bottom: 0, left: 1, right: 0)
+        padded.output(padded.conv(q, outputs: 12, kernel: (3, 3), stride: 2, padding: .valid, activation: .relu6))
+        nets.append(("PAD and stride-2 convolution of 12 filters on the s2d image, split windows", padded.net, { p in
+            splits(p) && p.records.contains { $0.op == .conv && $0.mode == .standard && !$0.wide } }))
         var k = NetBuilder(seed: 84)
         k.output(k.conv(k.input([1, 25, 10, 1]), outputs: 16, kernel: (10, 4), stride: 2, padding: .same, activation: .relu))
         nets.append(("10×4 convolution on its im2col image", k.net, { p in p.records.contains { $0.op == .copy } && !p.records.contains { $0.op == .conv && $0.mode == .standard } }))

@@ -69,7 +69,11 @@ final class ControlPlanTests: XCTestCase {
                 let beats = r.wide ? r.outputPositions : (r.outputPositions + c.pv - 1) / c.pv
                 XCTAssertLessThanOrEqual(beats, c.outputBufferDepth, "engine beats per pass, \(at)", file: file, line: line)
             }
-            XCTAssertTrue(!r.wide || (r.op == .conv && r.mode == .pointwise && c.pointwiseSlices > 1 && !r.residual), "wide pass, \(at)", file: file, line: line)
+            XCTAssertTrue(!r.wide || (r.op == .conv && (r.mode == .pointwise || r.mode == .standard) && c.pointwiseSlices > 1 && !r.residual),
+                          "wide pass, \(at)", file: file, line: line)
+            if r.wide && r.mode == .standard {
+                XCTAssertLessThanOrEqual(r.outChunk, SplitWindow.groups * c.pf, "split window output, \(at)", file: file, line: line)
+            }
             if r.residual { XCTAssertLessThanOrEqual(r.outputPositions, c.outputBufferDepth, "residual positions, \(at)", file: file, line: line) }
             XCTAssertLessThanOrEqual(max(r.inChunk, r.outChunk), c.streamBytes, "chunk, \(at)", file: file, line: line)
             // A depthwise pass loads one group of parameters per channel slice its beats carry.
@@ -637,6 +641,44 @@ final class ControlPlanTests: XCTestCase {
         XCTAssertEqual(image.map(\.inputAddress), [plan.inputAddress, plan.inputAddress + 150], "pass dy reads input row 2Y + dy")
         try assertRecordsMatch(b.net, "conv 3x3/2 on 40×50×3, s2d image by the engine", configs: [wide, Self.configs[1]])
         for (what, net, _) in nets { try assertRecordsMatch(net, "\(what), wide passes", configs: [wide]) }
+    }
+
+    /// Where a layer's weights use one 2×2 of the window's taps (a stride-2 convolution on its
+    /// space-to-depth image: the bottom-right 2×2 when it pads nothing before, the top-left after a
+    /// PAD of one), filter groups go in pairs, one split-window pass computing both: MobileNetV2's
+    /// first layer (32 filters at PF = 16) streams its s2d image once instead of twice. An odd last
+    /// group runs alone. Checked against the Reference at B = 64 (PC = PF = 16, S = 4) and at
+    /// PC = PF = 4, B = 32 with row blocks.
+    func testSplitWindowsComputeTwoFilterGroupsPerWindowWhereTheWeightsUseOneTwoByTwoOfTaps() throws {
+        var wide = AcceleratorConfig(); wide.streamBytes = 64
+        var small = AcceleratorConfig(); small.pc = 4; small.pf = 4; small.pd = 4; small.streamBytes = 32; small.maxRowWidth = 32; small.outputBufferDepth = 64
+        for (config, channels, outputs, groups) in [(wide, 3, 32, [2]), (wide, 3, 40, [2, 1]), (small, 1, 8, [2]), (small, 1, 12, [2, 1])] {
+            for padded in [false, true] {
+                var b = NetBuilder(seed: UInt64(outputs + channels))
+                let x = b.input([1, 40, 50, channels])
+                let y = padded ? b.pad(x, top: 1, bottom: 0, left: 1, right: 0) : x
+                b.output(b.conv(y, outputs: outputs, kernel: (3, 3), stride: 2, padding: padded ? .valid : .same, activation: .relu6))
+                let what = "conv 3x3/2 \(channels) → \(outputs)\(padded ? " after PAD (1, 0, 1, 0)" : "") at PC=\(config.pc) B=\(config.streamBytes)"
+                let plan = try ControlPlan(program: try Mapper.compile(b.net, config: config, options: .externalOnly))
+                let windows = plan.records.filter { $0.op == .conv && $0.mode == .standard }
+                XCTAssertFalse(windows.isEmpty, what)
+                // Per row block: one pass per pair (2·PF bytes a position, two parameter groups),
+                // then the odd group's.
+                let firsts = windows.filter(\.first).map { $0.wide ? 2 : 1 }
+                XCTAssertEqual(firsts, Array([[Int]](repeating: groups, count: firsts.count / groups.count).joined()), what)
+                for r in windows where r.wide {
+                    XCTAssertEqual(r.outChunk, 2 * config.pf, what)
+                    if r.loadParams { XCTAssertEqual(r.paramRecords, 2 * config.pf, what) }
+                }
+                if padded {
+                    // The top-left 2×2 moves to taps 4, 5, 7, 8: the windows start a row and a column
+                    // further out, in fill beats.
+                    XCTAssertEqual(windows[0].regionRow0, -2, what)
+                    XCTAssertEqual(windows[0].regionCol0, -2, what)
+                }
+                try assertRecordsMatch(b.net, what, configs: [config])
+            }
+        }
     }
 
     func testTransposeReshapeAndHostSoftmax() throws {
