@@ -258,37 +258,42 @@ final class AcceleratorRTLTests: XCTestCase {
         }
     }
 
-    /// vww_96_int8 at the bench's configuration (the paper's knobs with a 64-byte stream): wide,
+    /// vww_96_int8 at the bench's configuration (the paper's knobs with a 128-byte stream, six
+    /// depthwise slices and four wide slots of two slices) and at B = 64 (four of each): wide,
     /// packed, folded and depthwise-slice passes with RAM-S and RAM-M, against LiteRT's expected.bin,
     /// once as it is (every layer's cycles within 5% of the cycle model's) and once under random
     /// back-pressure on both streams.
-    func testVisualWakeWordsAtTheBenchStreamWidth() throws {
+    func testVisualWakeWordsAtTheBenchStreamWidths() throws {
         let root = try SharedModels.requireRoot()
-        var config = AcceleratorConfig(); config.streamBytes = 64
         let dir = root.appendingPathComponent("vww_96_int8")
         let caseDir = dir.appendingPathComponent("person_bmp_rgb")
         let network = try TFLiteReader.read(contentsOf: dir.appendingPathComponent("model.tflite"))
         let input = try Data(contentsOf: caseDir.appendingPathComponent("input.bin")).map { Int8(bitPattern: $0) }
         let golden = try Data(contentsOf: caseDir.appendingPathComponent("expected.bin")).map { Int8(bitPattern: $0) }
-        let bundle = try SimulationBundle(network: network, config: config, input: input)
-        XCTAssertTrue(bundle.plan.records.contains { !$0.slotOffsets.isEmpty }, "the mapper no longer packs positions into beats here")
-        let vtop = try VtopBuild.binary(for: config)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dsc-vww64-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try bundle.write(to: folder)
-        let (status, output) = try VtopBuild.run(vtop, [folder.path])
-        XCTAssertEqual(status, 0, "vww at B = 64: \(output.suffix(500))")
-        let final = try SimulationBundle.finish(deviceOutput: try [UInt8](Data(contentsOf: folder.appendingPathComponent("device_output.bin"))),
-                                                dma: bundle.program.dma)
-        XCTAssertEqual(final, golden, "vww at B = 64: against LiteRT's expected.bin")
-        let measured = Self.layerCycles(output)
-        let predicted = ControlCycleModel.estimate(bundle.plan, memory: .init(bandwidth: 64, latency: 64))
-        XCTAssertEqual(measured.map(\.layer), predicted.map(\.layer))
-        for (m, p) in zip(measured, predicted) {
-            XCTAssertLessThan(abs(Double(p.cycles - m.cycles)) / Double(m.cycles), 0.05, "vww at B = 64: layer \(m.layer) predicted \(p.cycles) cycles, the RTL took \(m.cycles)")
+        for b in [128, 64] {
+            var config = AcceleratorConfig(); config.streamBytes = b
+            let what = "vww at B = \(b)"
+            XCTAssertEqual([config.depthwiseSlices, config.pointwiseSlices, config.pointwiseBeatSlices], b == 128 ? [6, 4, 2] : [4, 4, 2], what)
+            let bundle = try SimulationBundle(network: network, config: config, input: input)
+            XCTAssertTrue(bundle.plan.records.contains { !$0.slotOffsets.isEmpty }, "\(what): the mapper no longer packs positions into beats here")
+            let vtop = try VtopBuild.binary(for: config)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dsc-vww\(b)-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try bundle.write(to: folder)
+            let (status, output) = try VtopBuild.run(vtop, [folder.path])
+            XCTAssertEqual(status, 0, "\(what): \(output.suffix(500))")
+            let final = try SimulationBundle.finish(deviceOutput: try [UInt8](Data(contentsOf: folder.appendingPathComponent("device_output.bin"))),
+                                                    dma: bundle.program.dma)
+            XCTAssertEqual(final, golden, "\(what): against LiteRT's expected.bin")
+            let measured = Self.layerCycles(output)
+            let predicted = ControlCycleModel.estimate(bundle.plan, memory: .init(bandwidth: 64, latency: 64))
+            XCTAssertEqual(measured.map(\.layer), predicted.map(\.layer), what)
+            for (m, p) in zip(measured, predicted) {
+                XCTAssertLessThan(abs(Double(p.cycles - m.cycles)) / Double(m.cycles), 0.05, "\(what): layer \(m.layer) predicted \(p.cycles) cycles, the RTL took \(m.cycles)")
+            }
+            try runOnRTL(vtop, network, config: config, "\(what) under back-pressure", input: input, golden: golden,
+                         options: ["--backpressure", "0.2", "--latency", "37"])
         }
-        try runOnRTL(vtop, network, config: config, "vww at B = 64 under back-pressure", input: input, golden: golden,
-                     options: ["--backpressure", "0.2", "--latency", "37"])
     }
 
     // MARK: running a network on the RTL
