@@ -84,6 +84,15 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// with six slots, 378.8k with four).
     public var pointwiseSlices: Int { pc == pf ? min(depthwiseSlices, pk, max(1, min(pv, pk) / 2)) : 1 }
 
+    /// Slots of a `singleSlice` wide pass (docs/control.md, word 0 bit 19): every window group the
+    /// depthwise slices use, min(S_depthwise, PK), each taking one input slice (K = 1), so a
+    /// position of at most PC channels leaves as that many filter groups at once (MobileNetV2's
+    /// 112×112 16 → 96 expansion at B = 128: six groups, one pass instead of two). The mode exists
+    /// where this is more than `pointwiseSlices`; otherwise it equals it.
+    public var singleSliceSlots: Int { pc == pf ? max(pointwiseSlices, min(depthwiseSlices, pk)) : 1 }
+    /// The wide slots the hardware has, of either kind: the slot offsets it takes.
+    public var wideSlots: Int { max(pointwiseSlices, singleSliceSlots) }
+
     /// Input-channel slices a wide pass takes per beat (K): slice q of the beat goes to pixel lanes
     /// q·S ..< (q + 1)·S, lane q·S + v holding filter group v's weights of that slice, and the
     /// engine's pixel-lane sums of a group are added, so K·S of the PV lanes work and a position's

@@ -227,8 +227,10 @@ public struct ControlUnit {
             m.when(wrValid && wrReady) { wrValid.assign(0) }
 
             // ExecutionUnit side.
-            let slots = c.pointwiseSlices > 1 ? c.pointwiseSlices : 0
-            for (name, value) in f.executionPorts(isCopy: isCopy, slots: slots) { m.output(name, value) }
+            let slots = c.pointwiseSlices > 1 ? c.wideSlots : 0
+            for (name, value) in f.executionPorts(isCopy: isCopy, slots: slots, singleSlice: c.singleSliceSlots > c.pointwiseSlices) {
+                m.output(name, value)
+            }
             m.output("pass_start", inState(.startPass))
             let inValid = m.output("in_valid", .bool)
             let inReady = m.input("in_ready", .bool)

@@ -129,7 +129,9 @@ public struct ExecutionUnit: Sendable {
             let keep = m.input("keep", .bool)
             let replay = m.input("replay", .bool)
             let bufferRow0 = m.input("buffer_row0", .uint(16))
-            let slotOffsets = c.pointwiseSlices > 1 ? (0 ..< c.pointwiseSlices).map { m.input("slot_offset_\($0)", .uint(8)) } : []
+            let slotOffsets = c.pointwiseSlices > 1 ? (0 ..< c.wideSlots).map { m.input("slot_offset_\($0)", .uint(8)) } : []
+            let hasSingleSlice = c.singleSliceSlots > c.pointwiseSlices
+            let singleSliceFlag = hasSingleSlice ? m.input("single_slice", .bool) : Signal.false
             let passStart = m.input("pass_start", .bool)
 
             let inValid = m.input("in_valid", .bool)
@@ -151,6 +153,8 @@ public struct ExecutionUnit: Sendable {
                 // On a standard pass: the split window (SplitWindow), two filter groups per window.
                 split = m.wire("is_split", conv && mode == 0 && wideFlag)
             } else { m.discard(wideFlag); wide = .false; split = .false }
+            // Single-slice slots (word 0 bit 19): every slot one slice, so lanes from S on are slots too.
+            let single = hasSingleSlice ? m.wire("is_single_slice", wide && singleSliceFlag) : Signal.false
             let windowed = m.wire("is_windowed", conv && (mode == 0 || mode == 2))
             // Products of the pass's geometry, registered (the ports are stable long before they are used).
             let positions = m.reg("positions", next: outRows * outCols)
@@ -162,6 +166,7 @@ public struct ExecutionUnit: Sendable {
             dp.depthwise.assign(depthwise)
             dp.folded.assign(folded)
             dp.wide.assign(wide || split)
+            if hasSingleSlice { dp.single_slice.assign(single) }
             dp.in_zp.assign(fillValue.resize(dw))
             dp.out_zp.assign(outZp.resize(dw))
             dp.threshold.assign(threshold.resize(ww))
@@ -318,6 +323,13 @@ public struct ExecutionUnit: Sendable {
                             return at < bytes ? inByte[at].resize(dw) : fillValue.resize(dw)
                         }
                         plain = mux(wide, select(slotChoice[s], starts), plain)
+                    }
+                    if hasSingleSlice && v >= wideLanes && v < c.singleSliceSlots {
+                        // Lanes below S take slice 0 at their own slot's offset in both kinds.
+                        let starts = (0 ..< c.slotOffsetChoices).map { j -> Signal in
+                            j * unit + ch < bytes ? inByte[j * unit + ch].resize(dw) : fillValue.resize(dw)
+                        }
+                        plain = mux(single, select(slotChoice[v], starts), plain)
                     }
                     let next = mux(folded, mux(mine, tapByte, fillValue.resize(dw)), plain)
                     return m.reg("px_\(v)_\(ch)", next: next, enable: loads)

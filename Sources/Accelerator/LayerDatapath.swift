@@ -49,6 +49,8 @@ import HDLKit
 ///            carry slice q of one position with filter group v's weights of it, the K lanes of a
 ///            group are added, and results y_<v>_<f> are the position's channels v·PF + f,
 ///            requantized with parameter slice v.
+///   single_slice (where `singleSliceSlots` > `pointwiseSlices`; held with `wide`): lane v <
+///            `singleSliceSlots` is filter group v on its own (no sum of two slices' lanes).
 ///   split:   `wide` on a standard pass (neither pointwise, depthwise nor folded; SplitWindow): the
 ///            window's taps 4, 5, 7, 8 on their own lanes compute filter group 0 (results y_0_<f>),
 ///            copies of them on lanes 0-3 group 1 (y_1_<f>, parameter slice 1); lane 6 is unused.
@@ -178,6 +180,9 @@ public struct LayerDatapath: Sendable {
                 // window's 2×2 taps 4, 5, 7, 8 (SplitWindow).
                 split = m.wire("is_split", wideIn && !pointwise && !depthwise && !folded)
             } else { m.discard(wideIn); wide = .false; split = .false }
+            // A single-slice wide pass (held with `wide`): lane v < singleSliceSlots is filter group v
+            // alone, without the two-slice sums.
+            let single = c.singleSliceSlots > c.pointwiseSlices ? m.input("single_slice", .bool) : Signal.false
             let pxValid = m.input("px_valid", .bool)
             let pxEnd = m.input("px_end", .bool)
             let px = (0 ..< pv).map { v in (0 ..< pc).map { ch in m.input("px_\(v)_\(ch)", .sint(dw)) } }
@@ -242,7 +247,7 @@ public struct LayerDatapath: Sendable {
                 var filterLane = j < pf ? ce.port("sum_\(j)_\(v)") : zero
                 if beatSlices > 1 && v < wideLanes && j < pf {
                     let total = (1 ..< beatSlices).reduce(filterLane) { $0 &+ ce.port("sum_\(j)_\(v + $1 * wideLanes)") }
-                    filterLane = mux(wide, m.wire("wide_sum_\(v)_\(j)", total), filterLane)
+                    filterLane = mux(wide && !single, m.wire("wide_sum_\(v)_\(j)", total), filterLane)
                 }
                 let channel = v < slices && j < pc ? ce.port("sum_\(v)_\(j)") : zero
                 var part = mux(depthwise, channel, v == 0 ? filterLane : mux(pointwise, filterLane, zero))
@@ -313,8 +318,8 @@ public struct LayerDatapath: Sendable {
 extension LayerDatapath {
     /// The next weight set written beat by beat: byte i of a set (byte i mod B of beat i / B) is,
     /// by mode, standard (k·PC + c)·PF + f, pointwise c·PF + f (every pixel lane v the same; wide:
-    /// (v·PC + c)·PF + f for pixel lane v < S·K (`pointwiseSlices` · `pointwiseBeatSlices`), lanes
-    /// beyond keep lane 0's), and
+    /// (v·PC + c)·PF + f for pixel lane v < max(S·K, `singleSliceSlots`) (S·K = `pointwiseSlices` ·
+    /// `pointwiseBeatSlices`), lanes beyond keep lane 0's), and
     /// depthwise (s·PK + k)·PC + c for window group s < S (`depthwiseSlices`; groups from S to PD
     /// repeat slice 0; lanes from PD on are off in that mode).
     /// Each register loads only in its own beat, so no set is held twice.
@@ -332,7 +337,7 @@ extension LayerDatapath {
             let std = (k * pc + ch) * pf + f, point = ch * pf + f, depth = ((f < slices ? f : 0) * pk + k) * pc + ch
             let r = m.reg("next_w_\(f)_\(k)_\(ch)", .sint(ww), reset: 0)
             m.when(standard && hit[std / b]) { r.assign(bytes[std % b]) }
-            if k > 0 && k < wideSlices * c.pointwiseBeatSlices {
+            if k > 0 && k < max(wideSlices * c.pointwiseBeatSlices, c.singleSliceSlots) {
                 // Pixel lane k = q·S + v of a wide pass: filter group v's weights of the beat's slice q,
                 // byte (k·PC + c)·PF + f.
                 let spread = (k * pc + ch) * pf + f

@@ -25,7 +25,7 @@ public final class ControlModel {
     private var shift: [Int]
     /// The weight set the last conv pass with weight beats loaded (its raw bytes, in its mode's
     /// layout): a conv pass with no weight beats keeps it, as the RTL's next set does.
-    private var keptWeights: (mode: ControlRecord.Mode, wide: Bool, bytes: [UInt8])?
+    private var keptWeights: (mode: ControlRecord.Mode, wide: Bool, singleSlice: Bool, bytes: [UInt8])?
 
     /// Decodes `recordStream` (so what runs is exactly the bytes the RTL fetches).
     public init(config: AcceleratorConfig, recordStream: [UInt8]) throws {
@@ -101,8 +101,14 @@ public final class ControlModel {
         }
         guard !r.wide || config.pointwiseSlices > 1 else { throw fail(n, r, "a wide pass on a configuration without pointwise slices (PC ≠ PF or S = 1)") }
         guard (r.wide && r.mode == .pointwise) || r.slotOffsets.isEmpty else { throw fail(n, r, "slot offsets on a pass that is not wide pointwise") }
-        guard r.slotOffsets.count <= config.pointwiseSlices, r.slotOffsets.allSatisfy({ $0 < config.slotOffsetChoices }) else {
-            throw fail(n, r, "slot offsets \(r.slotOffsets): the engine has \(config.pointwiseSlices) slots of \(config.slotOffsetChoices) starts")
+        guard !r.singleSlice || (r.wide && r.mode == .pointwise && config.singleSliceSlots > config.pointwiseSlices) else {
+            throw fail(n, r, "single-slice slots on a pass that is not wide pointwise, or a configuration without them")
+        }
+        // A wide pass's slots and the input slices each takes (K).
+        let wideSlots = r.singleSlice ? config.singleSliceSlots : config.pointwiseSlices
+        let wideBeatSlices = r.singleSlice ? 1 : config.pointwiseBeatSlices
+        guard r.slotOffsets.count <= wideSlots, r.slotOffsets.allSatisfy({ $0 < config.slotOffsetChoices }) else {
+            throw fail(n, r, "slot offsets \(r.slotOffsets): the engine has \(wideSlots) slots of \(config.slotOffsetChoices) starts")
         }
         // 3. weights
         var weights = [Int32]()
@@ -111,14 +117,14 @@ public final class ControlModel {
             // No weight beats: the pass keeps the set the pass before it loaded, in the same mode.
             let set: [UInt8]
             if r.weightBeats == 0 {
-                guard let kept = keptWeights, kept.mode == r.mode, kept.wide == r.wide else {
+                guard let kept = keptWeights, kept.mode == r.mode, kept.wide == r.wide, kept.singleSlice == r.singleSlice else {
                     throw fail(n, r, "no weight beats, and the set loaded last is not a \(r.wide ? "wide " : "")\(r.mode) set to keep")
                 }
                 set = kept.bytes
             } else {
                 try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
                 set = memory.bytes(r.weightAddress, r.weightBeats * b)
-                keptWeights = (r.mode, r.wide, set)
+                keptWeights = (r.mode, r.wide, r.singleSlice, set)
             }
             let need: Int
             switch r.mode {
@@ -131,14 +137,14 @@ public final class ControlModel {
             case .pointwise where r.wide:
                 // Lane q·S + v holds filter group v's weights of the beat's slice q: the set covers the
                 // lanes up to the last slice's last group (later lanes see fill and add nothing).
-                let used = max(1, (r.outChunk + config.pf - 1) / config.pf), s = config.pointwiseSlices
+                let used = max(1, (r.outChunk + config.pf - 1) / config.pf), s = wideSlots
                 let beatSlices = max(1, (r.inChunk + config.pc - 1) / config.pc)
                 guard used <= s else {
                     throw fail(n, r, "wide pass of \(r.outChunk) output bytes is \(used) filter groups; the engine computes \(s) at once")
                 }
                 if r.slotOffsets.isEmpty {
-                    guard beatSlices <= config.pointwiseBeatSlices else {
-                        throw fail(n, r, "wide beat of \(r.inChunk) bytes is \(beatSlices) slices; the engine takes \(config.pointwiseBeatSlices)")
+                    guard beatSlices <= wideBeatSlices else {
+                        throw fail(n, r, "wide beat of \(r.inChunk) bytes is \(beatSlices) slices; the engine takes \(wideBeatSlices)")
                     }
                     need = ((beatSlices - 1) * s + used) * config.pc * config.pf
                 } else {
@@ -148,7 +154,7 @@ public final class ControlModel {
                     var lanes = 0
                     for slot in 0 ..< used {
                         let start = (slot < r.slotOffsets.count ? r.slotOffsets[slot] : 0) * config.slotOffsetUnit
-                        for q in 0 ..< config.pointwiseBeatSlices where start + q * config.pc < r.inChunk { lanes = max(lanes, q * s + slot + 1) }
+                        for q in 0 ..< wideBeatSlices where start + q * config.pc < r.inChunk { lanes = max(lanes, q * s + slot + 1) }
                     }
                     need = lanes * config.pc * config.pf
                 }
@@ -235,8 +241,8 @@ public final class ControlModel {
             // Wide: pixel lane q·S + g (slot g) computes with weights ((q·S + g)·PC + c)·PF + f
             // on slice q of the bytes from slot g's offset on (byte o_g·U + q·PC + c of the beat;
             // past the beat: fill, adding 0); a slot's lanes are summed.
-            let sw = config.pointwiseSlices, unit = config.slotOffsetUnit
-            let beatLanes = r.wide ? min(weights.count / (pc * pf), sw * config.pointwiseBeatSlices) : 1
+            let sw = wideSlots, unit = config.slotOffsetUnit
+            let beatLanes = r.wide ? min(weights.count / (pc * pf), sw * wideBeatSlices) : 1
             let offsets = (0 ..< sw).map { $0 < r.slotOffsets.count ? r.slotOffsets[$0] * unit : 0 }
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { s in
                 for p in 0 ..< positions {
@@ -340,7 +346,7 @@ public final class ControlModel {
             } } }
         }
         guard r.last else { return }
-        let laneCount = r.mode == .depthwise ? slices * pc : r.wide ? (r.mode == .standard ? SplitWindow.groups : config.pointwiseSlices) * pf : pf
+        let laneCount = r.mode == .depthwise ? slices * pc : r.wide ? (r.mode == .standard ? SplitWindow.groups : wideSlots) * pf : pf
         guard r.outChunk <= laneCount else { throw fail(n, r, "writes \(r.outChunk) bytes per position from \(laneCount) lanes") }
         guard !r.residual || r.outChunk <= lanes else { throw fail(n, r, "ADD of \(r.outChunk) bytes per position; the ADD has \(lanes) lanes") }
         let add = r.residual ? try addParameters(r.add) : nil

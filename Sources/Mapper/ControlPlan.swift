@@ -70,13 +70,13 @@ public struct ControlPlan: Sendable {
         // A conv pass whose set is the one the conv pass before it loaded, in the same mode (MEAN's
         // and a global pool's ones set, a layer's row blocks of one slice run), loads nothing: with
         // no weight beats it keeps the engine's set (docs/control.md, weights phase).
-        var loaded: (address: UInt32, beats: Int, mode: ControlRecord.Mode, wide: Bool)?
+        var loaded: (address: UInt32, beats: Int, mode: ControlRecord.Mode, wide: Bool, singleSlice: Bool)?
         for n in records.indices where records[n].op == .conv {
             let r = records[n]
-            if let l = loaded, l.address == r.weightAddress, l.beats == r.weightBeats, l.mode == r.mode, l.wide == r.wide {
+            if let l = loaded, l.address == r.weightAddress, l.beats == r.weightBeats, l.mode == r.mode, l.wide == r.wide, l.singleSlice == r.singleSlice {
                 records[n].weightBeats = 0
             } else {
-                loaded = (r.weightAddress, r.weightBeats, r.mode, r.wide)
+                loaded = (r.weightAddress, r.weightBeats, r.mode, r.wide, r.singleSlice)
             }
         }
         let stream: [UInt8]
@@ -735,7 +735,8 @@ private struct PlanBuilder {
         // The s2d image: by copies, or by the engine where a beat holds several s2d pixels; the
         // cycle model picks.
         _ = try fastest([{ $0.spaceToDepthCopies(i, scratch: scratch); return true },
-                         { try $0.spaceToDepthOnTheEngine(i, scratch: scratch) }])
+                         { try $0.spaceToDepthOnTheEngine(i, scratch: scratch) },
+                         { try $0.spaceToDepthOnTheEngine(i, scratch: scratch, singleSlice: true) }])
         // The s2d convolution's weights, one standard set per filter group.
         func place(_ k: Int, _ pad: Int) -> (tap: Int, half: Int) {
             let d = k - pad
@@ -788,26 +789,36 @@ private struct PlanBuilder {
     /// are the input's zero point, so rows past an odd H come out as padding does. MobileNetV2's
     /// 224×224×3 input: g = 5, 2 × 2,576 beats instead of 2 × 12,544 copy beats. False where a
     /// beat would hold only one s2d pixel.
-    mutating func spaceToDepthOnTheEngine(_ i: Instruction, scratch: UInt32) throws -> Bool {
+    mutating func spaceToDepthOnTheEngine(_ i: Instruction, scratch: UInt32, singleSlice: Bool = false) throws -> Bool {
         let c = i.inputChannels, h = i.inputHeight, w = i.inputWidth, hs = (h + 1) / 2, ws = w / 2
         let pc = config.pc, pf = config.pf, k = config.pointwiseBeatSlices
-        let g = min(k * pc / (2 * c), config.pointwiseSlices * pf / (4 * c))
+        guard !singleSlice || config.singleSliceSlots > config.pointwiseSlices else { return false }
+        // On single-slice slots with offsets (`passThroughSingleSlice`) a beat may carry B bytes.
+        let g = singleSlice ? min(config.streamBytes / (2 * c), config.singleSliceSlots * pf / (4 * c))
+            : min(k * pc / (2 * c), config.pointwiseSlices * pf / (4 * c))
         guard g >= 2, let unit = ControlPlan.averageMultiplier(count: 1) else { return false }
         // Runs of positions along an s2d row: whole positions of g pixels, then the rest as one.
         for run in Self.runs(of: ws, by: g) {
             let inBytes = 2 * c * run.width, outBytes = 4 * c * run.width
             let groups = (outBytes + pf - 1) / pf, wide = groups > 1 || inBytes > pc
             let block = try passThroughParameters(lanes: outBytes, unit: unit)
-            let sets = try (0 ..< 2).map { dy in
-                try passThroughWeights(inputBytes: inBytes, lanes: outBytes) { b in
+            var sets = [(address: UInt32, beats: Int)](), offsets = [[Int]]()
+            for dy in 0 ..< 2 {
+                func lane(_ b: Int) -> Int {
                     let e = b / (2 * c), dx = (b % (2 * c)) / c, ch = b % c
                     return e * 4 * c + (2 * dy + dx) * c + ch
                 }
+                if singleSlice {
+                    guard let made = try passThroughSingleSlice(inputBytes: inBytes, lanes: outBytes, lane) else { return false }
+                    sets.append(made.set); offsets.append(made.offsets)
+                } else {
+                    sets.append(try passThroughWeights(inputBytes: inBytes, lanes: outBytes, lane)); offsets.append([])
+                }
             }
-            for (r0, nr, p0, np) in pointBlocks(rows: hs, cols: run.positions, residual: wide) {
+            for (r0, nr, p0, np) in pointBlocks(rows: hs, cols: run.positions, residual: wide || singleSlice) {
                 let passes = (0 ..< 2).map { dy -> ControlRecord in
                     var r = base(i, .conv, .pointwise)
-                    r.wide = wide
+                    r.wide = wide || singleSlice; r.singleSlice = singleSlice; r.slotOffsets = offsets[dy]
                     r.activationMin = -128; r.activationMax = 127; r.pruningThreshold = 0
                     r.regionRow0 = r0; r.regionCol0 = p0; r.regionRows = nr; r.regionCols = np
                     r.imageRows = (h - dy + 1) / 2; r.imageCols = run.positions
@@ -859,6 +870,27 @@ private struct PlanBuilder {
             set[(((b / pc) * s + l / pf) * pc + b % pc) * pf + l % pf] = 1
         }
         return try weightSet(set)
+    }
+
+    /// The same on single-slice slots (`singleSlice`): slot s, output lanes s·PF ..< (s + 1)·PF,
+    /// takes the PC bytes of the beat from its offset o_s·U on, the lowest multiple of U at or
+    /// below its first input byte, so its weights are byte ((s·PC + b − o_s·U)·PF + L mod PF).
+    /// Nil where a slot's input bytes span more than that slice.
+    mutating func passThroughSingleSlice(inputBytes: Int, lanes: Int, _ lane: (Int) -> Int) throws -> (set: (address: UInt32, beats: Int), offsets: [Int])? {
+        let pc = config.pc, pf = config.pf, unit = config.slotOffsetUnit
+        let slots = (lanes + pf - 1) / pf
+        guard slots <= config.singleSliceSlots else { return nil }
+        var bytes = [[Int]](repeating: [], count: slots)
+        for b in 0 ..< inputBytes { bytes[lane(b) / pf].append(b) }
+        let offsets = bytes.map { ($0.min() ?? 0) / unit }
+        for s in 0 ..< slots where !bytes[s].isEmpty {
+            guard bytes[s].max()! < offsets[s] * unit + pc, offsets[s] < config.slotOffsetChoices else { return nil }
+        }
+        var set = [UInt8](repeating: 0, count: slots * pc * pf)
+        for (s, slot) in bytes.enumerated() {
+            for b in slot { set[(s * pc + b - offsets[s] * unit) * pf + lane(b) % pf] = 1 }
+        }
+        return (try weightSet(set), offsets.allSatisfy { $0 == 0 } ? [] : offsets)
     }
 
     /// The cycle model's figure for the records `b` added to this builder's, at a memory as fast as
@@ -959,8 +991,11 @@ private struct PlanBuilder {
         // folded and PV passes take more input per beat but write PF. The records of both are
         // made and the cycle model (at a memory as fast as the stream) keeps the faster.
         let wide = config.pointwiseSlices > 1 && !i.fusedAdd && i.filterSlices > 1
+        // Single-slice slots (more of them, one input slice each) where the configuration has them.
+        let single = wide && config.singleSliceSlots > config.pointwiseSlices
         _ = try fastest([{ try $0.narrowPointwise(i); return true },
                          { guard wide else { return false }; try $0.widePointwise(i); return true },
+                         { guard single else { return false }; try $0.widePointwise(i, singleSlice: true); return true },
                          { try $0.packedPointwise(i) }])
     }
 
@@ -1027,10 +1062,12 @@ private struct PlanBuilder {
     /// results of the position leave as one output beat. A pass's weight set puts filter group v's
     /// PC·PF set of the beat's slice q on lane q·S + v (zeros for groups past the run), its
     /// parameter block one group of `lanes` per filter group. Every position is an accumulator
-    /// word, so blocks hold `depth`.
-    mutating func widePointwise(_ i: Instruction) throws {
+    /// word, so blocks hold `depth`. With `singleSlice`, S = `singleSliceSlots` and K = 1.
+    mutating func widePointwise(_ i: Instruction, singleSlice: Bool = false) throws {
         let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
-        let nCS = i.channelSlices, nFS = i.filterSlices, run = config.pointwiseSlices, k = config.pointwiseBeatSlices
+        let nCS = i.channelSlices, nFS = i.filterSlices
+        let run = singleSlice ? config.singleSliceSlots : config.pointwiseSlices, k = singleSlice ? 1 : config.pointwiseBeatSlices
+        let beatSlices = k
         let runs = stride(from: 0, to: nFS, by: run).map { ($0, min(run, nFS - $0)) }
         // Passes: K slices each, the last one's slices what is left.
         let chunks = stride(from: 0, to: nCS, by: k).map { ($0, min(k, nCS - $0)) }
@@ -1054,14 +1091,14 @@ private struct PlanBuilder {
                 let passes = chunks.map { cs0, _ -> ControlRecord in
                     let cs = cs0
                     var r = base(i, .conv, .pointwise)
-                    r.wide = true
+                    r.wide = true; r.singleSlice = singleSlice
                     r.regionRow0 = oy0; r.regionCol0 = ox0; r.regionRows = nr; r.regionCols = nc
                     r.imageRows = i.outputHeight; r.imageCols = i.outputWidth
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)
                     r.inputPixelStride = UInt32(i.strideW * c); r.inputRowStride = UInt32(i.strideH * i.inputWidth * c)
-                    r.inChunk = min(config.pointwiseBeatSlices * pc, c - cs * pc); r.fillValue = i.inputZeroPoint
-                    r.weightAddress = sets[k][cs / config.pointwiseBeatSlices].address
-                    r.weightBeats = sets[k][cs / config.pointwiseBeatSlices].beats
+                    r.inChunk = min(beatSlices * pc, c - cs * pc); r.fillValue = i.inputZeroPoint
+                    r.weightAddress = sets[k][cs / beatSlices].address
+                    r.weightBeats = sets[k][cs / beatSlices].beats
                     r.outputRows = nr; r.outputCols = nc
                     output(&r, i, row: oy0, col: ox0, channel: fs * pf, chunk: min(n * pf, cout - fs * pf))
                     return r
@@ -1538,7 +1575,7 @@ private struct PlanBuilder {
         let s = i.layoutShape, perm = i.permutation
         let inStrides = [s[1] * s[2] * s[3], s[2] * s[3], s[3], 1]
         let o = perm.map { s[$0] }, st = perm.map { inStrides[$0] }
-        if try transposeOnTheEngine(i, o, st) { return }
+        if try fastest([{ try $0.transposeOnTheEngine(i, o, st) }, { try $0.transposeOnTheEngine(i, o, st, singleSlice: true) }]) { return }
         var t = base(i, .copy)
         t.inChunk = 1; t.outChunk = 1
         for a in 0 ..< o[0] {
@@ -1568,10 +1605,14 @@ private struct PlanBuilder {
     /// (pixel lane v computes lanes v·PF ..< (v + 1)·PF) and its g elements K·PC input lanes (K =
     /// `pointwiseBeatSlices` slices a beat), so g = min(K·PC, S·PF / C): 21 pixels of 63 bytes per
     /// beat at PC = PF = 16, B = 64, 3 passes of 2,390 beats.
-    mutating func transposeOnTheEngine(_ i: Instruction, _ o: [Int], _ st: [Int]) throws -> Bool {
+    /// With `singleSlice`, on single-slice slots with slot offsets (`passThroughSingleSlice`):
+    /// g = min(B, singleSliceSlots·PF / C), 32 RGB pixels a beat at PC = PF = 16, B = 128.
+    mutating func transposeOnTheEngine(_ i: Instruction, _ o: [Int], _ st: [Int], singleSlice: Bool = false) throws -> Bool {
         let channels = o[3], plane = o[1] * o[2]
         let pf = config.pf, pc = config.pc, slices = config.pointwiseSlices
-        let g = min(slices > 1 ? config.pointwiseBeatSlices * pc : pc, slices * pf / max(1, channels))
+        guard !singleSlice || config.singleSliceSlots > slices else { return false }
+        let g = singleSlice ? min(config.streamBytes, config.singleSliceSlots * pf / max(1, channels))
+            : min(slices > 1 ? config.pointwiseBeatSlices * pc : pc, slices * pf / max(1, channels))
         guard g >= 2, st[2] == 1, st[1] == o[2], channels >= 1, let unit = ControlPlan.averageMultiplier(count: 1) else { return false }
         // Runs of positions: the whole positions of g elements, then the rest as one shorter position.
         let runs = Self.runs(of: plane, by: g)
@@ -1587,13 +1628,19 @@ private struct PlanBuilder {
                     params[UInt32(lanesUsed)] = block
                 }
                 // Element e of plane c goes to lane e·C + c.
-                let sets = try (0 ..< channels).map { c in
-                    try passThroughWeights(inputBytes: run.width, lanes: lanesUsed) { e in e * channels + c }
+                var sets = [(address: UInt32, beats: Int)](), offsets = [[Int]]()
+                for c in 0 ..< channels {
+                    if singleSlice {
+                        guard let made = try passThroughSingleSlice(inputBytes: run.width, lanes: lanesUsed, { e in e * channels + c }) else { return false }
+                        sets.append(made.set); offsets.append(made.offsets)
+                    } else {
+                        sets.append(try passThroughWeights(inputBytes: run.width, lanes: lanesUsed) { e in e * channels + c }); offsets.append([])
+                    }
                 }
-                for (_, _, q0, n) in pointBlocks(rows: 1, cols: run.positions, residual: wide) {
+                for (_, _, q0, n) in pointBlocks(rows: 1, cols: run.positions, residual: wide || singleSlice) {
                     let passes = (0 ..< channels).map { c -> ControlRecord in
                         var r = base(i, .conv, .pointwise)
-                        r.wide = wide
+                        r.wide = wide || singleSlice; r.singleSlice = singleSlice; r.slotOffsets = offsets[c]
                         r.activationMin = -128; r.activationMax = 127; r.pruningThreshold = 0
                         r.regionRow0 = 0; r.regionCol0 = q0; r.regionRows = 1; r.regionCols = n
                         r.imageRows = 1; r.imageCols = run.positions

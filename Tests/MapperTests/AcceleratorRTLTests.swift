@@ -159,6 +159,41 @@ final class AcceleratorRTLTests: XCTestCase {
         }
     }
 
+    /// Single-slice wide slots (PC = PF = 8, PD = 6, B = 64: six depthwise slices, four two-slice
+    /// wide slots, six single-slice ones): an expansion of a one-slice position to six filter
+    /// groups in one pass, feeding six-slice depthwise passes, and a strided one with a partial last
+    /// run; a transpose and an s2d image moved on them with slot offsets; bit-exact on the whole top
+    /// under back-pressure.
+    func testSingleSliceSlotsEndToEndUnderBackPressure() throws {
+        var c = AcceleratorConfig()
+        c.pc = 8; c.pf = 8; c.pd = 6; c.streamBytes = 64; c.maxRowWidth = 32; c.outputBufferDepth = 64
+        XCTAssertEqual([c.depthwiseSlices, c.pointwiseSlices, c.singleSliceSlots], [6, 4, 6])
+        var e = NetBuilder(seed: 91)
+        let y = e.conv(e.input([1, 9, 11, 8]), outputs: 48, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let d = e.depthwise(y, kernel: (3, 3), stride: 1, multiplier: 1, padding: .same)
+        e.output(e.conv(d, outputs: 72, kernel: (1, 1), stride: 2, padding: .same, activation: .none))
+        let plan = try ControlPlan(program: try Mapper.compile(e.net, config: c, options: .externalOnly))
+        XCTAssertTrue(plan.records.contains { $0.singleSlice && $0.outChunk == 48 }, "the mapper no longer takes the path this test is about")
+        XCTAssertTrue(plan.records.contains { $0.mode == .depthwise && $0.inChunk == 48 }, "six-slice depthwise passes")
+        // The byte-moving passes with slot offsets: an RGB NCHW input transposed 16 pixels a beat,
+        // and a two-channel stride-2 convolution's s2d image, 6 s2d pixels a beat.
+        var t = NetBuilder(seed: 92)
+        let u = t.transpose(t.input([1, 3, 12, 16]), [0, 2, 3, 1])
+        t.output(t.conv(u, outputs: 8, kernel: (3, 3), stride: 1, padding: .same, activation: .relu))
+        var s2d = NetBuilder(seed: 93)
+        s2d.output(s2d.conv(s2d.input([1, 20, 36, 2]), outputs: 8, kernel: (3, 3), stride: 2, padding: .same, activation: .relu6))
+        let vtop = try VtopBuild.binary(for: c)
+        for (n, (what, net)) in [("expansion, depthwise, projection", e.net), ("NCHW input transposed", t.net), ("s2d image", s2d.net)].enumerated() {
+            if n > 0 {
+                let p = try ControlPlan(program: try Mapper.compile(net, config: c, options: .externalOnly))
+                XCTAssertTrue(p.records.contains { $0.singleSlice && !$0.slotOffsets.isEmpty }, "\(what): the mapper no longer moves bytes on single-slice slots")
+            }
+            try runOnRTL(vtop, net, config: c, "\(what), single-slice slots at B = 64", seed: UInt64(31 + n),
+                         options: ["--backpressure", "0.3", "--bandwidth", "8", "--latency", "29"])
+        }
+        try runOnRTL(vtop, e.net, config: c, "single-slice slots at B = 64, no back-pressure", seed: 39)
+    }
+
     func testMobileNetV2BottlenecksWithStrideOneAndTwo() throws {
         var nets = [(String, Network)]()
         for stride in [1, 2] {

@@ -80,7 +80,8 @@ final class ControlPlanTests: XCTestCase {
             // A wide pass, one per filter group it computes.
             let slices = r.op == .conv && r.mode == .depthwise ? max(1, (r.inChunk + c.pc - 1) / c.pc)
                 : r.wide ? max(1, (r.outChunk + c.pf - 1) / c.pf) : 1
-            XCTAssertLessThanOrEqual(slices, r.wide ? c.pointwiseSlices : c.depthwiseSlices, "slices per beat, \(at)", file: file, line: line)
+            XCTAssertLessThanOrEqual(slices, r.wide ? (r.singleSlice ? c.singleSliceSlots : c.pointwiseSlices) : c.depthwiseSlices,
+                                     "slices per beat, \(at)", file: file, line: line)
             if r.loadParams { XCTAssertEqual(r.paramRecords, max(c.pc, c.pf) * slices, "parameter records, \(at)", file: file, line: line) }
         }
     }
@@ -258,6 +259,50 @@ final class ControlPlanTests: XCTestCase {
         XCTAssertEqual(strided.records.map(\.outChunk), [64, 64, 16])
         XCTAssertEqual(strided.records.map(\.weightBeats), [32, 32, 20])
         try assertRecordsMatch(b2.net, "24 → 144 expansion, stride 2", configs: [wide, Self.configs[1]])
+    }
+
+    /// Where the beat holds more depthwise slices than there are two-slice wide slots (B = 128:
+    /// six slices, four slots), a position of at most PC channels runs on single-slice slots, one
+    /// filter group per depthwise window group: 16 → 96 in one pass of 96 output bytes instead of
+    /// two (64 + 32). Wider positions keep the two-slice slots (24 → 144: one pass per four groups
+    /// beats two passes per six). Also at PC = PF = 8, PD = 6, B = 64 (six single-slice slots),
+    /// against the Reference, stride 2 and a partial last run included.
+    func testPositionsOfOneSliceRunOnSingleSliceSlotsWhereThereAreMoreOfThem() throws {
+        var wide = AcceleratorConfig(); wide.streamBytes = 128
+        XCTAssertEqual([wide.depthwiseSlices, wide.pointwiseSlices, wide.pointwiseBeatSlices, wide.singleSliceSlots], [6, 4, 2, 6])
+        var b = NetBuilder(seed: 60)
+        b.output(b.conv(b.input([1, 12, 10, 16]), outputs: 96, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6))
+        let plan = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
+        XCTAssertTrue(plan.records.allSatisfy { $0.wide && $0.singleSlice && $0.first && $0.last })
+        XCTAssertEqual(plan.records.map(\.outChunk), [96])
+        XCTAssertEqual(plan.records.map(\.paramRecords), [96])
+        XCTAssertEqual(plan.records.map(\.weightBeats), [12], "six groups' 256-byte sets")
+        try assertRecordsMatch(b.net, "16 → 96 expansion at B = 128", configs: [wide])
+        var b2 = NetBuilder(seed: 61)
+        b2.output(b2.conv(b2.input([1, 11, 9, 24]), outputs: 144, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        let two = try ControlPlan(program: try Mapper.compile(b2.net, config: wide, options: .externalOnly))
+        XCTAssertTrue(two.records.allSatisfy { $0.wide && !$0.singleSlice }, "24 channels: the two-slice slots")
+        try assertRecordsMatch(b2.net, "24 → 144 expansion at B = 128", configs: [wide])
+        // The byte-moving passes use them too, each slot taking its bytes from its own offset: the
+        // NCHW → NHWC transpose of RGB moves 32 pixels a beat (96 bytes out) instead of 21, and the
+        // stride-2 convolution's s2d image 8 s2d pixels a beat (48 bytes in, 96 out) instead of 5.
+        var t = NetBuilder(seed: 62)
+        let u = t.transpose(t.input([1, 3, 40, 64]), [0, 2, 3, 1])
+        t.output(t.conv(u, outputs: 32, kernel: (3, 3), stride: 2, padding: .same, activation: .relu6))
+        let moved = try ControlPlan(program: try Mapper.compile(t.net, config: wide, options: .externalOnly)).records.filter(\.singleSlice)
+        XCTAssertTrue(moved.contains { $0.inChunk == 32 && $0.outChunk == 96 && !$0.slotOffsets.isEmpty }, "the transpose")
+        XCTAssertTrue(moved.contains { $0.inChunk == 48 && $0.outChunk == 96 && !$0.slotOffsets.isEmpty }, "the s2d image")
+        try assertRecordsMatch(t.net, "NCHW RGB transposed, then a stride-2 convolution, at B = 128", configs: [wide])
+        var small = AcceleratorConfig(); small.pc = 8; small.pf = 8; small.pd = 6; small.streamBytes = 64; small.outputBufferDepth = 64
+        XCTAssertEqual([small.pointwiseSlices, small.singleSliceSlots], [4, 6])
+        for (shape, outputs, stride, chunks) in [([1, 9, 7, 8], 48, 1, [48]), ([1, 9, 7, 6], 72, 2, [48, 24])] {
+            var n = NetBuilder(seed: UInt64(outputs))
+            n.output(n.conv(n.input(shape), outputs: outputs, kernel: (1, 1), stride: stride, padding: .same, activation: .relu))
+            let p = try ControlPlan(program: try Mapper.compile(n.net, config: small, options: .externalOnly))
+            XCTAssertTrue(p.records.allSatisfy { $0.wide && $0.singleSlice }, "\(shape) → \(outputs)")
+            XCTAssertEqual(Array(Set(p.records.map(\.outChunk))).sorted(by: >), chunks, "\(shape) → \(outputs)")
+            try assertRecordsMatch(n.net, "\(shape) → \(outputs), stride \(stride), single-slice slots", configs: [small])
+        }
     }
 
     func testDepthwiseWithMultipliersLargeKernelsAndStrides() throws {

@@ -62,6 +62,11 @@ final class ControlRecordTests: XCTestCase {
         let w = try wide.encoded()
         XCTAssertEqual(w[2], 0x04)
         XCTAssertEqual(try ControlRecord.decode(w[0 ..< 128], expectedSequence: 0), wide)
+        // Single-slice slots: word 0 bit 19 beside it.
+        var single = wide; single.singleSlice = true
+        let s1 = try single.encoded()
+        XCTAssertEqual(s1[2], 0x0C)
+        XCTAssertEqual(try ControlRecord.decode(s1[0 ..< 128], expectedSequence: 0), single)
         // Slot offsets: byte s of words 26, 27, 28 (bytes 104 + s).
         var packed = wide; packed.slotOffsets = [0, 0, 2, 2, 0, 0, 0, 0, 0, 7]
         let p = try packed.encoded()
@@ -104,7 +109,7 @@ final class ControlRecordTests: XCTestCase {
         var magic = good; magic[3] = 0xD5
         expectError(resealed(magic), "bad magic")
         expectError(good, sequence: 1, "sequence number 0")
-        var reserved = good; reserved[2] = 8   // word 0 bit 19, the first reserved one
+        var reserved = good; reserved[2] = 16   // word 0 bit 20, the first reserved one
         expectError(resealed(reserved), "reserved")
         var word29 = good; word29[116] = 1
         expectError(resealed(word29), "reserved")
