@@ -992,11 +992,12 @@ private struct PlanBuilder {
         // made and the cycle model (at a memory as fast as the stream) keeps the faster.
         let wide = config.pointwiseSlices > 1 && !i.fusedAdd && i.filterSlices > 1
         // Single-slice slots (more of them, one input slice each) where the configuration has them.
-        let single = wide && config.singleSliceSlots > config.pointwiseSlices
+        let single = config.singleSliceSlots > config.pointwiseSlices
         _ = try fastest([{ try $0.narrowPointwise(i); return true },
                          { guard wide else { return false }; try $0.widePointwise(i); return true },
-                         { guard single else { return false }; try $0.widePointwise(i, singleSlice: true); return true },
-                         { try $0.packedPointwise(i) }])
+                         { guard wide && single else { return false }; try $0.widePointwise(i, singleSlice: true); return true },
+                         { try $0.packedPointwise(i) },
+                         { guard single else { return false }; return try $0.packedPointwise(i, singleSlice: true) }])
     }
 
     /// Packed wide pointwise (docs/control.md, `slotOffsets`): where a position has few channels
@@ -1006,11 +1007,15 @@ private struct PlanBuilder {
     /// results leave as one output beat, which is P consecutive output positions, so a layer of N
     /// positions takes N / P beats instead of N. Stride 1 only (positions consecutive in memory);
     /// P the largest that divides N, with P·C and P·C_out within a beat and P·G within the slots.
-    mutating func packedPointwise(_ i: Instruction) throws -> Bool {
-        let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels, slots = config.pointwiseSlices
+    /// With `singleSlice`, on the single-slice slots (C ≤ PC): VWW's 8 → 16 layers at B = 128 take
+    /// six positions a beat instead of four.
+    mutating func packedPointwise(_ i: Instruction, singleSlice: Bool = false) throws -> Bool {
+        let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
+        let slots = singleSlice ? config.singleSliceSlots : config.pointwiseSlices
+        let beatSlices = singleSlice ? 1 : config.pointwiseBeatSlices
         let unit = config.slotOffsetUnit, k = i.channelSlices, b = config.streamBytes
         guard slots > 1, !i.fusedAdd, i.strideH == 1, i.strideW == 1, i.inputWidth == i.outputWidth, i.inputHeight == i.outputHeight,
-              k <= config.pointwiseBeatSlices, c % unit == 0, cout % pf == 0 else { return false }
+              k <= beatSlices, c % unit == 0, cout % pf == 0 else { return false }
         let g = cout / pf, n = i.outputHeight * i.outputWidth
         guard let p = (2 ... max(2, min(slots / g, b / c, b / cout))).reversed().first(where: { n % $0 == 0 && $0 * g <= slots && $0 * c <= b && $0 * cout <= b })
         else { return false }
@@ -1021,7 +1026,7 @@ private struct PlanBuilder {
         let offsets = (0 ..< used).map { ($0 / g) * c / unit }
         var lanes = 0
         for slot in 0 ..< used {
-            for q in 0 ..< config.pointwiseBeatSlices where offsets[slot] * unit + q * pc < p * c { lanes = max(lanes, q * slots + slot + 1) }
+            for q in 0 ..< beatSlices where offsets[slot] * unit + q * pc < p * c { lanes = max(lanes, q * slots + slot + 1) }
         }
         let zeros = [UInt8](repeating: 0, count: pc * pf)
         var set = [UInt8]()
@@ -1039,7 +1044,7 @@ private struct PlanBuilder {
         for b0 in stride(from: 0, to: beats, by: perPass) {
             let nb = min(perPass, beats - b0)
             var r = base(i, .conv, .pointwise)
-            r.wide = true
+            r.wide = true; r.singleSlice = singleSlice
             r.slotOffsets = offsets.last == 0 ? [] : offsets
             r.regionRow0 = 0; r.regionCol0 = b0; r.regionRows = 1; r.regionCols = nb
             r.imageRows = 1; r.imageCols = beats

@@ -293,6 +293,15 @@ final class ControlPlanTests: XCTestCase {
         XCTAssertTrue(moved.contains { $0.inChunk == 32 && $0.outChunk == 96 && !$0.slotOffsets.isEmpty }, "the transpose")
         XCTAssertTrue(moved.contains { $0.inChunk == 48 && $0.outChunk == 96 && !$0.slotOffsets.isEmpty }, "the s2d image")
         try assertRecordsMatch(t.net, "NCHW RGB transposed, then a stride-2 convolution, at B = 128", configs: [wide])
+        // And packed positions: 8 → 16 takes six positions a beat (one slot each) instead of four.
+        var k = NetBuilder(seed: 63)
+        k.output(k.conv(k.input([1, 24, 24, 8]), outputs: 16, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6))
+        let packed = try ControlPlan(program: try Mapper.compile(k.net, config: wide, options: .externalOnly)).records
+        XCTAssertEqual(packed.map(\.inChunk), [48])
+        XCTAssertEqual(packed.map(\.outChunk), [96])
+        XCTAssertEqual(packed.map(\.singleSlice), [true])
+        XCTAssertEqual(packed.map(\.slotOffsets), [[0, 1, 2, 3, 4, 5]], "slot p at 8·p bytes (units of PC / 2)")
+        try assertRecordsMatch(k.net, "8 → 16 packed six positions a beat at B = 128", configs: [wide])
         var small = AcceleratorConfig(); small.pc = 8; small.pf = 8; small.pd = 6; small.streamBytes = 64; small.outputBufferDepth = 64
         XCTAssertEqual([small.pointwiseSlices, small.singleSliceSlots], [4, 6])
         for (shape, outputs, stride, chunks) in [([1, 9, 7, 8], 48, 1, [48]), ([1, 9, 7, 6], 72, 2, [48, 24])] {
