@@ -26,7 +26,8 @@ import HDLKit
 /// pass k+1 then takes that record's beats first (`stale_fetch`). Before a bad record, the pass
 /// waits for every fetch, so a run that stops leaves nothing in flight.
 ///
-/// Timing: from the cycle a pass ends to the next `pass_start` is `passGapCycles` (check, clamp,
+/// Timing: from the cycle a pass ends to the next `pass_start` is `fastPassGapCycles` where the
+/// next record was checked and clipped while the pass ran, else `passGapCycles` (check, clamp,
 /// offsets, pass start). Pass k+1's first command is issued `earlyIssueCycles` after pass k's start
 /// when pass k had no commands of its own left (every pass but the first two), so its first beat is
 /// there from pass k's start + earlyIssueCycles + the memory's latency. The first record costs
@@ -58,8 +59,15 @@ public struct ControlUnit {
     public let config: AcceleratorConfig
     public let module: Module
 
-    /// Cycles from a pass's end to the next `pass_start` when the next record has arrived by then.
+    /// Cycles from a pass's end to the next `pass_start` when the next record has arrived by then
+    /// but must still be checked and clipped (check, clamp, offsets, pass start).
     public static let passGapCycles = 4
+    /// The same when the record arrived `earlyClipCycles` or more before the end: it was checked and
+    /// clipped while the pass ran, so the next pass starts in the cycle after the end.
+    public static let fastPassGapCycles = 1
+    /// Cycles the early clip of the next record takes once it has arrived (clip, clamp, offsets,
+    /// address).
+    public static let earlyClipCycles = 4
     /// Cycles from a pass's start (`pass_start`) to the first read command of the pass after it
     /// (`m_rd_cmd_valid`), when that pass's record is already here: the next record's clip takes
     /// five steps from the pass's first cycle, then the command is registered. A record fetch and
@@ -140,6 +148,15 @@ public struct ControlUnit {
         }
 
         func address(_ f: ControlRecordFields) { pixelAddress.assign(f.inputAddress &+ rowOffset &+ colOffset) }
+
+        /// Takes over another clip's registers (the next record's, computed while a pass ran).
+        func load(_ other: Clip) {
+            for (mine, theirs) in zip(registers, other.registers) { mine.assign(theirs) }
+        }
+
+        private var registers: [Signal] {
+            [rowLo, colLo, rowHi, colHi, rowFirst, rowEnd, colFirst, colEnd, rowOffset, colOffset, pixelAddress]
+        }
 
         /// The read command of each phase: address, chunk, count1, stride1, count2, stride2.
         func commands(_ f: ControlRecordFields, beat b: Int) -> [[Signal]] {
@@ -529,7 +546,12 @@ public struct ControlUnit {
                             nextValid.assign(aheadValid)
                             aheadValid.assign(0)
                             staleFetch.assign(fetchesPending != 0)
-                            state.assign(State.check.rawValue)
+                            // The next record was checked (runnable) and clipped while this pass
+                            // ran: start it in the next cycle instead of clipping it again.
+                            m.when(earlyStep >= 4 && nextRunnable) {
+                                clip.load(early)
+                                state.assign(State.startPass.rawValue)
+                            }.otherwise { state.assign(State.check.rawValue) }
                         }
                     }
                 }

@@ -200,14 +200,18 @@ public enum ControlCycleModel {
                 fetch[k + 2] = fetchAt
                 arrival[k + 2] = max(fetch[k + 2] + latency, dataEnd[k]) + recordBeats
             }
-            // The pass ends after its tail, with the next record in; the next starts passGapCycles later.
+            // The pass ends after its tail (the tails are measured to the next start across a
+            // checked switch), with the next record in. The next starts fastPassGapCycles later
+            // where the record came early enough to be checked and clipped while this pass ran,
+            // else passGapCycles later.
             let next = k + 1 < count ? arrival[k + 1] : 0
-            start[k + 1] = max(dataEnd[k] + b.tail - 2, next + ControlUnit.passGapCycles + 1)
+            let end = max(dataEnd[k] + b.tail - 2 - ControlUnit.passGapCycles, next + 1)
+            start[k + 1] = end + (end >= next + ControlUnit.earlyClipCycles ? ControlUnit.fastPassGapCycles : ControlUnit.passGapCycles)
             // The next pass's commands go out once its record is here and the early clip has run,
             // if this pass is still running by then.
             if k + 1 < count {
                 let issued = max(start[k] + ControlUnit.earlyIssueCycles, next + ControlUnit.earlyIssueCycles - 1)
-                if issued < start[k + 1] - ControlUnit.passGapCycles { early[k + 1] = issued }
+                if issued < end { early[k + 1] = issued }
             }
         }
         return (0 ..< count).map { start[$0 + 1] - ($0 == 0 ? 0 : start[$0]) }

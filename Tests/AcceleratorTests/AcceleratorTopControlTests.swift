@@ -687,7 +687,8 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// once and answers one cycle after the handshake: a pass's read commands go out while the pass
     /// before it runs (record 1's arrive after pass 0's data, later ones are two ahead), so from the
     /// third pass on a pass's first command follows the previous pass's start by earlyIssueCycles,
-    /// and a pass starts passGapCycles after the previous one ended (`trace_record_done` is end + 1).
+    /// and a pass starts fastPassGapCycles after the previous one ended (`trace_record_done` is
+    /// end + 1): its record was here, checked and clipped, long before.
     func testCommandsRunAheadOfThePasses() throws {
         let c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
         let b = c.streamBytes
@@ -709,7 +710,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         guard result.traceCycles.count == count, result.readCommandCycles.count == count + 3 * count else { return }
         // Commands: R0, pass 0 (3), R1, R2, pass 1 (3), R3, pass 2 (3), pass 3 (3).
         let firstOf = [1, 6, 10, 13].map { result.readCommandCycles[$0] }
-        let passStart = { (k: Int) in result.traceCycles[k - 1] - 1 + ControlUnit.passGapCycles }
+        let passStart = { (k: Int) in result.traceCycles[k - 1] - 1 + ControlUnit.fastPassGapCycles }
         XCTAssertLessThan(firstOf[1], result.traceCycles[0], "pass 1's commands go out while pass 0 runs")
         XCTAssertEqual(firstOf[2], passStart(1) + ControlUnit.earlyIssueCycles)
         XCTAssertLessThan(firstOf[2], result.traceCycles[1])

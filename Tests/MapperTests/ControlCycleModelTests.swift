@@ -61,17 +61,19 @@ final class ControlCycleModelTests: XCTestCase {
         XCTAssertEqual(ControlCycleModel.cycles(r, config: AcceleratorConfig(), memory: .init(bandwidth: 4, latency: 0)), 4 * (9 + 35) + 16)
     }
 
-    /// Four passes of 9 weight beats and 35 pixels (44 cycles of input, tail 16), 16-byte beats
-    /// (8 per record), latency 64. Pass 0 starts after its record (64 + 8 + 2 = 74) and waits for its
-    /// own commands: data 140 ... 184; records 1 and 2 are fetched at 80 and 82 and land behind its
-    /// data, at 192 and 200. Pass 1 starts at max(184 + 16 − 2, 192 + 5) = 198, too soon for its
-    /// commands (record 1 at 192, + 6 = 198), so it waits a latency too: data 264 ... 308, and record
-    /// 3, fetched at 204, lands at 316. Pass 2's commands went out at max(198 + 7, 200 + 6) = 206, so
-    /// its data is there when it starts at 322: 323 ... 367; pass 3 starts at 381, its commands went
-    /// out at 381 − 59 + 7 = 329, so it waits until 393: 393 ... 437, and the run ends at 451.
+    /// Four passes of 9 weight beats and 35 pixels (44 cycles of input, tail 16 across a checked
+    /// switch of 4 cycles), 16-byte beats (8 per record), latency 64. Pass 0 starts after its record
+    /// (64 + 8 + 2 = 74) and waits for its own commands: data 140 ... 184; records 1 and 2 are
+    /// fetched at 80 and 82 and land behind its data, at 192 and 200. Pass 0 ends at max(184 + 16 −
+    /// 2 − 4, 192 + 1) = 194, too soon after record 1 (192) to have clipped it, so pass 1 starts 4
+    /// cycles later, at 198, too soon for its commands (192 + 6 = 198): it waits a latency too, data
+    /// 264 ... 308, and record 3, fetched at 204, lands at 316. Pass 1 ends at 318, long after record
+    /// 2 arrived, so pass 2 starts at 319; its commands went out at max(198 + 7, 200 + 6) = 206, its
+    /// data waits only for record 3 to pass: 320 ... 364, end 374, start 375. Pass 3's commands went
+    /// out at 375 − 56 + 7 = 326, so it waits until 390: 390 ... 434, and the run ends at 444 + 1.
     func testLaterPassesFindTheirDataAlreadyRequested() {
         let r = conv(.standard, rows: 5, cols: 7, last: false)
         XCTAssertEqual(ControlCycleModel.timeline([r, r, r, r], config: AcceleratorConfig(), memory: .init(bandwidth: 64, latency: 64)),
-                       [198, 124, 59, 70])
+                       [198, 121, 56, 70])
     }
 }
