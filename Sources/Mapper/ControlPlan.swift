@@ -570,18 +570,10 @@ private struct PlanBuilder {
             for fs in 0 ..< nFS {
                 var passes = [ControlRecord]()
                 for piece in 0 ..< pieces {
-                    let py = piece / i.piecesW, px = piece % i.piecesW
                     for cs in 0 ..< nCS {
                         // A set of zeros adds nothing; a group keeps at least one pass.
                         guard let set = sets[fs][piece * nCS + cs] ?? (passes.isEmpty && piece == pieces - 1 && cs == nCS - 1 ? zeroSet : nil) else { continue }
-                        var r = base(i, .conv, .standard)
-                        windowed(&r, y0: oy0 * i.strideH - i.padTop + Slicing.pieceOffset(py, kernel: i.kernelHeight, pieces: i.piecesH),
-                                 x0: ox0 * i.strideW - i.padLeft + Slicing.pieceOffset(px, kernel: i.kernelWidth, pieces: i.piecesW),
-                                 nr: nr, nc: nc, stride: s, imageRows: i.inputHeight, imageCols: i.inputWidth)
-                        r.inputAddress = i.inputAddress + UInt32(cs * pc)
-                        r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
-                        r.inChunk = min(pc, c - cs * pc); r.fillValue = i.inputZeroPoint
-                        r.weightAddress = set.address; r.weightBeats = set.beats
+                        var r = windowPass(i, piece: piece, slice: cs, set: set, block: (oy0, nr, ox0, nc), stride: s)
                         output(&r, i, row: oy0, col: ox0, channel: fs * pf, chunk: min(pf, cout - fs * pf))
                         passes.append(r)
                     }
@@ -656,18 +648,10 @@ private struct PlanBuilder {
                 let split = j < pairs, fs = 2 * j
                 var passes = [ControlRecord]()
                 for n in 0 ..< pieces * nCS {
-                    let piece = n / nCS, cs = n % nCS, py = piece / i.piecesW, px = piece % i.piecesW
                     // A set of zeros adds nothing; a group keeps at least one pass.
                     guard let set = (split ? paired[j][n] : single[n]) ?? (passes.isEmpty && n == pieces * nCS - 1 ? zeroSet : nil) else { continue }
-                    var r = base(i, .conv, .standard)
+                    var r = windowPass(i, piece: n / nCS, slice: n % nCS, set: set, block: (oy0, nr, ox0, nc), stride: s, shift: (a0 - 1, b0 - 1))
                     r.wide = split
-                    windowed(&r, y0: oy0 * i.strideH - i.padTop + Slicing.pieceOffset(py, kernel: i.kernelHeight, pieces: i.piecesH) + a0 - 1,
-                             x0: ox0 * i.strideW - i.padLeft + Slicing.pieceOffset(px, kernel: i.kernelWidth, pieces: i.piecesW) + b0 - 1,
-                             nr: nr, nc: nc, stride: s, imageRows: i.inputHeight, imageCols: i.inputWidth)
-                    r.inputAddress = i.inputAddress + UInt32(cs * pc)
-                    r.inputPixelStride = UInt32(i.inputChannels); r.inputRowStride = UInt32(i.inputWidth * i.inputChannels)
-                    r.inChunk = min(pc, i.inputChannels - cs * pc); r.fillValue = i.inputZeroPoint
-                    r.weightAddress = set.address; r.weightBeats = set.beats
                     output(&r, i, row: oy0, col: ox0, channel: fs * pf, chunk: min((split ? SplitWindow.groups : 1) * pf, i.outputChannels - fs * pf))
                     passes.append(r)
                 }
@@ -675,6 +659,23 @@ private struct PlanBuilder {
             }
         }
         return true
+    }
+
+    /// A standard pass of 3×3 piece `piece` and channel slice `slice` over output block (oy0, nr,
+    /// ox0, nc), its windows moved by `shift` (rows, columns): everything but the output fields.
+    func windowPass(_ i: Instruction, piece: Int, slice cs: Int, set: (address: UInt32, beats: Int), block: (Int, Int, Int, Int),
+                    stride s: Int, shift: (Int, Int) = (0, 0)) -> ControlRecord {
+        let (oy0, nr, ox0, nc) = block, pc = config.pc, c = i.inputChannels
+        let py = piece / i.piecesW, px = piece % i.piecesW
+        var r = base(i, .conv, .standard)
+        windowed(&r, y0: oy0 * i.strideH - i.padTop + Slicing.pieceOffset(py, kernel: i.kernelHeight, pieces: i.piecesH) + shift.0,
+                 x0: ox0 * i.strideW - i.padLeft + Slicing.pieceOffset(px, kernel: i.kernelWidth, pieces: i.piecesW) + shift.1,
+                 nr: nr, nc: nc, stride: s, imageRows: i.inputHeight, imageCols: i.inputWidth)
+        r.inputAddress = i.inputAddress + UInt32(cs * pc)
+        r.inputPixelStride = UInt32(c); r.inputRowStride = UInt32(i.inputWidth * c)
+        r.inChunk = min(pc, c - cs * pc); r.fillValue = i.inputZeroPoint
+        r.weightAddress = set.address; r.weightBeats = set.beats
+        return r
     }
 
     /// The standard weight set of filter group `fs`, 3×3 piece `piece`, channel slice `cs`: byte
