@@ -809,12 +809,8 @@ private struct PlanBuilder {
                     let e = b / (2 * c), dx = (b % (2 * c)) / c, ch = b % c
                     return e * 4 * c + (2 * dy + dx) * c + ch
                 }
-                if singleSlice {
-                    guard let made = try passThroughSingleSlice(inputBytes: inBytes, lanes: outBytes, lane) else { return false }
-                    sets.append(made.set); offsets.append(made.offsets)
-                } else {
-                    sets.append(try passThroughWeights(inputBytes: inBytes, lanes: outBytes, lane)); offsets.append([])
-                }
+                guard let made = try passThrough(singleSlice: singleSlice, inputBytes: inBytes, lanes: outBytes, lane) else { return false }
+                sets.append(made.set); offsets.append(made.offsets)
             }
             for (r0, nr, p0, np) in pointBlocks(rows: hs, cols: run.positions, residual: wide || singleSlice) {
                 let passes = (0 ..< 2).map { dy -> ControlRecord in
@@ -892,6 +888,13 @@ private struct PlanBuilder {
             for b in slot { set[(s * pc + b - offsets[s] * unit) * pf + lane(b) % pf] = 1 }
         }
         return (try weightSet(set), offsets.allSatisfy { $0 == 0 } ? [] : offsets)
+    }
+
+    /// Either of the two above: the set and its slot offsets (none on two-slice slots).
+    mutating func passThrough(singleSlice: Bool, inputBytes: Int, lanes: Int, _ lane: (Int) -> Int) throws
+        -> (set: (address: UInt32, beats: Int), offsets: [Int])? {
+        guard singleSlice else { return (try passThroughWeights(inputBytes: inputBytes, lanes: lanes, lane), []) }
+        return try passThroughSingleSlice(inputBytes: inputBytes, lanes: lanes, lane)
     }
 
     /// The cycle model's figure for the records `b` added to this builder's, at a memory as fast as
@@ -1636,12 +1639,9 @@ private struct PlanBuilder {
                 // Element e of plane c goes to lane e·C + c.
                 var sets = [(address: UInt32, beats: Int)](), offsets = [[Int]]()
                 for c in 0 ..< channels {
-                    if singleSlice {
-                        guard let made = try passThroughSingleSlice(inputBytes: run.width, lanes: lanesUsed, { e in e * channels + c }) else { return false }
-                        sets.append(made.set); offsets.append(made.offsets)
-                    } else {
-                        sets.append(try passThroughWeights(inputBytes: run.width, lanes: lanesUsed) { e in e * channels + c }); offsets.append([])
-                    }
+                    guard let made = try passThrough(singleSlice: singleSlice, inputBytes: run.width, lanes: lanesUsed, { e in e * channels + c })
+                    else { return false }
+                    sets.append(made.set); offsets.append(made.offsets)
                 }
                 for (_, _, q0, n) in pointBlocks(rows: 1, cols: run.positions, residual: wide || singleSlice) {
                     let passes = (0 ..< channels).map { c -> ControlRecord in
