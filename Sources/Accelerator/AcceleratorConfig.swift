@@ -90,6 +90,8 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// 112×112 16 → 96 expansion at B = 128: six groups, one pass instead of two). The mode exists
     /// where this is more than `pointwiseSlices`; otherwise it equals it.
     public var singleSliceSlots: Int { pc == pf ? max(pointwiseSlices, min(depthwiseSlices, pk)) : 1 }
+    /// Whether the single-slice mode exists: it has more slots than the two-lane wide mode.
+    public var hasSingleSliceSlots: Bool { singleSliceSlots > pointwiseSlices }
     /// The wide slots the hardware has, of either kind: the slot offsets it takes.
     public var wideSlots: Int { max(pointwiseSlices, singleSliceSlots) }
 
@@ -99,6 +101,13 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// K·PC channels come in one beat. 1 without wide passes.
     public var pointwiseBeatSlices: Int {
         pointwiseSlices > 1 ? max(1, min(min(pv, pk) / pointwiseSlices, streamBytes / pc)) : 1
+    }
+
+    /// The slots of a wide pointwise pass and the input slices each takes per beat (S, K): the
+    /// single-slice slots with K = 1, or the two-lane slots with K = `pointwiseBeatSlices`. The
+    /// hardware, its model and the mapper all read the pair from here.
+    public func wideSlotShape(singleSlice: Bool) -> (slots: Int, beatSlices: Int) {
+        singleSlice ? (singleSliceSlots, 1) : (pointwiseSlices, pointwiseBeatSlices)
     }
 
     /// A wide pass's slot s (the pixel lanes q·S + s) may take its bytes from `slotOffset` units

@@ -130,7 +130,7 @@ public struct ExecutionUnit: Sendable {
             let replay = m.input("replay", .bool)
             let bufferRow0 = m.input("buffer_row0", .uint(16))
             let slotOffsets = c.pointwiseSlices > 1 ? (0 ..< c.wideSlots).map { m.input("slot_offset_\($0)", .uint(8)) } : []
-            let hasSingleSlice = c.singleSliceSlots > c.pointwiseSlices
+            let hasSingleSlice = c.hasSingleSliceSlots
             let singleSliceFlag = hasSingleSlice ? m.input("single_slice", .bool) : Signal.false
             let passStart = m.input("pass_start", .bool)
 

@@ -182,7 +182,7 @@ public struct LayerDatapath: Sendable {
             } else { m.discard(wideIn); wide = .false; split = .false }
             // A single-slice wide pass (held with `wide`): lane v < singleSliceSlots is filter group v
             // alone, without the two-slice sums.
-            let single = c.singleSliceSlots > c.pointwiseSlices ? m.input("single_slice", .bool) : Signal.false
+            let single = c.hasSingleSliceSlots ? m.input("single_slice", .bool) : Signal.false
             let pxValid = m.input("px_valid", .bool)
             let pxEnd = m.input("px_end", .bool)
             let px = (0 ..< pv).map { v in (0 ..< pc).map { ch in m.input("px_\(v)_\(ch)", .sint(dw)) } }

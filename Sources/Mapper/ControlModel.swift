@@ -101,12 +101,11 @@ public final class ControlModel {
         }
         guard !r.wide || config.pointwiseSlices > 1 else { throw fail(n, r, "a wide pass on a configuration without pointwise slices (PC ≠ PF or S = 1)") }
         guard (r.wide && r.mode == .pointwise) || r.slotOffsets.isEmpty else { throw fail(n, r, "slot offsets on a pass that is not wide pointwise") }
-        guard !r.singleSlice || (r.wide && r.mode == .pointwise && config.singleSliceSlots > config.pointwiseSlices) else {
+        guard !r.singleSlice || (r.wide && r.mode == .pointwise && config.hasSingleSliceSlots) else {
             throw fail(n, r, "single-slice slots on a pass that is not wide pointwise, or a configuration without them")
         }
         // A wide pass's slots and the input slices each takes (K).
-        let wideSlots = r.singleSlice ? config.singleSliceSlots : config.pointwiseSlices
-        let wideBeatSlices = r.singleSlice ? 1 : config.pointwiseBeatSlices
+        let (wideSlots, wideBeatSlices) = config.wideSlotShape(singleSlice: r.singleSlice)
         guard r.slotOffsets.count <= wideSlots, r.slotOffsets.allSatisfy({ $0 < config.slotOffsetChoices }) else {
             throw fail(n, r, "slot offsets \(r.slotOffsets): the engine has \(wideSlots) slots of \(config.slotOffsetChoices) starts")
         }

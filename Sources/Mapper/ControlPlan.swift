@@ -793,7 +793,7 @@ private struct PlanBuilder {
     mutating func spaceToDepthOnTheEngine(_ i: Instruction, scratch: UInt32, singleSlice: Bool = false) throws -> Bool {
         let c = i.inputChannels, h = i.inputHeight, w = i.inputWidth, hs = (h + 1) / 2, ws = w / 2
         let pc = config.pc, pf = config.pf, k = config.pointwiseBeatSlices
-        guard !singleSlice || config.singleSliceSlots > config.pointwiseSlices else { return false }
+        guard !singleSlice || config.hasSingleSliceSlots else { return false }
         // On single-slice slots with offsets (`passThroughSingleSlice`) a beat may carry B bytes.
         let g = singleSlice ? min(config.streamBytes / (2 * c), config.singleSliceSlots * pf / (4 * c))
             : min(k * pc / (2 * c), config.pointwiseSlices * pf / (4 * c))
@@ -996,7 +996,7 @@ private struct PlanBuilder {
         // made and the cycle model (at a memory as fast as the stream) keeps the faster.
         let wide = config.pointwiseSlices > 1 && !i.fusedAdd && i.filterSlices > 1
         // Single-slice slots (more of them, one input slice each) where the configuration has them.
-        let single = config.singleSliceSlots > config.pointwiseSlices
+        let single = config.hasSingleSliceSlots
         _ = try fastest([{ try $0.narrowPointwise(i); return true },
                          { guard wide else { return false }; try $0.widePointwise(i); return true },
                          { guard wide && single else { return false }; try $0.widePointwise(i, singleSlice: true); return true },
@@ -1015,8 +1015,7 @@ private struct PlanBuilder {
     /// six positions a beat instead of four.
     mutating func packedPointwise(_ i: Instruction, singleSlice: Bool = false) throws -> Bool {
         let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
-        let slots = singleSlice ? config.singleSliceSlots : config.pointwiseSlices
-        let beatSlices = singleSlice ? 1 : config.pointwiseBeatSlices
+        let (slots, beatSlices) = config.wideSlotShape(singleSlice: singleSlice)
         let unit = config.slotOffsetUnit, k = i.channelSlices, b = config.streamBytes
         guard slots > 1, !i.fusedAdd, i.strideH == 1, i.strideW == 1, i.inputWidth == i.outputWidth, i.inputHeight == i.outputHeight,
               k <= beatSlices, c % unit == 0, cout % pf == 0 else { return false }
@@ -1075,7 +1074,7 @@ private struct PlanBuilder {
     mutating func widePointwise(_ i: Instruction, singleSlice: Bool = false) throws {
         let pc = config.pc, pf = config.pf, c = i.inputChannels, cout = i.outputChannels
         let nCS = i.channelSlices, nFS = i.filterSlices
-        let run = singleSlice ? config.singleSliceSlots : config.pointwiseSlices, k = singleSlice ? 1 : config.pointwiseBeatSlices
+        let (run, k) = config.wideSlotShape(singleSlice: singleSlice)
         let beatSlices = k
         let runs = stride(from: 0, to: nFS, by: run).map { ($0, min(run, nFS - $0)) }
         // Passes: K slices each, the last one's slices what is left.
