@@ -23,12 +23,20 @@ struct Allocation {
         return p
     }
 
-    init(_ net: LoweredNetwork, sizes: [Int], externalBase: Int, options: MapperOptions) throws {
+    /// `rowBands`, keyed by the expansion's lowered index: its result needs only one band's
+    /// buffer, and its input lives until the depthwise's last band.
+    init(_ net: LoweredNetwork, sizes: [Int], externalBase: Int, options: MapperOptions, rowBands: [Int: RowBands] = [:]) throws {
         let count = net.layers.count
+        var sizes = sizes
         var def = [Int: Int](), lastUse = [Int: Int]()
         def[net.networkInput] = -1
         func use(_ t: Int, _ p: Int) { lastUse[t] = max(lastUse[t] ?? p, p) }
         var residualSources = Set<Int>()
+        for (k, bands) in rowBands {
+            guard case let .convolution(_, p, _, _, _) = net.layers[k].work else { continue }
+            sizes[net.layers[k].output] = bands.bufferBytes(p)
+            use(net.layers[k].input, k + 1)
+        }
         for (p, l) in net.layers.enumerated() {
             use(l.input, p)
             if let f = l.fusedAdd { use(f.residual, p); residualSources.insert(f.residual) }

@@ -217,21 +217,18 @@ public enum ControlCycleModel {
         return (0 ..< count).map { start[$0 + 1] - ($0 == 0 ? 0 : start[$0]) }
     }
 
-    /// Per-layer cycles, in the order the layers' records run (records of one layer are consecutive).
+    /// Per-layer cycles, one entry per layer check in record order (a row-band pair's interleaved
+    /// records are one entry, under the depthwise's layer).
     public static func estimate(_ plan: ControlPlan, memory: Memory = Memory()) -> [Layer] {
         let perRecord = timeline(plan.records, config: plan.config, memory: memory)
-        var layers = [Layer]()
-        for (r, cycles) in zip(plan.records, perRecord) {
-            let (read, written) = traffic(r, config: plan.config)
-            if let last = layers.last, last.layer == r.layer {
-                layers[layers.count - 1].records += 1
-                layers[layers.count - 1].cycles += cycles
-                layers[layers.count - 1].bytesRead += read
-                layers[layers.count - 1].bytesWritten += written
-            } else {
-                layers.append(Layer(layer: r.layer, records: 1, cycles: cycles, bytesRead: read, bytesWritten: written))
+        // One row per layer check, as the harness's table has: a row-band pair is one row.
+        return plan.checks.map { c in
+            var layer = Layer(layer: c.layer, records: 0, cycles: 0, bytesRead: 0, bytesWritten: 0)
+            for n in c.firstRecord ... c.lastRecord {
+                let (read, written) = traffic(plan.records[n], config: plan.config)
+                layer.records += 1; layer.cycles += perRecord[n]; layer.bytesRead += read; layer.bytesWritten += written
             }
+            return layer
         }
-        return layers
     }
 }

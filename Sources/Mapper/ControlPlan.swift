@@ -12,11 +12,14 @@ import Reference
 /// the configuration's (`MapperOptions.device(config)`); `MapperOptions.externalOnly` keeps every
 /// tensor external.
 public struct ControlPlan: Sendable {
-    /// One device layer (the instructions of one TFLite layer, all its column tiles) for the
-    /// simulator's layer-by-layer check: after record `lastRecord`, the `length` bytes at `address`
-    /// are the value of TFLite tensor `producedTensor`.
+    /// One device layer (a `Program.LayerSpan`: the instructions of one TFLite layer, all its
+    /// column tiles, or a row-band pair's bands) for the simulator's layer-by-layer check: after
+    /// record `lastRecord`, the `length` bytes at `address` are the value of TFLite tensor
+    /// `producedTensor`.
     public struct LayerCheck: Sendable, Equatable {
+        /// The layer whose output is checked; `fusedLayers` ran in the same records before it.
         public var layer: Int
+        public var fusedLayers: [Int]
         public var kind: Instruction.Kind
         public var macs: Int
         public var firstRecord: Int
@@ -85,19 +88,12 @@ public struct ControlPlan: Sendable {
 
         var checks = [LayerCheck]()
         var first = 0
-        for (n, i) in instructions.enumerated() {
-            let last = b.recordInstruction.lastIndex(of: n) ?? first
-            let macs = CycleModel.terms(i, config: program.config).macs
-            if let c = checks.last, c.layer == i.layer, c.lastInstruction == n - 1 {
-                checks[checks.count - 1].lastRecord = last
-                checks[checks.count - 1].lastInstruction = n
-                checks[checks.count - 1].macs += macs
-            } else {
-                let tiled = i.kind == .convolution || i.kind == .depthwise || i.kind == .pointwise
-                let size = tiled ? i.outputHeight * i.outputWidth * i.outputChannels : CycleModel.outputElements(i)
-                checks.append(LayerCheck(layer: i.layer, kind: i.kind, macs: macs, firstRecord: first, lastRecord: last, lastInstruction: n,
-                                         address: i.outputAddress, length: size, producedTensor: program.producedTensors[n]))
-            }
+        for s in program.layerSpans {
+            let last = b.recordInstruction.lastIndex(of: s.lastInstruction) ?? first
+            let address = Self.deviceAddress(s.route, s.address, config: c)
+            checks.append(LayerCheck(layer: s.layer, fusedLayers: Array(s.layers.dropLast()), kind: instructions[s.lastInstruction].kind, macs: s.macs,
+                                     firstRecord: first, lastRecord: last, lastInstruction: s.lastInstruction, address: address, length: s.length,
+                                     producedTensor: s.tensor))
             first = last + 1
         }
 
@@ -121,17 +117,20 @@ public struct ControlPlan: Sendable {
 }
 
 extension ControlPlan {
+    /// Where the records reach byte `a` of `route`.
+    static func deviceAddress(_ route: Instruction.Route, _ a: UInt32, config: AcceleratorConfig) -> UInt32 {
+        switch route {
+        case .external: return a
+        case .ramS: return AcceleratorConfig.onChipBase + a
+        case .ramM: return AcceleratorConfig.onChipBase + UInt32(config.ramSBytes) + a
+        }
+    }
+
     /// `i` with its RAM-S and RAM-M tensors at their control-record addresses in the on-chip window
     /// (docs/control.md, "On-chip memory"), every route external: the records then reach on-chip
     /// and external tensors alike by address.
     static func deviceAddressed(_ i: Instruction, config: AcceleratorConfig) -> Instruction {
-        func address(_ route: Instruction.Route, _ a: UInt32) -> UInt32 {
-            switch route {
-            case .external: return a
-            case .ramS: return AcceleratorConfig.onChipBase + a
-            case .ramM: return AcceleratorConfig.onChipBase + UInt32(config.ramSBytes) + a
-            }
-        }
+        func address(_ route: Instruction.Route, _ a: UInt32) -> UInt32 { deviceAddress(route, a, config: config) }
         var j = i
         j.inputAddress = address(i.inputRoute, i.inputAddress)
         j.outputAddress = address(i.outputRoute, i.outputAddress)

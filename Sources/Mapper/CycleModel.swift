@@ -159,22 +159,21 @@ public enum CycleModel {
 
     /// Per-layer estimate of a compiled program.
     public static func estimate(_ program: Program, network: Network, bandwidth: Double = defaultBandwidth) -> Estimate {
-        var entries = [Entry]()
-        for i in program.instructions {
-            let t = terms(i, config: program.config, bandwidth: bandwidth)
-            let overhead = instructionOverheadCycles + (t.passes > 0 ? t.passes * sliceSwitchCycles + pipelineFillCycles : 0)
-            if let last = entries.last, last.layer == i.layer {
-                var e = last
+        // One entry per layer span: a row-band pair's interleaved instructions are one, named
+        // after both layers, with the layers' MACs.
+        var entries = program.layerSpans.map { s in
+            let last = program.instructions[s.lastInstruction]
+            let names = s.layers.map { network.layers.indices.contains($0) ? network.layers[$0].op.name : "?" }
+            var e = Entry(layer: s.layer, name: names.joined(separator: "+"), kind: last.kind.description, instructions: 0, cycles: 0, computeCycles: 0,
+                          transferCycles: 0, overheadCycles: 0, macs: s.macs, utilisation: 0, bytesIn: 0, bytesOut: 0, bound: .compute)
+            for i in program.instructions[s.firstInstruction ... s.lastInstruction] {
+                let t = terms(i, config: program.config, bandwidth: bandwidth)
                 e.instructions += 1
-                e.cycles += t.cycles; e.computeCycles += t.compute; e.transferCycles += t.transfer; e.overheadCycles += overhead
-                e.macs += t.macs; e.bytesIn += t.bytesIn; e.bytesOut += t.bytesOut
-                entries[entries.count - 1] = e
-            } else {
-                let op = network.layers.indices.contains(i.layer) ? network.layers[i.layer].op.name : "?"
-                entries.append(Entry(layer: i.layer, name: op, kind: i.kind.description, instructions: 1, cycles: t.cycles, computeCycles: t.compute,
-                                     transferCycles: t.transfer, overheadCycles: overhead, macs: t.macs, utilisation: 0,
-                                     bytesIn: t.bytesIn, bytesOut: t.bytesOut, bound: .compute))
+                e.cycles += t.cycles; e.computeCycles += t.compute; e.transferCycles += t.transfer
+                e.overheadCycles += instructionOverheadCycles + (t.passes > 0 ? t.passes * sliceSwitchCycles + pipelineFillCycles : 0)
+                e.bytesIn += t.bytesIn; e.bytesOut += t.bytesOut
             }
+            return e
         }
         for k in entries.indices {
             var e = entries[k]

@@ -85,6 +85,13 @@ public final class Executor {
 
     // MARK: - Memory
 
+    /// The bytes at `address` of `route` now: inside `run`'s `afterEach`, what the instructions so
+    /// far left there (a layer span's tensor, which one instruction's own region may only be part of).
+    public func bytes(_ route: Instruction.Route, _ address: UInt32, _ length: Int) throws -> [UInt8] {
+        let p = try region(route, address, length, "read of \(route) bytes")
+        return Array(UnsafeBufferPointer(start: p, count: length))
+    }
+
     private func region(_ route: Instruction.Route, _ address: UInt32, _ length: Int, _ what: String) throws -> UnsafeMutablePointer<UInt8> {
         guard let m = memories[route] else { throw MapperError("\(what): no memory \(route)") }
         guard length >= 0, Int(address) + length <= m.count else {

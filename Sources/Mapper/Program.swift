@@ -80,9 +80,28 @@ public struct Program: Sendable {
     /// The network input's external address and length (the schedule's first write).
     public var inputAddress: UInt32
     public var inputLength: Int
-    /// For each instruction, the TFLite tensor whose bytes it writes (part of, for a column tile):
-    /// the layer's output, or the fused ADD's output. Lets a trace be checked layer by layer.
+    /// For each instruction, the TFLite tensor whose bytes it writes (part of, for a column tile
+    /// or a row band): the layer's output, or the fused ADD's output.
     public var producedTensors: [Int]
+    /// The instructions in runs that each leave one TFLite tensor whole: a layer's column tiles, or
+    /// a row-band pair's interleaved bands (`RowBands`), whose expanded map never exists whole.
+    /// What a trace is checked against, layer by layer.
+    public var layerSpans: [LayerSpan]
+
+    public struct LayerSpan: Sendable, Equatable {
+        /// The TFLite layers whose instructions the span holds, in order; the last one's output is
+        /// `tensor` (or the ADD fused into it).
+        public var layers: [Int]
+        public var firstInstruction: Int
+        public var lastInstruction: Int
+        public var tensor: Int
+        public var route: Instruction.Route
+        public var address: UInt32
+        public var length: Int
+        /// The layers' multiply-accumulates (a row band's recomputed halo rows not counted twice).
+        public var macs: Int
+        public var layer: Int { layers[layers.count - 1] }
+    }
 
     /// The 128-byte records, numbered in order.
     public func encodedInstructions() throws -> [UInt8] { try Instruction.encodeStream(instructions) }

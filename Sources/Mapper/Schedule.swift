@@ -31,12 +31,17 @@ public enum Mapper {
         }
         let constantBytes = image.bytes.count
         let sizes = network.tensors.map { $0.elementCount }
-        let alloc = try Allocation(net, sizes: sizes, externalBase: MemoryImage.align(constantBytes, options.alignment), options: options)
+        let externalBase = MemoryImage.align(constantBytes, options.alignment)
+        let rowBands = try RowBands.choose(net, sizes: sizes, externalBase: externalBase, options: options)
+        let alloc = try Allocation(net, sizes: sizes, externalBase: externalBase, options: options, rowBands: rowBands)
         image.reserve(upTo: alloc.highWater[.external] ?? 0)
 
         var instructions = [Instruction]()
         var producedTensors = [Int]()
-        for (k, l) in net.layers.enumerated() {
+        var layerSpans = [Program.LayerSpan]()
+        /// Layer k's instruction before its shape: routes, addresses, constants and the fused ADD.
+        func placed(_ k: Int) throws -> Instruction {
+            let l = net.layers[k]
             let input = try alloc.place(l.input), output = try alloc.place(l.output)
             var i = Instruction()
             i.layer = l.layer
@@ -50,30 +55,72 @@ public enum Mapper {
                 i.fusedAdd = true
                 i.resultIsSecondAddend = f.resultIsSecondAddend
             }
+            return i
+        }
+        /// A convolution's shape, slices and quantization on `i`, one instruction per column tile.
+        func convolution(_ i: Instruction, _ kind: Instruction.Kind, _ p: ConvParameters, multiplier: Int) -> [Instruction] {
+            var i = i
+            let n = Slicing.counts(kind, p, config)
+            i.kind = kind
+            i.inputHeight = p.inputHeight; i.inputWidth = p.inputWidth; i.inputChannels = p.inputChannels
+            i.outputHeight = p.outputHeight; i.outputWidth = p.outputWidth; i.outputChannels = p.outputChannels
+            i.kernelHeight = p.kernelHeight; i.kernelWidth = p.kernelWidth; i.strideH = p.strideH; i.strideW = p.strideW
+            i.padTop = p.padTop; i.padLeft = p.padLeft
+            i.padBottom = max(0, (p.outputHeight - 1) * p.strideH + p.kernelHeight - p.inputHeight - p.padTop)
+            i.padRight = max(0, (p.outputWidth - 1) * p.strideW + p.kernelWidth - p.inputWidth - p.padLeft)
+            i.depthMultiplier = multiplier
+            i.pruningThreshold = options.pruningThreshold
+            i.piecesH = n.piecesH; i.piecesW = n.piecesW
+            i.channelSlices = n.channelSlices; i.filterSlices = n.filterSlices
+            i.inputZeroPoint = p.inputZeroPoint; i.outputZeroPoint = p.outputZeroPoint
+            i.activationMin = p.activationMin; i.activationMax = p.activationMax
+            return Slicing.columnTiles(kind, p, config: config).map { t in
+                var ti = i
+                ti.tileOutColumn = t.outColumn; ti.tileOutColumns = t.outColumns
+                ti.tileInColumn = t.inColumn; ti.tileInColumns = t.inColumns
+                return ti
+            }
+        }
+        func append(_ made: [Instruction], producing tensor: Int) {
+            instructions += made
+            producedTensors += [Int](repeating: tensor, count: made.count)
+        }
+        /// The instructions from `first` on leave `tensor` whole; `whole` are the layers'
+        /// instructions as they would be without row bands, whose MACs the layers have.
+        func span(_ layers: [Int], from first: Int, leaving tensor: Int, whole: [Instruction]? = nil) throws {
+            let p = try alloc.place(tensor)
+            let macs = (whole ?? Array(instructions[first...])).reduce(0) { $0 + CycleModel.terms($1, config: config).macs }
+            layerSpans.append(.init(layers: layers, firstInstruction: first, lastInstruction: instructions.count - 1, tensor: tensor,
+                                    route: p.route, address: p.address, length: p.length, macs: macs))
+        }
+        for (k, l) in net.layers.enumerated() {
+            // The depthwise of a row-band pair: its bands went out with the expansion's.
+            if rowBands[k - 1] != nil { continue }
+            let first = instructions.count
+            var i = try placed(k)
             let here = "layer \(l.layer) (\(network.layers[l.layer].op.name))"
             switch l.work {
             case let .convolution(kind, p, _, _, multiplier):
-                let n = Slicing.counts(kind, p, config)
-                i.kind = kind
-                i.inputHeight = p.inputHeight; i.inputWidth = p.inputWidth; i.inputChannels = p.inputChannels
-                i.outputHeight = p.outputHeight; i.outputWidth = p.outputWidth; i.outputChannels = p.outputChannels
-                i.kernelHeight = p.kernelHeight; i.kernelWidth = p.kernelWidth; i.strideH = p.strideH; i.strideW = p.strideW
-                i.padTop = p.padTop; i.padLeft = p.padLeft
-                i.padBottom = max(0, (p.outputHeight - 1) * p.strideH + p.kernelHeight - p.inputHeight - p.padTop)
-                i.padRight = max(0, (p.outputWidth - 1) * p.strideW + p.kernelWidth - p.inputWidth - p.padLeft)
-                i.depthMultiplier = multiplier
-                i.pruningThreshold = options.pruningThreshold
-                i.piecesH = n.piecesH; i.piecesW = n.piecesW
-                i.channelSlices = n.channelSlices; i.filterSlices = n.filterSlices
-                i.inputZeroPoint = p.inputZeroPoint; i.outputZeroPoint = p.outputZeroPoint
-                i.activationMin = p.activationMin; i.activationMax = p.activationMax
-                for t in Slicing.columnTiles(kind, p, config: config) {
-                    var ti = i
-                    ti.tileOutColumn = t.outColumn; ti.tileOutColumns = t.outColumns
-                    ti.tileInColumn = t.inColumn; ti.tileInColumns = t.inColumns
-                    instructions.append(ti)
-                    producedTensors.append(l.output)
+                if let bands = rowBands[k], case let .convolution(dKind, q, _, _, dMultiplier) = net.layers[k + 1].work {
+                    let d = net.layers[k + 1]
+                    let dRow = UInt32(q.outputWidth * q.outputChannels), eRow = UInt32(p.inputWidth * p.inputChannels)
+                    let dBase = try placed(k + 1)
+                    for band in bands.bands {
+                        var e = i, pb = p
+                        e.inputAddress += UInt32(band.inputRows.lowerBound) * eRow
+                        pb.inputHeight = band.inputRows.count; pb.outputHeight = band.inputRows.count
+                        append(convolution(e, kind, pb, multiplier: multiplier), producing: l.output)
+                        var dw = dBase, qb = q
+                        dw.outputAddress += UInt32(band.outputRows.lowerBound) * dRow
+                        qb.inputHeight = band.inputRows.count; qb.outputHeight = band.outputRows.count; qb.padTop = band.padTop
+                        append(convolution(dw, dKind, qb, multiplier: dMultiplier), producing: d.output)
+                    }
+                    let whole = convolution(i, kind, p, multiplier: multiplier) + convolution(dBase, dKind, q, multiplier: dMultiplier)
+                    try span([l.layer, d.layer], from: first, leaving: d.output, whole: whole)
+                    continue
                 }
+                append(convolution(i, kind, p, multiplier: multiplier), producing: l.output)
+                try span([l.layer], from: first, leaving: l.output)
                 continue
             case let .fullyConnected(p, _, _):
                 i.kind = .fullyConnected
@@ -120,6 +167,7 @@ public enum Mapper {
             }
             instructions.append(i)
             producedTensors.append(l.output)
+            try span([l.layer], from: first, leaving: l.output)
         }
         for n in instructions.indices { instructions[n].sequence = n }
         // Every record must encode; a field out of range is a network the hardware cannot hold.
@@ -154,6 +202,6 @@ public enum Mapper {
             outputTensor: fromHost ? net.networkOutput : outputStorage, outputLength: t[net.networkOutput].elementCount, outputFromHost: fromHost)
         return Program(config: config, options: options, instructions: instructions, memory: image.bytes, constantBytes: constantBytes,
                        dma: dma, inputAddress: inputPlace.address, inputLength: inputPlace.length,
-                       producedTensors: producedTensors)
+                       producedTensors: producedTensors, layerSpans: layerSpans)
     }
 }

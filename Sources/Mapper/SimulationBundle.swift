@@ -42,9 +42,10 @@ public struct SimulationBundle: Sendable {
         guard let outIndex = network.outputs.first, let expected = values[outIndex] else { throw MapperError("the reference model computed no output") }
 
         var executorLayers = [Int: [UInt8]]()
-        let lastInstructions = Set(plan.checks.map(\.lastInstruction))
-        let executed = try Executor(program).run(input: input) { n, _, bytes in
-            if lastInstructions.contains(n) { executorLayers[n] = bytes }
+        let spans = Dictionary(program.layerSpans.map { ($0.lastInstruction, $0) }, uniquingKeysWith: { a, _ in a })
+        let executor = try Executor(program)
+        let executed = try executor.run(input: input) { n, _, _ in
+            if let s = spans[n] { executorLayers[n] = try? executor.bytes(s.route, s.address, s.length) }
         }
         guard executed == expected else { throw MapperError("internal: the instruction stream's result differs from the reference model") }
 
@@ -59,7 +60,7 @@ public struct SimulationBundle: Sendable {
         var layers = [Layer]()
         for c in plan.checks {
             let k = producer[c.producedTensor] ?? c.layer
-            let name = network.layers[c.layer].op.name + (k != c.layer ? "+" + network.layers[k].op.name : "")
+            let name = (c.fusedLayers + [c.layer] + (k != c.layer ? [k] : [])).map { network.layers[$0].op.name }.joined(separator: "+")
             let here = "layer \(c.layer) (\(name))"
             guard let reference = values.bytes(of: c.producedTensor), reference.count == c.length else {
                 throw MapperError("internal: \(here): no reference value of \(c.length) bytes for tensor \(c.producedTensor)")

@@ -8,7 +8,7 @@ struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Map a model onto an accelerator configuration: instructions, control records, memory image, DMA schedule, expected tensors and the simulator's sim.txt.",
         discussion: """
-        The program is compiled with every tensor in external memory (the control records address no on-chip routes). \
+        Tensors go to RAM-S and RAM-M as the configuration's sizes allow (--external-only keeps them all external). \
         Nothing is written unless the control records (ControlModel), the instructions (Executor) and the Reference model agree on every layer.
         """)
 

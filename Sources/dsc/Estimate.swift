@@ -57,19 +57,18 @@ struct Estimate: ParsableCommand {
         let plan = try ControlPlan(program: program)
         let memory = ControlCycleModel.Memory(bandwidth: bandwidth, latency: latency)
         let layers = ControlCycleModel.estimate(plan, memory: memory)
-        var macs = [Int: Int]()
-        for c in plan.checks { macs[c.layer, default: 0] += c.macs }
         let multipliers = Double(cfg.multipliers)
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
         print(["layer", "op", "records", "cycles", "MACs", "util%", "bytes in", "bytes out", "bound"].enumerated()
             .map { pad($0.element, [5, 18, 7, 10, 11, 6, 10, 10, 9][$0.offset]) }.joined(separator: " "))
         var cycles = 0, total = 0
-        for l in layers {
-            let m = macs[l.layer] ?? 0
+        // ControlCycleModel.estimate has one entry per layer check, in order.
+        for (l, check) in zip(layers, plan.checks) {
+            let m = check.macs
             let compute = Double(m) / multipliers, transfer = Double(l.bytesRead + l.bytesWritten) / bandwidth
             // The harness's rule (sim/Report.h): control-bound unless compute or transfer fills half the cycles.
             let bound = max(compute, transfer) < Double(l.cycles) / 2 ? "control" : (compute >= transfer ? "compute" : "bandwidth")
-            let name = l.layer < network.layers.count ? network.layers[l.layer].op.name : "?"
+            let name = (check.fusedLayers + [l.layer]).map { $0 < network.layers.count ? network.layers[$0].op.name : "?" }.joined(separator: "+")
             print([pad("\(l.layer)", 5), pad(name, 18), pad("\(l.records)", 7), pad("\(l.cycles)", 10), pad("\(m)", 11),
                    pad(String(format: "%.1f", 100 * Double(m) / max(1, Double(l.cycles) * multipliers)), 6),
                    pad("\(l.bytesRead)", 10), pad("\(l.bytesWritten)", 10), pad(bound, 9)].joined(separator: " "))

@@ -164,9 +164,14 @@ final class AcceleratorRTLTests: XCTestCase {
     /// groups in one pass, feeding six-slice depthwise passes, and a strided one with a partial last
     /// run; a transpose and an s2d image moved on them with slot offsets; bit-exact on the whole top
     /// under back-pressure.
-    func testSingleSliceSlotsEndToEndUnderBackPressure() throws {
+    static var singleSlice: AcceleratorConfig {
         var c = AcceleratorConfig()
         c.pc = 8; c.pf = 8; c.pd = 6; c.streamBytes = 64; c.maxRowWidth = 32; c.outputBufferDepth = 64
+        return c
+    }
+
+    func testSingleSliceSlotsEndToEndUnderBackPressure() throws {
+        let c = Self.singleSlice
         XCTAssertEqual([c.depthwiseSlices, c.pointwiseSlices, c.singleSliceSlots], [6, 4, 6])
         var e = NetBuilder(seed: 91)
         let y = e.conv(e.input([1, 9, 11, 8]), outputs: 48, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
@@ -192,6 +197,23 @@ final class AcceleratorRTLTests: XCTestCase {
                          options: ["--backpressure", "0.3", "--bandwidth", "8", "--latency", "29"])
         }
         try runOnRTL(vtop, e.net, config: c, "single-slice slots at B = 64, no back-pressure", seed: 39)
+    }
+
+    /// Row bands (RowBandTests' blocks with a 20 KiB RAM-M): the expansion and the depthwise
+    /// alternate band by band through one buffer in RAM-M, bit-exact on the whole top under
+    /// back-pressure, at the small configuration and with single-slice expansions as MobileNetV2's
+    /// at the bench's (PC = PF = 8, PD = 6, B = 64).
+    func testRowBandsEndToEndUnderBackPressure() throws {
+        for config in [Self.small, Self.singleSlice] {
+            let vtop = try VtopBuild.binary(for: config)
+            for stride in [2, 1] {
+                let net = RowBandTests.block(stride: stride), mapper = RowBandTests.options(config)
+                let program = try Mapper.compile(net, config: config, options: mapper)
+                XCTAssertTrue(program.layerSpans.contains { $0.layers.count == 2 }, "the mapper no longer takes the path this test is about")
+                try runOnRTL(vtop, net, config: config, "row bands, depthwise stride \(stride) at PC=\(config.pc)", seed: 41 + UInt64(stride),
+                             options: ["--backpressure", "0.3", "--bandwidth", "8", "--latency", "29"], mapper: mapper)
+            }
+        }
     }
 
     func testMobileNetV2BottlenecksWithStrideOneAndTwo() throws {

@@ -69,22 +69,27 @@ final class SlicingAndAllocationTests: XCTestCase {
     }
 }
 
-/// The executor's per-instruction trace, checked against the Reference model's tensor of every
-/// layer: what the RTL will be compared with instruction by instruction.
+/// The executor's trace, checked against the Reference model's tensor of every layer span (a
+/// layer's instructions, or a row-band pair's): what the RTL is compared with layer by layer.
 final class ExecutorTraceTests: XCTestCase {
-    func testEveryLayersLastInstructionLeavesTheReferenceTensor() throws {
-        let net = try Builders.mobileNetV2(widthMultiplier: 0.35, resolution: 32, classes: 10).quantizedWithRandomCalibration()
+    func testEveryLayerSpansLastInstructionLeavesTheReferenceTensor() throws {
+        let mobile = try Builders.mobileNetV2(widthMultiplier: 0.35, resolution: 32, classes: 10).quantizedWithRandomCalibration()
         var config = AcceleratorConfig(); config.pc = 4; config.pf = 4; config.pd = 2; config.maxRowWidth = 8
-        let program = try Mapper.compile(net, config: config)
-        let input = (0 ..< net.tensors[net.inputs[0]].elementCount).map { Int8(truncatingIfNeeded: $0 &* 131 &+ 7) }
-        let reference = try net.runAll(input: input)
-        var checked = 0
-        _ = try Executor(program).run(input: input) { n, instruction, bytes in
-            let lastOfLayer = n + 1 == program.instructions.count || program.instructions[n + 1].layer != instruction.layer
-            guard lastOfLayer, let expected = reference.bytes(of: program.producedTensors[n]) else { return }
-            XCTAssertEqual(bytes, expected, "instruction \(n) (layer \(instruction.layer), \(instruction.kind))")
-            checked += 1
+        for (net, options) in [(mobile, MapperOptions()), (RowBandTests.block(stride: 2), RowBandTests.options(config))] {
+            let program = try Mapper.compile(net, config: config, options: options)
+            // The spans cover the instructions once, in order.
+            XCTAssertEqual(program.layerSpans.flatMap { Array($0.firstInstruction ... $0.lastInstruction) }, Array(program.instructions.indices))
+            let input = (0 ..< net.tensors[net.inputs[0]].elementCount).map { Int8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+            let reference = try net.runAll(input: input)
+            let spanEnding = Dictionary(uniqueKeysWithValues: program.layerSpans.map { ($0.lastInstruction, $0) })
+            var checked = 0
+            let executor = try Executor(program)
+            _ = try executor.run(input: input) { n, instruction, _ in
+                guard let span = spanEnding[n], let expected = reference.bytes(of: span.tensor) else { return }
+                XCTAssertEqual(try? executor.bytes(span.route, span.address, span.length), expected, "instruction \(n) (layers \(span.layers), \(instruction.kind))")
+                checked += 1
+            }
+            XCTAssertEqual(checked, program.layerSpans.count)
         }
-        XCTAssertEqual(checked, Set(program.instructions.map(\.layer)).count)
     }
 }
