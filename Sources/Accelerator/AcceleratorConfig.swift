@@ -127,7 +127,12 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
         return r
     }
 
-    public var foldTaps: Int { [9, 3, 1].first { $0 * pc <= streamBytes && pk % $0 == 0 } ?? 1 }
+    /// Tap lanes one beat of a folded pass fills (t, docs/control.md "conv folded"): as many
+    /// PC-channel slices as the beat holds, at most the PK taps. Beat x of a position fills taps
+    /// x·t ..< x·t + t, so a position of C channels takes ceil(C / t·PC) beats; the last may be
+    /// partial (t = 8 at PC = 16, B = 128: 144 channels in two beats, 96 in one, where whole rows of
+    /// three taps took three and two).
+    public var foldTaps: Int { max(1, min(pk, pv, streamBytes / pc)) }
 
     public var inputBufferBits: Int { inputBufferDepth * pc * dataWidth }
     public var weightBufferBits: Int { weightBufferDepth * pk * pc * pf * weightWidth }

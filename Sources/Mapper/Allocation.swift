@@ -12,9 +12,9 @@ struct Allocation {
     }
 
     private(set) var places: [Int: Place] = [:]
-    /// Bytes after an on-chip tensor no tensor live with it uses: the most a lowering reads past
-    /// the end of its input (a 3×3 window of PC ≤ 64 channels).
-    static let onChipReadSlack = 9 * 64
+    /// Bytes after a tensor no tensor live with it uses: the most a lowering reads past the end of
+    /// its input (a 3×3 window of PC ≤ 64 channels; a folded pass's last beat of t·PC ≤ B bytes).
+    static let readSlack = 9 * 64
     /// One past the highest byte used in each memory.
     private(set) var highWater: [Instruction.Route: Int] = [.external: 0, .ramS: 0, .ramM: 0]
 
@@ -67,10 +67,11 @@ struct Allocation {
             for route in candidates {
                 let base = route == .external ? externalBase : 0
                 let capacity = route == .ramS ? options.ramSBytes : route == .ramM ? options.ramMBytes : Int(UInt32.max)
-                // On chip, a read never overlaps a write of its own pass (OnChipMemory waits for
-                // the earlier writes a read overlaps), but FC lowerings read whole windows past their
-                // input's end: keep those bytes free of whatever is live at the same time.
-                let size = route == .external ? size : size + Allocation.onChipReadSlack
+                // A read never overlaps a write of its own pass (on chip, OnChipMemory waits for the
+                // earlier writes a read overlaps), but FC lowerings read whole windows past their
+                // input's end and folded passes whole beats: keep those bytes inside the memory and
+                // free of whatever is live at the same time.
+                let size = size + Allocation.readSlack
                 let live = (blocks[route] ?? []).filter { !($0.last < first || $0.first > last) }.sorted { $0.lo < $1.lo }
                 var at = base
                 for b in live where b.hi > at {

@@ -264,8 +264,9 @@ public final class ControlModel {
             guard r.regionRows == positions else {
                 throw fail(n, r, "folded region of \(r.regionRows) rows writes \(positions) positions")
             }
-            guard r.regionCols * t <= 9 else { throw fail(n, r, "folded region of \(r.regionCols) beats carries \(r.regionCols * t) taps; the engine has 9") }
-            let beats = r.regionCols, width = t * pc, wordBytes = 9 * pc
+            guard (r.regionCols - 1) * t < 9 else { throw fail(n, r, "folded region of \(r.regionCols) beats starts a beat at tap \((r.regionCols - 1) * t); the engine has 9") }
+            // A last beat may reach past tap 8: those bytes have no tap lane.
+            let beats = r.regionCols, width = t * pc, wordBytes = 9 * pc, used = min(beats * width, wordBytes)
             guard !(r.keep && r.replay) else { throw fail(n, r, "a folded pass either keeps or replays its positions") }
             guard r.bufferRow0 + positions <= inputBuffer.count || !(r.keep || r.replay) else {
                 throw fail(n, r, "input-buffer words [\(r.bufferRow0), \(r.bufferRow0 + positions)) past its \(inputBuffer.count)")
@@ -288,13 +289,13 @@ public final class ControlModel {
                 // The RTL's gather: a position's first beat sets the taps it does not carry to fill.
                 for p in 0 ..< positions {
                     var word = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: wordBytes)
-                    for d in 0 ..< beats * width { word[d] = region[p * beats * width + d] }
+                    for d in 0 ..< used { word[d] = region[p * beats * width + d] }
                     inputBuffer[r.bufferRow0 + p] = word
                 }
             }
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { sums in
                 for p in 0 ..< positions {
-                    for d in 0 ..< beats * width {
+                    for d in 0 ..< used {
                         let v = x[p * beats * width + d]
                         if v == 0 { continue }
                         let wr = d * pf   // tap k = x·t + d / PC with x·t·PC + (d mod t·PC) = d: (k·PC + c)·PF

@@ -139,26 +139,21 @@ extension ControlPlan {
         return j
     }
 
-    /// The channel chunks of a folded pass: up to PK·PC channels, each chunk in whole beats of
-    /// `foldTaps` slices or in one shorter beat, so no beat reads past the position's channels.
     /// Bytes of a folded pass's weight set that matter: the standard layout's taps up to the last
     /// data byte of `beats` beats of `inChunk` bytes (t·PC-byte beats), PF bytes per tap channel.
     /// The set's later taps meet fill, which adds 0, so a pass loads only these (whole beats).
+    /// (A last beat may reach past the 9 taps, which the set does not have.)
     public static func foldedWeightBytes(beats: Int, inChunk: Int, config: AcceleratorConfig) -> Int {
-        ((beats - 1) * config.foldTaps * config.pc + inChunk) * config.pf
+        min((beats - 1) * config.foldTaps * config.pc + inChunk, 9 * config.pc) * config.pf
     }
 
+    /// The channel chunks of a folded pass: PK·PC channels, the last one what is left. A chunk is
+    /// ceil(chunk / t·PC) beats of t·PC bytes, so where it does not fill its last beat that beat
+    /// reads past it (the next chunk's channels, the next position's or, at a tensor's end, the
+    /// allocation's slack): those bytes meet tap lanes that do not exist or weights that are zero.
     public static func foldChunks(channels c: Int, config: AcceleratorConfig) -> [(first: Int, count: Int)] {
-        let beatChannels = config.foldTaps * config.pc, most = config.pk * config.pc
-        var out = [(first: Int, count: Int)]()
-        var c0 = 0
-        while c0 < c {
-            let left = c - c0
-            let n = left >= most ? most : left <= beatChannels || left % beatChannels == 0 ? left : left - left % beatChannels
-            out.append((c0, n))
-            c0 += n
-        }
-        return out
+        let most = config.pk * config.pc
+        return stride(from: 0, to: c, by: most).map { ($0, min(most, c - $0)) }
     }
 
     /// The (multiplier, shift) for which `FixedPoint.requantize(Σ, M, shift, 0, ...)` is TFLite's
@@ -1405,10 +1400,10 @@ private struct PlanBuilder {
     }
 
     /// MEAN over H×W as folded passes: a region row is one output slice of w = min(PC, PF) channels,
-    /// its beats are input positions (w bytes each, `C` bytes apart), so one engine beat sums 9 / t
+    /// its beats are input positions (w bytes each, `C` bytes apart), so one engine beat sums ceil(9 / t)
     /// positions of every slice (tap x·t carries position x, channel c onto filter lane c) and a
-    /// pass covers all slices at once: MobileNetV2's 7×7×1280 mean is 17 passes of 80 rows instead
-    /// of 720 one-window depthwise passes. Then tflite-micro's folded multiplier (bias 0).
+    /// pass covers all slices at once: MobileNetV2's 7×7×1280 mean at B = 64 (t = 4) is 17 passes of
+    /// 80 rows instead of 720 one-window depthwise passes. Then tflite-micro's folded multiplier (bias 0).
     mutating func mean(_ i: Instruction) throws {
         try positionSums(i, multiplier: i.meanMultiplier, shift: i.meanShift) { r in
             r.activationMin = -128; r.activationMax = 127
@@ -1421,7 +1416,7 @@ private struct PlanBuilder {
     /// `finish` sets the fill, the output zero point and the clamp of the operator.
     mutating func positionSums(_ i: Instruction, multiplier: Int32, shift: Int, finish: (inout ControlRecord) -> Void) throws {
         let pc = config.pc, pf = config.pf, t = config.foldTaps, c = i.inputChannels
-        let w = min(pc, pf), perPass = 9 / t, positions = i.inputHeight * i.inputWidth
+        let w = min(pc, pf), perPass = (9 + t - 1) / t, positions = i.inputHeight * i.inputWidth
         var ones = [UInt8](repeating: 0, count: 9 * pc * pf)
         for x in 0 ..< perPass { for ch in 0 ..< w { ones[((x * t) * pc + ch) * pf + ch] = 1 } }
         let set = try weightSet(Array(ones.prefix(ControlPlan.foldedWeightBytes(beats: perPass, inChunk: w, config: config))))

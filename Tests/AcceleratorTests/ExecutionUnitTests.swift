@@ -67,14 +67,14 @@ final class ExecutionUnitTests: XCTestCase {
         passes += EULayer.pointwise(h: 4, w: 5, cin: 3, cout: 4, residual: add2, rng: &rng).passes(c)
         passes += EULayer.standard(h: 6, w: 6, cin: 2, cout: 2, stride2: true, pads: (true, true, true, true),
                                    residual: add3, rng: &rng).passes(c)
-        // Folded pointwise (t = 3 PC-channel slices a beat, a position's chunk one standard-mode
-        // engine beat): 41 channels are a chunk of 36 (3 beats a position, all 9 taps) and then one
-        // of 5 (one short beat), whose taps 3 ... 8 must read as the fill value although the pass
-        // before just loaded them with data and this pass's weights on them are nonzero; 6
-        // filters, so the second group is partial.
+        // Folded pointwise (t = 4 PC-channel slices a beat, a position's chunk one standard-mode
+        // engine beat): 41 channels are a chunk of 36 (3 beats a position, the last one's single
+        // slice on tap 8) and then one of 5 (one short beat), whose taps 2 ... 8 must read as the
+        // fill value although the pass before just loaded them with data and this pass's weights on
+        // them are nonzero; 6 filters, so the second group is partial.
         passes += EULayer.folded(h: 5, w: 5, cin: 41, cout: 6, rng: &rng).passes(c)
-        // Folded with the residual ADD on the last pass: 30 channels are 24 (2 beats, taps 6 ... 8
-        // unused) and 6 (one short beat).
+        // Folded with the residual ADD on the last pass: 30 channels are one chunk of 2 beats (16
+        // and 14 channels; tap 8 unused).
         let add4 = try EUResidual(resultSecond: false, rng: &rng)
         passes += EULayer.folded(h: 4, w: 5, cin: 30, cout: 4, residual: add4, rng: &rng).passes(c)
         // Reuse across filter groups: group 0 keeps each chunk's gathered positions (41 channels: a
@@ -102,8 +102,9 @@ final class ExecutionUnitTests: XCTestCase {
         passes += EULayer.pointwise(h: 6, w: 5, cin: 9, cout: 7, residual: add1, rng: &rng).passes(c)
         passes.append(EUPass.copy(positions: 20, chunk: 32, residual: nil, b: b, rng: &rng))
         passes.append(EUPass.copy(positions: 17, chunk: 8, residual: add2, b: b, rng: &rng))
-        // Folded, t = 3 slices of 8 channels a beat: 120 channels are a chunk of 72 (3 beats) and
-        // one of 48 (2 beats, taps 6 ... 8 left to the fill value); groups of 4 and 2 filters.
+        // Folded, t = 4 slices of 8 channels a beat: 120 channels are a chunk of 72 (3 beats, the
+        // last one's 8 channels on tap 8) and one of 48 (2 beats, taps 6 ... 8 left to the fill
+        // value); groups of 4 and 2 filters.
         passes += EULayer.folded(h: 5, w: 6, cin: 120, cout: 6, rng: &rng).passes(c)
         try run(passes, sim, c, rng: &rng, context: "PC 8, PF 4, 32-byte beats")
     }
@@ -663,19 +664,9 @@ private struct EULayer {
         return out
     }
 
-    /// A folded layer's channel chunks, as ControlPlan.foldChunks makes them: up to 9·PC channels,
-    /// in whole beats of t·PC channels or in one shorter beat, so every beat of a pass carries the
-    /// same `in_chunk` bytes.
+    /// A folded layer's channel chunks, as ControlPlan.foldChunks makes them: 9·PC channels, the
+    /// last one what is left (its last beat partly fill).
     func foldChunks(_ c: AcceleratorConfig) -> [(first: Int, count: Int)] {
-        let beat = c.foldTaps * c.pc, most = 9 * c.pc
-        var chunks: [(first: Int, count: Int)] = []
-        var first = 0
-        while first < cin {
-            let left = cin - first
-            let count = left >= most ? most : left <= beat || left % beat == 0 ? left : left - left % beat
-            chunks.append((first, count))
-            first += count
-        }
-        return chunks
+        stride(from: 0, to: cin, by: 9 * c.pc).map { ($0, min(9 * c.pc, cin - $0)) }
     }
 }

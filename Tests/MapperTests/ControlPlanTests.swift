@@ -62,7 +62,7 @@ final class ControlPlanTests: XCTestCase {
                 XCTAssertLessThanOrEqual(r.regionRows, 4096, "region rows, \(at)", file: file, line: line)
             }
             if r.op == .conv && r.mode == .folded {
-                XCTAssertLessThanOrEqual(r.regionCols * c.foldTaps, c.pk, "taps per folded position, \(at)", file: file, line: line)
+                XCTAssertLessThan((r.regionCols - 1) * c.foldTaps, c.pk, "a folded position's last beat starts on a tap lane, \(at)", file: file, line: line)
             }
             if r.op == .conv && r.mode == .pointwise {
                 // A wide pass's engine beat is one position.
@@ -174,16 +174,16 @@ final class ControlPlanTests: XCTestCase {
         }
     }
 
-    /// Where a beat holds several PC-channel slices (B = 64, PC = 16: foldTaps 3), a pointwise pass
-    /// takes a position's chunk of up to PK·PC = 144 channels as one engine beat, 3 slices per beat:
-    /// 200 channels are chunks of 144 (3 beats), 48 (1 beat) and 8 (1 short beat, nothing read past
-    /// the position's channels), 3 passes per filter group instead of 13 slices. A pass loads the weights
-    /// of the taps its data reaches; the later taps read fill and add nothing. The groups after the
-    /// first replay the positions the first kept in the input buffer.
+    /// Where a beat holds several PC-channel slices (B = 64, PC = 16: foldTaps 4), a pointwise pass
+    /// takes a position's chunk of up to PK·PC = 144 channels as one engine beat, 4 slices per beat:
+    /// 200 channels are chunks of 144 (3 beats, the last one's 16 bytes on tap 8) and 56 (1 short
+    /// beat), 2 passes per filter group instead of 13 slices. A pass loads the weights of the taps
+    /// its data reaches; the later taps read fill and add nothing. The groups after the first replay
+    /// the positions the first kept in the input buffer.
     /// (DSP packing keeps S = 1 here, so no wide pointwise passes compete with the folded ones.)
     func testPointwiseConvolutionsFoldTheirChannelSlicesOntoTheTapLanesWhereABeatHoldsSeveral() throws {
         var wide = AcceleratorConfig(); wide.streamBytes = 64; wide.dspPacking = true
-        XCTAssertEqual(wide.foldTaps, 3)
+        XCTAssertEqual(wide.foldTaps, 4)
         XCTAssertEqual(wide.pointwiseSlices, 1)
         for stride in [1, 2] {
             var b = NetBuilder(seed: 55)
@@ -193,21 +193,21 @@ final class ControlPlanTests: XCTestCase {
             let outRows = stride == 1 ? 7 : 4, outCols = stride == 1 ? 10 : 5
             // Stride 1: the 70 positions are one run at a 200-byte stride; stride 2: one run per output row.
             let runs = stride == 1 ? 1 : outRows
-            XCTAssertEqual(plan.records.count, runs * 3 * 3, "stride \(stride)")
+            XCTAssertEqual(plan.records.count, runs * 3 * 2, "stride \(stride)")
             XCTAssertTrue(plan.records.allSatisfy { $0.mode == .folded }, "stride \(stride)")
             // The first filter group keeps each chunk's positions in the input buffer, the other two
             // replay them: one fill beat per position, nothing read.
             let positions = plan.records[0].regionRows
-            XCTAssertEqual(plan.records.prefix(3).map(\.keep), [true, true, true])
-            XCTAssertEqual(plan.records.prefix(3).map(\.bufferRow0), [0, positions, 2 * positions])
-            let replays = plan.records[3 ..< 9]
+            XCTAssertEqual(plan.records.prefix(2).map(\.keep), [true, true])
+            XCTAssertEqual(plan.records.prefix(2).map(\.bufferRow0), [0, positions])
+            let replays = plan.records[2 ..< 6]
             XCTAssertTrue(replays.allSatisfy { $0.replay && !$0.keep && $0.regionCols == 1 && $0.imageRows == 0 }, "stride \(stride)")
-            XCTAssertEqual(replays.map(\.bufferRow0), [0, positions, 2 * positions, 0, positions, 2 * positions])
-            XCTAssertEqual(plan.records.prefix(3).map(\.regionCols), [3, 1, 1])
-            XCTAssertEqual(plan.records.prefix(3).map(\.inChunk), [48, 48, 8])
-            XCTAssertEqual(plan.records.prefix(3).map(\.inputPixelStride), [48, 48, 48])
-            // Weights only up to the last data byte's tap: 9 taps, 3 taps, 8 channels of tap 0 (× PF = 16).
-            XCTAssertEqual(plan.records.prefix(3).map(\.weightBeats), [36, 12, 2])
+            XCTAssertEqual(replays.map(\.bufferRow0), [0, positions, 0, positions])
+            XCTAssertEqual(plan.records.prefix(2).map(\.regionCols), [3, 1])
+            XCTAssertEqual(plan.records.prefix(2).map(\.inChunk), [64, 56])
+            XCTAssertEqual(plan.records.prefix(2).map(\.inputPixelStride), [64, 64])
+            // Weights only up to the last data byte's tap: all 9 taps, then 56 channels of taps 0-3 (× PF = 16).
+            XCTAssertEqual(plan.records.prefix(2).map(\.weightBeats), [36, 14])
             XCTAssertEqual(plan.records[0].regionRows, stride == 1 ? outRows * outCols : outCols)
             XCTAssertEqual(plan.records[0].inputRowStride, UInt32(200 * stride))
             try assertRecordsMatch(b.net, "folded pointwise stride \(stride)", configs: [wide, Self.configs[1]])
@@ -217,9 +217,9 @@ final class ControlPlanTests: XCTestCase {
         b.output(b.conv(b.input([1, 6, 6, 48]), outputs: 40, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
         let single = try ControlPlan(program: try Mapper.compile(b.net, config: wide, options: .externalOnly))
         XCTAssertTrue(single.records.allSatisfy { $0.mode == .folded && !$0.keep && !$0.replay })
-        XCTAssertEqual(PlanChunks.of(200, wide), [144, 48, 8])
+        XCTAssertEqual(PlanChunks.of(200, wide), [144, 56])
         XCTAssertEqual(PlanChunks.of(96, wide), [96])
-        XCTAssertEqual(PlanChunks.of(64, wide), [48, 16])
+        XCTAssertEqual(PlanChunks.of(64, wide), [64])
         XCTAssertEqual(PlanChunks.of(320, wide), [144, 144, 32])
     }
 
@@ -387,8 +387,8 @@ final class ControlPlanTests: XCTestCase {
                 } else {
                     XCTAssertEqual(fc.count, groups * chunks, label)
                     XCTAssertTrue(fc.allSatisfy { $0.mode == .folded && $0.outputPositions == batches }, label)
-                    // A chunk moves in ceil(PK·PC / t·PC) = 3 beats a batch, once.
-                    XCTAssertTrue(fc.allSatisfy { $0.regionCols <= c.pk / c.foldTaps }, label)
+                    // A chunk moves in ceil(PK·PC / t·PC) beats a batch, once.
+                    XCTAssertTrue(fc.allSatisfy { $0.regionCols <= (c.pk + c.foldTaps - 1) / c.foldTaps }, label)
                     if groups > 1 {
                         XCTAssertEqual(fc.prefix(chunks).map(\.keep), Array(repeating: true, count: chunks), label)
                         XCTAssertTrue(fc.dropFirst(chunks).allSatisfy { $0.replay && $0.regionCols == 1 }, label)
@@ -437,11 +437,11 @@ final class ControlPlanTests: XCTestCase {
 
     /// A pool whose one window is the whole image (KWS's 25×5, ResNet's 8×8) can sum every position
     /// of each slice as MEAN does, with the pool's arithmetic: raw x (fill 0), output zero point 0,
-    /// the exact reciprocal of H·W and the fused clamp. A folded pass takes 9 / foldTaps positions
+    /// the exact reciprocal of H·W and the fused clamp. A folded pass takes ceil(9 / foldTaps) positions
     /// of every slice, where the depthwise lowering has a pass per 3×3 piece and slice, but each
     /// folded pass loads its ones set again, so the cycle model chooses. KWS's 25×5×64 at PC = 16:
     /// ceil(125 / 9) = 14 folded passes at 16-byte beats (t = 1) instead of 18 pieces × 4 slices,
-    /// ceil(125 / 3) = 42 at 64-byte beats (t = 3); 25×5×5, one slice, stays 18 depthwise passes.
+    /// ceil(125 / 3) = 42 at 64-byte beats (t = 4: taps 0, 4, 8); 25×5×5, one slice, stays 18 depthwise passes.
     func testAGlobalAveragePoolSumsEveryPositionOnceAsMeanDoesWhereThatIsFaster() throws {
         var wide = AcceleratorConfig(); wide.streamBytes = 64
         for (channels, runs) in [(64, [(AcceleratorConfig(), 14, true), (wide, 42, true)]), (5, [(AcceleratorConfig(), 18, false)])] {
@@ -459,9 +459,9 @@ final class ControlPlanTests: XCTestCase {
     }
 
     /// MEAN runs as folded passes whose rows are the output's channel slices and whose beats are
-    /// input positions, 9 / foldTaps per pass: 7×7×40 at PC = PF = 16 and 16-byte beats (t = 1) is
-    /// 2 slices of 16 and one of 8, each ceil(49 / 9) = 6 passes; at PC = PF = 4 (t = 3) 10 slices
-    /// in one run of ceil(49 / 3) = 17 passes; at 64-byte beats (t = 3) 2 runs of 17.
+    /// input positions, ceil(9 / foldTaps) per pass: 7×7×40 at PC = PF = 16 and 16-byte beats (t = 1)
+    /// is 2 slices of 16 and one of 8, each ceil(49 / 9) = 6 passes; at PC = PF = 4 (t = 4, taps 0, 4
+    /// and 8) 10 slices in one run of ceil(49 / 3) = 17 passes; at 64-byte beats (t = 4) 2 runs of 17.
     func testMeanSumsEverySliceInOnePassPerPositionsOfAnEngineBeat() throws {
         var m = NetBuilder(seed: 9)
         let z = m.input([1, 7, 7, 40])
@@ -470,7 +470,7 @@ final class ControlPlanTests: XCTestCase {
         for (config, records, rows) in [(AcceleratorConfig(), 12, [2, 1]), (Self.configs[1], 17, [10]), (wide, 34, [2, 1])] {
             let plan = try ControlPlan(program: try Mapper.compile(m.net, config: config, options: .externalOnly))
             XCTAssertEqual(plan.records.count, records, "PC=\(config.pc) B=\(config.streamBytes)")
-            XCTAssertTrue(plan.records.allSatisfy { $0.mode == .folded && $0.regionCols * config.foldTaps <= 9 })
+            XCTAssertTrue(plan.records.allSatisfy { $0.mode == .folded && ($0.regionCols - 1) * config.foldTaps < 9 })
             XCTAssertEqual(Array(Set(plan.records.map(\.regionRows))).sorted(by: >), rows)
             // Every pass sums with the same ones set: the first loads it, the others keep it.
             XCTAssertGreaterThan(plan.records[0].weightBeats, 0)
