@@ -28,7 +28,7 @@ public struct ControlRecordFields {
     public let addInput1Offset, addInput2Offset, addInput1Multiplier, addInput2Multiplier, addOutputMultiplier: Signal
     public let addInput1Shift, addInput2Shift, addOutputShift, addOutputOffset, addMin, addMax: Signal
     public let pruningThreshold: Signal
-    public let keep, replay, wide, singleSlice, bufferRow0: Signal
+    public let keep, replay, wide, singleSlice, oneTapPerBeat, bufferRow0: Signal
     /// Wide slot s's offset into the beat, in `AcceleratorConfig.slotOffsetUnit` bytes.
     public let slotOffsets: [Signal]
 
@@ -61,7 +61,7 @@ public struct ControlRecordFields {
         addOutputShift = byte(w[22], 2).asSigned; addOutputOffset = byte(w[22], 3).asSigned
         addMin = byte(w[23], 0).asSigned; addMax = byte(w[23], 1).asSigned
         pruningThreshold = byte(w[24], 0)
-        keep = w[0][16]; replay = w[0][17]; wide = w[0][18]; singleSlice = w[0][19]
+        keep = w[0][16]; replay = w[0][17]; wide = w[0][18]; singleSlice = w[0][19]; oneTapPerBeat = w[0][20]
         bufferRow0 = lo16(w[25])
         slotOffsets = (0 ..< Self.slotOffsetCount).map { byte(w[26 + $0 / 4], $0 % 4) }
     }
@@ -69,8 +69,9 @@ public struct ControlRecordFields {
     /// The ExecutionUnit's pass-configuration ports (/work/EXECUTION_UNIT.md), name and value;
     /// `slots`: the wide slots the execution unit has (AcceleratorConfig.wideSlots when wide passes
     /// exist, else 0); `singleSlice`: whether it has `singleSlice` passes (more single-slice slots
-    /// than two-slice ones).
-    public func executionPorts(isCopy: Signal, slots: Int, singleSlice hasSingle: Bool) -> [(String, Signal)] {
+    /// than two-slice ones); `oneTap`: whether folded beats fill more than one tap lane, so a pass
+    /// may ask for one (`AcceleratorConfig.foldTaps` > 1).
+    public func executionPorts(isCopy: Signal, slots: Int, singleSlice hasSingle: Bool, oneTap hasOneTap: Bool) -> [(String, Signal)] {
         (0 ..< slots).map { ("slot_offset_\($0)", slotOffsets[$0]) } + [
             ("op_copy", isCopy), ("mode", mode), ("first", first), ("last", last), ("load_params", loadParams),
             ("residual", residual), ("result_second", resultSecond), ("stride2", stride2),
@@ -85,6 +86,6 @@ public struct ControlRecordFields {
             ("add_out_offset", addOutputOffset), ("add_min", addMin), ("add_max", addMax),
             ("threshold", pruningThreshold), ("param_records", paramRecords), ("weight_beats", weightBeats),
             ("keep", keep), ("replay", replay), ("wide", wide), ("buffer_row0", bufferRow0),
-        ] + (hasSingle ? [("single_slice", singleSlice)] : [])
+        ] + (hasSingle ? [("single_slice", singleSlice)] : []) + (hasOneTap ? [("one_tap", oneTapPerBeat)] : [])
     }
 }

@@ -245,7 +245,7 @@ public struct ControlUnit {
 
             // ExecutionUnit side.
             let slots = c.pointwiseSlices > 1 ? c.wideSlots : 0
-            for (name, value) in f.executionPorts(isCopy: isCopy, slots: slots, singleSlice: c.hasSingleSliceSlots) {
+            for (name, value) in f.executionPorts(isCopy: isCopy, slots: slots, singleSlice: c.hasSingleSliceSlots, oneTap: c.foldTaps > 1) {
                 m.output(name, value)
             }
             m.output("pass_start", inState(.startPass))

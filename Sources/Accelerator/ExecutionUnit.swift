@@ -132,6 +132,8 @@ public struct ExecutionUnit: Sendable {
             let slotOffsets = c.pointwiseSlices > 1 ? (0 ..< c.wideSlots).map { m.input("slot_offset_\($0)", .uint(8)) } : []
             let hasSingleSlice = c.hasSingleSliceSlots
             let singleSliceFlag = hasSingleSlice ? m.input("single_slice", .bool) : Signal.false
+            // Folded beats of one tap lane each (word 0 bit 20), where a beat otherwise fills several.
+            let oneTapFlag = c.foldTaps > 1 ? m.input("one_tap", .bool) : Signal.false
             let passStart = m.input("pass_start", .bool)
 
             let inValid = m.input("in_valid", .bool)
@@ -310,11 +312,13 @@ public struct ExecutionUnit: Sendable {
             let offsetBits = addressWidth(c.slotOffsetChoices)
             let slotChoice = slotOffsets.enumerated().map { s, o in m.wire("slot_\(s)_choice", o.bits(offsetBits - 1, 0)) }
             for o in slotOffsets where offsetBits < 8 { m.discard(o) }
+            let oneTap = c.foldTaps > 1 ? m.wire("is_one_tap", folded && oneTapFlag) : Signal.false
             for v in 0 ..< pv {
-                let mine = m.wire("gather_tap_\(v)", gatherAt == v / t)
+                // Beat x fills taps x·t ..< x·t + t, or tap x alone on a one-tap pass.
+                let mine = m.wire("gather_tap_\(v)", t > 1 ? mux(oneTap, gatherAt == v, gatherAt == v / t) : gatherAt == v)
                 let loads = m.wire("px_load_\(v)", pointBeat && mux(folded, mine || rowStart, gatherAt == v || wide))
                 px.append((0 ..< pc).map { ch in
-                    let tapByte = inByte[(v % t) * pc + ch].resize(dw)
+                    let tapByte = t > 1 ? mux(oneTap, inByte[ch], inByte[(v % t) * pc + ch]).resize(dw) : inByte[ch].resize(dw)
                     var plain = inByte[ch].resize(dw)
                     if wideLanes > 1 && v < wideLanes * beatSlices {
                         let q = v / wideLanes, s = v % wideLanes

@@ -101,6 +101,11 @@ public final class ControlModel {
         }
         guard !r.wide || config.pointwiseSlices > 1 else { throw fail(n, r, "a wide pass on a configuration without pointwise slices (PC ≠ PF or S = 1)") }
         guard (r.wide && r.mode == .pointwise) || r.slotOffsets.isEmpty else { throw fail(n, r, "slot offsets on a pass that is not wide pointwise") }
+        guard !r.oneTapPerBeat || (r.op == .conv && r.mode == .folded && config.foldTaps > 1) else {
+            throw fail(n, r, "one tap per beat on a pass that is not folded, or a configuration whose folded beats fill one tap anyway")
+        }
+        // Tap lanes a folded beat fills.
+        let foldTaps = r.oneTapPerBeat ? 1 : config.foldTaps
         guard !r.singleSlice || (r.wide && r.mode == .pointwise && config.hasSingleSliceSlots) else {
             throw fail(n, r, "single-slice slots on a pass that is not wide pointwise, or a configuration without them")
         }
@@ -132,7 +137,7 @@ public final class ControlModel {
             // so their weights (whatever the set before left there) never matter.
             // A replay's positions carry the taps their kept pass gathered: whatever the pass loads.
             case .folded: need = r.replay ? min(set.count, 9 * config.pc * config.pf)
-                : ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, config: config)
+                : ControlPlan.foldedWeightBytes(beats: r.regionCols, inChunk: r.inChunk, taps: foldTaps, config: config)
             case .pointwise where r.wide:
                 // Lane q·S + v holds filter group v's weights of the beat's slice q: the set covers the
                 // lanes up to the last slice's last group (later lanes see fill and add nothing).
@@ -185,7 +190,7 @@ public final class ControlModel {
             }
         }
         // 5. pixels: the region in raster order, fill outside the image and beyond inChunk.
-        let width = r.op == .copy ? b : r.mode == .folded ? config.foldTaps * config.pc
+        let width = r.op == .copy ? b : r.mode == .folded ? foldTaps * config.pc
             : r.mode == .depthwise ? slices * config.pc : r.wide && r.mode == .pointwise ? b : config.pc
         let regionPositions = r.regionRows * r.regionCols
         var region = [Int8](repeating: Int8(truncatingIfNeeded: r.fillValue), count: regionPositions * width)
@@ -260,7 +265,7 @@ public final class ControlModel {
         case .folded:
             // Region row p is position p; beat x of the row is taps x·t ..< x·t + t (byte j·PC + c is
             // tap x·t + j, channel c). Taps past the row's beats read as fill, so they add nothing.
-            let t = config.foldTaps
+            let t = foldTaps
             guard r.regionRows == positions else {
                 throw fail(n, r, "folded region of \(r.regionRows) rows writes \(positions) positions")
             }

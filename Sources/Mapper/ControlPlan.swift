@@ -143,8 +143,9 @@ extension ControlPlan {
     /// data byte of `beats` beats of `inChunk` bytes (t·PC-byte beats), PF bytes per tap channel.
     /// The set's later taps meet fill, which adds 0, so a pass loads only these (whole beats).
     /// (A last beat may reach past the 9 taps, which the set does not have.)
-    public static func foldedWeightBytes(beats: Int, inChunk: Int, config: AcceleratorConfig) -> Int {
-        min((beats - 1) * config.foldTaps * config.pc + inChunk, 9 * config.pc) * config.pf
+    /// `taps`: the tap lanes a beat fills (`foldTaps`, or 1 on a one-tap pass).
+    public static func foldedWeightBytes(beats: Int, inChunk: Int, taps: Int, config: AcceleratorConfig) -> Int {
+        min((beats - 1) * taps * config.pc + inChunk, 9 * config.pc) * config.pf
     }
 
     /// The channel chunks of a folded pass: PK·PC channels, the last one what is left. A chunk is
@@ -1157,7 +1158,7 @@ private struct PlanBuilder {
                 var w = [UInt8](repeating: 0, count: setBytes)
                 for d in 0 ..< chunk.count { for f in 0 ..< pf { w[d * pf + f] = source[(chunk.first + d) * pf + f] } }
                 let beats = (chunk.count + t * pc - 1) / (t * pc)
-                return try weightSet(Array(w.prefix(ControlPlan.foldedWeightBytes(beats: beats, inChunk: min(chunk.count, t * pc), config: config))))
+                return try weightSet(Array(w.prefix(ControlPlan.foldedWeightBytes(beats: beats, inChunk: min(chunk.count, t * pc), taps: t, config: config))))
             })
             params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: cout)))
         }
@@ -1313,7 +1314,7 @@ private struct PlanBuilder {
         for fs in 0 ..< nFS {
             sets.append(try (0 ..< nChunks).map { cs in
                 let w = try fullyConnectedWeights(i, offset: (fs * nChunks + cs) * chunk * pf, count: chunk * pf, d0: cs * chunk, fs: fs)
-                return try weightSet(Array(w.prefix(ControlPlan.foldedWeightBytes(beats: beatsOf[cs], inChunk: inChunks[cs], config: config))))
+                return try weightSet(Array(w.prefix(ControlPlan.foldedWeightBytes(beats: beatsOf[cs], inChunk: inChunks[cs], taps: t, config: config))))
             })
             params.append(try parameterBlock(try instructionParameters(i, from: fs * pf, count: pf, channels: outs)))
         }
@@ -1400,10 +1401,10 @@ private struct PlanBuilder {
     }
 
     /// MEAN over H×W as folded passes: a region row is one output slice of w = min(PC, PF) channels,
-    /// its beats are input positions (w bytes each, `C` bytes apart), so one engine beat sums ceil(9 / t)
-    /// positions of every slice (tap x·t carries position x, channel c onto filter lane c) and a
-    /// pass covers all slices at once: MobileNetV2's 7×7×1280 mean at B = 64 (t = 4) is 17 passes of
-    /// 80 rows instead of 720 one-window depthwise passes. Then tflite-micro's folded multiplier (bias 0).
+    /// its beats are input positions (w bytes each, `C` bytes apart), so one engine beat sums nine
+    /// positions of every slice (one tap per beat: tap x carries position x, channel c onto filter
+    /// lane c) and a pass covers all slices at once: MobileNetV2's 7×7×1280 mean is 6 passes of 80
+    /// rows instead of 720 one-window depthwise passes. Then tflite-micro's folded multiplier (bias 0).
     mutating func mean(_ i: Instruction) throws {
         try positionSums(i, multiplier: i.meanMultiplier, shift: i.meanShift) { r in
             r.activationMin = -128; r.activationMax = 127
@@ -1415,11 +1416,13 @@ private struct PlanBuilder {
     /// H×W positions of Σ (x − fillValue), requantized with (`multiplier`, `shift`) and bias 0;
     /// `finish` sets the fill, the output zero point and the clamp of the operator.
     mutating func positionSums(_ i: Instruction, multiplier: Int32, shift: Int, finish: (inout ControlRecord) -> Void) throws {
-        let pc = config.pc, pf = config.pf, t = config.foldTaps, c = i.inputChannels
-        let w = min(pc, pf), perPass = (9 + t - 1) / t, positions = i.inputHeight * i.inputWidth
+        // A beat is one position's slice, so every pass is one tap per beat: nine positions an
+        // engine beat, where beats filling t taps would leave t − 1 of them to fill.
+        let pc = config.pc, pf = config.pf, c = i.inputChannels
+        let w = min(pc, pf), perPass = 9, positions = i.inputHeight * i.inputWidth
         var ones = [UInt8](repeating: 0, count: 9 * pc * pf)
-        for x in 0 ..< perPass { for ch in 0 ..< w { ones[((x * t) * pc + ch) * pf + ch] = 1 } }
-        let set = try weightSet(Array(ones.prefix(ControlPlan.foldedWeightBytes(beats: perPass, inChunk: w, config: config))))
+        for x in 0 ..< perPass { for ch in 0 ..< w { ones[(x * pc + ch) * pf + ch] = 1 } }
+        let set = try weightSet(Array(ones.prefix(ControlPlan.foldedWeightBytes(beats: perPass, inChunk: w, taps: 1, config: config))))
         let params = try parameterBlock([(bias: Int32, multiplier: Int32, shift: Int32)](repeating: (0, multiplier, Int32(shift)), count: w))
         // Rows: the whole slices, then a narrower last one; at most `depth` rows per pass.
         var slices = [(first: Int, count: Int, width: Int)]()
@@ -1430,6 +1433,7 @@ private struct PlanBuilder {
             for p0 in stride(from: 0, to: positions, by: perPass) {
                 var r = base(i, .conv, .folded)
                 r.pruningThreshold = 0
+                r.oneTapPerBeat = config.foldTaps > 1
                 let beats = min(perPass, positions - p0)
                 r.regionRows = run.count; r.regionCols = beats; r.imageRows = run.count; r.imageCols = beats
                 r.inputAddress = i.inputAddress + UInt32(p0 * c + run.first)

@@ -81,6 +81,10 @@ public struct ControlRecord: Sendable, Equatable {
     /// there are `AcceleratorConfig.singleSliceSlots` of them (lane v is filter group v) instead of
     /// `pointwiseSlices` slots of two.
     public var singleSlice = false
+    /// Word 0 bit 20, on a folded pass: each beat fills one tap lane (t = 1) instead of
+    /// `AcceleratorConfig.foldTaps`, so an engine beat takes nine beats of one slice each: the
+    /// position sums of MEAN and global pools, whose beats are positions, sum nine a beat.
+    public var oneTapPerBeat = false
     public var bufferRow0 = 0
     /// Words 26-28, byte s: a wide pass's slot s takes its bytes from `slotOffsets[s]` ·
     /// `AcceleratorConfig.slotOffsetUnit` into the beat (0: the beat's own slices), so a beat may
@@ -130,7 +134,8 @@ extension ControlRecord {
                       ("padTop", padTop, 12, 1, R.bit), ("padBottom", padBottom, 13, 1, R.bit),
                       ("padLeft", padLeft, 14, 1, R.bit), ("padRight", padRight, 15, 1, R.bit),
                       ("keep", b(keep), 16, 1, R.bit), ("replay", b(replay), 17, 1, R.bit), ("wide", b(wide), 18, 1, R.bit),
-                      ("singleSlice", b(singleSlice), 19, 1, R.bit), ("magic", Int(R.magic), 24, 8, R.u8)])
+                      ("singleSlice", b(singleSlice), 19, 1, R.bit), ("oneTapPerBeat", b(oneTapPerBeat), 20, 1, R.bit),
+                      ("magic", Int(R.magic), 24, 8, R.u8)])
         try w.set(1, [("layer", layer, 0, 32, R.u32)])
         try w.set(2, [("regionRows", regionRows, 0, 16, 1 ... 65535), ("regionCols", regionCols, 16, 16, 1 ... 65535)])
         try w.set(3, [("regionRow0", regionRow0, 0, 16, R.i16), ("regionCol0", regionCol0, 16, 16, R.i16)])
@@ -194,7 +199,7 @@ extension ControlRecord {
         guard r.sequence == expectedSequence else { throw ControlRecordError("\(at): sequence number \(r.sequence) (records out of order or missing)") }
         guard let op = Op(rawValue: UInt8(u(0, 0, 4))) else { throw ControlRecordError("\(at): unknown op \(u(0, 0, 4))") }
         guard let mode = Mode(rawValue: UInt8(u(0, 4, 2))) else { throw ControlRecordError("\(at): unknown mode \(u(0, 4, 2))") }
-        let reservedClear = u(0, 20, 4) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 8, 24) == 0 && u(25, 16, 16) == 0
+        let reservedClear = u(0, 21, 3) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 8, 24) == 0 && u(25, 16, 16) == 0
             && words[29] == 0
         guard reservedClear else { throw ControlRecordError("\(at): reserved bits are set") }
         r.op = op; r.mode = mode
@@ -219,6 +224,7 @@ extension ControlRecord {
         r.add.activationMin = Int32(s(23, 0, 8)); r.add.activationMax = Int32(s(23, 8, 8))
         r.pruningThreshold = u(24, 0, 8)
         r.keep = u(0, 16, 1) == 1; r.replay = u(0, 17, 1) == 1; r.wide = u(0, 18, 1) == 1; r.singleSlice = u(0, 19, 1) == 1
+        r.oneTapPerBeat = u(0, 20, 1) == 1
         r.bufferRow0 = u(25, 0, 16)
         let offsets = (0 ..< slotOffsetCount).map { u(26 + $0 / 4, 8 * ($0 % 4), 8) }
         r.slotOffsets = offsets.allSatisfy { $0 == 0 } ? [] : Array(offsets[0 ... offsets.lastIndex { $0 != 0 }!])
@@ -258,6 +264,7 @@ extension ControlRecord: CustomStringConvertible {
         if stride2 { flags.append("stride2") }
         if keep { flags.append("keep@\(bufferRow0)") }
         if replay { flags.append("replay@\(bufferRow0)") }
+        if oneTapPerBeat { flags.append("onetap") }
         if wide { flags.append((singleSlice ? "wide1" : "wide") + (slotOffsets.isEmpty ? "" : "(slots \(slotOffsets.map(String.init).joined(separator: "/")))")) }
         let pads = [padTop, padBottom, padLeft, padRight]
         if pads.contains(1) { flags.append("pads(t\(padTop)b\(padBottom)l\(padLeft)r\(padRight))") }

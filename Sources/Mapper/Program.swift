@@ -13,6 +13,17 @@ public struct MapperOptions: Sendable, Equatable, Codable {
     /// Hardware-assisted pruning threshold written into every convolution and FC instruction:
     /// weights with |w| at most this are skipped. 0 keeps the result exact.
     public var pruningThreshold = 0
+    /// Row-band fusion of an expansion too big for RAM-M with the depthwise after it (`RowBands`).
+    public var rowBands = RowBandPolicy.whereFaster
+
+    public enum RowBandPolicy: String, Sendable, Codable {
+        /// Each pair where the cycle model of the records predicts a faster program (the halo rows
+        /// it recomputes cost where the stream, not the memory, bounds the pair).
+        case whereFaster
+        /// Every pair whose band buffer fits RAM-M.
+        case always
+        case never
+    }
 
     public init() {}
 }

@@ -8,6 +8,37 @@ public enum Mapper {
         do { try config.validate() } catch { throw MapperError("configuration: \(error)") }
         guard (0 ... 127).contains(options.pruningThreshold) else { throw MapperError("pruning threshold \(options.pruningThreshold): must be 0 to 127") }
         let net = try Lowering.lower(network)
+        // Row bands save the expanded map's trip to external memory but recompute the halo rows, so
+        // where the stream and not the memory bounds the pair (B = 64: 50.8k cycles as two layers,
+        // 52.1k as bands) they cost. Each pair keeps them only where the cycle model of the records
+        // says the program is faster (a program whose plan cannot be built keeps them).
+        var best = try schedule(network, net, config: config, options: options, withoutRowBands: [])
+        let pairs = best.layerSpans.filter { $0.layers.count > 1 }.map { $0.layers[0] }
+        switch options.rowBands {
+        case .always: return best
+        case .never: return pairs.isEmpty ? best : try schedule(network, net, config: config, options: options, withoutRowBands: Set(pairs))
+        case .whereFaster: break
+        }
+        var without = Set<Int>()
+        for expansion in pairs {
+            guard let cycles = predictedCycles(best) else { break }
+            let trial = try schedule(network, net, config: config, options: options, withoutRowBands: without.union([expansion]))
+            if let c = predictedCycles(trial), c < cycles { best = trial; without.insert(expansion) }
+        }
+        return best
+    }
+
+    /// The cycle model's frame (`ControlCycleModel`, the default memory), nil where the program's
+    /// control plan cannot be built.
+    static func predictedCycles(_ program: Program) -> Int? {
+        guard let plan = try? ControlPlan(program: program) else { return nil }
+        return ControlCycleModel.timeline(plan.records, config: program.config, memory: .init()).reduce(0, +)
+    }
+
+    /// The program, with row bands for every pair `RowBands.choose` picks but those whose expansion
+    /// is a TFLite layer in `withoutRowBands`.
+    static func schedule(_ network: Network, _ net: LoweredNetwork, config: AcceleratorConfig, options: MapperOptions,
+                         withoutRowBands: Set<Int>) throws -> Program {
         var image = MemoryImage(alignment: options.alignment)
 
         // Constants first: they are preloaded once and never move.
@@ -33,6 +64,7 @@ public enum Mapper {
         let sizes = network.tensors.map { $0.elementCount }
         let externalBase = MemoryImage.align(constantBytes, options.alignment)
         let rowBands = try RowBands.choose(net, sizes: sizes, externalBase: externalBase, options: options)
+            .filter { !withoutRowBands.contains(net.layers[$0.key].layer) }
         let alloc = try Allocation(net, sizes: sizes, externalBase: externalBase, options: options, rowBands: rowBands)
         image.reserve(upTo: alloc.highWater[.external] ?? 0)
 

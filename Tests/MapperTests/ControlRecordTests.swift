@@ -67,6 +67,11 @@ final class ControlRecordTests: XCTestCase {
         let s1 = try single.encoded()
         XCTAssertEqual(s1[2], 0x0C)
         XCTAssertEqual(try ControlRecord.decode(s1[0 ..< 128], expectedSequence: 0), single)
+        // One tap lane per beat on a folded pass: word 0 bit 20.
+        var oneTap = kept; oneTap.oneTapPerBeat = true
+        let o1 = try oneTap.encoded()
+        XCTAssertEqual(o1[2], 0x11)
+        XCTAssertEqual(try ControlRecord.decode(o1[0 ..< 128], expectedSequence: 0), oneTap)
         // Slot offsets: byte s of words 26, 27, 28 (bytes 104 + s).
         var packed = wide; packed.slotOffsets = [0, 0, 2, 2, 0, 0, 0, 0, 0, 7]
         let p = try packed.encoded()
@@ -109,7 +114,7 @@ final class ControlRecordTests: XCTestCase {
         var magic = good; magic[3] = 0xD5
         expectError(resealed(magic), "bad magic")
         expectError(good, sequence: 1, "sequence number 0")
-        var reserved = good; reserved[2] = 16   // word 0 bit 20, the first reserved one
+        var reserved = good; reserved[2] = 32   // word 0 bit 21, the first reserved one
         expectError(resealed(reserved), "reserved")
         var word29 = good; word29[116] = 1
         expectError(resealed(word29), "reserved")

@@ -21,10 +21,12 @@ final class RowBandTests: XCTestCase {
     }
 
     /// A 20 KiB RAM-M: the stem result (3,840 bytes) and the depthwise result fit, the expansion's
-    /// 23,040 bytes do not.
-    static func options(_ config: AcceleratorConfig) -> MapperOptions {
+    /// 23,040 bytes do not. Row bands wherever they fit (at these small configurations the stream,
+    /// not the memory, bounds the pair, so the cycle model would not always take them).
+    static func options(_ config: AcceleratorConfig, _ policy: MapperOptions.RowBandPolicy = .always) -> MapperOptions {
         var o = MapperOptions.device(config)
         o.ramMBytes = 20 * 1024
+        o.rowBands = policy
         return o
     }
 
@@ -86,6 +88,27 @@ final class RowBandTests: XCTestCase {
             Band(expansionInput: 11 * 160, rows: 13, outputRows: 12, padTop: 0, padBottom: 1, output: 12 * 960),
         ])
         _ = try SimulationBundle(network: Self.block(stride: 1), config: config, input: input(), options: Self.options(config))
+    }
+
+    /// By default a pair takes row bands only where the cycle model predicts a faster program: the
+    /// default's frame is the faster of the two, and its layers those of that program.
+    func testByDefaultRowBandsStayWhereTheCycleModelSaysTheyPay() throws {
+        func cycles(_ p: Program) throws -> Int {
+            ControlCycleModel.estimate(try ControlPlan(program: p)).reduce(0) { $0 + $1.cycles }
+        }
+        for config in [AcceleratorRTLTests.small, AcceleratorRTLTests.singleSlice] {
+            for stride in [1, 2] {
+                let net = Self.block(stride: stride)
+                let banded = try Mapper.compile(net, config: config, options: Self.options(config, .always))
+                let whole = try Mapper.compile(net, config: config, options: Self.options(config, .never))
+                let chosen = try Mapper.compile(net, config: config, options: Self.options(config, .whereFaster))
+                XCTAssertTrue(banded.layerSpans.contains { $0.layers.count == 2 })
+                XCTAssertFalse(whole.layerSpans.contains { $0.layers.count == 2 })
+                let faster = try cycles(banded) < cycles(whole) ? banded : whole
+                XCTAssertEqual(chosen.layerSpans.map(\.layers), faster.layerSpans.map(\.layers), "stride \(stride) at PC=\(config.pc)")
+                XCTAssertEqual(try cycles(chosen), min(try cycles(banded), try cycles(whole)))
+            }
+        }
     }
 
     func testAnExpansionThatFitsRAMMOrAnExternalOnlyProgramKeepsWholeLayers() throws {
