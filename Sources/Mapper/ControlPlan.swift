@@ -141,9 +141,9 @@ extension ControlPlan {
 
     /// Bytes of a folded pass's weight set that matter: the standard layout's taps up to the last
     /// data byte of `beats` beats of `inChunk` bytes (t·PC-byte beats), PF bytes per tap channel.
-    /// The set's later taps meet fill, which adds 0, so a pass loads only these (whole beats).
-    /// (A last beat may reach past the 9 taps, which the set does not have.)
-    /// `taps`: the tap lanes a beat fills (`foldTaps`, or 1 on a one-tap pass).
+    /// The set's later taps meet fill, which adds 0, so a pass loads only these (whole beats), at
+    /// most the set's 9 taps (a last beat may reach past them). `taps`: the tap lanes a beat fills
+    /// (`foldTaps`, or 1 on a one-tap pass).
     public static func foldedWeightBytes(beats: Int, inChunk: Int, taps: Int, config: AcceleratorConfig) -> Int {
         min((beats - 1) * taps * config.pc + inChunk, 9 * config.pc) * config.pf
     }

@@ -37,9 +37,10 @@ public final class Executor {
 
     /// Runs one inference and returns the network's first output (after the host's softmax, if any).
     ///
-    /// `afterEach`, when given, sees every instruction's index, the instruction and the bytes of
-    /// its whole output region after it ran: the trace the RTL is to be compared with.
-    public func run(input: [Int8], afterEach: ((Int, Instruction, [UInt8]) -> Void)? = nil) throws -> [Int8] {
+    /// `afterEach`, when given, sees every instruction's index and the instruction after it ran;
+    /// `bytes` reads memory there (a layer span's tensor after its last instruction: the trace the
+    /// RTL is compared with).
+    public func run(input: [Int8], afterEach: ((Int, Instruction) throws -> Void)? = nil) throws -> [Int8] {
         for m in memories.values { m.deallocate() }
         memories = [.external: .allocate(capacity: max(image.count, 1)), .ramS: .allocate(capacity: options.ramSBytes), .ramM: .allocate(capacity: options.ramMBytes)]
         for m in memories.values { m.initialize(repeating: 0) }
@@ -69,12 +70,7 @@ public final class Executor {
             if n < instructions.count {
                 let i = instructions[n]
                 try execute(i, index: n)
-                if let afterEach {
-                    let tiled = i.kind == .convolution || i.kind == .depthwise || i.kind == .pointwise
-                    let size = tiled ? i.outputHeight * i.outputWidth * i.outputChannels : CycleModel.outputElements(i)
-                    let p = try region(i.outputRoute, i.outputAddress, size, "trace of instruction \(n)")
-                    afterEach(n, i, Array(UnsafeBufferPointer(start: p, count: size)))
-                }
+                try afterEach?(n, i)
             }
         }
         guard let out = hostValues[dma.outputTensor] else {
@@ -86,7 +82,7 @@ public final class Executor {
     // MARK: - Memory
 
     /// The bytes at `address` of `route` now: inside `run`'s `afterEach`, what the instructions so
-    /// far left there (a layer span's tensor, which one instruction's own region may only be part of).
+    /// far left there (a layer span's tensor, of which one instruction may write only part).
     public func bytes(_ route: Instruction.Route, _ address: UInt32, _ length: Int) throws -> [UInt8] {
         let p = try region(route, address, length, "read of \(route) bytes")
         return Array(UnsafeBufferPointer(start: p, count: length))

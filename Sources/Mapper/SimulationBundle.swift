@@ -44,8 +44,8 @@ public struct SimulationBundle: Sendable {
         var executorLayers = [Int: [UInt8]]()
         let spans = Dictionary(program.layerSpans.map { ($0.lastInstruction, $0) }, uniquingKeysWith: { a, _ in a })
         let executor = try Executor(program)
-        let executed = try executor.run(input: input) { n, _, _ in
-            if let s = spans[n] { executorLayers[n] = try? executor.bytes(s.route, s.address, s.length) }
+        let executed = try executor.run(input: input) { n, _ in
+            if let s = spans[n] { executorLayers[n] = try executor.bytes(s.route, s.address, s.length) }
         }
         guard executed == expected else { throw MapperError("internal: the instruction stream's result differs from the reference model") }
 

@@ -53,15 +53,23 @@ final class RowBandTests: XCTestCase {
         }
     }
 
-    func testAStrideTwoDepthwiseTakesThreeBandsThatShareOneHaloRow() throws {
+    /// The block's program at the small configuration with row bands; its bands must be
+    /// `expected`, and every layer's values the Reference model's (SimulationBundle).
+    private func banded(stride: Int, _ expected: [Band], file: StaticString = #filePath, line: UInt = #line) throws -> Program {
         let config = AcceleratorRTLTests.small
-        let program = try Mapper.compile(Self.block(stride: 2), config: config, options: Self.options(config))
+        let program = try Mapper.compile(Self.block(stride: stride), config: config, options: Self.options(config))
+        XCTAssertEqual(try bands(program, file: file, line: line), expected, file: file, line: line)
+        _ = try SimulationBundle(network: Self.block(stride: stride), config: config, input: input(), options: Self.options(config))
+        return program
+    }
+
+    func testAStrideTwoDepthwiseTakesThreeBandsThatShareOneHaloRow() throws {
         // SAME at stride 2 on 24 rows: 12 output rows, the odd padding row at the bottom. Two bands
         // would need a 13-row buffer (12,480 bytes), which fits only by pushing the depthwise's
         // result out of RAM-M; three bands of 4 output rows read input rows 0-8, 8-16, 16-23 (+1
         // padding), 9 rows of 960 bytes at most, and everything stays on chip. Row 8 and row 16 are
         // computed twice. Expansion input rows are 160 bytes, depthwise output rows 480.
-        XCTAssertEqual(try bands(program), [
+        let program = try banded(stride: 2, [
             Band(expansionInput: 0, rows: 9, outputRows: 4, padTop: 0, padBottom: 0, output: 0),
             Band(expansionInput: 8 * 160, rows: 9, outputRows: 4, padTop: 0, padBottom: 0, output: 4 * 480),
             Band(expansionInput: 16 * 160, rows: 8, outputRows: 4, padTop: 0, padBottom: 1, output: 8 * 480),
@@ -74,20 +82,16 @@ final class RowBandTests: XCTestCase {
         XCTAssertEqual(span?.layers, [1, 2])
         XCTAssertEqual(span?.macs, 184_320 + 51_840)
         XCTAssertEqual(program.layerSpans.map(\.layer), [0, 2, 3])
-        _ = try SimulationBundle(network: Self.block(stride: 2), config: config, input: input(), options: Self.options(config))
     }
 
     func testAStrideOneDepthwiseTakesTwoBandsThatShareTwoHaloRows() throws {
-        let config = AcceleratorRTLTests.small
-        let program = try Mapper.compile(Self.block(stride: 1), config: config, options: Self.options(config))
         // SAME at stride 1: a padding row above and below. Output rows 0-11 read input rows 0-12
         // (and the top padding), rows 12-23 read 11-23 (and the bottom padding): 13 rows each, rows
         // 11 and 12 computed twice. The 23,040-byte depthwise result goes external as before.
-        XCTAssertEqual(try bands(program), [
+        _ = try banded(stride: 1, [
             Band(expansionInput: 0, rows: 13, outputRows: 12, padTop: 1, padBottom: 0, output: 0),
             Band(expansionInput: 11 * 160, rows: 13, outputRows: 12, padTop: 0, padBottom: 1, output: 12 * 960),
         ])
-        _ = try SimulationBundle(network: Self.block(stride: 1), config: config, input: input(), options: Self.options(config))
     }
 
     /// By default a pair takes row bands only where the cycle model predicts a faster program: the

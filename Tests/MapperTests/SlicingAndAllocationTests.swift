@@ -84,9 +84,9 @@ final class ExecutorTraceTests: XCTestCase {
             let spanEnding = Dictionary(uniqueKeysWithValues: program.layerSpans.map { ($0.lastInstruction, $0) })
             var checked = 0
             let executor = try Executor(program)
-            _ = try executor.run(input: input) { n, instruction, _ in
+            _ = try executor.run(input: input) { n, instruction in
                 guard let span = spanEnding[n], let expected = reference.bytes(of: span.tensor) else { return }
-                XCTAssertEqual(try? executor.bytes(span.route, span.address, span.length), expected, "instruction \(n) (layers \(span.layers), \(instruction.kind))")
+                XCTAssertEqual(try executor.bytes(span.route, span.address, span.length), expected, "instruction \(n) (layers \(span.layers), \(instruction.kind))")
                 checked += 1
             }
             XCTAssertEqual(checked, program.layerSpans.count)
