@@ -8,7 +8,9 @@
 
 DataMover::DataMover(Memory& memory, const DataMoverSettings& settings)
     : memory_(memory), settings_(settings), rng_(settings.seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull),
-      beat_(settings.streamBytes, 0) {}
+      readers_{} {
+    for (Reader& r : readers_) r.beat.assign(settings.streamBytes, 0);
+}
 
 uint64_t DataMover::random() {   // SplitMix64: the same stream on every platform for a given --seed
     uint64_t z = (rng_ += 0x9E3779B97F4A7C15ull);
@@ -26,21 +28,26 @@ void DataMover::beginCycle(uint64_t cycle) {
     cycle_ = cycle;
     credit_ = std::min(credit_ + settings_.bandwidth, settings_.bandwidth);
     bool credit = credit_ > 0;
-    readCommandReady_ = reads_.size() < settings_.queueDepth && !stall();
+    readers_[data].commandReady = readers_[data].queue.size() < settings_.queueDepth && !stall();
     writeCommandReady_ = writes_.size() < settings_.queueDepth && !stall();
     writeBeatReady_ = !writes_.empty() && credit && !stall();
-    if (!beatPresented_ && !reads_.empty() && cycle >= reads_.front().readyAt && credit && !stall()) {
-        Queued& q = reads_.front();
-        const uint32_t chunk = q.command.chunk;
-        const uint8_t* src = memory_.span(q.addressOf(q.next), chunk, "read command");
-        for (uint32_t b = 0; b < settings_.streamBytes; b += 8) {
-            uint64_t r = random();
-            for (uint32_t k = 0; k < 8 && b + k < settings_.streamBytes; ++k) beat_[b + k] = uint8_t(r >> (8 * k));
-        }
-        std::copy(src, src + chunk, beat_.begin());
-        beatLast_ = q.next + 1 == q.beats();
-        beatPresented_ = true;
+    present(readers_[data], credit);
+    readers_[weights].commandReady = readers_[weights].queue.size() < settings_.queueDepth && !stall();
+    present(readers_[weights], credit);
+}
+
+void DataMover::present(Reader& r, bool credit) {
+    if (r.presented || r.queue.empty() || cycle_ < r.queue.front().readyAt || !credit || stall()) return;
+    Queued& q = r.queue.front();
+    const uint32_t chunk = q.command.chunk;
+    const uint8_t* src = memory_.span(q.addressOf(q.next), chunk, "read command");
+    for (uint32_t b = 0; b < settings_.streamBytes; b += 8) {
+        uint64_t x = random();
+        for (uint32_t k = 0; k < 8 && b + k < settings_.streamBytes; ++k) r.beat[b + k] = uint8_t(x >> (8 * k));
     }
+    std::copy(src, src + chunk, r.beat.begin());
+    r.last = q.next + 1 == q.beats();
+    r.presented = true;
 }
 
 void DataMover::check(const MoverCommand& c, const char* port) const {
@@ -57,9 +64,9 @@ void DataMover::check(const MoverCommand& c, const char* port) const {
     if (last > memory_.size()) fail("reaches beyond the memory image");
 }
 
-void DataMover::acceptReadCommand(const MoverCommand& c) {
-    check(c, "m_rd_cmd");
-    reads_.push_back(Queued{c, cycle_ + std::max<uint64_t>(1, settings_.latency), 0});
+void DataMover::acceptReadCommand(const MoverCommand& c, Channel channel) {
+    check(c, channel == data ? "m_rd_cmd" : "m_wt_cmd");
+    readers_[channel].queue.push_back(Queued{c, cycle_ + std::max<uint64_t>(1, settings_.latency), 0});
 }
 
 void DataMover::acceptWriteCommand(const MoverCommand& c) {
@@ -67,13 +74,14 @@ void DataMover::acceptWriteCommand(const MoverCommand& c) {
     writes_.push_back(Queued{c, cycle_ + 1, 0});
 }
 
-void DataMover::readBeatTaken() {
-    if (!beatPresented_) throw HarnessError("internal: s_axis handshake without a beat");
-    Queued& q = reads_.front();
+void DataMover::readBeatTaken(Channel channel) {
+    Reader& r = readers_[channel];
+    if (!r.presented) throw HarnessError(channel == data ? "internal: s_axis handshake without a beat" : "internal: s_axis_wt handshake without a beat");
+    Queued& q = r.queue.front();
     credit_ -= q.command.chunk;
     bytesRead_ += q.command.chunk;
-    beatPresented_ = false;
-    if (++q.next == q.beats()) reads_.pop_front();
+    r.presented = false;
+    if (++q.next == q.beats()) r.queue.pop_front();
 }
 
 uint32_t DataMover::writeBeat(const std::vector<uint8_t>& data, const std::vector<bool>& keep, bool last) {

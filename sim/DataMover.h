@@ -1,11 +1,14 @@
 // A model of the AXI DataMover in front of the external memory (docs/control.md, "Ports"): it takes
-// 2-D strided read and write commands and moves their bytes over the two AXI4-Stream data ports.
+// 2-D strided read and write commands and moves their bytes over the AXI4-Stream data ports: two read
+// channels (the data stream `m_rd_cmd`/`s_axis` and the weight stream `m_wt_cmd`/`s_axis_wt`, each
+// with its own command queue, in order within a channel) and one write channel.
 //
 // Timing model (chosen to match `dsc estimate`, whose transfer term is (bytes in + bytes out) / bandwidth):
 // * Bandwidth is ONE budget shared by reads and writes, as on a board where both directions reach the
 //   same DDR: `bandwidth` bytes of credit arrive per cycle (capped at one cycle's worth, so idle time is
 //   not banked); a beat may move while the credit is positive and costs its `chunk` bytes (the credit may
-//   go negative, which the following cycles repay). At most one beat per stream per cycle.
+//   go negative, which the following cycles repay). At most one beat per stream per cycle; the two read
+//   channels present beats independently, so either may take the cycle's credit.
 // * Latency: a read command's first beat is valid `latency` cycles (at least 1) after the command's
 //   handshake; queued
 //   commands age while the one before them streams, as a DataMover's outstanding requests do. Writes are
@@ -51,24 +54,27 @@ public:
     // Decides this cycle's drive values; call once per cycle before driving the accelerator's inputs.
     void beginCycle(uint64_t cycle);
 
-    bool readCommandReady() const { return readCommandReady_; }
+    // The read channels: the data stream and the weight stream.
+    enum Channel { data = 0, weights = 1 };
+    bool readCommandReady(Channel c = data) const { return readers_[c].commandReady; }
     bool writeCommandReady() const { return writeCommandReady_; }
-    bool readBeatValid() const { return beatPresented_; }
-    const std::vector<uint8_t>& readBeat() const { return beat_; }   // streamBytes bytes
-    bool readBeatLast() const { return beatLast_; }
+    bool readBeatValid(Channel c = data) const { return readers_[c].presented; }
+    const std::vector<uint8_t>& readBeat(Channel c = data) const { return readers_[c].beat; }   // streamBytes bytes
+    bool readBeatLast(Channel c = data) const { return readers_[c].last; }
     bool writeBeatReady() const { return writeBeatReady_; }
 
     // Handshakes seen this cycle (valid && ready, sampled before the clock edge).
-    void acceptReadCommand(const MoverCommand& c);
+    void acceptReadCommand(const MoverCommand& c, Channel channel = data);
     void acceptWriteCommand(const MoverCommand& c);
-    void readBeatTaken();
+    void readBeatTaken(Channel c = data);
     // `keep` holds streamBytes flags; returns the number of bytes written.
     uint32_t writeBeat(const std::vector<uint8_t>& data, const std::vector<bool>& keep, bool last);
 
     uint64_t bytesRead() const { return bytesRead_; }
     uint64_t bytesWritten() const { return bytesWritten_; }
     bool writesPending() const { return !writes_.empty(); }
-    bool readsPending() const { return !reads_.empty(); }
+    bool readsPending(Channel c) const { return !readers_[c].queue.empty(); }
+    bool readsPending() const { return readsPending(data) || readsPending(weights); }
 
 private:
     struct Queued {
@@ -89,9 +95,14 @@ private:
     uint64_t rng_;
     uint64_t cycle_ = 0;
     double credit_ = 0;
-    std::deque<Queued> reads_, writes_;
-    bool readCommandReady_ = false, writeCommandReady_ = false, writeBeatReady_ = false;
-    bool beatPresented_ = false, beatLast_ = false;
-    std::vector<uint8_t> beat_;
+    struct Reader {
+        std::deque<Queued> queue;
+        bool commandReady = false, presented = false, last = false;
+        std::vector<uint8_t> beat;
+    };
+    void present(Reader& r, bool credit);
+    Reader readers_[2];
+    std::deque<Queued> writes_;
+    bool writeCommandReady_ = false, writeBeatReady_ = false;
     uint64_t bytesRead_ = 0, bytesWritten_ = 0;
 };

@@ -87,6 +87,11 @@ SimSpec readSimSpec(const std::string& dir) {
             s.recordBase = r.number(1, "record address");
             s.recordCount = r.number(2, "record count");
             if (s.recordBase > 0xFFFFFFFFull || s.recordCount > 0xFFFFFFFFull) r.fail("records do not fit the 32-bit registers");
+        } else if (key == "weights") {
+            r.expectFields(3, "ADDRESS BEATS");
+            s.weightBase = r.number(1, "weight stream address");
+            s.weightBeats = r.number(2, "weight stream beats");
+            if (s.weightBase > 0xFFFFFFFFull || s.weightBeats > 0xFFFFFFFFull) r.fail("the weight stream does not fit the 32-bit registers");
         } else if (key == "input") {
             r.expectFields(3, "FILE ADDRESS");
             s.inputFile = join(dir, r.fields[1]);

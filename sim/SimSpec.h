@@ -21,6 +21,8 @@ struct SimSpec {
     uint64_t multipliers = 0;
     std::string memoryFile;
     uint64_t recordBase = 0, recordCount = 0;
+    // The weight stream (optional `weights` line): its first byte and its beats of streamBytes.
+    uint64_t weightBase = 0, weightBeats = 0;
     std::string inputFile;
     uint64_t inputAddress = 0;
     std::string outputFile;       // where the harness writes the device output

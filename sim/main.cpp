@@ -27,6 +27,7 @@ namespace {
 // AXI4-Lite register offsets (docs/control.md, "AXI4-Lite register map").
 enum : uint32_t {
     regId = 0x00, regConfig = 0x04, regControl = 0x08, regStatus = 0x0C, regRecordBase = 0x14, regRecordCount = 0x18,
+    regWeightBase = 0x6C, regWeightBeats = 0x70,
     regRecordsDone = 0x1C, regCyclesLo = 0x20, regCyclesHi = 0x24, regStallInput = 0x28, regStallOutput = 0x2C,
     regEngineBeats = 0x30, regPruneActive = 0x34, regCurrentLayer = 0x38, regErrorRecord = 0x3C,
     regLayersDone = 0x40, regLayerDoneIndex = 0x44, regLayerDoneCycles = 0x48, regLayerDoneStallInput = 0x4C,
@@ -97,6 +98,10 @@ public:
         }
         writeRegister(regRecordBase, uint32_t(spec_.recordBase));
         writeRegister(regRecordCount, uint32_t(spec_.recordCount));
+        if (spec_.weightBeats > 0) {
+            writeRegister(regWeightBase, uint32_t(spec_.weightBase));
+            writeRegister(regWeightBeats, uint32_t(spec_.weightBeats));
+        }
         summary_.records.assign(spec_.recordCount, RecordStats{});
         running_ = true;
         startCycle_ = cycle_;
@@ -201,6 +206,10 @@ private:
         setPortBytes(t.s_axis_tdata, mover_.readBeat());
         t.s_axis_tlast = mover_.readBeatLast();
         t.m_axis_tready = mover_.writeBeatReady();
+        t.m_wt_cmd_ready = mover_.readCommandReady(DataMover::weights);
+        t.s_axis_wt_tvalid = mover_.readBeatValid(DataMover::weights);
+        setPortBytes(t.s_axis_wt_tdata, mover_.readBeat(DataMover::weights));
+        t.s_axis_wt_tlast = mover_.readBeatLast(DataMover::weights);
         const AxiLiteMasterPins& m = host_.pins();
         t.s_axil_awvalid = m.awvalid;
         t.s_axil_awaddr = m.awaddr;
@@ -218,9 +227,13 @@ private:
         const bool rdCmd = t.m_rd_cmd_valid && t.m_rd_cmd_ready, wrCmd = t.m_wr_cmd_valid && t.m_wr_cmd_ready;
         const MoverCommand rd{t.m_rd_cmd_address, t.m_rd_cmd_chunk, t.m_rd_cmd_count1, t.m_rd_cmd_stride1, t.m_rd_cmd_count2, t.m_rd_cmd_stride2};
         const MoverCommand wr{t.m_wr_cmd_address, t.m_wr_cmd_chunk, t.m_wr_cmd_count1, t.m_wr_cmd_stride1, t.m_wr_cmd_count2, t.m_wr_cmd_stride2};
+        const bool wtCmd = t.m_wt_cmd_valid && t.m_wt_cmd_ready;
+        const MoverCommand wt{t.m_wt_cmd_address, t.m_wt_cmd_chunk, t.m_wt_cmd_count1, t.m_wt_cmd_stride1, t.m_wt_cmd_count2, t.m_wt_cmd_stride2};
         rdRule_.check(cycle_, t.m_rd_cmd_valid, t.m_rd_cmd_ready, rd);
+        wtRule_.check(cycle_, t.m_wt_cmd_valid, t.m_wt_cmd_ready, wt);
         wrRule_.check(cycle_, t.m_wr_cmd_valid, t.m_wr_cmd_ready, wr);
         const bool beatIn = t.s_axis_tvalid && t.s_axis_tready;
+        const bool weightIn = t.s_axis_wt_tvalid && t.s_axis_wt_tready;
         const bool beatOut = t.m_axis_tvalid && t.m_axis_tready;
         if (t.m_axis_tvalid) {
             portBytes(t.m_axis_tdata, out_.data);
@@ -238,7 +251,7 @@ private:
         if (running_) {
             ++stats.cycles;
             // Waiting on memory: the accelerator would take a beat, a read is outstanding, none is offered.
-            if (t.s_axis_tready && !t.s_axis_tvalid && mover_.readsPending()) ++stats.inputStall;
+            if (t.s_axis_tready && !t.s_axis_tvalid && mover_.readsPending(DataMover::data)) ++stats.inputStall;
             if (t.m_axis_tvalid && !t.m_axis_tready) ++stats.outputStall;
         }
 
@@ -247,10 +260,16 @@ private:
         dump(2 * cycle_ + 1);
 
         if (rdCmd) mover_.acceptReadCommand(rd);
+        if (wtCmd) mover_.acceptReadCommand(wt, DataMover::weights);
         if (wrCmd) mover_.acceptWriteCommand(wr);
         if (beatIn) {
             uint64_t before = mover_.bytesRead();
             mover_.readBeatTaken();
+            stats.bytesRead += mover_.bytesRead() - before;
+        }
+        if (weightIn) {
+            uint64_t before = mover_.bytesRead();
+            mover_.readBeatTaken(DataMover::weights);
             stats.bytesRead += mover_.bytesRead() - before;
         }
         if (beatOut) stats.bytesWritten += mover_.writeBeat(out_.data, out_.keep, out_.last);
@@ -342,7 +361,7 @@ private:
         bool operator==(const OutputBeat& o) const { return data == o.data && keep == o.keep && last == o.last; }
     };
     OutputBeat out_;
-    HandshakeRule<MoverCommand> rdRule_{"m_rd_cmd"}, wrRule_{"m_wr_cmd"};
+    HandshakeRule<MoverCommand> rdRule_{"m_rd_cmd"}, wtRule_{"m_wt_cmd"}, wrRule_{"m_wr_cmd"};
     HandshakeRule<OutputBeat> outRule_{"m_axis"};
     std::vector<std::vector<uint8_t>> layerBytes_;
     RunSummary summary_;

@@ -25,6 +25,7 @@ public struct AcceleratorTop {
         let registers = try AxiLiteRegisters(config: c).module
         let control = try ControlUnit(config: c).module
         let onChip = c.onChipBytes > 0 ? try OnChipMemory(config: c).module : nil
+        let streamer = try WeightStreamer(config: c).module
         let b = c.streamBytes
         // The on-chip memory's figures, read 0 on an accelerator without one.
         let onChipFigures = ["onchip_read_beats", "onchip_write_beats", "onchip_raw_stalls"]
@@ -32,6 +33,7 @@ public struct AcceleratorTop {
             let regs = m.instance(registers, "registers")
             let ctrl = m.instance(control, "control")
             let exec = m.instance(executionUnit, "execution")
+            let weights = m.instance(streamer, "weights")
 
             for port in registers.portList where port.name.hasPrefix("s_axil_") {
                 if port.isInput { regs.port(port.name).assign(m.input(port.name, port.type)) }
@@ -104,6 +106,25 @@ public struct AcceleratorTop {
             m.output("trace_record_done", ctrl.trace_record_done)
             m.output("trace_layer", ctrl.trace_layer)
 
+            // The weight stream: its own read port, straight to memory (weights are never on chip).
+            for field in ["valid", "address", "chunk", "count1", "stride1", "count2", "stride2"] {
+                m.output("m_wt_cmd_\(field)", weights.port("m_wt_cmd_\(field)"))
+            }
+            weights.m_wt_cmd_ready.assign(m.input("m_wt_cmd_ready", .bool))
+            weights.s_axis_wt_tvalid.assign(m.input("s_axis_wt_tvalid", .bool))
+            weights.s_axis_wt_tdata.assign(m.input("s_axis_wt_tdata", .uint(8 * b)))
+            weights.s_axis_wt_tlast.assign(m.input("s_axis_wt_tlast", .bool))
+            m.output("s_axis_wt_tready", weights.s_axis_wt_tready)
+            weights.start.assign(ctrl.weights_clear)
+            weights.weight_base.assign(regs.weight_base)
+            weights.weight_beats.assign(regs.weight_beats)
+            weights.flush.assign(ctrl.weights_flush)
+            ctrl.weights_idle.assign(weights.idle)
+            for name in ["set_push", "set_beats", "set_mode", "set_wide"] { weights.port(name).assign(ctrl.port(name)) }
+            for name in ["wt_valid", "wt_set_last", "wt_mode", "wt_wide"] { exec.port(name).assign(weights.port(name)) }
+            for i in 0..<b { exec.port("wt_byte_\(i)").assign(weights.port("wt_byte_\(i)")) }
+            weights.wt_ready.assign(exec.wt_ready)
+
             // Registers ↔ control unit.
             ctrl.start.assign(regs.start)
             ctrl.record_base.assign(regs.record_base)
@@ -116,7 +137,7 @@ public struct AcceleratorTop {
 
             // Control unit ↔ execution unit: every other input of the execution unit is a control output of
             // the same name; its status outputs go back to the control unit.
-            for port in executionUnit.portList where port.isInput && port.name != "out_ready" {
+            for port in executionUnit.portList where port.isInput && port.name != "out_ready" && !port.name.hasPrefix("wt_") {
                 exec.port(port.name).assign(ctrl.port(port.name))
             }
             for name in ["in_ready", "pass_done", "engine_beat", "activity"] { ctrl.port(name).assign(exec.port(name)) }

@@ -19,7 +19,8 @@ import HDLKit
 ///   ControlUnit, "Per-layer figures");
 /// * from the on-chip memory (OnChipMemory; 0 when there is none): `onchip_read_beats`,
 ///   `onchip_write_beats`, `onchip_raw_stalls` (32 each);
-/// * to it: `start` (one cycle, for a CONTROL write with bit 0 set), `record_base`, `record_count`;
+/// * to it: `start` (one cycle, for a CONTROL write with bit 0 set), `record_base`, `record_count`,
+///   `weight_base`, `weight_beats` (the weight stream's, WeightStreamer);
 /// * `irq`: high while STATUS.done and CONTROL.irq-enable.
 ///
 /// Latencies: AW and W both accepted in cycle t → register updated and `s_axil_bvalid` high from
@@ -42,6 +43,8 @@ public struct AxiLiteRegisters {
         /// for earlier writes, and the two memories' sizes in bytes (0 without on-chip memory).
         public static let onChipReadBeats = 0x58, onChipWriteBeats = 0x5C, onChipRawStalls = 0x60
         public static let ramSBytes = 0x64, ramMBytes = 0x68
+        /// The weight stream (read-write): its first byte and its length in beats of B bytes.
+        public static let weightBase = 0x6C, weightBeats = 0x70
     }
 
     public static let identification = 0xD5C1_0001
@@ -102,6 +105,8 @@ public struct AxiLiteRegisters {
             let irq = m.output("irq", .bool)
             let recordBaseOut = m.output("record_base", .uint(32))
             let recordCountOut = m.output("record_count", .uint(32))
+            let weightBaseOut = m.output("weight_base", .uint(32))
+            let weightBeatsOut = m.output("weight_beats", .uint(32))
 
             // Write path: address and data each wait in a holding register for the other.
             let awHeld = m.reg("aw_held", .bool, reset: 0)
@@ -128,12 +133,16 @@ public struct AxiLiteRegisters {
 
             let recordBase = m.reg("record_base_q", .uint(32), reset: 0)
             let recordCount = m.reg("record_count_q", .uint(32), reset: 0)
+            let weightBase = m.reg("weight_base_q", .uint(32), reset: 0)
+            let weightBeats = m.reg("weight_beats_q", .uint(32), reset: 0)
             let irqEnable = m.reg("irq_enable", .bool, reset: 0)
             let done = m.reg("done", .bool, reset: 0)
             let startPulse = m.reg("start_q", .bool, reset: 0)
             startPulse.assign(0)
             m.when(writes(Offset.recordBase)) { recordBase.assign(merged(recordBase)) }
             m.when(writes(Offset.recordCount)) { recordCount.assign(merged(recordCount)) }
+            m.when(writes(Offset.weightBase)) { weightBase.assign(merged(weightBase)) }
+            m.when(writes(Offset.weightBeats)) { weightBeats.assign(merged(weightBeats)) }
             m.when(writes(Offset.control) && wStrb[0]) {
                 irqEnable.assign(wData[1])
                 startPulse.assign(wData[0])
@@ -145,6 +154,8 @@ public struct AxiLiteRegisters {
             irq.assign(done && irqEnable)
             recordBaseOut.assign(recordBase)
             recordCountOut.assign(recordCount)
+            weightBaseOut.assign(weightBase)
+            weightBeatsOut.assign(weightBeats)
 
             // Read path: the addressed value is sampled into the R register when AR is accepted.
             let rValid = m.reg("r_valid", .bool, reset: 0)
@@ -182,6 +193,8 @@ public struct AxiLiteRegisters {
                 (Offset.onChipRawStalls, onChipRawStalls),
                 (Offset.ramSBytes, .uint(c.ramSBytes, width: 32)),
                 (Offset.ramMBytes, .uint(c.ramMBytes, width: 32)),
+                (Offset.weightBase, weightBase),
+                (Offset.weightBeats, weightBeats),
             ]
             let readValue = m.wire("read_value", .uint(32))
             readValue.assign(zero)

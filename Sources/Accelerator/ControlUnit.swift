@@ -6,13 +6,17 @@ import HDLKit
 /// Per record: check magic and op (a bad record stops the run with `error` and `error_record` = its
 /// index), clip the region against the image, pulse `pass_start` with the decoded fields on the
 /// pass-configuration ports (held until the pass ends), issue whatever read commands of the pass
-/// were not issued ahead (params, weights, residual, the in-image part of the pixels; each after
-/// the previous command's handshake) and, on `last` passes and copies, the write command. A router
+/// were not issued ahead (params, residual, the in-image part of the pixels; each after the previous
+/// command's handshake) and, on `last` passes and copies, the write command. The weights are not
+/// among them: each record's set is announced to the WeightStreamer as the record arrives
+/// (`set_push`), which streams them on a port of their own. A router
 /// hands the `s_axis` beats to the ExecutionUnit's `in_*` in the same phase order; in the pixel
 /// phase it walks the region in raster order and merges fill beats (every byte `fill_value`) with
 /// the in-image beats, whose bytes at or above `inChunk` it replaces by `fill_value`. The pass ends
 /// when every beat was routed, every command accepted, the next record fetched and the unit reported
-/// `pass_done`; then `trace_record_done` pulses with `trace_layer`.
+/// `pass_done`; then `trace_record_done` pulses with `trace_layer`. A run that ends (its last record, or
+/// a bad one) first waits, flushing the weight stream (`weights_flush`), until no weight beat is in
+/// flight (`weights_idle`), so it leaves nothing behind.
 ///
 /// Why commands run ahead: a memory answers a read only `latency` cycles after the command, and a
 /// pass that waited for its own commands would pay that latency every time (14,762 passes in
@@ -75,10 +79,15 @@ public struct ControlUnit {
     /// more than two of them.
     public static let earlyIssueCycles = 7
 
-    /// Phases of a pass in their order; the value is the ExecutionUnit's `in_phase`.
-    public enum Phase: Int, CaseIterable { case params = 0, weights, residual, pixels }
+    /// Phases of a pass on the data stream, in their order; the value is the ExecutionUnit's
+    /// `in_phase` (1 was the weights', which have their own stream now: WeightStreamer).
+    public enum Phase: Int, CaseIterable {
+        case params = 0, residual = 2, pixels = 3
+        /// Its place in the per-phase flags.
+        var index: Int { Phase.allCases.firstIndex(of: self)! }
+    }
 
-    enum State: Int { case idle = 0, fetchCommand, fetchData, load, check, clamp, offsets, startPass, pass }
+    enum State: Int { case idle = 0, fetchCommand, fetchData, load, check, clamp, offsets, startPass, pass, drain }
 
     /// A record's region clipped against its image, and the address of its first in-image
     /// position, computed over four steps (`clip`, `clamp`, `offsets`, `address`). The running pass
@@ -163,18 +172,16 @@ public struct ControlUnit {
             [
                 [f.parameterAddress, .uint(16 * paramsPerBeat, width: 8), paramBeats(f), .uint(16 * paramsPerBeat, width: 32),
                  .uint(1, width: 16), .uint(0, width: 32)],
-                [f.weightAddress, .uint(b, width: 8), f.weightBeats, .uint(b, width: 32), .uint(1, width: 16), .uint(0, width: 32)],
                 [f.residualAddress, f.outChunk, f.outputCols, f.outputPixelStride, f.outputRows, f.outputRowStride],
                 [pixelAddress, f.inChunk, colsIn, f.inputPixelStride, rowsIn, f.inputRowStride],
             ]
         }
 
-        /// Which phases read memory: params, weights, residual, the in-image pixels.
+        /// Which phases read memory: params, residual, the in-image pixels.
         func wants(_ f: ControlRecordFields) -> [Signal] {
-            let isConv = f.op == ControlRecordFields.opConv, writes = f.op == ControlRecordFields.opCopy || f.last
+            let writes = f.op == ControlRecordFields.opCopy || f.last
             return [
                 f.loadParams && f.paramRecords != 0,
-                isConv && f.weightBeats != 0,
                 f.residual && writes && f.outputCols != 0 && f.outputRows != 0,
                 rowsIn != 0 && colsIn != 0,
             ]
@@ -283,10 +290,11 @@ public struct ControlUnit {
 
             // Phase bookkeeping: the running pass's commands still to issue and beats still to
             // route; the next pass's commands still to issue early, and those already issued.
-            let needCommand = m.regs("need_command", count: 4, .bool, reset: 0)
-            let needData = m.regs("need_data", count: 4, .bool, reset: 0)
-            let earlyNeed = m.regs("early_need", count: 4, .bool, reset: 0)
-            let earlyIssued = m.regs("early_issued", count: 4, .bool, reset: 0)
+            let phases = Phase.allCases.count
+            let needCommand = m.regs("need_command", count: phases, .bool, reset: 0)
+            let needData = m.regs("need_data", count: phases, .bool, reset: 0)
+            let earlyNeed = m.regs("early_need", count: phases, .bool, reset: 0)
+            let earlyIssued = m.regs("early_issued", count: phases, .bool, reset: 0)
             let earlyStep = m.reg("early_step", .uint(3), reset: 0)
             let rdValid = m.reg("rd_valid", .bool, reset: 0)
             rdValidOut.assign(rdValid)
@@ -307,11 +315,11 @@ public struct ControlUnit {
                 func add(_ condition: Signal, _ body: @escaping () -> Void) {
                     chain = chain.map { $0.elsewhen(condition, body) } ?? m.when(condition, body)
                 }
-                for p in Phase.allCases {
-                    add(needCommand[p.rawValue]) {
-                        for (target, value) in zip(commandTargets, ownCommands[p.rawValue]) { target.assign(value) }
+                for p in Phase.allCases.map(\.index) {
+                    add(needCommand[p]) {
+                        for (target, value) in zip(commandTargets, ownCommands[p]) { target.assign(value) }
                         rdValid.assign(1)
-                        needCommand[p.rawValue].assign(0)
+                        needCommand[p].assign(0)
                     }
                 }
                 add(wantFetch) {
@@ -322,12 +330,12 @@ public struct ControlUnit {
                     fetchIndex.assign(fetchIndex &+ 1)
                     fetchAddress.assign(fetchAddress &+ ControlRecordFields.recordBytes)
                 }
-                for p in Phase.allCases {
-                    add(earlyNeed[p.rawValue]) {
-                        for (target, value) in zip(commandTargets, earlyCommands[p.rawValue]) { target.assign(value) }
+                for p in Phase.allCases.map(\.index) {
+                    add(earlyNeed[p]) {
+                        for (target, value) in zip(commandTargets, earlyCommands[p]) { target.assign(value) }
                         rdValid.assign(1)
-                        earlyNeed[p.rawValue].assign(0)
-                        earlyIssued[p.rawValue].assign(1)
+                        earlyNeed[p].assign(0)
+                        earlyIssued[p].assign(1)
                     }
                 }
             }
@@ -356,12 +364,12 @@ public struct ControlUnit {
 
             // The beat router.
             let anyData = m.wire("any_data", needData.dropFirst().reduce(needData[0]) { $0 || $1 })
-            let phase = m.wire("phase", mux(needData[0], Signal.uint(0, width: 2),
-                                           mux(needData[1], Signal.uint(1, width: 2),
-                                               mux(needData[2], Signal.uint(2, width: 2), Signal.uint(3, width: 2)))))
+            let phase = m.wire("phase", mux(needData[Phase.params.index], Signal.uint(Phase.params.rawValue, width: 2),
+                                           mux(needData[Phase.residual.index], Signal.uint(Phase.residual.rawValue, width: 2),
+                                               Signal.uint(Phase.pixels.rawValue, width: 2))))
             let beatI = m.reg("beat_i", .uint(16), reset: 0)
             let beatJ = m.reg("beat_j", .uint(16), reset: 0)
-            let extent1 = m.wire("extent1", select(phase, [clip.paramBeats(f), f.weightBeats, f.outputCols, f.regionCols]))
+            let extent1 = m.wire("extent1", select(phase, [clip.paramBeats(f), .uint(1, width: 16), f.outputCols, f.regionCols]))
             let extent2 = m.wire("extent2", select(phase, [.uint(1, width: 16), .uint(1, width: 16), f.outputRows, f.regionRows]))
             let pixelPhase = m.wire("pixel_phase", phase == Phase.pixels.rawValue)
             let inImage = m.wire("in_image", beatJ >= clip.rowFirst && beatJ < clip.rowEnd && beatI >= clip.colFirst && beatI < clip.colEnd)
@@ -396,6 +404,20 @@ public struct ControlUnit {
                     }.otherwise { state.assign(State.load.rawValue) }
                 }.otherwise { fetchBeat.assign(fetchBeat &+ 1) }
             }
+            // The weight stream (WeightStreamer) is cut into sets by these announcements: each record's
+            // set (its weight beats and layout), in record order, in the cycle after the record is in.
+            let recordArrived = m.reg("record_arrived", next: fetching && sValid && fetchBeat == recordBeats - 1, reset: 0)
+            let arrivedAhead = m.reg("record_arrived_ahead", next: intoAhead, reset: 0)
+            let arrivedWord0 = m.wire("arrived_word0", mux(arrivedAhead, aheadWords[0], nextWords[0]))
+            let arrivedBeats = m.wire("arrived_weight_beats", mux(arrivedAhead, aheadWords[10], nextWords[10]).bits(15, 0))
+            let arrivedConv = arrivedWord0.bits(31, 24) == ControlRecordFields.magic && arrivedWord0.bits(3, 0) == ControlRecordFields.opConv
+            m.output("set_push", recordArrived && arrivedConv && arrivedBeats != 0)
+            m.output("set_beats", arrivedBeats)
+            m.output("set_mode", arrivedWord0.bits(5, 4))
+            m.output("set_wide", arrivedWord0[18])
+            m.output("weights_clear", inState(.fetchCommand))
+            let weightsIdle = m.input("weights_idle", .bool)
+            m.output("weights_flush", inState(.drain))
             // A fetch issued and a record arriving in the same cycle leave the count as it was.
             let fetchArrives = m.wire("fetch_arrives", prefetching && sValid && fetchBeat == recordBeats - 1)
             m.when(issueFetch && !fetchArrives) { fetchesPending.assign(fetchesPending &+ 1) }
@@ -406,7 +428,7 @@ public struct ControlUnit {
                     beatI.assign(0)
                     m.when(beatJ == extent2 &- 1) {
                         beatJ.assign(0)
-                        for p in Phase.allCases { m.when(phase == p.rawValue) { needData[p.rawValue].assign(0) } }
+                        for p in Phase.allCases { m.when(phase == p.rawValue) { needData[p.index].assign(0) } }
                     }.otherwise { beatJ.assign(beatJ &+ 1) }
                 }.otherwise { beatI.assign(beatI &+ 1) }
             }
@@ -482,8 +504,7 @@ public struct ControlUnit {
                     }.otherwise {
                         error.assign(1)
                         errorRecord.assign(recordIndex)
-                        runDone.assign(1)
-                        state.assign(State.idle.rawValue)
+                        state.assign(State.drain.rawValue)
                     }
                 }
                 s.is(State.clamp.rawValue) {
@@ -504,8 +525,8 @@ public struct ControlUnit {
                         needCommand[p].assign(want && !earlyIssued[p])
                         earlyIssued[p].assign(0)
                     }
-                    for p in 0..<3 { needData[p].assign(clip.wants(f)[p]) }
-                    needData[3].assign(f.regionRows != 0 && f.regionCols != 0)
+                    for p in [Phase.params, .residual].map(\.index) { needData[p].assign(clip.wants(f)[p]) }
+                    needData[Phase.pixels.index].assign(f.regionRows != 0 && f.regionCols != 0)
                     beatI.assign(0)
                     beatJ.assign(0)
                     state.assign(State.pass.rawValue)
@@ -537,9 +558,11 @@ public struct ControlUnit {
                                 counter.assign(0)
                             }
                         }
-                        m.when(lastRecord) {
+                        m.when(lastRecord && weightsIdle) {
                             runDone.assign(1)
                             state.assign(State.idle.rawValue)
+                        }.elsewhen(lastRecord) {
+                            state.assign(State.drain.rawValue)
                         }.otherwise {
                             for (word, next) in zip(words, nextWords) { word.assign(next) }
                             for (next, ahead) in zip(nextWords, aheadWords) { next.assign(ahead) }
@@ -553,6 +576,14 @@ public struct ControlUnit {
                                 state.assign(State.startPass.rawValue)
                             }.otherwise { state.assign(State.check.rawValue) }
                         }
+                    }
+                }
+                // Weight beats still coming (a run that stopped at a bad record, or a WEIGHT_BEATS
+                // beyond the records' sets) are taken and dropped, so the run leaves nothing in flight.
+                s.is(State.drain.rawValue) {
+                    m.when(weightsIdle) {
+                        runDone.assign(1)
+                        state.assign(State.idle.rawValue)
                     }
                 }
                 s.default {}

@@ -10,12 +10,15 @@ import HDLKit
 ///                 the last beat may hold fewer) into the QuantizationUnit's FIFOs, P entries a
 ///                 cycle, cleared at `pass_start` when `load_params`; the bound FIFO gets
 ///                 `act_min`/`act_max` with every record.
-///   weights (1):  `weight_beats` beats written straight into the datapath's next weight set in
-///                 the mode's byte layout (LayerDatapath `weightBeatBytes`); after the last beat
-///                 the slice flags are latched (`w_load`, `first`/`last`) and the set is swapped
-///                 active (`w_swap`) before any pixel is taken. A conv pass with `weight_beats`
-///                 0 keeps the set of the pass before (still in the next set): its flags are
-///                 latched and swapped in at `pass_start`.
+///   weights:      not a phase: the sets come on their own port (`wt_*`, from the WeightStreamer,
+///                 in pass order, each beat with its set's layout `wt_mode`/`wt_wide` and
+///                 `wt_set_last` on the set's last), written straight into the datapath's next
+///                 weight set in that layout (LayerDatapath `weightBeatBytes`) as soon as the set
+///                 before went active. A conv pass with `weight_beats` > 0 waits until the next set
+///                 is whole, then latches its slice flags (`w_load`, `first`/`last`) and swaps the
+///                 set active (`w_swap`) before any pixel is taken; one with `weight_beats` 0 keeps
+///                 the active set and swaps in only its flags, from `pass_start`. `weights_clear`
+///                 (a run's start) empties the next set.
 ///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region;
 ///                 a depthwise beat is a pixel of `depthwiseSlices` channel slices, bytes s·PC + c;
@@ -218,26 +221,47 @@ public struct ExecutionUnit: Sendable {
                 }
             }
 
-            // MARK: weights → the datapath's next set, beat by beat → active
-            let weightBeat = m.wire("weight_beat", taken && inPhase == 1)
+            // MARK: weights: their own stream, set by set into the datapath's next set → active
+            // The sets come in pass order on `wt_*` (WeightStreamer), each with its layout (`wt_mode`,
+            // `wt_wide`) and `wt_set_last` on its last beat. A set loads as soon as the one before it
+            // went active, so while a pass streams its pixels the next pass's weights come in beside
+            // them, and that pass finds them there when it starts.
+            let wtValid = m.input("wt_valid", .bool)
+            let wtSetLast = m.input("wt_set_last", .bool)
+            let wtMode = m.input("wt_mode", .uint(2))
+            let wtWide = m.input("wt_wide", .bool)
+            let wtBytes = (0 ..< bytes).map { m.input("wt_byte_\($0)", .sint(8)) }
+            // A run that stopped early may leave a set half loaded: the next run starts empty.
+            let weightsClear = m.input("weights_clear", .bool)
+            let nextFull = m.reg("next_set_full", .bool, reset: 0)
+            m.output("wt_ready", !nextFull)
+            let weightBeat = m.wire("weight_beat", wtValid && !nextFull)
             let wb = dp.w_beat.width
             let weightAt = m.reg("weight_at", .uint(wb), reset: 0)
-            m.when(passStart) { weightAt.assign(Signal.uint(0, width: wb)) }
+            m.when(weightsClear || (weightBeat && wtSetLast)) { weightAt.assign(Signal.uint(0, width: wb)) }
                 .elsewhen(weightBeat) { weightAt.assign(weightAt &+ 1) }
             dp.w_beat_valid.assign(weightBeat)
             dp.w_beat.assign(weightAt)
-            for b in 0 ..< bytes { dp.port("w_byte_\(b)").assign(inByte[b]) }
-            // A conv pass of no weight beats keeps the set the pass before it loaded: the next set
-            // still holds it (the swap copies next into active), so only the slice flags are
-            // latched and swapped in, at the pass's start.
-            let keepsWeights = m.wire("keeps_weights", passStart && conv && weightBeats == 0)
-            let weightsIn = m.wire("weights_in", (weightBeat && weightAt.resize(16) == weightBeats &- 1) || keepsWeights)
+            for b in 0 ..< bytes { dp.port("w_byte_\(b)").assign(wtBytes[b]) }
+            dp.w_set_pointwise.assign(wtMode == 1)
+            dp.w_set_depthwise.assign(wtMode == 2)
+            if c.pointwiseSlices > 1 { dp.w_set_wide.assign(wtWide && wtMode == 1) } else { m.discard(wtWide) }
+            // A conv pass swaps its set in once the set is whole; a conv pass of no weight beats keeps
+            // the set before it (still active) and swaps in its slice flags only.
+            let keepsSet = m.wire("keeps_set", weightBeats == 0)
+            let waitingSet = m.reg("waiting_set", .bool, reset: 0)
+            let weightsIn = m.wire("weights_in", (passStart && conv && (keepsSet || nextFull)) || (waitingSet && nextFull))
+            m.when(passStart) { waitingSet.assign(conv && !keepsSet && !nextFull) }
+                .elsewhen(weightsIn) { waitingSet.assign(.false) }
             let load = m.reg("w_load_q", next: weightsIn, reset: 0)
             let swap = m.reg("w_swap_q", next: load, reset: 0)
+            m.when(weightsClear || (swap && !keepsSet)) { nextFull.assign(.false) }
+                .elsewhen(weightBeat && wtSetLast) { nextFull.assign(.true) }
             let armed = m.reg("armed", .bool, reset: 0)
             m.when(passStart) { armed.assign(.false) }.elsewhen(swap) { armed.assign(.true) }
             dp.w_load.assign(load)
             dp.w_swap.assign(swap)
+            dp.w_keep_set.assign(keepsSet)
             dp.w_first.assign(first)
             dp.w_last.assign(last)
 

@@ -34,7 +34,10 @@ import HDLKit
 ///   pixels:  in_valid, x_<c> (c < S·PC: the slices' channels; unused lanes don't care); in_ready.
 ///   weights: w_load, w_first, w_last, w_<f>_<k>_<c> (filter lane f < PF, tap k = 3·row + column,
 ///            channel c < PC); or, built with `weightBeatBytes`, w_beat_valid, w_beat, w_byte_<b>
-///            (see `streamedWeights`), with `w_load` then latching only the slice flags. `w_load` writes the *next* weight set and its slice flags (`w_first`:
+///            (see `streamedWeights`) in the layout of `w_set_pointwise`, `w_set_depthwise`,
+///            `w_set_wide` (the set's own, which may be a later pass's), with `w_load` then latching
+///            only the slice flags, the set going active only on `w_swap`, and `w_keep_set` (with
+///            `w_swap`) swapping in the flags alone. `w_load` writes the *next* weight set and its slice flags (`w_first`:
 ///            the group's first slice, `w_last`: its last). The next set becomes the *active* one
 ///            when the window of a stream's last output has entered the engine (so load the next
 ///            slice's weights any time after the running slice's first window, before its last),
@@ -193,19 +196,28 @@ public struct LayerDatapath: Sendable {
             // MARK: weights: the next set (loaded by the port) and the active set (read by the engine)
             let load = m.input("w_load", .bool)
             let swapNow = m.input("w_swap", .bool)
-            let swap = m.wire("weights_swap", swapNow || (window && streamLast))
+            // A streamed next set may already hold the pass after this one's weights (its loader runs
+            // ahead), so it becomes active only on `w_swap`, never by itself at a stream's end.
+            let swap = m.wire("weights_swap", weightBeatBytes == nil ? swapNow || (window && streamLast) : swapNow)
             let firstIn = m.input("w_first", .bool), lastIn = m.input("w_last", .bool)
             let nextFirst = m.reg("next_first", next: firstIn, reset: 0, enable: load)
             let nextLast = m.reg("next_last", next: lastIn, reset: 0, enable: load)
             let activeFirst = m.reg("active_first", next: nextFirst, reset: 0, enable: swap)
             let activeLast = m.reg("active_last", next: nextLast, reset: 0, enable: swap)
             var active: [[[Signal]]] = []
-            let nextSet = weightBeatBytes.map { streamedWeights(m, beatBytes: $0, pointwise: pointwise, depthwise: depthwise, wide: wide) }
+            // A pass that keeps the set before it swaps in its slice flags only (`w_keep_set`).
+            let swapSet = weightBeatBytes == nil ? swap : m.wire("weights_swap_set", swap && !m.input("w_keep_set", .bool))
+            let nextSet = weightBeatBytes.map { b -> [[[Signal]]] in
+                // The set being loaded may be a later pass's, so its layout comes with its beats.
+                let layout = (pointwise: m.input("w_set_pointwise", .bool), depthwise: m.input("w_set_depthwise", .bool))
+                let setWide = c.pointwiseSlices > 1 ? m.input("w_set_wide", .bool) : Signal.false
+                return streamedWeights(m, beatBytes: b, pointwise: layout.pointwise, depthwise: layout.depthwise, wide: setWide)
+            }
             for f in 0 ..< pf {
                 active.append((0 ..< pk).map { k in (0 ..< pc).map { ch in
                     let next = nextSet?[f][k][ch]
                         ?? m.reg("next_w_\(f)_\(k)_\(ch)", next: m.input("w_\(f)_\(k)_\(ch)", .sint(ww)), reset: 0, enable: load)
-                    return m.reg("active_w_\(f)_\(k)_\(ch)", next: next, reset: 0, enable: swap)
+                    return m.reg("active_w_\(f)_\(k)_\(ch)", next: next, reset: 0, enable: swapSet)
                 } })
             }
 

@@ -4,11 +4,14 @@ import Accelerator
 /// predicted from the records alone, so `dsc estimate` sweeps knobs and bandwidth in seconds
 /// instead of simulating.
 ///
-/// A pass is a serial stream of beats on the one data-in port: the parameter records, the weight
-/// beats, the residual block and the region's positions (fill beats included, one per cycle; the
-/// reshape unit adds a row of `regionCols` cycles when it inserts the bottom padding).
-/// Wider-than-bandwidth beats and the writes share the memory's bytes per cycle. What follows the
-/// last input beat is a fixed tail that depends on what the pass ends with: `tail*` below.
+/// A pass is a serial stream of beats on the data port: the parameter records, the residual block
+/// and the region's positions (fill beats included, one per cycle; the reshape unit adds a row of
+/// `regionCols` cycles when it inserts the bottom padding). Its weights come on the weight stream
+/// (WeightStreamer): set by set in record order, each as soon as the set before it went active, at
+/// the memory's bytes per cycle, so a conv pass's pixels wait for its set only where the set was
+/// not in when the pass started. Wider-than-bandwidth beats and the writes share the memory's
+/// bytes per cycle. What follows the last input beat is a fixed tail that depends on what the pass
+/// ends with: `tail*` below.
 ///
 /// When the data is there is a timeline of the control unit's run-ahead (ControlUnit, "Why commands
 /// run ahead"): record k+2 is fetched and pass k+1's commands go out while pass k runs, so a pass's
@@ -63,14 +66,20 @@ public enum ControlCycleModel {
         public var bytesWritten: Int
     }
 
-    /// A pass's own timing: beats streamed (`stream`, with the bandwidth bound), the tail after its
-    /// last input beat, and its read commands.
+    /// A pass's own timing: beats streamed on the data port (`stream`, with the bandwidth bound;
+    /// `pixels` of them the region's, which wait for the weights), the tail after its last input
+    /// beat, its read commands, and the weight beats it loads from the weight stream.
     struct Body {
         var stream: Int
+        var pixels: Int
         var tail: Int
         var commands: Int
-        /// Every beat it reads comes from the on-chip memory (no parameters, kept weights).
+        /// Every beat it reads on the data port comes from the on-chip memory (no parameters).
         var onChipOnly: Bool
+        var conv: Bool
+        var weightBeats: Int
+        /// Cycles its parameter records take on the data port (from external memory, first).
+        var paramCycles: Double
     }
 
     static func body(_ r: ControlRecord, config c: AcceleratorConfig, memory: Memory) -> Body {
@@ -87,9 +96,8 @@ public enum ControlCycleModel {
         let external = traffic(r, config: c)
         let reads = external.read - ControlRecordFields.recordBytes, writes = external.written
         func beat(_ bytes: Int, onChip: Bool = false) -> Double { onChip ? 1 : max(1, Double(bytes) / memory.bandwidth) }
-        let serial = Double(paramBeats) * beat(16 * perBeat) + Double(weights) * beat(c.streamBytes)
-            + Double(residual) * beat(r.outChunk, onChip: residualOnChip)
-            + Double(dataBeats) * beat(r.inChunk, onChip: pixelsOnChip) + Double(positions - dataBeats) + Double(paddingRow)
+        let pixelBeats = Double(dataBeats) * beat(r.inChunk, onChip: pixelsOnChip) + Double(positions - dataBeats) + Double(paddingRow)
+        let serial = Double(paramBeats) * beat(16 * perBeat) + Double(residual) * beat(r.outChunk, onChip: residualOnChip) + pixelBeats
         let tail: Int
         switch (r.op, r.mode, r.last) {
         case (.copy, _, _): tail = tailCopy
@@ -116,10 +124,12 @@ public enum ControlCycleModel {
         // bandwidth, so only the rest of the pass shares the memory's budget.
         let paramPhase = Double(paramBeats) * beat(16 * perBeat)
         let overlap = Double(tail) * (r.stride2 ? 2 : 5) / 8
-        let stream = max(serial, paramPhase + Double(reads + writes - params * 16) / memory.bandwidth - overlap)
-        let commands = [paramBeats > 0, weights > 0, residual > 0, dataBeats > 0].filter { $0 }.count
-        let onChipOnly = paramBeats == 0 && weights == 0 && (residual == 0 || residualOnChip) && (dataBeats == 0 || pixelsOnChip)
-        return Body(stream: Int(stream.rounded(.up)), tail: tail, commands: commands, onChipOnly: onChipOnly)
+        let dataReads = reads - weights * c.streamBytes
+        let stream = max(serial, paramPhase + Double(dataReads + writes - params * 16) / memory.bandwidth - overlap)
+        let commands = [paramBeats > 0, residual > 0, dataBeats > 0].filter { $0 }.count
+        let onChipOnly = paramBeats == 0 && (residual == 0 || residualOnChip) && (dataBeats == 0 || pixelsOnChip)
+        return Body(stream: Int(stream.rounded(.up)), pixels: Int(pixelBeats.rounded(.up)), tail: tail, commands: commands,
+                    onChipOnly: onChipOnly, conv: r.op == .conv, weightBeats: weights, paramCycles: paramPhase)
     }
 
     /// How much sooner a split window's last results are out than a standard window's: the
@@ -133,8 +143,16 @@ public enum ControlCycleModel {
     /// Cycles of one record's pass that issues its own read commands, start to the next pass's start.
     public static func cycles(_ r: ControlRecord, config: AcceleratorConfig, memory: Memory) -> Int {
         let b = body(r, config: config, memory: memory)
-        return (b.onChipOnly ? onChipLatency : memory.latency) + b.stream + b.tail
+        let setCycles = Int((Double(b.weightBeats) * weightBeatCycles(config, memory)).rounded(.up))
+        return max((b.onChipOnly ? onChipLatency : memory.latency) + b.stream, setCycles + armingCycles + b.pixels) + b.tail
     }
+
+    /// Cycles per weight-stream beat: the memory's bandwidth, at most a beat a cycle.
+    static func weightBeatCycles(_ c: AcceleratorConfig, _ memory: Memory) -> Double { max(1, Double(c.streamBytes) / memory.bandwidth) }
+
+    /// From the cycle the execution unit sees its set whole (or a keeping pass starts) to its first
+    /// pixel beat: load the slice flags, swap the set in, arm.
+    static let armingCycles = 3
 
     /// Bytes a record's pass reads from and writes to external memory (on-chip traffic is free).
     public static func traffic(_ r: ControlRecord, config: AcceleratorConfig) -> (read: Int, written: Int) {
@@ -179,7 +197,37 @@ public enum ControlCycleModel {
         var dataEnd = [Int](repeating: 0, count: count), arrival = dataEnd, fetch = dataEnd
         var early = [Int?](repeating: nil, count: count)
         // The first record: its fetch, then load, check, clamp, offsets.
-        if count > 0 { start[0] = latency + recordBeats + 2 }
+        if count > 0 { start[0] = latency + recordBeats + 2; arrival[0] = latency + recordBeats }
+        // The weight stream: its first command goes out a cycle after the run's first; a set's beats
+        // come at the memory's pace once the set before it went active (`swapped`).
+        let weightBeat = weightBeatCycles(c, memory)
+        var streamAt = Double(latency + 2), swapped = 0
+        var setDone = [Double?](repeating: nil, count: count), setFrom = [Double](repeating: 0, count: count)
+        // Two transfers at once share the memory: each of `cycles` cycles at their rates (bytes a
+        // cycle) costs the bytes beyond the bandwidth again.
+        let bandwidth = memory.bandwidth
+        func contention(_ cycles: Double, _ rate: Double, _ other: Double) -> Double {
+            cycles * max(0, min(rate, bandwidth) + min(other, bandwidth) - bandwidth) / bandwidth
+        }
+        let weightRate = Double(c.streamBytes) / weightBeat
+        /// Set j's load: from the later of the set before it going active, the stream's next beat and
+        /// its announcement (the cycle after its record is in), a beat per `weightBeat` cycles,
+        /// longer where it shares the memory with the parameter records of the pass running
+        /// (`parameters`, their cycles). Returns the cycle of its last beat and what the sharing
+        /// cost. (The record fetched meanwhile takes the memory's idle cycles while the set swaps.)
+        func loadSet(_ j: Int, parameters: (Double, Double)?) -> (done: Double, shared: Double) {
+            let from = max(Double(swapped + 1), streamAt, Double(arrival[j] + 2))
+            setFrom[j] = from
+            let alone = Double(bodies[j].weightBeats) * weightBeat
+            var shared = 0.0
+            if let (p0, p1) = parameters, p1 > p0 {
+                let overlap = max(0, min(p1, from + alone) - max(p0, from))
+                shared = contention(overlap, Double(16 * c.parameterRecordsPerBeat), weightRate)
+            }
+            let done = from + alone - weightBeat + shared
+            streamAt = done + weightBeat
+            return (done, shared)
+        }
         for k in 0 ..< count {
             let b = bodies[k]
             let dataStart: Int
@@ -189,7 +237,32 @@ public enum ControlCycleModel {
             } else {
                 dataStart = start[k] + 2 + (b.onChipOnly ? onChipLatency : latency)
             }
-            dataEnd[k] = dataStart + b.stream
+            // Its pixels wait until its set is in and swapped in (a keeping pass: its flags only).
+            var armed = 0
+            if b.conv {
+                var weightsIn = start[k]
+                if b.weightBeats > 0 {
+                    var done = setDone[k] ?? loadSet(k, parameters: nil).done
+                    // Its own parameter records, where they come while the set still loads, share
+                    // the memory with it.
+                    let overlap = max(0, min(Double(dataStart) + b.paramCycles, done) - max(Double(dataStart), setFrom[k]))
+                    let shared = contention(overlap, Double(16 * c.parameterRecordsPerBeat), weightRate)
+                    done += shared
+                    streamAt += shared
+                    weightsIn = max(start[k], Int(done.rounded(.up)) + 1)
+                    swapped = weightsIn + 2
+                }
+                armed = weightsIn + armingCycles
+            }
+            // The next pass's set loads while this pass runs; where that overlaps this pass's
+            // parameter records, both share the memory and both take longer.
+            var paramsSlowed = 0.0
+            if k >= 1, k + 1 < count, bodies[k + 1].weightBeats > 0 {
+                let loaded = loadSet(k + 1, parameters: (Double(dataStart), Double(dataStart) + b.paramCycles))
+                setDone[k + 1] = loaded.done
+                paramsSlowed = loaded.shared
+            }
+            dataEnd[k] = max(dataStart + b.stream + Int(paramsSlowed.rounded(.up)), armed + b.pixels)
             // Fetches issued in this pass after its own commands: records 1 and 2 in the first, then
             // record k+2. Each lands after the data ahead of it on the stream.
             let fetchAt = start[k] + 2 + 2 * (early[k] == nil ? b.commands : 0)

@@ -26,6 +26,10 @@ public final class ControlModel {
     /// The weight set the last conv pass with weight beats loaded (its raw bytes, in its mode's
     /// layout): a conv pass with no weight beats keeps it, as the RTL's next set does.
     private var keptWeights: (mode: ControlRecord.Mode, wide: Bool, singleSlice: Bool, bytes: [UInt8])?
+    /// The weight stream the RTL reads the sets from (WeightStreamer): where set loads must follow
+    /// one another from `address` on, `beats` beats in all. Nil: sets are read where records say.
+    public var weightStream: (address: UInt32, beats: Int)?
+    private var streamBeatsLoaded = 0
 
     /// Decodes `recordStream` (so what runs is exactly the bytes the RTL fetches).
     public init(config: AcceleratorConfig, recordStream: [UInt8]) throws {
@@ -45,6 +49,7 @@ public final class ControlModel {
         let a = Int(plan.recordBase), n = plan.records.count * ControlRecord.byteCount
         guard a + n <= plan.memory.count else { throw ControlRecordError("record stream [\(a), \(a + n)) outside the memory image") }
         try self.init(config: plan.config, recordStream: Array(plan.memory[a ..< a + n]))
+        weightStream = (plan.weightStreamAddress, plan.weightStreamBeats)
     }
 
     /// Writes `input` at the plan's input address, runs every record and returns the memory.
@@ -58,11 +63,14 @@ public final class ControlModel {
 
     /// Runs every record over `memory`; `afterEach` sees each record's index, the record and the memory.
     public func run(memory: inout DeviceMemory, afterEach: ((Int, ControlRecord, DeviceMemory) throws -> Void)? = nil) throws {
-        acc = []; accPositions = 0; keptWeights = nil
+        acc = []; accPositions = 0; keptWeights = nil; streamBeatsLoaded = 0
         inputBuffer = [[Int8]?](repeating: nil, count: config.inputBufferWords)
         for (n, r) in records.enumerated() {
             try execute(r, n, &memory)
             try afterEach?(n, r, memory)
+        }
+        if let s = weightStream, streamBeatsLoaded != s.beats {
+            throw ControlRecordError("the records load \(streamBeatsLoaded) weight beats; the weight stream has \(s.beats)")
         }
     }
 
@@ -126,6 +134,14 @@ public final class ControlModel {
                 }
                 set = kept.bytes
             } else {
+                if let s = weightStream {
+                    // The RTL takes the stream's next beats whatever the record's address says.
+                    let at = Int(s.address) + streamBeatsLoaded * b
+                    guard Int(r.weightAddress) == at, streamBeatsLoaded + r.weightBeats <= s.beats else {
+                        throw fail(n, r, "weights at \(r.weightAddress) (\(r.weightBeats) beats), but the weight stream's next set is at \(at) with \(s.beats - streamBeatsLoaded) beats left")
+                    }
+                    streamBeatsLoaded += r.weightBeats
+                }
                 try inside(Int(r.weightAddress), r.weightBeats * b, "weights")
                 set = memory.bytes(r.weightAddress, r.weightBeats * b)
                 keptWeights = (r.mode, r.wide, r.singleSlice, set)

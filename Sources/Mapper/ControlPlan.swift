@@ -35,6 +35,10 @@ public struct ControlPlan: Sendable {
     /// The program's memory image with the plan's constants and the encoded records appended.
     public let memory: [UInt8]
     public let recordBase: UInt32
+    /// The weight stream (WEIGHT_BASE, WEIGHT_BEATS): the sets the passes load, in record order, in
+    /// beats of B bytes from this address on.
+    public let weightStreamAddress: UInt32
+    public let weightStreamBeats: Int
     public let inputAddress: UInt32
     public let inputLength: Int
     /// What the device produces for the host: the first tensor the schedule reads back (the softmax
@@ -82,6 +86,26 @@ public struct ControlPlan: Sendable {
                 loaded = (r.weightAddress, r.weightBeats, r.mode, r.wide, r.singleSlice)
             }
         }
+        // The weight stream (docs/control.md, "Weight stream"): every set a pass loads, in record
+        // order, so the RTL reads the weights as one sequential stream beside the data. A pass that
+        // keeps the set before it points at that set.
+        var weightStream = [UInt8](), streamOffset = [Int?](repeating: nil, count: records.count)
+        var kept: Int?
+        for n in records.indices where records[n].op == .conv {
+            let r = records[n]
+            if r.weightBeats == 0 { streamOffset[n] = kept; continue }
+            guard Int(r.weightAddress) < b.engineSets.count, b.engineSets[Int(r.weightAddress)].count == r.weightBeats * c.streamBytes else {
+                throw MapperError("internal: record \(n) names weight set \(r.weightAddress) of \(r.weightBeats) beats, which was not made")
+            }
+            kept = weightStream.count
+            streamOffset[n] = kept
+            weightStream += b.engineSets[Int(r.weightAddress)]
+        }
+        let weightBase = weightStream.isEmpty ? 0 : try b.append(weightStream, alignment: c.streamBytes)
+        for n in records.indices where records[n].op == .conv {
+            guard let offset = streamOffset[n] else { throw MapperError("internal: record \(n) keeps a weight set no pass before it loaded") }
+            records[n].weightAddress = weightBase + UInt32(offset)
+        }
         let stream: [UInt8]
         do { stream = try ControlRecord.encodeStream(records) } catch { throw MapperError("\(error)") }
         let base = try b.append(stream)
@@ -113,6 +137,8 @@ public struct ControlPlan: Sendable {
         self.producedTensors = program.producedTensors
         self.checks = checks
         self.appendedBytes = b.image.count - program.memory.count
+        self.weightStreamAddress = weightBase
+        self.weightStreamBeats = weightStream.count / c.streamBytes
     }
 }
 
@@ -213,6 +239,10 @@ private struct PlanBuilder {
     var records: [ControlRecord] = []
     var recordInstruction: [Int] = []
     private var setCache: [[UInt8]: UInt32] = [:]
+    /// The engine's weight sets, each once, padded to whole beats. Until `ControlPlan.init` lays
+    /// out the weight stream, a record's `weightAddress` is its set's index here.
+    private(set) var engineSets: [[UInt8]] = []
+    private var engineSetIndex: [[UInt8]: Int] = [:]
     /// Per layer, the space-to-depth image and weights its first column tile made.
     private var spaceToDepthMade: [Int: (image: UInt32, weights: UInt32)] = [:]
 
@@ -268,15 +298,27 @@ private struct PlanBuilder {
         }
     }
 
-    /// A weight set padded to whole beats; identical sets (row blocks, ones) are stored once.
+    /// An engine weight set padded to whole beats, as its index in `engineSets` (identical sets,
+    /// as row blocks and ones sets have, share one): the stream that holds it is laid out once
+    /// every record is known.
     mutating func weightSet(_ bytes: [UInt8]) throws -> (address: UInt32, beats: Int) {
         let beats = (bytes.count + beat - 1) / beat
         let padded = bytes + [UInt8](repeating: 0, count: beats * beat - bytes.count)
-        if let a = setCache[padded] { return (a, beats) }
+        if let n = engineSetIndex[padded] { return (UInt32(n), beats) }
+        engineSets.append(padded)
+        engineSetIndex[padded] = engineSets.count - 1
+        return (UInt32(engineSets.count - 1), beats)
+    }
+
+    /// Constants read as whole beats (parameter blocks), each distinct block stored once.
+    mutating func constantBlock(_ bytes: [UInt8]) throws -> UInt32 {
+        let beats = (bytes.count + beat - 1) / beat
+        let padded = bytes + [UInt8](repeating: 0, count: beats * beat - bytes.count)
+        if let a = setCache[padded] { return a }
         // Whole beats at beat-aligned addresses: a set is read as `beats` full beats.
         let a = try append(padded, alignment: beat)
         setCache[padded] = a
-        return (a, beats)
+        return a
     }
 
     /// A group's parameter block: `lanes` records of 16 bytes (bias, multiplier, shift, 0).
@@ -293,7 +335,7 @@ private struct PlanBuilder {
                 for w in [v.bias, v.multiplier, v.shift, 0] { out += littleEndian(UInt32(bitPattern: w)) }
             }
         }
-        return try weightSet(out).address
+        return try constantBlock(out)
     }
 
     /// The instruction's 12-byte quantization records of channels [from, from + count), zero past `channels`.

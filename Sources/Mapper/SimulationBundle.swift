@@ -120,6 +120,7 @@ public struct SimulationBundle: Sendable {
         var s = "# \(plan.records.count) control records, memory image \(plan.memory.count) bytes\n"
         s += "stream_bytes \(c.streamBytes)\nclock_mhz \(clock)\nmultipliers \(c.multipliers)\n"
         s += "memory memory.bin\nrecords \(plan.recordBase) \(plan.records.count)\n"
+        if plan.weightStreamBeats > 0 { s += "weights \(plan.weightStreamAddress) \(plan.weightStreamBeats)   # WEIGHT_BASE, WEIGHT_BEATS\n" }
         s += "input input.bin \(plan.inputAddress)\n"
         s += "output device_output.bin \(plan.deviceOutputAddress) \(plan.deviceOutputLength) expected_device.bin\n"
         if c.onChipBytes > 0 {

@@ -126,6 +126,12 @@ final class AcceleratorTopControlTests: XCTestCase {
             let outLast = m.output("out_last", .bool)
             let engineBeat = m.output("engine_beat", .bool)
             let activityOut = m.output("activity", .uint(48))
+            // The weight stream: every beat is taken when the LFSR says so and counted in `activity`.
+            let wtValid = m.input("wt_valid", .bool)
+            let wtReady = m.output("wt_ready", .bool)
+            for name in ["wt_set_last", "wt_wide", "weights_clear"] { m.discard(m.input(name, .bool)) }
+            m.discard(m.input("wt_mode", .uint(2)))
+            for i in 0..<b { m.discard(m.input("wt_byte_\(i)", .sint(8))) }
 
             let lfsr = m.reg("lfsr", .uint(16), reset: 0xACE1)
             lfsr.assign(cat(lfsr[0] ^ lfsr[2] ^ lfsr[3] ^ lfsr[5], lfsr.bits(15, 1)))
@@ -137,6 +143,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             let fifo = m.instance(FIFO(depth: 4, payload: .uint(8 * b + 1)).module, "echo")
             let take = m.wire("take", active && !pixelsIn && fifo.push_ready && (lfsr[0] || lfsr[1]))
             inReady.assign(take)
+            wtReady.assign(lfsr[2] || lfsr[4])
             let fire = m.wire("fire", inValid && take)
             let isPixel = inPhase == 3
             let lastPixel = m.wire("last_pixel", isPixel && pixels == pixelTotal &- 1)
@@ -154,14 +161,14 @@ final class AcceleratorTopControlTests: XCTestCase {
             var hash = Signal.uint(0, width: 48)
             for (k, port) in config.enumerated() { hash = (hash &+ (port.asUnsigned * (2 * k + 1)).resize(48)) }
             passDone.assign(0)
+            let weightBeat = mux(wtValid && wtReady, Signal.uint(1, width: 48), Signal.uint(0, width: 48))
+            activity.assign(activity &+ mux(passStart, hash, Signal.uint(0, width: 48)) &+ weightBeat)
             m.when(passStart) {
                 active.assign(1)
                 pixels.assign(0)
                 pixelTotal.assign(config[12] * config[13])
                 pixelsIn.assign(0)
-                activity.assign(activity &+ hash)
             }.elsewhen(active) {
-                m.when(fire && inPhase == 1) { activity.assign(activity &+ 1) }
                 m.when(fire && isPixel) {
                     pixels.assign(pixels &+ 1)
                     m.when(lastPixel) { pixelsIn.assign(1) }
@@ -221,6 +228,12 @@ final class AcceleratorTopControlTests: XCTestCase {
         var cmdReady = false, dataValid = false, wrReady = false, outReady = false
         var readCommands: [Command] = []
         var readCommandCycles: [Int] = []
+        // The weight stream's side: its commands and the beats taken, in order.
+        var weightPending: [Command] = []
+        var weightBeat = 0
+        var weightCmdReady = false, weightValid = false
+        var weightCommands: [Command] = []
+        var weightBeatsTaken: [[Int]] = []
         var traceCycles: [Int] = []
         /// Memory and output always ready, for timing measurements.
         var eager = false
@@ -244,8 +257,9 @@ final class AcceleratorTopControlTests: XCTestCase {
 
         /// The beat the memory offers now: B bytes from the beat's address (bytes at or above the
         /// chunk are don't-care; the memory sends what follows) and whether it is the command's last.
-        func currentBeat() -> (bytes: [Int], last: Bool)? {
-            guard let c = pending.first else { return nil }
+        func currentBeat(weights: Bool = false) -> (bytes: [Int], last: Bool)? {
+            guard let c = weights ? weightPending.first : pending.first else { return nil }
+            let beat = weights ? weightBeat : beat
             let i = beat % c.count1, j = beat / c.count1
             let a = c.address &+ j &* c.stride2 &+ i &* c.stride1
             return ((0..<b).map { Int(Self.byte(memory, (a + $0) & 0xFFFF_FFFF)) }, beat == c.count1 * c.count2 - 1)
@@ -256,7 +270,14 @@ final class AcceleratorTopControlTests: XCTestCase {
                                     "s_axil_wstrb": 15, "s_axil_bready": 1, "s_axil_arvalid": 0, "s_axil_araddr": 0,
                                     "s_axil_rready": 1, "m_rd_cmd_ready": cmdReady ? 1 : 0, "m_wr_cmd_ready": wrReady ? 1 : 0,
                                     "m_axis_tready": outReady ? 1 : 0, "s_axis_tvalid": 0, "s_axis_tlast": 0]
-            for k in 0..<b { i["s_axis_tdata_\(k)"] = 0 }
+            for k in 0..<b { i["s_axis_tdata_\(k)"] = 0; i["s_axis_wt_tdata_\(k)"] = 0 }
+            i["m_wt_cmd_ready"] = weightCmdReady ? 1 : 0
+            i["s_axis_wt_tvalid"] = 0; i["s_axis_wt_tlast"] = 0
+            if weightValid, let (bytes, last) = currentBeat(weights: true) {
+                i["s_axis_wt_tvalid"] = 1
+                i["s_axis_wt_tlast"] = last ? 1 : 0
+                for k in 0..<b { i["s_axis_wt_tdata_\(k)"] = bytes[k] }
+            }
             if dataValid, let (bytes, last) = currentBeat() {
                 i["s_axis_tvalid"] = 1
                 i["s_axis_tlast"] = last ? 1 : 0
@@ -289,6 +310,16 @@ final class AcceleratorTopControlTests: XCTestCase {
                 if c.count1 * c.count2 > 0 { pending.append(c) }
             }
             if v("m_wr_cmd_valid") == 1 && wrReady { writeCommands.append(command("m_wr_cmd")) }
+            if v("m_wt_cmd_valid") == 1 && weightCmdReady {
+                let c = command("m_wt_cmd")
+                weightCommands.append(c)
+                if c.count1 * c.count2 > 0 { weightPending.append(c) }
+            }
+            if i["s_axis_wt_tvalid"] == 1 && v("s_axis_wt_tready") == 1 {
+                weightBeatsTaken.append((0..<b).map { i["s_axis_wt_tdata_\($0)", default: 0] })
+                weightBeat += 1
+                if let c = weightPending.first, weightBeat == c.count1 * c.count2 { weightPending.removeFirst(); weightBeat = 0 }
+            }
             if i["s_axis_tvalid"] == 1 && v("s_axis_tready") == 1 {
                 beat += 1
                 if let c = pending.first, beat == c.count1 * c.count2 { pending.removeFirst(); beat = 0 }
@@ -322,6 +353,8 @@ final class AcceleratorTopControlTests: XCTestCase {
                 }
             }
             cmdReady = eager || rng.below(3) != 0
+            weightCmdReady = eager || rng.below(3) != 0
+            weightValid = eager || rng.below(3) != 0
             dataValid = eager || rng.below(4) != 0
             wrReady = eager || rng.below(2) != 0
             outReady = eager || rng.below(4) != 0
@@ -350,7 +383,8 @@ final class AcceleratorTopControlTests: XCTestCase {
     }
 
     /// What the controller must do with `record` (docs/control.md): its read commands after the
-    /// record fetch, its write command, and the beats the execution unit sees (phase, bytes).
+    /// record fetch, its write command, and the beats the execution unit sees (phase, bytes) on the
+    /// data stream. Its weights come on the weight stream (`weightStream`).
     private static func expected(_ r: Record, memory: [Int: UInt8], b: Int)
         -> (reads: [Command], write: Command?, beats: [(phase: Int, bytes: [Int])])
     {
@@ -366,7 +400,6 @@ final class AcceleratorTopControlTests: XCTestCase {
         if r.loadParams && r.paramRecords > 0 {
             fetch(Command(address: r.parameterAddress, chunk: 16, count1: r.paramRecords, stride1: 16, count2: 1, stride2: 0), phase: 0)
         }
-        if r.op == 1 { fetch(Command(address: r.weightAddress, chunk: b, count1: r.weightBeats, stride1: b, count2: 1, stride2: 0), phase: 1) }
         let out = Command(address: r.outputAddress, chunk: r.outChunk, count1: r.outputCols, stride1: r.outputPixelStride,
                           count2: r.outputRows, stride2: r.outputRowStride)
         if r.residual && r.writes {
@@ -390,6 +423,26 @@ final class AcceleratorTopControlTests: XCTestCase {
             }
         } }
         return (reads, r.writes ? out : nil, beats)
+    }
+
+    /// Lays the records' weight sets out as the weight stream from `base` (docs/control.md, "Weight
+    /// stream"): each conv record with weight beats points at the next set, in record order. Returns
+    /// the stream's beats.
+    private static func streamWeights(_ records: inout [Record], base: Int, b: Int) -> Int {
+        var beats = 0
+        for n in records.indices where records[n].op == 1 && records[n].magic == 0xC5 && records[n].weightBeats > 0 {
+            records[n].weightAddress = base + beats * b
+            beats += records[n].weightBeats
+        }
+        return beats
+    }
+
+    /// The weight stream's read commands for `beats` beats from `base`: WeightStreamer.commandBeats
+    /// at a time.
+    private static func weightCommands(base: Int, beats: Int, b: Int) -> [Command] {
+        stride(from: 0, to: beats, by: WeightStreamer.commandBeats).map {
+            Command(address: base + $0 * b, chunk: b, count1: min(WeightStreamer.commandBeats, beats - $0), stride1: b, count2: 1, stride2: 0)
+        }
     }
 
     // MARK: the test
@@ -442,6 +495,8 @@ final class AcceleratorTopControlTests: XCTestCase {
         // Record 7, for a second run: magic right, op 3.
         var badOp = records[4]; badOp.op = 3
         records.append(badOp)
+        let weightBase = 0x2000
+        let weightBeats = Self.streamWeights(&records, base: weightBase, b: b)
 
         let recordBase = 0x8_0100
         var memory: [Int: UInt8] = [:]
@@ -453,7 +508,8 @@ final class AcceleratorTopControlTests: XCTestCase {
         let readBack = [O.status, O.recordsDone, O.cyclesLo, O.cyclesHi, O.stallInput, O.stallOutput, O.engineBeats,
                         O.pruneActive, O.currentLayer, O.errorRecord, O.recordBase, O.recordCount, O.id, O.config,
                         O.layersDone, O.layerDoneIndex, O.layerDoneCycles, O.layerDoneEngineBeats]
-        var ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, records.count), .write(O.control, 3), .waitIrq]
+        var ops: [LiteOp] = [.write(O.weightBase, weightBase), .write(O.weightBeats, weightBeats), .write(O.recordBase, recordBase),
+                             .write(O.recordCount, records.count), .write(O.control, 3), .waitIrq]
         ops += readBack.map { .read($0) }
         ops += [.write(O.irqAck, 2), .read(O.status)]
         // A second run starting at the bad-op record stops at once with ERROR_RECORD 0 and the
@@ -485,6 +541,11 @@ final class AcceleratorTopControlTests: XCTestCase {
         reads.append(Command(address: recordBase + 128 * 7, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
         XCTAssertEqual(bench.readCommands, reads)
         XCTAssertEqual(bench.writeCommands, writes)
+        // The weight stream: read whole in both runs that start; the second one stops at its first
+        // record and drops every beat before it reports done, so nothing is left in flight.
+        let stream = (0..<weightBeats).map { n in (0..<b).map { Int(Bench.byte(memory, weightBase + n * b + $0)) } }
+        XCTAssertEqual(bench.weightCommands, Array(repeating: Self.weightCommands(base: weightBase, beats: weightBeats, b: b), count: 2).flatMap { $0 })
+        XCTAssertEqual(bench.weightBeatsTaken, stream + stream)
         let echoed = beats.map { beat in beat.bytes.enumerated().map { $0.offset == b - 1 ? $0.element ^ (beat.phase << 6) : $0.element } }
         XCTAssertEqual(bench.outBeats.count, echoed.count)
         for (k, (seen, want)) in zip(bench.outBeats, echoed).enumerated() where seen != want {
@@ -537,7 +598,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         let c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
         let b = c.streamBytes
         let layers = [4, 4, 9, 9, 9, 70001, 4, 12]
-        let records = layers.enumerated().map { n, layer in
+        var records = layers.enumerated().map { n, layer in
             Record(op: n % 3 == 2 ? 2 : 1, mode: 1, first: true, last: n % 2 == 1, loadParams: n % 2 == 0, layer: layer,
                    regionRows: 1 + n % 2, regionCols: 12 + 5 * n, row0: 0, col0: 0, imageRows: 2, imageCols: 60,
                    inputAddress: 0x1_0000 + 0x400 * n, inputPixelStride: 4, inputRowStride: 240, inChunk: 4, fillValue: 0,
@@ -551,6 +612,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             if let last = runs.last, last.layer == layer { runs[runs.count - 1].lastRecord = n } else { runs.append((layer, n)) }
         }
         XCTAssertEqual(runs.count, 5)
+        let weightBeats = Self.streamWeights(&records, base: 0x2000, b: b)
         let recordBase = 0x8000
         var memory: [Int: UInt8] = [:]
         for (n, rec) in records.enumerated() {
@@ -559,12 +621,13 @@ final class AcceleratorTopControlTests: XCTestCase {
         typealias O = AxiLiteRegisters.Offset
         let snapshot = [O.layersDone, O.layerDoneIndex, O.layerDoneCycles, O.layerDoneStallInput, O.layerDoneStallOutput,
                         O.layerDoneEngineBeats, O.layersDone]
-        var ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, records.count), .write(O.control, 3)]
+        var ops: [LiteOp] = [.write(O.weightBase, 0x2000), .write(O.weightBeats, weightBeats), .write(O.recordBase, recordBase),
+                             .write(O.recordCount, records.count), .write(O.control, 3)]
         for run in runs { ops += [.waitTraces(run.lastRecord + 1)] + snapshot.map { .read($0) } }
         ops += [.waitIrq] + [O.cyclesLo, O.cyclesHi, O.stallInput, O.stallOutput, O.engineBeats].map { .read($0) }
             + snapshot.map { .read($0) }
         // A second run is cleared at start: one record, one layer, whose figures are the run's.
-        ops += [.write(O.irqAck, 2), .write(O.recordCount, 1), .write(O.control, 3), .waitIrq]
+        ops += [.write(O.irqAck, 2), .write(O.weightBeats, records[0].weightBeats), .write(O.recordCount, 1), .write(O.control, 3), .waitIrq]
             + [O.cyclesLo, O.stallInput, O.stallOutput, O.engineBeats].map { .read($0) } + snapshot.map { .read($0) }
         let sim = try Simulator(Design(top: Self.bench(AcceleratorTop(config: c, executionUnit: Self.standIn(c)).module, bytes: b)))
         let result = try controlCosimulate(sim, Bench(memory: memory, b: b, rng: SplitMix(state: 0x1A7E), ops: ops),
@@ -643,8 +706,8 @@ final class AcceleratorTopControlTests: XCTestCase {
             for (k, byte) in rec.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte }
         }
         typealias O = AxiLiteRegisters.Offset
-        let ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, 2), .write(O.control, 3), .waitIrq,
-                             .read(O.status), .read(O.recordsDone)]
+        let ops: [LiteOp] = [.write(O.weightBase, weightAddress), .write(O.weightBeats, conv.weightBeats), .write(O.recordBase, recordBase),
+                             .write(O.recordCount, 2), .write(O.control, 3), .waitIrq, .read(O.status), .read(O.recordsDone)]
         let top = try AcceleratorTop(config: c)
         let sim = try Simulator(Design(top: Self.bench(top.module, bytes: b)))
         let result = try controlCosimulate(sim, Bench(memory: memory, b: b, rng: SplitMix(state: 5), ops: ops), maxCycles: 3000,
@@ -697,19 +760,22 @@ final class AcceleratorTopControlTests: XCTestCase {
                           inputRowStride: 160, inChunk: 4, fillValue: 0, outChunk: 4, weightAddress: 0x2000, weightBeats: 1,
                           paramRecords: 4, parameterAddress: 0x3000)
         let recordBase = 0x8000, count = 4
+        var passes = [Record](repeating: pass, count: count)
+        let weightBeats = Self.streamWeights(&passes, base: 0x2000, b: b)
         var memory: [Int: UInt8] = [:]
-        for n in 0..<count { for (k, byte) in pass.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte } }
+        for n in 0..<count { for (k, byte) in passes[n].bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte } }
         typealias O = AxiLiteRegisters.Offset
         var bench = Bench(memory: memory, b: b, rng: SplitMix(state: 1),
-                          ops: [.write(O.recordBase, recordBase), .write(O.recordCount, count), .write(O.control, 3), .waitIrq])
+                          ops: [.write(O.weightBase, 0x2000), .write(O.weightBeats, weightBeats), .write(O.recordBase, recordBase),
+                                .write(O.recordCount, count), .write(O.control, 3), .waitIrq])
         bench.eager = true
         let sim = try Simulator(Design(top: Self.bench(AcceleratorTop(config: c, executionUnit: Self.standIn(c)).module, bytes: b)))
         let result = try controlCosimulate(sim, bench, maxCycles: 3000, window: 256).bench
         let own = Self.expected(pass, memory: memory, b: b).reads
         XCTAssertEqual(result.readCommands, Self.readOrder(recordBase: recordBase, b: b, count: count, commands: [own, own, own, own]))
-        guard result.traceCycles.count == count, result.readCommandCycles.count == count + 3 * count else { return }
-        // Commands: R0, pass 0 (3), R1, R2, pass 1 (3), R3, pass 2 (3), pass 3 (3).
-        let firstOf = [1, 6, 10, 13].map { result.readCommandCycles[$0] }
+        guard result.traceCycles.count == count, result.readCommandCycles.count == count + 2 * count else { return }
+        // Commands: R0, pass 0 (2: parameters, pixels), R1, R2, pass 1 (2), R3, pass 2 (2), pass 3 (2).
+        let firstOf = [1, 5, 8, 10].map { result.readCommandCycles[$0] }
         let passStart = { (k: Int) in result.traceCycles[k - 1] - 1 + ControlUnit.fastPassGapCycles }
         XCTAssertLessThan(firstOf[1], result.traceCycles[0], "pass 1's commands go out while pass 0 runs")
         XCTAssertEqual(firstOf[2], passStart(1) + ControlUnit.earlyIssueCycles)
@@ -751,6 +817,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         // Besides the draw: one region wholly inside its image, one wholly outside (left of it).
         records[0].row0 = 0; records[0].col0 = 1; records[0].imageRows = 6; records[0].imageCols = 6
         records[1].col0 = -records[1].regionCols
+        let weightBeats = Self.streamWeights(&records, base: 0x20_0000, b: b)
         // The draw covers regions wholly outside, partly inside and wholly inside the image.
         let inImage = records.map { r in
             (0..<r.regionRows).filter { (0..<r.imageRows).contains(r.row0 + $0) }.count
@@ -765,7 +832,8 @@ final class AcceleratorTopControlTests: XCTestCase {
             for (k, byte) in rec.bytes(sequence: n).enumerated() { memory[recordBase + 128 * n + k] = byte }
         }
         typealias O = AxiLiteRegisters.Offset
-        let ops: [LiteOp] = [.write(O.recordBase, recordBase), .write(O.recordCount, records.count), .write(O.control, 3), .waitIrq,
+        let ops: [LiteOp] = [.write(O.weightBase, 0x20_0000), .write(O.weightBeats, weightBeats), .write(O.recordBase, recordBase),
+                             .write(O.recordCount, records.count), .write(O.control, 3), .waitIrq,
                              .read(O.status), .read(O.recordsDone), .read(O.engineBeats)]
         let sim = try Simulator(Design(top: Self.bench(AcceleratorTop(config: c, executionUnit: Self.standIn(c)).module, bytes: b)))
         let result = try controlCosimulate(sim, Bench(memory: memory, b: b, rng: SplitMix(state: 3), ops: ops), maxCycles: 8000,

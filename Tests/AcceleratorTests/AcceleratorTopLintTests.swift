@@ -32,6 +32,9 @@ final class AcceleratorTopLintTests: XCTestCase {
         ]
         expected += command("m_rd_cmd", true)
         expected += [("s_axis_tvalid", 1, true), ("s_axis_tready", 1, false), ("s_axis_tdata", 8 * b, true), ("s_axis_tlast", 1, true)]
+        expected += command("m_wt_cmd", true)
+        expected += [("s_axis_wt_tvalid", 1, true), ("s_axis_wt_tready", 1, false), ("s_axis_wt_tdata", 8 * b, true),
+                     ("s_axis_wt_tlast", 1, true)]
         expected += command("m_wr_cmd", true)
         expected += [("m_axis_tvalid", 1, false), ("m_axis_tready", 1, true), ("m_axis_tdata", 8 * b, false),
                      ("m_axis_tkeep", b, false), ("m_axis_tlast", 1, false), ("trace_record_done", 1, false), ("trace_layer", 16, false)]

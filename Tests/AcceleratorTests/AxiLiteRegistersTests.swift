@@ -43,7 +43,7 @@ final class AxiLiteRegistersTests: XCTestCase {
         var figures: [String: Int] = [:]
         var cycles = 0
         // The model of the register file.
-        var recordBase = 0, recordCount = 0, irqEnable = false, done = false
+        var recordBase = 0, recordCount = 0, weightBase = 0, weightBeats = 0, irqEnable = false, done = false
         var startsExpected = 0, startsSeen = 0
         var writesAnswered = 0, readsAnswered = 0
 
@@ -104,6 +104,8 @@ final class AxiLiteRegistersTests: XCTestCase {
             case O.onChipRawStalls: return i["onchip_raw_stalls"]!
             case O.ramSBytes: return ramS
             case O.ramMBytes: return ramM
+            case O.weightBase: return weightBase
+            case O.weightBeats: return weightBeats
             default: return 0
             }
         }
@@ -116,6 +118,8 @@ final class AxiLiteRegistersTests: XCTestCase {
             switch address & ~3 {
             case O.recordBase: recordBase = merge(recordBase)
             case O.recordCount: recordCount = merge(recordCount)
+            case O.weightBase: weightBase = merge(weightBase)
+            case O.weightBeats: weightBeats = merge(weightBeats)
             case O.control where strobe & 1 == 1:
                 irqEnable = data & 2 != 0
                 if data & 1 != 0 { startsExpected += 1; done = false }
@@ -203,7 +207,7 @@ final class AxiLiteRegistersTests: XCTestCase {
                        O.cyclesHi, O.stallInput, O.stallOutput, O.engineBeats, O.pruneActive, O.currentLayer, O.errorRecord,
                        O.layersDone, O.layerDoneIndex, O.layerDoneCycles, O.layerDoneStallInput, O.layerDoneStallOutput,
                        O.layerDoneEngineBeats, O.onChipReadBeats, O.onChipWriteBeats, O.onChipRawStalls, O.ramSBytes, O.ramMBytes,
-                       0x6C, 0x7FC, 0xFFC]
+                       O.weightBase, O.weightBeats, 0x74, 0x7FC, 0xFFC]
         var ops: [Op] = [.figures]
         for _ in 0..<90 {
             switch rng.below(10) {

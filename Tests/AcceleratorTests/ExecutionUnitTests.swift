@@ -176,6 +176,8 @@ final class ExecutionUnitTests: XCTestCase {
 
     /// The unit behind a deep FIFO of phase-tagged beats (pushed by the stimulus at fixed cycles;
     /// `gate` makes random gaps in `in_valid`), so the open-loop stimulus still obeys valid/ready.
+    /// Weight beats (phase 1 in the stimulus) go into a FIFO of their own in front of `wt_*`, with
+    /// their set's layout and last-beat flag, as the WeightStreamer hands them over.
     private func bench(_ c: AcceleratorConfig) throws -> Module {
         let b = c.streamBytes
         let eu = try ExecutionUnit(config: c).module()
@@ -185,7 +187,8 @@ final class ExecutionUnitTests: XCTestCase {
             let f = m.instance(feed.module, "beat_fifo")
             f.push_valid.assign(m.input("feed_push", .bool))
             let phase = m.input("feed_phase", .uint(2))
-            f.push_payload.assign(cat([phase] + (0 ..< b).reversed().map { m.input("feed_byte_\($0)", .sint(8)) }))
+            let feedBytes = (0 ..< b).map { m.input("feed_byte_\($0)", .sint(8)) }
+            f.push_payload.assign(cat([phase] + feedBytes.reversed()))
             m.output("feed_ready", f.push_ready)
             m.output("feed_count", f.count)
             m.discard(f.full)
@@ -195,7 +198,26 @@ final class ExecutionUnitTests: XCTestCase {
             f.pop_ready.assign(u.in_ready && gate)
             u.in_phase.assign(f.pop_payload.bits(8 * b + 1, 8 * b))
             for i in 0 ..< b { u.port("in_byte_\(i)").assign(f.pop_payload.bits(8 * i + 7, 8 * i).asSigned) }
-            let fed = Set(["in_valid", "in_phase", "clk", "rst"] + (0 ..< b).map { "in_byte_\($0)" })
+            let w = m.instance(feed.module, "weight_fifo")
+            let wtFields = [m.input("wt_feed_last", .bool), m.input("wt_feed_wide", .bool)]
+            w.push_valid.assign(m.input("wt_feed_push", .bool))
+            // The FIFO's two tag bits are the set's last-beat flag and wide flag; the bench pushes a
+            // pass's weights after its start, so the set's mode is the running pass's.
+            w.push_payload.assign(cat(wtFields + feedBytes.reversed()))
+            m.discard(w.push_ready)
+            m.discard(w.count)
+            m.discard(w.full)
+            m.discard(w.empty)
+            u.wt_valid.assign(w.pop_valid && gate)
+            w.pop_ready.assign(u.wt_ready && gate)
+            u.wt_set_last.assign(w.pop_payload[8 * b + 1])
+            u.wt_wide.assign(w.pop_payload[8 * b])
+            let mode = m.input("mode", .uint(2))
+            u.wt_mode.assign(mode)
+            for i in 0 ..< b { u.port("wt_byte_\(i)").assign(w.pop_payload.bits(8 * i + 7, 8 * i).asSigned) }
+            let fed = Set(["in_valid", "in_phase", "clk", "rst", "wt_valid", "wt_set_last", "wt_wide", "wt_mode", "mode"]
+                          + (0 ..< b).flatMap { ["in_byte_\($0)", "wt_byte_\($0)"] })
+            u.mode.assign(mode)
             for p in eu.portList where p.isInput && !fed.contains(p.name) { u.port(p.name).assign(m.input(p.name, p.type)) }
             for p in eu.portList where !p.isInput { m.output(p.name, u.port(p.name)) }
         }
@@ -228,12 +250,21 @@ final class ExecutionUnitTests: XCTestCase {
             var cycles = [[String: Int]](repeating: [:], count: span)
             cycles[0] = pass.fields.merging(["pass_start": 1]) { $1 }
             cycles[1]["pass_start"] = 0
+            let weightBeats = pass.beats.filter { $0.phase == 1 }.count
+            var weightBeat = 0
             for (i, beat) in pass.beats.enumerated() {
-                var d = ["feed_push": 1, "feed_phase": beat.phase]
+                var d = ["feed_push": 1, "feed_phase": beat.phase, "wt_feed_push": 0]
+                if beat.phase == 1 {
+                    // A weight beat: into the weight FIFO, with its set's layout.
+                    weightBeat += 1
+                    d = ["feed_push": 0, "wt_feed_push": 1, "wt_feed_last": weightBeat == weightBeats ? 1 : 0,
+                         "wt_feed_wide": pass.fields["wide", default: 0] != 0 && pass.fields["mode"] == 1 ? 1 : 0]
+                }
                 for j in 0 ..< b { d["feed_byte_\(j)"] = beat.bytes[j] }
                 cycles[1 + i].merge(d) { $1 }
             }
             cycles[1 + pass.beats.count]["feed_push"] = 0
+            cycles[1 + pass.beats.count]["wt_feed_push"] = 0
             // Random input gaps and output back-pressure, with a long output stall now and then.
             var stall = 0
             for t in 0 ..< span {

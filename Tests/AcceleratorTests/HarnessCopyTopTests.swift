@@ -64,6 +64,11 @@ final class HarnessCopyTopTests: XCTestCase {
             let inPhase = m.input("in_phase", .uint(2))
             let inBytes = m.inputs("in_byte", count: b, .sint(8))
             let outReady = m.input("out_ready", .bool)
+            // Copies load no weights: the weight port is never ready.
+            for name in ["wt_valid", "wt_set_last", "wt_wide", "weights_clear"] { m.discard(m.input(name, .bool)) }
+            m.discard(m.input("wt_mode", .uint(2)))
+            for i in 0..<b { m.discard(m.input("wt_byte_\(i)", .sint(8))) }
+            m.output("wt_ready", Signal.false)
 
             let full = m.reg("full", .bool, reset: 0)
             let left = m.reg("left", .uint(32), reset: 0)

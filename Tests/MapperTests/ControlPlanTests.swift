@@ -529,6 +529,49 @@ final class ControlPlanTests: XCTestCase {
         try refused({ $0.weightBeats = 16 }, "the pointwise set has 1536")
     }
 
+    /// The weight stream (docs/control.md): every set a pass loads, in record order, from
+    /// WEIGHT_BASE on, a set that several passes load (a layer's row blocks) once per loading pass;
+    /// a pass that keeps its set points at the one it keeps. ControlModel takes the sets from the
+    /// stream as the RTL does and refuses records whose sets are out of the stream's order.
+    func testTheWeightStreamHoldsEveryLoadedSetInRecordOrder() throws {
+        var m = NetBuilder(seed: 71)
+        let x = m.input([1, 40, 12, 16])
+        let expanded = m.conv(x, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let filtered = m.depthwise(expanded, kernel: (3, 3), stride: 1, multiplier: 1, padding: .same)
+        m.output(m.mean(m.conv(filtered, outputs: 32, kernel: (3, 3), stride: 1, padding: .same, activation: .none)))
+        // At the small configuration (64 positions a pass) the 40×12 layers run as row blocks.
+        let plan = try ControlPlan(program: try Mapper.compile(m.net, config: Self.configs[1], options: .externalOnly))
+        let b = plan.config.streamBytes
+        var at = Int(plan.weightStreamAddress), kept: UInt32?
+        for r in plan.records where r.op == .conv {
+            if r.weightBeats == 0 {
+                XCTAssertEqual(r.weightAddress, kept, "a keeping pass points at the set it keeps")
+                continue
+            }
+            XCTAssertEqual(Int(r.weightAddress), at, "record \(r.sequence): the stream's next set")
+            kept = r.weightAddress
+            at += r.weightBeats * b
+        }
+        XCTAssertEqual(at, Int(plan.weightStreamAddress) + plan.weightStreamBeats * b, "WEIGHT_BEATS covers exactly the loaded sets")
+        XCTAssertTrue(plan.records.contains { $0.op == .conv && $0.weightBeats == 0 }, "MEAN's passes keep their ones set")
+        // The 40-row layers run as row blocks that load the same sets again: the stream repeats them.
+        let loads = plan.records.filter { $0.op == .conv && $0.weightBeats > 0 }
+        let distinct = Set(loads.map { Array(plan.memory[Int($0.weightAddress) ..< Int($0.weightAddress) + $0.weightBeats * b]) })
+        XCTAssertLessThan(distinct.count, loads.count, "a set loaded by several passes is in the stream once per pass")
+
+        // Two loading passes whose sets are swapped: the stream's order is broken.
+        var records = plan.records
+        let first = records.firstIndex { $0.op == .conv && $0.weightBeats > 0 }!
+        let second = records.indices.first { $0 > first && records[$0].op == .conv && records[$0].weightBeats == records[first].weightBeats }!
+        (records[first].weightAddress, records[second].weightAddress) = (records[second].weightAddress, records[first].weightAddress)
+        let model = try ControlModel(config: plan.config, recordStream: try ControlRecord.encodeStream(records))
+        model.weightStream = (plan.weightStreamAddress, plan.weightStreamBeats)
+        var memory = DeviceMemory(external: plan.memory, config: plan.config)
+        XCTAssertThrowsError(try model.run(memory: &memory)) { e in
+            XCTAssertTrue("\(e)".contains("control record \(first)") && "\(e)".contains("the weight stream's next set"), "\(e)")
+        }
+    }
+
     func testAPassWithoutWeightBeatsNeedsASetOfItsModeLoadedBefore() throws {
         var m = NetBuilder(seed: 9)
         m.output(m.mean(m.input([1, 7, 7, 40])))

@@ -38,6 +38,18 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     output s_axis_tready,
     input [8*B-1:0] s_axis_tdata,
     input s_axis_tlast,
+    output m_wt_cmd_valid,
+    input m_wt_cmd_ready,
+    output [31:0] m_wt_cmd_address,
+    output [7:0] m_wt_cmd_chunk,
+    output [15:0] m_wt_cmd_count1,
+    output [31:0] m_wt_cmd_stride1,
+    output [15:0] m_wt_cmd_count2,
+    output [31:0] m_wt_cmd_stride2,
+    input s_axis_wt_tvalid,
+    output s_axis_wt_tready,
+    input [8*B-1:0] s_axis_wt_tdata,
+    input s_axis_wt_tlast,
     output m_wr_cmd_valid,
     input m_wr_cmd_ready,
     output [31:0] m_wr_cmd_address,
@@ -169,6 +181,16 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     assign s_axil_rresp = 2'd0;
     wire start = write && s_axil_awaddr == 12'h008 && s_axil_wdata[0] && !busy;
     wire pass_over = state == RUN && in_left == 32'd0 && out_left == 32'd0 && !rd_pending && !wr_pending;
+    // Copy passes read no weights: the weight stream stays idle.
+    assign m_wt_cmd_valid = 1'b0;
+    assign m_wt_cmd_address = 32'd0;
+    assign m_wt_cmd_chunk = 8'd0;
+    assign m_wt_cmd_count1 = 16'd0;
+    assign m_wt_cmd_stride1 = 32'd0;
+    assign m_wt_cmd_count2 = 16'd0;
+    assign m_wt_cmd_stride2 = 32'd0;
+    assign s_axis_wt_tready = 1'b0;
+    wire unused_wt = &{1'b0, m_wt_cmd_ready, s_axis_wt_tvalid, s_axis_wt_tdata, s_axis_wt_tlast};
     wire unused_ok = &{1'b0, s_axil_wstrb, record[1023:808], record[799:512], record[383:288], record[63:48], record[23:10], record[8:4]};
 
     always @(posedge clk) begin
