@@ -80,6 +80,8 @@ public enum ControlCycleModel {
         var weightBeats: Int
         /// Cycles its parameter records take on the data port (from external memory, first).
         var paramCycles: Double
+        /// Bytes a cycle it moves to and from external memory on the data port after its parameters.
+        var externalRate: Double
     }
 
     static func body(_ r: ControlRecord, config c: AcceleratorConfig, memory: Memory) -> Body {
@@ -129,7 +131,8 @@ public enum ControlCycleModel {
         let commands = [paramBeats > 0, residual > 0, dataBeats > 0].filter { $0 }.count
         let onChipOnly = paramBeats == 0 && (residual == 0 || residualOnChip) && (dataBeats == 0 || pixelsOnChip)
         return Body(stream: Int(stream.rounded(.up)), pixels: Int(pixelBeats.rounded(.up)), tail: tail, commands: commands,
-                    onChipOnly: onChipOnly, conv: r.op == .conv, weightBeats: weights, paramCycles: paramPhase)
+                    onChipOnly: onChipOnly, conv: r.op == .conv, weightBeats: weights, paramCycles: paramPhase,
+                    externalRate: stream > paramPhase ? Double(dataReads + writes - params * 16) / (stream - paramPhase) : 0)
     }
 
     /// How much sooner a split window's last results are out than a standard window's: the
@@ -212,17 +215,18 @@ public enum ControlCycleModel {
         let weightRate = Double(c.streamBytes) / weightBeat
         /// Set j's load: from the later of the set before it going active, the stream's next beat and
         /// its announcement (the cycle after its record is in), a beat per `weightBeat` cycles,
-        /// longer where it shares the memory with the parameter records of the pass running
-        /// (`parameters`, their cycles). Returns the cycle of its last beat and what the sharing
-        /// cost. (The record fetched meanwhile takes the memory's idle cycles while the set swaps.)
-        func loadSet(_ j: Int, parameters: (Double, Double)?) -> (done: Double, shared: Double) {
+        /// longer where it shares the memory with the data port's external transfers of the pass
+        /// running (`sharing`: windows of from, to, bytes a cycle). Returns the cycle of its last
+        /// beat and what the sharing cost. (The record fetched meanwhile takes the memory's idle
+        /// cycles while the set swaps.)
+        func loadSet(_ j: Int, sharing: [(Double, Double, Double)]) -> (done: Double, shared: Double) {
             let from = max(Double(swapped + 1), streamAt, Double(arrival[j] + 2))
             setFrom[j] = from
             let alone = Double(bodies[j].weightBeats) * weightBeat
             var shared = 0.0
-            if let (p0, p1) = parameters, p1 > p0 {
+            for (p0, p1, rate) in sharing where p1 > p0 {
                 let overlap = max(0, min(p1, from + alone) - max(p0, from))
-                shared = contention(overlap, Double(16 * c.parameterRecordsPerBeat), weightRate)
+                shared += contention(overlap, rate, weightRate)
             }
             let done = from + alone - weightBeat + shared
             streamAt = done + weightBeat
@@ -242,7 +246,7 @@ public enum ControlCycleModel {
             if b.conv {
                 var weightsIn = start[k]
                 if b.weightBeats > 0 {
-                    var done = setDone[k] ?? loadSet(k, parameters: nil).done
+                    var done = setDone[k] ?? loadSet(k, sharing: []).done
                     // Its own parameter records, where they come while the set still loads, share
                     // the memory with it.
                     let overlap = max(0, min(Double(dataStart) + b.paramCycles, done) - max(Double(dataStart), setFrom[k]))
@@ -255,10 +259,13 @@ public enum ControlCycleModel {
                 armed = weightsIn + armingCycles
             }
             // The next pass's set loads while this pass runs; where that overlaps this pass's
-            // parameter records, both share the memory and both take longer.
+            // external transfers (its parameter records, then the rest), both share the memory and
+            // both take longer.
             var paramsSlowed = 0.0
             if k >= 1, k + 1 < count, bodies[k + 1].weightBeats > 0 {
-                let loaded = loadSet(k + 1, parameters: (Double(dataStart), Double(dataStart) + b.paramCycles))
+                let params = Double(dataStart) + b.paramCycles
+                let loaded = loadSet(k + 1, sharing: [(Double(dataStart), params, Double(16 * c.parameterRecordsPerBeat)),
+                                                      (params, Double(dataStart + b.stream), b.externalRate)])
                 setDone[k + 1] = loaded.done
                 paramsSlowed = loaded.shared
             }
