@@ -120,6 +120,7 @@ public struct AcceleratorTop {
             weights.weight_beats.assign(regs.weight_beats)
             weights.flush.assign(ctrl.weights_flush)
             ctrl.weights_idle.assign(weights.idle)
+            ctrl.sets_held.assign(weights.sets_held)
             for name in ["set_push", "set_beats", "set_mode", "set_wide"] { weights.port(name).assign(ctrl.port(name)) }
             for name in ["wt_valid", "wt_set_last", "wt_mode", "wt_wide"] { exec.port(name).assign(weights.port(name)) }
             for i in 0..<b { exec.port("wt_byte_\(i)").assign(weights.port("wt_byte_\(i)")) }

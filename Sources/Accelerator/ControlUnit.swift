@@ -302,8 +302,11 @@ public struct ControlUnit {
 
             let commandTargets = [rdAddress, rdChunk, rdCount1, rdStride1, rdCount2, rdStride2]
             let ownCommands = clip.commands(f, beat: b), earlyCommands = early.commands(nf, beat: b)
-            // Records are fetched in order, at most two past the running one.
-            let wantFetch = m.wire("want_fetch", fetchIndex < recordCount && fetchIndex <= recordIndex &+ 2)
+            // Records are fetched in order, at most two past the running one, and only while the weight
+            // streamer has room for the sets they may announce (always, with three records held).
+            let setsHeld = m.input("sets_held", .uint(addressWidth(WeightStreamer.setDepth + 1)))
+            let setRoom = m.wire("set_room", .bool)   // assigned where the announcements are made
+            let wantFetch = m.wire("want_fetch", fetchIndex < recordCount && fetchIndex <= recordIndex &+ 2 && setRoom)
             let issueSlot = m.wire("issue_slot", inState(.pass) && !rdValid)
             let ownLeft = needCommand.dropFirst().reduce(needCommand[0]) { $0 || $1 }
             let issueFetch = m.wire("issue_fetch", issueSlot && !ownLeft && wantFetch)
@@ -412,6 +415,8 @@ public struct ControlUnit {
             let arrivedBeats = m.wire("arrived_weight_beats", mux(arrivedAhead, aheadWords[10], nextWords[10]).bits(15, 0))
             let arrivedConv = arrivedWord0.bits(31, 24) == ControlRecordFields.magic && arrivedWord0.bits(3, 0) == ControlRecordFields.opConv
             m.output("set_push", recordArrived && arrivedConv && arrivedBeats != 0)
+            // Sets held, fetches in flight and the announcement on its way each may take a place.
+            setRoom.assign(setsHeld.extend(to: 4) &+ fetchesPending.extend(to: 4) &+ recordArrived.extend(to: 4) < WeightStreamer.setDepth)
             m.output("set_beats", arrivedBeats)
             m.output("set_mode", arrivedWord0.bits(5, 4))
             m.output("set_wide", arrivedWord0[18])

@@ -27,7 +27,8 @@ public struct WeightStreamer {
     /// 256·B / 64 cycles (512 at B = 128), and a memory that answers late stalls the run instead
     /// of the unit asking for more.
     public static let windowBeats = 256
-    /// Sets announced and not yet loaded: the control unit holds at most three records, so four.
+    /// Sets announced and not yet loaded: the control unit holds at most three records, so four;
+    /// it fetches a record only while `sets_held` plus its fetches in flight leave room.
     public static let setDepth = 4
 
     public init(config c: AcceleratorConfig) throws {
@@ -86,9 +87,10 @@ public struct WeightStreamer {
             let wideRing = (0 ..< depth).map { m.reg("set_wide_\($0)", .bool, reset: 0) }
             let writeAt = m.reg("set_write_at", .uint(ab), reset: 0)
             let readAt = m.reg("set_read_at", .uint(ab), reset: 0)
-            let held = m.reg("sets_held", .uint(addressWidth(depth + 1)), reset: 0)
+            let held = m.reg("set_count", .uint(addressWidth(depth + 1)), reset: 0)
             let headBeats = m.wire("head_beats", select(readAt, beatsRing))
             let hasSet = m.wire("has_set", held != 0)
+            m.output("sets_held", held)
             m.when(setPush) {
                 for n in 0 ..< depth {
                     m.when(writeAt == n) {
