@@ -106,7 +106,7 @@ public enum ControlCycleModel {
         // A wide pass's engine beat is one position, so like a folded pass it ends as its last
         // position enters the engine (measured: 90 cycles for MobileNetV2's 7×7 320 → 1280 passes
         // of 32 weight and 49 on-chip pixel beats at B = 64, as for folded ones).
-        case (.conv, .folded, false), (.conv, .pointwise, false) where r.wide:
+        case (.conv, let mode, false) where mode == .folded || (mode == .pointwise && r.wide):
             tail = tailFoldedIntermediate + ControlRecordFields.recordBytes / c.streamBytes
         case (_, _, false): tail = r.padBottom > 0 && r.mode != .pointwise ? tailIntermediateAfterPaddingRow : tailIntermediate
         // A split window's sums leave the engine in its pointwise mode, without the channel adder.
