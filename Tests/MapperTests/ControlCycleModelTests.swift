@@ -85,3 +85,21 @@ final class ControlCycleModelTests: XCTestCase {
                        [189, 112, 49, 68])
     }
 }
+
+extension ControlCycleModelTests {
+    /// Weight-bound passes (MobileNetV2's FC at B = 128: 18 weight beats, 2 on-chip positions, 64
+    /// bytes a cycle) follow the weight stream's pace: a set's 18 beats take a cycle every 2, so its
+    /// last comes 34 cycles after its first; the execution unit sees it whole a cycle later, latches
+    /// and swaps it in over the next two, and takes the next set's first beat in the cycle after:
+    /// 38 cycles a pass, as the RTL measures (FC's passes inside a filter group).
+    func testWeightBoundPassesFollowTheWeightStreamsPace() {
+        var c = AcceleratorConfig(); c.pc = 16; c.pf = 16; c.pd = 6; c.streamBytes = 128
+        var r = ControlRecord()
+        r.op = .conv; r.mode = .folded
+        r.regionRows = 1; r.regionCols = 2; r.imageRows = 1; r.imageCols = 2
+        r.inChunk = 128; r.outChunk = 16; r.weightBeats = 18
+        r.inputAddress = AcceleratorConfig.onChipBase
+        let passes = ControlCycleModel.timeline([ControlRecord](repeating: r, count: 12), config: c, memory: .init(bandwidth: 64, latency: 64))
+        XCTAssertEqual(Array(passes[4 ..< 11]), [Int](repeating: 17 * 2 + 1 + 2 + 1, count: 7))
+    }
+}
