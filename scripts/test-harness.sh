@@ -129,6 +129,8 @@ malformed "no 'records' line" '/^records/d'
 malformed "is not after the previous layer's" 's/^layer 7 COPY_WIDE 3000 3/layer 7 COPY_WIDE 3000 2/'
 malformed "only 4 records" 's/^layer 7 COPY_WIDE 3000 3/layer 7 COPY_WIDE 3000 4/'
 malformed "layer address '0x' is not" 's/^layer 3 COPY 1000 1 8192/layer 3 COPY 1000 1 0x/'
+malformed "'weights' takes 2 fields: ADDRESS BEATS" '$a weights 4096'
+malformed "the weight stream does not fit the 32-bit registers" '$a weights 4096 4294967296'
 # The on-chip figures (the stand-in has no on-chip memory: its registers read 0).
 malformed "RAM_S_BYTES + RAM_M_BYTES say 0 + 0 on-chip bytes, but sim.txt's on_chip line says 4096" '$a on_chip 2147483648 4096'
 malformed "ONCHIP_READ_BEATS 0 and ONCHIP_WRITE_BEATS 0, but the records move 5 and 0 beats on chip" '$a on_chip_beats 5 0'
