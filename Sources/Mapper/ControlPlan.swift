@@ -302,18 +302,22 @@ private struct PlanBuilder {
     /// as row blocks and ones sets have, share one): the stream that holds it is laid out once
     /// every record is known.
     mutating func weightSet(_ bytes: [UInt8]) throws -> (address: UInt32, beats: Int) {
-        let beats = (bytes.count + beat - 1) / beat
-        let padded = bytes + [UInt8](repeating: 0, count: beats * beat - bytes.count)
+        let (padded, beats) = wholeBeats(bytes)
         if let n = engineSetIndex[padded] { return (UInt32(n), beats) }
         engineSets.append(padded)
         engineSetIndex[padded] = engineSets.count - 1
         return (UInt32(engineSets.count - 1), beats)
     }
 
+    /// `bytes` padded with zeros to whole beats, and the beats.
+    func wholeBeats(_ bytes: [UInt8]) -> (bytes: [UInt8], beats: Int) {
+        let beats = (bytes.count + beat - 1) / beat
+        return (bytes + [UInt8](repeating: 0, count: beats * beat - bytes.count), beats)
+    }
+
     /// Constants read as whole beats (parameter blocks), each distinct block stored once.
     mutating func constantBlock(_ bytes: [UInt8]) throws -> UInt32 {
-        let beats = (bytes.count + beat - 1) / beat
-        let padded = bytes + [UInt8](repeating: 0, count: beats * beat - bytes.count)
+        let (padded, _) = wholeBeats(bytes)
         if let a = setCache[padded] { return a }
         // Whole beats at beat-aligned addresses: a set is read as `beats` full beats.
         let a = try append(padded, alignment: beat)
