@@ -29,6 +29,9 @@ public struct ControlRecordFields {
     public let addInput1Shift, addInput2Shift, addOutputShift, addOutputOffset, addMin, addMax: Signal
     public let pruningThreshold: Signal
     public let keep, replay, wide, singleSlice, oneTapPerBeat, bufferRow0: Signal
+    /// The residual as a span of whole pixels (word 0 bit 21), kept from an earlier pass (bit 22),
+    /// a position's byte offset in its pixel (word 24 bits 8-15), the span's beats (word 25 bits 16-31).
+    public let residualSpan, residualKept, residualOffset, residualBeats: Signal
     /// Wide slot s's offset into the beat, in `AcceleratorConfig.slotOffsetUnit` bytes.
     public let slotOffsets: [Signal]
 
@@ -63,6 +66,7 @@ public struct ControlRecordFields {
         pruningThreshold = byte(w[24], 0)
         keep = w[0][16]; replay = w[0][17]; wide = w[0][18]; singleSlice = w[0][19]; oneTapPerBeat = w[0][20]
         bufferRow0 = lo16(w[25])
+        residualSpan = w[0][21]; residualKept = w[0][22]; residualOffset = byte(w[24], 1); residualBeats = hi16(w[25])
         slotOffsets = (0 ..< Self.slotOffsetCount).map { byte(w[26 + $0 / 4], $0 % 4) }
     }
 
@@ -86,6 +90,7 @@ public struct ControlRecordFields {
             ("add_out_offset", addOutputOffset), ("add_min", addMin), ("add_max", addMax),
             ("threshold", pruningThreshold), ("param_records", paramRecords), ("weight_beats", weightBeats),
             ("keep", keep), ("replay", replay), ("wide", wide), ("buffer_row0", bufferRow0),
+            ("residual_span", residualSpan), ("residual_stride", outputPixelStride.bits(15, 0)), ("residual_offset", residualOffset),
         ] + (hasSingle ? [("single_slice", singleSlice)] : []) + (hasOneTap ? [("one_tap", oneTapPerBeat)] : [])
     }
 }

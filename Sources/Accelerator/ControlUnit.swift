@@ -172,7 +172,10 @@ public struct ControlUnit {
             [
                 [f.parameterAddress, .uint(16 * paramsPerBeat, width: 8), paramBeats(f), .uint(16 * paramsPerBeat, width: 32),
                  .uint(1, width: 16), .uint(0, width: 32)],
-                [f.residualAddress, f.outChunk, f.outputCols, f.outputPixelStride, f.outputRows, f.outputRowStride],
+                // Per position, or as a span: `residualBeats` whole B-byte beats from the address.
+                [f.residualAddress, mux(f.residualSpan, Signal.uint(b, width: 8), f.outChunk),
+                 mux(f.residualSpan, f.residualBeats, f.outputCols), mux(f.residualSpan, Signal.uint(b, width: 32), f.outputPixelStride),
+                 mux(f.residualSpan, Signal.uint(1, width: 16), f.outputRows), mux(f.residualSpan, Signal.uint(0, width: 32), f.outputRowStride)],
                 [pixelAddress, f.inChunk, colsIn, f.inputPixelStride, rowsIn, f.inputRowStride],
             ]
         }
@@ -182,7 +185,7 @@ public struct ControlUnit {
             let writes = f.op == ControlRecordFields.opCopy || f.last
             return [
                 f.loadParams && f.paramRecords != 0,
-                f.residual && writes && f.outputCols != 0 && f.outputRows != 0,
+                f.residual && writes && !f.residualKept && mux(f.residualSpan, f.residualBeats != 0, f.outputCols != 0 && f.outputRows != 0),
                 rowsIn != 0 && colsIn != 0,
             ]
         }
@@ -372,8 +375,10 @@ public struct ControlUnit {
                                                Signal.uint(Phase.pixels.rawValue, width: 2))))
             let beatI = m.reg("beat_i", .uint(16), reset: 0)
             let beatJ = m.reg("beat_j", .uint(16), reset: 0)
-            let extent1 = m.wire("extent1", select(phase, [clip.paramBeats(f), .uint(1, width: 16), f.outputCols, f.regionCols]))
-            let extent2 = m.wire("extent2", select(phase, [.uint(1, width: 16), .uint(1, width: 16), f.outputRows, f.regionRows]))
+            let extent1 = m.wire("extent1", select(phase, [clip.paramBeats(f), .uint(1, width: 16),
+                                                           mux(f.residualSpan, f.residualBeats, f.outputCols), f.regionCols]))
+            let extent2 = m.wire("extent2", select(phase, [.uint(1, width: 16), .uint(1, width: 16),
+                                                           mux(f.residualSpan, Signal.uint(1, width: 16), f.outputRows), f.regionRows]))
             let pixelPhase = m.wire("pixel_phase", phase == Phase.pixels.rawValue)
             let inImage = m.wire("in_image", beatJ >= clip.rowFirst && beatJ < clip.rowEnd && beatI >= clip.colFirst && beatI < clip.colEnd)
             let isFill = m.wire("is_fill", pixelPhase && !inImage)

@@ -19,7 +19,10 @@ import HDLKit
 ///                 set active (`w_swap`) before any pixel is taken; one with `weight_beats` 0 keeps
 ///                 the active set and swaps in only its flags, from `pass_start`. `weights_clear`
 ///                 (a run's start) empties the next set.
-///   residual (2): beat n into the residual buffer word n (one block RAM per lane).
+///   residual (2): beat n into the residual buffer (OutputPath): position n's `lanes` bytes, or with
+///                 `residual_span` bytes n·B ..< (n+1)·B of whole residual pixels, position n's at
+///                 n·`residual_stride` + `residual_offset` (a `residualKept` pass has no such phase
+///                 and reads what the pass before it left there).
 ///   pixels (3):   standard/depthwise: the reshape unit (started at `pass_start` with the region;
 ///                 a depthwise beat is a pixel of `depthwiseSlices` channel slices, bytes s·PC + c;
 ///                 a standard `wide` pass is a split window, SplitWindow: two filter groups a window);
@@ -44,7 +47,8 @@ import HDLKit
 /// stage (B·8, plus (B − lanes)·8·11 beside the ADD when B > lanes), counters.
 /// RAM: the input buffer, PK block RAMs of inputBufferDepth / PK words of PC bytes (16 × 1393 ×
 /// 9 bytes = 200 kB at the paper's configuration, its RAM-S/RAM-M budget); the residual buffer,
-/// `lanes` block RAMs of outputBufferDepth bytes; the result FIFO
+/// B/U block RAMs of U-byte words (U = OutputPath.residualUnit), outputBufferDepth·lanes bytes
+/// and one word more; the result FIFO
 /// (PV·lanes bytes × ~30 entries) and the output FIFO (8·B + 1 bits × 16) in distributed RAM.
 /// Counted in the emitted Verilog at the paper's configuration: 1.3k register bits of its own,
 /// 10.0k in the 16-lane ResidualAdder, 2.6k in the FIFOs' read-side registers; 31 kbit of result
@@ -110,6 +114,9 @@ public struct ExecutionUnit: Sendable {
             let last = m.input("last", .bool)
             let loadParams = m.input("load_params", .bool)
             let residual = m.input("residual", .bool)
+            let residualSpan = m.input("residual_span", .bool)
+            let residualStride = m.input("residual_stride", .uint(16))
+            let residualOffset = m.input("residual_offset", .uint(8))
             let resultSecond = m.input("result_second", .bool)
             let stride2 = m.input("stride2", .bool)
             let pads = ["pad_top", "pad_bottom", "pad_left", "pad_right"].map { ($0, m.input($0, .bool)) }
@@ -274,13 +281,16 @@ public struct ExecutionUnit: Sendable {
             op.depthwise.assign(depthwise || wide || split)
             op.copy.assign(opCopy)
             op.residual.assign(residual)
+            op.residual_span.assign(residualSpan)
+            op.residual_stride.assign(residualStride)
+            op.residual_offset.assign(residualOffset)
             op.result_second.assign(resultSecond)
             op.positions.assign(positions)
             op.out_chunk.assign(outChunk)
             for (name, signal) in addParameters { op.port(name).assign(signal) }
             let hasResultSpace = m.wire("has_result_space", op.has_space)
             op.residual_write.assign(taken && inPhase == 2)
-            for j in 0 ..< lanes { op.port("residual_\(j)").assign(inByte[j]) }
+            for b in 0 ..< bytes { op.port("residual_\(b)").assign(inByte[b]) }
 
             // MARK: pixels
             let pixelPhase = m.wire("pixel_phase", inPhase == 3)

@@ -21,8 +21,19 @@ import HDLKit
 ///   results:  push (an entry, never while full thanks to the credits), entry_<e> (sint 8,
 ///             e < entryBytes: pointwise pixel v, lane j at e = v·lanes + j; otherwise e < lanes,
 ///             or a copy's e < B).
-///   residual: residual_write, residual_<j> (j < lanes): word n of the pass, n counting from 0 at
-///             `pass_start`.
+///   residual: residual_span, residual_stride (uint 16), residual_offset (uint 8): how positions
+///             find their residual (below); residual_write, residual_<b> (b < B): beat n of the
+///             pass's residual phase, n counting from 0 at `pass_start`.
+///
+/// The residual buffer is B bytes wide, in banks of U = `residualUnit` bytes (B/U of them, each
+/// one block RAM), and holds the residual as a byte string: position n's `lanes` bytes are at byte
+/// a(n). Per position (`residual_span` low): beat n carries position n in its first `lanes` bytes,
+/// stored at a(n) = n·lanes. As a span (`residual_span` high): beat n is bytes n·B ..< (n+1)·B of
+/// whole residual pixels, a(n) = n·`residual_stride` + `residual_offset` (both multiples of U), so
+/// a C-byte pixel costs C/B beats instead of one, and another filter group of the same positions
+/// reads the buffer again with its own offset and no residual phase. A position's bytes are read
+/// from two words at once (bank k at word a/B, or the one after it for banks before a mod B) and
+/// rotated by (a mod B)/U banks: a shift of whole banks, so reading any a costs one cycle.
 ///   out:      out_valid, out_ready, out_byte_<b> (b < B, bytes ≥ out_chunk 0), out_last, out_fire.
 ///
 /// Latency: an entry pushed in cycle t issues its first position in t + 1 (fall-through FIFO);
@@ -58,6 +69,20 @@ public struct OutputPath: Sendable {
     /// Cycles from a position's issue to its beat on `out_*` (nothing waiting).
     public static let latency = 1 + ResidualAdder.latency + 1
     public var latency: Int { Self.latency }
+
+    /// Bytes of one residual-buffer bank: the largest power of two dividing `lanes`, at most 8, so a
+    /// position is whole banks and a span's offsets and strides are multiples of it.
+    public static func residualUnit(lanes: Int) -> Int {
+        var u = 1
+        while u < 8 && lanes % (2 * u) == 0 { u *= 2 }
+        return u
+    }
+
+    /// B-byte words the residual buffer needs for `positions` positions of `lanes` bytes: the most
+    /// beats a span may have.
+    public static func residualWords(positions: Int, lanes: Int, streamBytes: Int) -> Int {
+        (positions * lanes + streamBytes - 1) / streamBytes
+    }
 
     public var name: String {
         "OutputPath_p\(config.pv)_l\(lanes)_b\(streamBytes)_r\(resultDepth)_o\(residualDepth)_d\(config.dataWidth)"
@@ -98,13 +123,25 @@ public struct OutputPath: Sendable {
             m.output("has_space", resultSpace != 0)
             let outSpace = m.reg("out_space", .uint(bitsNeeded(outputDepth, signed: false)), reset: outputDepth)
 
-            // MARK: residual buffer, one block RAM per lane, word n = output position n
-            let ab = addressWidth(residualDepth)
+            // MARK: residual buffer: B-byte words in banks of U bytes, positions at byte addresses
+            let unit = Self.residualUnit(lanes: lanes), banks = bytes / unit, perPosition = lanes / unit
+            let words = Self.residualWords(positions: residualDepth, lanes: lanes, streamBytes: bytes) + 1
+            let unitBits = addressWidth(unit) - (unit == 1 ? 1 : 0), bankBits = addressWidth(banks)
+            let wordBits = addressWidth(words), chunkBits = wordBits + bankBits
+            let residualSpan = m.input("residual_span", .bool)
+            let residualStride = m.input("residual_stride", .uint(16))
+            let residualOffset = m.input("residual_offset", .uint(8))
             let residualWrite = m.input("residual_write", .bool)
-            let residualIn = (0 ..< lanes).map { m.input("residual_\($0)", .sint(8)) }
-            let residualAt = m.reg("residual_at", .uint(ab), reset: 0)
-            m.when(passStart) { residualAt.assign(Signal.uint(0, width: ab)) }
-                .elsewhen(residualWrite) { residualAt.assign(residualAt &+ 1) }
+            let residualIn = (0 ..< bytes).map { m.input("residual_\($0)", .sint(8)) }
+            let inChunks = (0 ..< banks).map { k in cat((0 ..< unit).reversed().map { residualIn[k * unit + $0] }) }
+            // Where the next beat goes and where the next position's bytes start, in U-byte chunks.
+            let writeAt = m.reg("residual_write_at", .uint(chunkBits), reset: 0)
+            let writeStep = mux(residualSpan, Signal.uint(banks, width: chunkBits), Signal.uint(perPosition, width: chunkBits))
+            m.when(passStart) { writeAt.assign(Signal.uint(0, width: chunkBits)) }
+                .elsewhen(residualWrite) { writeAt.assign(writeAt &+ writeStep) }
+            let readAt = m.reg("residual_read_at", .uint(chunkBits), reset: 0)
+            let spanStep = (residualStride >> unitBits).resize(chunkBits)
+            let readStep = mux(residualSpan, spanStep, Signal.uint(perPosition, width: chunkBits))
 
             // MARK: serializer: one position per issue, only the pass's positions
             let pb = addressWidth(pv)
@@ -118,9 +155,11 @@ public struct OutputPath: Sendable {
             m.when(passStart) {
                 sub.assign(Signal.uint(0, width: pb))
                 position.assign(Signal.uint(0, width: 32))
+                readAt.assign(mux(residualSpan, (residualOffset >> unitBits).resize(chunkBits), Signal.uint(0, width: chunkBits)))
             }.elsewhen(issue) {
                 sub.assign(mux(entryDone, Signal.uint(0, width: pb), sub &+ 1))
                 position.assign(position &+ 1)
+                readAt.assign(readAt &+ readStep)
             }
             let freed = m.wire("result_space_freed", resultSpace &+ mux(pop, Signal.uint(1, width: resultSpace.width), 0))
             resultSpace.assign(mux(claim, freed &- 1, freed))
@@ -143,10 +182,32 @@ public struct OutputPath: Sendable {
             let stageValid = m.reg("stage_valid", next: issue, reset: 0)
             let stageLast = m.reg("stage_last", next: lastPosition)
             let stage = (0 ..< bytes).map { b in m.reg("stage_\(b)", next: picked[b]) }
+            let writeWord = m.wire("residual_write_word", writeAt.bits(chunkBits - 1, bankBits))
+            let writeRotate = m.wire("residual_write_rotate", writeAt.bits(bankBits - 1, 0))
+            let readWord = m.wire("residual_read_word", readAt.bits(chunkBits - 1, bankBits))
+            let readRotate = m.wire("residual_read_rotate", readAt.bits(bankBits - 1, 0))
+            let bankData = (0 ..< banks).map { k -> Signal in
+                let mem = m.memory("residual_bank_\(k)", depth: words, .uint(8 * unit), style: .block)
+                // Chunk k − rotate of the beat (per position: of its first `lanes` bytes), a word on
+                // for banks before the rotation.
+                let relative = m.wire("residual_write_chunk_\(k)", (Signal.uint(k, width: bankBits) &- writeRotate).truncate(to: bankBits))
+                // (The last bank is never before the rotation.)
+                func before(_ rotate: Signal) -> Signal { k == banks - 1 ? Signal.false : Signal.uint(k, width: bankBits) < rotate }
+                let ahead = before(writeRotate)
+                let perPositionData = perPosition == 1 ? inChunks[0] : select(relative, Array(inChunks.prefix(perPosition)))
+                mem.write(writeWord &+ mux(ahead, Signal.uint(1, width: wordBits), 0),
+                          mux(residualSpan, inChunks[k], perPositionData),
+                          enable: residualWrite && (residualSpan || relative < perPosition))
+                let readAhead = before(readRotate)
+                return mem.read(readWord &+ mux(readAhead, Signal.uint(1, width: wordBits), 0), enable: issue, name: "residual_q_\(k)")
+            }
+            // The registered words' rotation: chunk i of the position is bank (rotate + i) mod B/U.
+            let rotateQ = m.reg("residual_rotate_q", next: readRotate)
             let residualWord = (0 ..< lanes).map { j -> Signal in
-                let mem = m.memory("residual_buffer_\(j)", depth: residualDepth, .sint(8), style: .block)
-                mem.write(residualAt, residualIn[j], enable: residualWrite)
-                return mem.read(position.truncate(to: ab), enable: issue, name: "residual_q_\(j)")
+                let i = j / unit, b = j % unit
+                let bank = (rotateQ &+ Signal.uint(i, width: bankBits)).truncate(to: bankBits)
+                let chunk = banks == 1 ? bankData[0] : select(bank, bankData)
+                return chunk.bits(8 * b + 7, 8 * b).asSigned
             }
 
             // MARK: the fused ADD (never stalls; `add` = residual)

@@ -89,7 +89,8 @@ public enum ControlCycleModel {
         // Parameter records come P to a beat (AcceleratorConfig.parameterRecordsPerBeat).
         let perBeat = c.parameterRecordsPerBeat, paramBeats = (params + perBeat - 1) / perBeat
         let weights = r.op == .conv ? r.weightBeats : 0
-        let residual = r.residual && (r.last || r.op == .copy) ? r.outputPositions : 0
+        let residualPhase = r.residualPhase(streamBytes: c.streamBytes)
+        let residual = residualPhase?.beats ?? 0
         let positions = r.regionRows * r.regionCols
         let paddingRow = r.op == .conv && r.mode != .pointwise ? r.padBottom * r.regionCols : 0
         let dataBeats = inImageBeats(r)
@@ -99,7 +100,7 @@ public enum ControlCycleModel {
         let reads = external.read - ControlRecordFields.recordBytes, writes = external.written
         func beat(_ bytes: Int, onChip: Bool = false) -> Double { onChip ? 1 : max(1, Double(bytes) / memory.bandwidth) }
         let pixelBeats = Double(dataBeats) * beat(r.inChunk, onChip: pixelsOnChip) + Double(positions - dataBeats) + Double(paddingRow)
-        let serial = Double(paramBeats) * beat(16 * perBeat) + Double(residual) * beat(r.outChunk, onChip: residualOnChip) + pixelBeats
+        let serial = Double(paramBeats) * beat(16 * perBeat) + Double(residual) * beat(residualPhase?.chunk ?? 0, onChip: residualOnChip) + pixelBeats
         let tail: Int
         switch (r.op, r.mode, r.last) {
         case (.copy, _, _): tail = tailCopy
@@ -161,7 +162,8 @@ public enum ControlCycleModel {
     public static func traffic(_ r: ControlRecord, config: AcceleratorConfig) -> (read: Int, written: Int) {
         let params = r.loadParams ? r.paramRecords * 16 : 0
         let weights = r.op == .conv ? r.weightBeats * config.streamBytes : 0
-        let residual = r.residual && (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.residualAddress) ? r.outputPositions * r.outChunk : 0
+        let phase = DeviceMemory.isOnChip(r.residualAddress) ? nil : r.residualPhase(streamBytes: config.streamBytes)
+        let residual = phase.map { $0.beats * $0.chunk } ?? 0
         let pixels = DeviceMemory.isOnChip(r.inputAddress) ? 0 : inImageBeats(r) * r.inChunk
         let written = (r.last || r.op == .copy) && !DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions * r.outChunk : 0
         return (ControlRecordFields.recordBytes + params + weights + residual + pixels, written)
@@ -179,9 +181,9 @@ public enum ControlCycleModel {
     /// ONCHIP_READ_BEATS and ONCHIP_WRITE_BEATS count): its in-image pixel beats and residual beats
     /// where those addresses are on chip, and its output positions where its results go there.
     /// Records, parameters and weights always come from external memory.
-    public static func onChipBeats(_ r: ControlRecord) -> (read: Int, written: Int) {
+    public static func onChipBeats(_ r: ControlRecord, config: AcceleratorConfig) -> (read: Int, written: Int) {
         let writes = r.last || r.op == .copy
-        let residual = r.residual && writes && DeviceMemory.isOnChip(r.residualAddress) ? r.outputPositions : 0
+        let residual = DeviceMemory.isOnChip(r.residualAddress) ? r.residualPhase(streamBytes: config.streamBytes)?.beats ?? 0 : 0
         let pixels = DeviceMemory.isOnChip(r.inputAddress) ? inImageBeats(r) : 0
         return (residual + pixels, writes && DeviceMemory.isOnChip(r.outputAddress) ? r.outputPositions : 0)
     }

@@ -30,6 +30,9 @@ public final class ControlModel {
     /// one another from `address` on, `beats` beats in all. Nil: sets are read where records say.
     public var weightStream: (address: UInt32, beats: Int)?
     private var streamBeatsLoaded = 0
+    /// The bytes the last residual phase that read a span left in the residual buffer (a
+    /// `residualKept` pass reads them); nil after a per-position residual phase, which overwrites it.
+    private var residualSpanBytes: [Int8]?
 
     /// Decodes `recordStream` (so what runs is exactly the bytes the RTL fetches).
     public init(config: AcceleratorConfig, recordStream: [UInt8]) throws {
@@ -63,7 +66,7 @@ public final class ControlModel {
 
     /// Runs every record over `memory`; `afterEach` sees each record's index, the record and the memory.
     public func run(memory: inout DeviceMemory, afterEach: ((Int, ControlRecord, DeviceMemory) throws -> Void)? = nil) throws {
-        acc = []; accPositions = 0; keptWeights = nil; streamBeatsLoaded = 0
+        acc = []; accPositions = 0; keptWeights = nil; streamBeatsLoaded = 0; residualSpanBytes = nil
         inputBuffer = [[Int8]?](repeating: nil, count: config.inputBufferWords)
         for (n, r) in records.enumerated() {
             try execute(r, n, &memory)
@@ -196,8 +199,28 @@ public final class ControlModel {
         // 4. residual
         var residual = [Int8]()
         let writes = r.op == .copy || r.last
-        if r.residual && writes {
+        if r.residual && writes && r.residualSpan {
+            // The buffer as the RTL addresses it: position p's bytes at p·stride + offset, in U-byte
+            // banks (OutputPath), so both must be whole banks.
+            let stride = Int(r.outputPixelStride), unit = OutputPath.residualUnit(lanes: lanes)
+            guard stride % unit == 0, r.residualOffset % unit == 0, stride < 1 << 16 else {
+                throw fail(n, r, "residual span stride \(stride) and offset \(r.residualOffset) must be multiples of \(unit) (the residual buffer's banks), the stride below 65536")
+            }
+            guard r.outChunk <= lanes else { throw fail(n, r, "ADD of \(r.outChunk) bytes per position; the ADD has \(lanes) lanes") }
+            if !r.residualKept {
+                let capacity = OutputPath.residualWords(positions: config.outputBufferDepth, lanes: lanes, streamBytes: b)
+                guard r.residualBeats <= capacity else { throw fail(n, r, "residual span of \(r.residualBeats) beats; the residual buffer holds \(capacity)") }
+                try inside(Int(r.residualAddress), r.residualBeats * b, "residual span")
+                residualSpanBytes = (0 ..< r.residualBeats * b).map { Int8(bitPattern: memory[Int(r.residualAddress) + $0]) }
+            }
+            guard let span = residualSpanBytes else { throw fail(n, r, "keeps a residual span, but the residual buffer holds none") }
+            let needed = positions == 0 ? 0 : (positions - 1) * stride + r.residualOffset + r.outChunk
+            guard needed <= span.count else { throw fail(n, r, "residual positions reach byte \(needed) of a \(span.count)-byte span") }
+            residual.reserveCapacity(positions * r.outChunk)
+            for p in 0 ..< positions { residual += span[p * stride + r.residualOffset ..< p * stride + r.residualOffset + r.outChunk] }
+        } else if r.residual && writes {
             guard positions <= config.outputBufferDepth else { throw fail(n, r, "\(positions) residual positions exceed the output buffer depth \(config.outputBufferDepth)") }
+            residualSpanBytes = nil
             residual.reserveCapacity(positions * r.outChunk)
             for p in 0 ..< positions {
                 let a = outputOffset(p, r.residualAddress)

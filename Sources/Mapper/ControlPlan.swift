@@ -106,6 +106,10 @@ public struct ControlPlan: Sendable {
             guard let offset = streamOffset[n] else { throw MapperError("internal: record \(n) keeps a weight set no pass before it loaded") }
             records[n].weightAddress = weightBase + UInt32(offset)
         }
+        ResidualSpans.apply(&records, residualBase: b.recordInstruction.map { k in
+            let i = instructions[k]
+            return i.fusedAdd || i.kind == .add ? i.residualAddress : nil
+        }, config: c)
         let stream: [UInt8]
         do { stream = try ControlRecord.encodeStream(records) } catch { throw MapperError("\(error)") }
         let base = try b.append(stream)

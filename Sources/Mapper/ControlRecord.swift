@@ -86,6 +86,17 @@ public struct ControlRecord: Sendable, Equatable {
     /// position sums of MEAN and global pools, whose beats are positions, sum nine a beat.
     public var oneTapPerBeat = false
     public var bufferRow0 = 0
+    /// Word 0 bit 21, on a residual pass: the residual phase reads `residualBeats` B-byte beats of
+    /// whole residual pixels from `residualAddress` (the pass's first position's pixel), and position
+    /// n's residual is at byte n·`outputPixelStride` + `residualOffset` of them, so a position of
+    /// C bytes costs C/B beats instead of one (the output's positions must be contiguous). Word 24
+    /// bits 8-15: `residualOffset`; word 25 bits 16-31: `residualBeats`.
+    public var residualSpan = false
+    public var residualOffset = 0
+    public var residualBeats = 0
+    /// Word 0 bit 22, on a `residualSpan` pass: no residual phase; the residual buffer still holds
+    /// the span an earlier pass read (another filter group of the same positions).
+    public var residualKept = false
     /// Words 26-28, byte s: a wide pass's slot s takes its bytes from `slotOffsets[s]` ·
     /// `AcceleratorConfig.slotOffsetUnit` into the beat (0: the beat's own slices), so a beat may
     /// carry several positions, each on its own slots. Empty means all 0.
@@ -96,6 +107,13 @@ public struct ControlRecord: Sendable, Equatable {
 
     /// Output positions the pass produces (raster order).
     public var outputPositions: Int { outputRows * outputCols }
+
+    /// The residual phase's beats and the bytes each carries (`streamBytes`: the configuration's
+    /// beat), or nil when the pass reads no residual (none, not a writing pass, or kept).
+    public func residualPhase(streamBytes: Int) -> (beats: Int, chunk: Int)? {
+        guard residual, last || op == .copy, !residualKept else { return nil }
+        return residualSpan ? (residualBeats, streamBytes) : (outputPositions, outChunk)
+    }
 }
 
 /// Why a control record stream cannot be decoded (one line: the record and the field).
@@ -135,6 +153,7 @@ extension ControlRecord {
                       ("padLeft", padLeft, 14, 1, R.bit), ("padRight", padRight, 15, 1, R.bit),
                       ("keep", b(keep), 16, 1, R.bit), ("replay", b(replay), 17, 1, R.bit), ("wide", b(wide), 18, 1, R.bit),
                       ("singleSlice", b(singleSlice), 19, 1, R.bit), ("oneTapPerBeat", b(oneTapPerBeat), 20, 1, R.bit),
+                      ("residualSpan", b(residualSpan), 21, 1, R.bit), ("residualKept", b(residualKept), 22, 1, R.bit),
                       ("magic", Int(R.magic), 24, 8, R.u8)])
         try w.set(1, [("layer", layer, 0, 32, R.u32)])
         try w.set(2, [("regionRows", regionRows, 0, 16, 1 ... 65535), ("regionCols", regionCols, 16, 16, 1 ... 65535)])
@@ -161,8 +180,8 @@ extension ControlRecord {
         try w.set(22, [("add.input1Shift", add.input1Shift, 0, 8, R.i8), ("add.input2Shift", add.input2Shift, 8, 8, R.i8),
                        ("add.outputShift", add.outputShift, 16, 8, R.i8), ("add.outputOffset", Int(add.outputOffset), 24, 8, R.i8)])
         try w.set(23, [("add.activationMin", Int(add.activationMin), 0, 8, R.i8), ("add.activationMax", Int(add.activationMax), 8, 8, R.i8)])
-        try w.set(24, [("pruningThreshold", pruningThreshold, 0, 8, 0 ... 127)])
-        try w.set(25, [("bufferRow0", bufferRow0, 0, 16, R.u16)])
+        try w.set(24, [("pruningThreshold", pruningThreshold, 0, 8, 0 ... 127), ("residualOffset", residualOffset, 8, 8, R.u8)])
+        try w.set(25, [("bufferRow0", bufferRow0, 0, 16, R.u16), ("residualBeats", residualBeats, 16, 16, R.u16)])
         guard slotOffsets.count <= R.slotOffsetCount else {
             throw ControlRecordError("control record has \(slotOffsets.count) slot offsets; words 26-28 hold \(R.slotOffsetCount)")
         }
@@ -199,7 +218,7 @@ extension ControlRecord {
         guard r.sequence == expectedSequence else { throw ControlRecordError("\(at): sequence number \(r.sequence) (records out of order or missing)") }
         guard let op = Op(rawValue: UInt8(u(0, 0, 4))) else { throw ControlRecordError("\(at): unknown op \(u(0, 0, 4))") }
         guard let mode = Mode(rawValue: UInt8(u(0, 4, 2))) else { throw ControlRecordError("\(at): unknown mode \(u(0, 4, 2))") }
-        let reservedClear = u(0, 21, 3) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 8, 24) == 0 && u(25, 16, 16) == 0
+        let reservedClear = u(0, 23, 1) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 16, 16) == 0
             && words[29] == 0
         guard reservedClear else { throw ControlRecordError("\(at): reserved bits are set") }
         r.op = op; r.mode = mode
@@ -225,6 +244,8 @@ extension ControlRecord {
         r.pruningThreshold = u(24, 0, 8)
         r.keep = u(0, 16, 1) == 1; r.replay = u(0, 17, 1) == 1; r.wide = u(0, 18, 1) == 1; r.singleSlice = u(0, 19, 1) == 1
         r.oneTapPerBeat = u(0, 20, 1) == 1
+        r.residualSpan = u(0, 21, 1) == 1; r.residualKept = u(0, 22, 1) == 1
+        r.residualOffset = u(24, 8, 8); r.residualBeats = u(25, 16, 16)
         r.bufferRow0 = u(25, 0, 16)
         let offsets = (0 ..< slotOffsetCount).map { u(26 + $0 / 4, 8 * ($0 % 4), 8) }
         r.slotOffsets = offsets.allSatisfy { $0 == 0 } ? [] : Array(offsets[0 ... offsets.lastIndex { $0 != 0 }!])
@@ -233,6 +254,8 @@ extension ControlRecord {
         try rule((1 ... 128).contains(r.inChunk) && (1 ... 128).contains(r.outChunk), "chunk sizes \(r.inChunk)/\(r.outChunk) outside 1...128")
         try rule(r.activationMin <= r.activationMax, "activation range [\(r.activationMin), \(r.activationMax)] is empty")
         try rule(r.pruningThreshold <= 127, "pruning threshold \(r.pruningThreshold) above 127")
+        try rule(!r.residualKept || r.residualSpan, "residualKept without residualSpan")
+        try rule(!r.residualSpan || r.residual, "residualSpan without residual")
         return r
     }
 
@@ -260,7 +283,11 @@ extension ControlRecord: CustomStringConvertible {
         if first { flags.append("first") }
         if last { flags.append("last") }
         if loadParams { flags.append("params") }
-        if residual { flags.append(resultIsSecond ? "residual(second)" : "residual") }
+        if residual {
+            var f = resultIsSecond ? "residual(second)" : "residual"
+            if residualSpan { f += residualKept ? "kept+\(residualOffset)" : "span\(residualBeats)+\(residualOffset)" }
+            flags.append(f)
+        }
         if stride2 { flags.append("stride2") }
         if keep { flags.append("keep@\(bufferRow0)") }
         if replay { flags.append("replay@\(bufferRow0)") }

@@ -125,7 +125,7 @@ public struct SimulationBundle: Sendable {
         s += "output device_output.bin \(plan.deviceOutputAddress) \(plan.deviceOutputLength) expected_device.bin\n"
         if c.onChipBytes > 0 {
             s += "on_chip \(AcceleratorConfig.onChipBase) \(c.onChipBytes)   # RAM-S then RAM-M\n"
-            let beats = plan.records.map(ControlCycleModel.onChipBeats).reduce((0, 0)) { ($0.0 + $1.read, $0.1 + $1.written) }
+            let beats = plan.records.map { ControlCycleModel.onChipBeats($0, config: plan.config) }.reduce((0, 0)) { ($0.0 + $1.read, $0.1 + $1.written) }
             s += "on_chip_beats \(beats.0) \(beats.1)   # ONCHIP_READ_BEATS and ONCHIP_WRITE_BEATS after the run\n"
         }
         for l in layers {

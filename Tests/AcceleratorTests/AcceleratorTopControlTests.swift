@@ -29,6 +29,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         var in1Shift = 0, in2Shift = 0, outShift = 0, outOffset = 0, addMin = -128, addMax = 127
         var threshold = 0
         var keep = false, replay = false, bufferRow0 = 0
+        var residualSpan = false, residualKept = false, residualOffset = 0, residualBeats = 0
 
         var writes: Bool { op == 2 || last }
 
@@ -42,7 +43,8 @@ final class AcceleratorTopControlTests: XCTestCase {
             var w = [UInt32](repeating: 0, count: 32)
             w[0] = UInt32(op | mode << 4 | bit(first, 6) | bit(last, 7) | bit(loadParams, 8) | bit(residual, 9)
                           | bit(resultSecond, 10) | bit(stride2, 11) | padTop << 12 | padBottom << 13 | padLeft << 14
-                          | padRight << 15 | bit(keep, 16) | bit(replay, 17) | magic << 24)
+                          | padRight << 15 | bit(keep, 16) | bit(replay, 17) | bit(residualSpan, 21) | bit(residualKept, 22)
+                          | magic << 24)
             w[1] = UInt32(truncatingIfNeeded: layer)
             w[2] = u16(regionRows, regionCols); w[3] = u16(row0, col0); w[4] = u16(imageRows, imageCols)
             w[5] = UInt32(inputAddress); w[6] = UInt32(inputPixelStride); w[7] = UInt32(inputRowStride)
@@ -54,8 +56,8 @@ final class AcceleratorTopControlTests: XCTestCase {
             w[19] = UInt32(truncatingIfNeeded: in1Multiplier); w[20] = UInt32(truncatingIfNeeded: in2Multiplier)
             w[21] = UInt32(truncatingIfNeeded: outMultiplier)
             w[22] = u8s(in1Shift, in2Shift, outShift, outOffset); w[23] = u8s(addMin, addMax, 0, 0)
-            w[24] = UInt32(threshold)
-            w[25] = u16(bufferRow0, 0)
+            w[24] = UInt32(threshold) | UInt32(residualOffset) << 8
+            w[25] = u16(bufferRow0, residualBeats)
             w[30] = UInt32(sequence)
             var bytes = w.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
             var h: UInt32 = 0x811C_9DC5
@@ -74,7 +76,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                     u(fillValue, 8), u(outZeroPoint, 8), u(actMin, 8), u(actMax, 8), u(in1Offset, 16), u(in2Offset, 16),
                     u(in1Multiplier, 32), u(in2Multiplier, 32), u(outMultiplier, 32), u(in1Shift, 8), u(in2Shift, 8),
                     u(outShift, 8), u(outOffset, 8), u(addMin, 8), u(addMax, 8), threshold, paramRecords, weightBeats,
-                    b(keep), b(replay), bufferRow0]
+                    b(keep), b(replay), bufferRow0, b(residualSpan), u(outputPixelStride, 16), residualOffset]
         }
     }
 
@@ -89,6 +91,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         ("add_in2_shift", .sint(8)), ("add_out_shift", .sint(8)), ("add_out_offset", .sint(8)), ("add_min", .sint(8)),
         ("add_max", .sint(8)), ("threshold", .uint(8)), ("param_records", .uint(16)), ("weight_beats", .uint(16)),
         ("keep", .bool), ("replay", .bool), ("buffer_row0", .uint(16)),
+        ("residual_span", .bool), ("residual_stride", .uint(16)), ("residual_offset", .uint(8)),
     ]
 
     private static func configHash(_ values: [Int]) -> Int {
@@ -402,7 +405,10 @@ final class AcceleratorTopControlTests: XCTestCase {
         }
         let out = Command(address: r.outputAddress, chunk: r.outChunk, count1: r.outputCols, stride1: r.outputPixelStride,
                           count2: r.outputRows, stride2: r.outputRowStride)
-        if r.residual && r.writes {
+        if r.residual && r.writes && r.residualSpan && !r.residualKept && r.residualBeats > 0 {
+            // A span: whole beats from the address, no residual phase at all when kept.
+            fetch(Command(address: r.residualAddress, chunk: b, count1: r.residualBeats, stride1: b, count2: 1, stride2: 0), phase: 2)
+        } else if r.residual && r.writes && !r.residualSpan {
             fetch(Command(address: r.residualAddress, chunk: r.outChunk, count1: r.outputCols, stride1: r.outputPixelStride,
                           count2: r.outputRows, stride2: r.outputRowStride), phase: 2)
         }
@@ -812,6 +818,9 @@ final class AcceleratorTopControlTests: XCTestCase {
             r.outputAddress = 0x40_0000 + 0x1000 * n; r.outputPixelStride = r.outChunk; r.outputRowStride = 64
             r.outputRows = rng.below(3) + 1; r.outputCols = rng.below(3) + 1
             r.residualAddress = 0x50_0000 + 0x1000 * n + rng.below(32)
+            // A third of the residuals are spans (of them a third kept: no residual phase).
+            r.residualSpan = r.residual && rng.below(3) == 0; r.residualKept = r.residualSpan && rng.below(3) == 0
+            r.residualOffset = rng.below(256); r.residualBeats = r.residualSpan ? rng.below(4) + 1 : rng.below(65536)
             records.append(r)
         }
         // Besides the draw: one region wholly inside its image, one wholly outside (left of it).

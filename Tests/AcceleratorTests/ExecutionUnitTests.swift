@@ -59,6 +59,10 @@ final class ExecutionUnitTests: XCTestCase {
         let copyAdd = try EUResidual(resultSecond: false, rng: &rng), copyAddSwapped = try EUResidual(resultSecond: true, rng: &rng)
         passes.append(EUPass.copy(positions: 10, chunk: 4, residual: copyAdd, b: b, rng: &rng))
         passes.append(EUPass.copy(positions: 9, chunk: 3, residual: copyAddSwapped, b: b, rng: &rng))
+        // The residual as a span of 12-byte pixels (11 beats), read once and kept for the offsets
+        // 4 and 8; then a per-position residual again overwrites the buffer.
+        passes += EUPass.spanCopies(positions: 14, stride: 12, offsets: [0, 4, 8], chunk: 4, residual: copyAdd, b: b, rng: &rng)
+        passes.append(EUPass.copy(positions: 6, chunk: 4, residual: copyAddSwapped, b: b, rng: &rng))
         // Convolutions whose last pass fuses the residual ADD, both operand orders.
         let add1 = try EUResidual(resultSecond: false, rng: &rng), add2 = try EUResidual(resultSecond: true, rng: &rng)
         let add3 = try EUResidual(resultSecond: true, rng: &rng)
@@ -102,6 +106,9 @@ final class ExecutionUnitTests: XCTestCase {
         passes += EULayer.pointwise(h: 6, w: 5, cin: 9, cout: 7, residual: add1, rng: &rng).passes(c)
         passes.append(EUPass.copy(positions: 20, chunk: 32, residual: nil, b: b, rng: &rng))
         passes.append(EUPass.copy(positions: 17, chunk: 8, residual: add2, b: b, rng: &rng))
+        // A span that fills the residual buffer (outputBufferDepth · lanes = 256 bytes = 8 beats):
+        // ten 24-byte pixels, their three 8-byte filter groups read in the order 16, 0, 8.
+        passes += EUPass.spanCopies(positions: 10, stride: 24, offsets: [16, 0, 8], chunk: 8, residual: add1, b: b, rng: &rng)
         // Folded, t = 4 slices of 8 channels a beat: 120 channels are a chunk of 72 (3 beats, the
         // last one's 8 channels on tap 8) and one of 48 (2 beats, taps 6 ... 8 left to the fill
         // value); groups of 4 and 2 filters.
@@ -394,7 +401,7 @@ private struct EUPass {
                      "fill_value", "out_zp", "act_min", "act_max", "add_in1_offset", "add_in2_offset", "add_in1_multiplier",
                      "add_in2_multiplier", "add_out_multiplier", "add_in1_shift", "add_in2_shift", "add_out_shift",
                      "add_out_offset", "add_min", "add_max", "threshold", "param_records", "weight_beats",
-                     "keep", "replay", "wide", "buffer_row0"]
+                     "keep", "replay", "wide", "buffer_row0", "residual_span", "residual_stride", "residual_offset"]
         var d = Dictionary(uniqueKeysWithValues: names.map { ($0, 0) })
         d.merge(given) { $1 }
         return d
@@ -413,6 +420,35 @@ private struct EUPass {
     /// Residual beats for `rows` positions (bytes ≥ chunk are junk the unit must not use).
     static func residualBeats(_ residual: [[Int8]], b: Int, rng: inout SplitMix) -> [(phase: Int, bytes: [Int])] {
         residual.map { r in (2, r.map { Int($0) } + (r.count ..< b).map { _ in rng.below(256) - 128 }) }
+    }
+
+    /// ADD copies of the same positions, one per offset, whose residual is a span of whole
+    /// `stride`-byte pixels: the first pass reads it (B bytes a beat, the last beat's tail junk),
+    /// the others keep it, each taking its `chunk` bytes from its own offset into every pixel.
+    static func spanCopies(positions: Int, stride: Int, offsets: [Int], chunk: Int, residual: EUResidual, b: Int,
+                           rng: inout SplitMix) -> [EUPass] {
+        let pixels = (0 ..< positions * stride).map { _ in Int8(truncatingIfNeeded: rng.below(256)) }
+        let spanBeats = (pixels.count + b - 1) / b
+        return offsets.enumerated().map { k, offset in
+            let x = (0 ..< positions).map { _ in (0 ..< chunk).map { _ in Int8(truncatingIfNeeded: rng.below(256)) } }
+            let fill = rng.below(256) - 128
+            var f = fields(["op_copy": 1, "first": 1, "last": 1, "region_rows": 1, "region_cols": positions,
+                            "out_rows": 1, "out_cols": positions, "out_chunk": chunk, "fill_value": fill,
+                            "residual_span": 1, "residual_stride": stride, "residual_offset": offset])
+            f.merge(residual.fields) { $1 }
+            var beats: [(phase: Int, bytes: [Int])] = []
+            if k == 0 {
+                beats += (0 ..< spanBeats).map { n in
+                    (2, (n * b ..< (n + 1) * b).map { $0 < pixels.count ? Int(pixels[$0]) : rng.below(256) - 128 })
+                }
+            }
+            beats += x.map { beat(3, $0.map { Int($0) }, pad: fill, b: b) }
+            let expected = (0 ..< positions).map { n in
+                output((0 ..< chunk).map { j in residual.apply(x[n][j], pixels[n * stride + offset + j]) }, b: b)
+            }
+            return EUPass(label: "copy of \(positions) × \(chunk) bytes, residual span of \(stride)-byte pixels at +\(offset)"
+                          + (k == 0 ? " (\(spanBeats) beats)" : " (kept)"), fields: f, beats: beats, expected: expected)
+        }
     }
 
     static func copy(positions: Int, chunk: Int, residual: EUResidual?, b: Int, rng: inout SplitMix) -> EUPass {

@@ -48,17 +48,17 @@ final class HarnessCopyTopTests: XCTestCase {
     private static func copyExecutionUnit(streamBytes b: Int) -> Module {
         Module("CopyExecutionUnit_b\(b)") { m in
             let bools = ["op_copy", "first", "last", "load_params", "residual", "result_second", "stride2",
-                         "pad_top", "pad_bottom", "pad_left", "pad_right", "keep", "replay"]
+                         "pad_top", "pad_bottom", "pad_left", "pad_right", "keep", "replay", "residual_span"]
             for name in bools { m.discard(m.input(name, .bool)) }
             m.discard(m.input("mode", .uint(2)))
-            for name in ["region_rows", "region_cols", "param_records", "weight_beats", "buffer_row0"] { m.discard(m.input(name, .uint(16))) }
+            for name in ["region_rows", "region_cols", "param_records", "weight_beats", "buffer_row0", "residual_stride"] { m.discard(m.input(name, .uint(16))) }
             let outRows = m.input("out_rows", .uint(16)), outCols = m.input("out_cols", .uint(16))
             let outChunk = m.input("out_chunk", .uint(8))
             for name in ["fill_value", "out_zp", "act_min", "act_max", "add_in1_shift", "add_in2_shift", "add_out_shift",
                          "add_out_offset", "add_min", "add_max"] { m.discard(m.input(name, .sint(8))) }
             for name in ["add_in1_offset", "add_in2_offset"] { m.discard(m.input(name, .sint(16))) }
             for name in ["add_in1_multiplier", "add_in2_multiplier", "add_out_multiplier"] { m.discard(m.input(name, .sint(32))) }
-            m.discard(m.input("threshold", .uint(8)))
+            for name in ["threshold", "residual_offset"] { m.discard(m.input(name, .uint(8))) }
             let passStart = m.input("pass_start", .bool)
             let inValid = m.input("in_valid", .bool)
             let inPhase = m.input("in_phase", .uint(2))

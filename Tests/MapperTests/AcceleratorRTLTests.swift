@@ -221,11 +221,12 @@ final class AcceleratorRTLTests: XCTestCase {
         for stride in [1, 2] {
             var b = NetBuilder(seed: UInt64(60 + stride))
             // A stem before the block, so the block input is a tensor the device makes (the
-            // network input itself always stays external).
-            let x = b.conv(b.input([1, 10, 10, 3]), outputs: 8, kernel: (3, 3), stride: 1, padding: .same, activation: .relu6)
-            let e = b.conv(x, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+            // network input itself always stays external). 24 channels: two filter groups at PF = 16
+            // whose shortcut on chip is one residual span, read once and kept for the second group.
+            let x = b.conv(b.input([1, 10, 10, 3]), outputs: 24, kernel: (3, 3), stride: 1, padding: .same, activation: .relu6)
+            let e = b.conv(x, outputs: 48, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
             let d = b.depthwise(e, kernel: (3, 3), stride: stride, multiplier: 1, padding: .same)
-            let p = b.conv(d, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
+            let p = b.conv(d, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
             b.output(stride == 1 ? b.add(x, p) : p)
             nets.append(("bottleneck stride \(stride)", b.net))
         }
@@ -238,6 +239,11 @@ final class AcceleratorRTLTests: XCTestCase {
                 let routes = Set(program.instructions.flatMap { [$0.outputRoute, $0.fusedAdd ? $0.residualRoute : .external] })
                 XCTAssertTrue(routes.contains(.ramM), "\(what): the block's inner tensors are not in RAM-M")
                 XCTAssertEqual(routes.contains(.ramS), what.hasSuffix("1"), "\(what): RAM-S holds the input exactly when the shortcut reads it")
+                if what.hasSuffix("1") && config == AcceleratorConfig() {
+                    let adds = try ControlPlan(program: program).records.filter { $0.residual && $0.last }
+                    XCTAssertTrue(!adds.isEmpty && adds.allSatisfy(\.residualSpan) && adds.contains(where: \.residualKept),
+                                  "\(what): the shortcut is a residual span, kept for the second filter group")
+                }
                 for mapper in [nil, MapperOptions.externalOnly] {
                     try runOnRTL(vtop, net, config: config, "\(what) at PC=\(config.pc) PF=\(config.pf)\(mapper == nil ? " on chip" : " external")", seed: 9,
                                  options: ["--backpressure", "0.3", "--bandwidth", "8"], mapper: mapper)

@@ -585,6 +585,30 @@ final class ControlPlanTests: XCTestCase {
         }
     }
 
+    /// What the RTL's residual buffer cannot do, ControlModel refuses, naming the record: keeping a
+    /// span nobody read, a stride that is not whole banks, a span beyond the buffer.
+    func testResidualSpansTheBufferCannotServeAreRefused() throws {
+        var b = NetBuilder(seed: 22)
+        let x = b.conv(b.input([1, 6, 5, 8]), outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        b.output(b.add(x, b.conv(x, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .none)))
+        var c = AcceleratorConfig(); c.streamBytes = 64
+        let plan = try ControlPlan(program: try Mapper.compile(b.net, config: c, options: .device(c)))
+        let first = try XCTUnwrap(plan.records.firstIndex { $0.residualSpan && !$0.residualKept })
+        func refused(_ change: (inout ControlRecord) -> Void, _ text: String, line: UInt = #line) throws {
+            var records = plan.records
+            change(&records[first])
+            let model = try ControlModel(config: c, recordStream: try ControlRecord.encodeStream(records))
+            var memory = DeviceMemory(external: plan.memory, config: c)
+            XCTAssertThrowsError(try model.run(memory: &memory), line: line) { e in
+                XCTAssertTrue("\(e)".contains("control record \(first)") && "\(e)".contains(text), "\(e)", line: line)
+            }
+        }
+        try refused({ $0.residualKept = true }, "the residual buffer holds none")
+        try refused({ $0.residualOffset += 4 }, "multiples of 8")
+        try refused({ $0.residualBeats = 3136 * 16 / 64 + 1 }, "the residual buffer holds 784")
+        try refused({ $0.residualBeats = 1 }, "residual positions reach byte")
+    }
+
     func testTheExactAverageMultiplierIsFoundForEveryWindowSize() {
         for count in [1, 2, 4, 6, 9, 10, 16, 25, 49, 64, 125] {
             guard let q = ControlPlan.averageMultiplier(count: count) else { XCTFail("no multiplier for \(count)"); continue }
@@ -679,6 +703,48 @@ final class ControlPlanTests: XCTestCase {
         let d2 = t.depthwise(e2, kernel: (3, 3), stride: 2, multiplier: 1, padding: .same)
         t.output(t.conv(d2, outputs: 12, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
         try assertRecordsMatch(t.net, "bottleneck stride 2")
+    }
+
+    /// Residual spans (docs/control.md, `residualSpan`): a fused ADD whose shortcut is on chip reads
+    /// it as whole pixels, B bytes a beat, once for all filter groups of the same positions (the
+    /// other groups' passes keep it), instead of one beat per position and group; the results still
+    /// equal the Reference's.
+    func testOnChipShortcutsAreReadAsWholePixelsOnceForEveryFilterGroup() throws {
+        var b = NetBuilder(seed: 21)
+        // The block input comes from a layer before it, so it lives on chip (in RAM-S, for the shortcut).
+        let x = b.conv(b.input([1, 12, 10, 8]), outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let e = b.conv(x, outputs: 72, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let d = b.depthwise(e, kernel: (3, 3), stride: 1, multiplier: 1, padding: .same)
+        let p = b.conv(d, outputs: 24, kernel: (1, 1), stride: 1, padding: .same, activation: .none)
+        b.output(b.add(x, p))
+        var paper = AcceleratorConfig(); paper.streamBytes = 128; paper.ramSBytes = 16 * 1024; paper.ramMBytes = 64 * 1024
+        // The small configuration's residual buffer (outputBufferDepth · lanes bytes) holds a pass's
+        // 24-byte pixels only when it is deeper than the usual 64 positions.
+        var small = ControlPlanTests.configs[1]; small.streamBytes = 32; small.outputBufferDepth = 1024
+        small.ramSBytes = 16 * 1024; small.ramMBytes = 64 * 1024
+        try assertRecordsMatch(b.net, "bottleneck with a 24-channel shortcut on chip", configs: [paper, small], onChip: true)
+        for c in [paper, small] {
+            let plan = try ControlPlan(program: try Mapper.compile(b.net, config: c, options: .device(c)))
+            let adds = plan.records.filter { $0.residual && $0.last }
+            XCTAssertFalse(adds.isEmpty)
+            XCTAssertTrue(adds.allSatisfy(\.residualSpan), "every ADD pass reads a span at PC=\(c.pc)")
+            // 24 channels are 2 filter groups at PF = 16 and 6 at PF = 4: one reads, the others keep.
+            let groups = (24 + c.pf - 1) / c.pf
+            XCTAssertEqual(adds.filter(\.residualKept).count, adds.count / groups * (groups - 1), "PC=\(c.pc)")
+            for r in adds {
+                XCTAssertEqual(r.residualBeats, (r.outputPositions * 24 + c.streamBytes - 1) / c.streamBytes)
+                XCTAssertEqual(r.residualOffset % c.pf, 0, "a filter group's bytes start on its group")
+            }
+            let perPosition = adds.reduce(0) { $0 + $1.outputPositions }
+            let spans = adds.compactMap { $0.residualPhase(streamBytes: c.streamBytes)?.beats }.reduce(0, +)
+            XCTAssertEqual(spans, adds.filter { !$0.residualKept }.reduce(0) { $0 + $1.residualBeats })
+            XCTAssertLessThan(spans * 4, perPosition, "PC=\(c.pc): \(spans) span beats against \(perPosition) per position")
+        }
+        // Without on-chip memory the shortcut is read per position (a span's last beat may run past
+        // the tensor, which only the on-chip window is known to hold).
+        var none = paper; none.ramSBytes = 0; none.ramMBytes = 0
+        let external = try ControlPlan(program: try Mapper.compile(b.net, config: none, options: .device(none)))
+        XCTAssertFalse(external.records.contains(where: \.residualSpan))
     }
 
     func testExplicitPadFusedIntoTheConvolutionOrRunAlone() throws {

@@ -72,6 +72,20 @@ final class ControlRecordTests: XCTestCase {
         let o1 = try oneTap.encoded()
         XCTAssertEqual(o1[2], 0x11)
         XCTAssertEqual(try ControlRecord.decode(o1[0 ..< 128], expectedSequence: 0), oneTap)
+        // A residual span: word 0 bit 21 (bit 22 kept), residualOffset in word 24 bits 8-15,
+        // residualBeats in word 25 bits 16-31.
+        var span = sample; span.op = .conv; span.residual = true; span.residualSpan = true; span.residualOffset = 16; span.residualBeats = 0x0106
+        let sp = try span.encoded()
+        XCTAssertEqual(Array(sp[0 ..< 4]), [0xC1, 0x02, 0x20, 0xC5])
+        XCTAssertEqual(Array(sp[96 ..< 104]), [3, 16, 0, 0, 0, 0, 0x06, 0x01])
+        XCTAssertEqual(try ControlRecord.decode(sp[0 ..< 128], expectedSequence: 0), span)
+        var kept2 = span; kept2.residualKept = true
+        XCTAssertEqual(try kept2.encoded()[2], 0x60)
+        XCTAssertEqual(try ControlRecord.decode(try kept2.encoded()[0 ..< 128], expectedSequence: 0), kept2)
+        var stray = sample; stray.residualKept = true
+        XCTAssertThrowsError(try ControlRecord.decode(try stray.encoded()[0 ..< 128], expectedSequence: 0)) { e in
+            XCTAssertTrue("\(e)".contains("residualKept without residualSpan"), "\(e)")
+        }
         // Slot offsets: byte s of words 26, 27, 28 (bytes 104 + s).
         var packed = wide; packed.slotOffsets = [0, 0, 2, 2, 0, 0, 0, 0, 0, 7]
         let p = try packed.encoded()
@@ -114,7 +128,7 @@ final class ControlRecordTests: XCTestCase {
         var magic = good; magic[3] = 0xD5
         expectError(resealed(magic), "bad magic")
         expectError(good, sequence: 1, "sequence number 0")
-        var reserved = good; reserved[2] = 32   // word 0 bit 21, the first reserved one
+        var reserved = good; reserved[2] = 0x80   // word 0 bit 23, the reserved one
         expectError(resealed(reserved), "reserved")
         var word29 = good; word29[116] = 1
         expectError(resealed(word29), "reserved")
