@@ -52,7 +52,7 @@ import HDLKit
 /// (PV·lanes bytes × ~30 entries) and the output FIFO (8·B + 1 bits × 16) in distributed RAM.
 /// Counted in the emitted Verilog at the paper's configuration: 1.3k register bits of its own,
 /// 10.0k in the 16-lane ResidualAdder, 2.6k in the FIFOs' read-side registers; 31 kbit of result
-/// FIFO and 2 kbit of output FIFO; 16 × 3136 bytes of residual buffer. (The datapath's next and
+/// FIFO and 2 kbit of output FIFO; 2 banks of 3137 × 8 bytes of residual buffer. (The datapath's next and
 /// active weight sets are 2 × 18,432; loading the next set beat by beat saves a third copy.)
 ///
 /// Latencies (no back-pressure): a window or pointwise beat reaches the result FIFO after

@@ -55,7 +55,8 @@ enum ResidualSpans {
 
     /// The span record `r` may read its residual as, or nil where it must read per position: its
     /// positions consecutive pixels, the pixel stride and the position's offset whole banks of the
-    /// residual buffer, the span on chip and in the buffer, and its whole beats (the last one runs past the tensor) clear of what the pass itself writes.
+    /// residual buffer, the span on chip and in the buffer, and its whole beats (the last one runs
+    /// past the tensor) clear of what the pass itself writes.
     static func span(_ r: ControlRecord, base: UInt32?, unit: Int, capacity: Int, onChipEnd: Int, beat b: Int)
         -> Span? {
         guard let base, r.op == .conv || r.op == .copy else { return nil }
