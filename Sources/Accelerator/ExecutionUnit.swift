@@ -44,7 +44,7 @@ import HDLKit
 /// `out_ready` does. Passes that are not `last` produce no results and never wait.
 ///
 /// Flip-flops beyond the units it instantiates: the pointwise gather (PV·PC·8), the serializer
-/// stage (B·8, plus (B − lanes)·8·11 beside the ADD when B > lanes), counters.
+/// stage (B·8), counters.
 /// RAM: the input buffer, PK block RAMs of inputBufferDepth / PK words of PC bytes (16 × 1393 ×
 /// 9 bytes = 200 kB at the paper's configuration, its RAM-S/RAM-M budget); the residual buffer,
 /// B/U block RAMs of U-byte words (U = OutputPath.residualUnit), outputBufferDepth·lanes bytes
@@ -52,12 +52,12 @@ import HDLKit
 /// (PV·lanes bytes × ~30 entries) and the output FIFO (8·B + 1 bits × 16) in distributed RAM.
 /// Counted in the emitted Verilog at the paper's configuration: 1.3k register bits of its own,
 /// 10.0k in the 16-lane ResidualAdder, 2.6k in the FIFOs' read-side registers; 31 kbit of result
-/// FIFO and 2 kbit of output FIFO; 2 banks of 3137 × 8 bytes of residual buffer. (The datapath's next and
-/// active weight sets are 2 × 18,432; loading the next set beat by beat saves a third copy.)
+/// FIFO and 2 kbit of output FIFO; 2 banks of 3137 × 8 bytes of residual buffer. (The datapath's
+/// next and active weight sets are 2 × 18,432; loading the next set beat by beat saves a third copy.)
 ///
 /// Latencies (no back-pressure): a window or pointwise beat reaches the result FIFO after
 /// LayerDatapath's latency; serializer → `out_valid` is `outputLatency` = 1 (residual read) +
-/// ResidualAdder.latency + 1 (output FIFO) cycles. `pass_done` is registered: one cycle after the
+/// ResidualAdder.latency + 1 (output FIFO) cycles with the fused ADD, 2 without it. `pass_done` is registered: one cycle after the
 /// later of the last pixel beat taken and the last output beat accepted (conv `last`, copy) or the
 /// last engine beat (conv not `last`). Pixel beats are counted against region_rows·region_cols.
 public struct ExecutionUnit: Sendable {
@@ -82,18 +82,19 @@ public struct ExecutionUnit: Sendable {
     public var inputBufferWords: Int { config.inputBufferWords }
     /// Result lanes: max(PF, PC).
     public var lanes: Int { max(config.pf, config.pc) }
-    /// Cycles from a position leaving the serializer to its beat on `out_*` (nothing waiting).
-    public static var outputLatency: Int { OutputPath.latency }
+    /// Cycles from a position leaving the serializer to its beat on `out_*` (nothing waiting),
+    /// with and without the fused ADD.
+    public static func outputLatency(residual: Bool) -> Int { OutputPath.latency(residual: residual) }
     /// Cycles from the last engine beat of a `last` pass to its `pass_done` when nothing waits:
     /// the datapath's latency in that mode, the result FIFO (1), the serializer to `out_*`
     /// (`outputLatency`) and the registered `pass_done` (1).
-    public func drainLatency(_ mode: ConvolutionMode) -> Int {
+    public func drainLatency(_ mode: ConvolutionMode, residual: Bool = false) -> Int {
         let engine: Int = switch mode {
         case .depthwise: datapath.depthwiseLatency
         case .pointwise: datapath.pointwiseLatency
         default: datapath.latency   // standard and folded
         }
-        return engine + 1 + Self.outputLatency + 1
+        return engine + 1 + Self.outputLatency(residual: residual) + 1
     }
 
     public var name: String {

@@ -37,8 +37,10 @@ import HDLKit
 ///   out:      out_valid, out_ready, out_byte_<b> (b < B, bytes ≥ out_chunk 0), out_last, out_fire.
 ///
 /// Latency: an entry pushed in cycle t issues its first position in t + 1 (fall-through FIFO);
-/// a position issued in cycle t is on `out_*` in t + `latency` (residual read 1, ADD 11, output
-/// FIFO 1).
+/// a position issued in cycle t is on `out_*` in t + `latency(residual:)`: with the ADD, residual
+/// read 1, ADD 11, output FIFO 1; without it the position goes around the ADD (stage 1, output
+/// FIFO 1), so a pass without a shortcut drains 11 cycles sooner. A pass ends only once its last
+/// beat is out, so the two never overtake each other.
 public struct OutputPath: Sendable {
     public let config: AcceleratorConfig
     /// Entries of the result FIFO.
@@ -66,9 +68,9 @@ public struct OutputPath: Sendable {
     /// Words of the output FIFO: the issue → output pipeline plus its credit round trip, so that an
     /// output that is never back-pressured takes a position every cycle.
     public static let outputDepth = 16
-    /// Cycles from a position's issue to its beat on `out_*` (nothing waiting).
-    public static let latency = 1 + ResidualAdder.latency + 1
-    public var latency: Int { Self.latency }
+    /// Cycles from a position's issue to its beat on `out_*` (nothing waiting), with and without
+    /// the fused ADD.
+    public static func latency(residual: Bool) -> Int { residual ? 1 + ResidualAdder.latency + 1 : 2 }
 
     /// Bytes of one residual-buffer bank: the largest power of two dividing `lanes`, at most 8, so a
     /// position is whole banks and a span's offsets and strides are multiples of it.
@@ -212,7 +214,7 @@ public struct OutputPath: Sendable {
 
             // MARK: the fused ADD (never stalls; `add` = residual)
             let ra = m.instance(adder.module, "residual_add")
-            ra.in_valid.assign(stageValid)
+            ra.in_valid.assign(stageValid && residual)
             ra.add.assign(residual)
             let swapOperands = m.wire("swap_operands", residual && resultSecond)
             for j in 0 ..< lanes {
@@ -232,17 +234,18 @@ public struct OutputPath: Sendable {
                 let p = ra.port(port)
                 p.assign(m.input(from, .sint(width)).resize(p.width))
             }
-            let L = ResidualAdder.latency
-            let addedLast = m.delay(stageLast, by: L, name: "added_last")
-            // Bytes beyond the lanes (a copy's wider positions) pass beside the ADD.
-            let added = (0 ..< bytes).map { b in
-                b < lanes ? ra.port("out_\(b)").resize(8) : m.delay(stage[b], by: L, name: "beside_\(b)")
+            let addedLast = m.delay(stageLast, by: ResidualAdder.latency, name: "added_last")
+            // A pass without the ADD goes around it. Bytes beyond the lanes (a copy's wider
+            // positions) are never ADDed (an ADD pass has at most `lanes` bytes a position, the
+            // rest of its beat reads 0), so they need no delay line beside the ADD.
+            let pushed = (0 ..< bytes).map { b in
+                b < lanes ? mux(residual, ra.port("out_\(b)").resize(8), stage[b]) : stage[b]
             }
 
             // MARK: output FIFO and the output port
             let of = m.instance(outputFIFO.module, "output_fifo")
-            of.push_valid.assign(ra.out_valid)
-            of.push_payload.assign(cat([addedLast] + added.reversed()))
+            of.push_valid.assign(mux(residual, ra.out_valid, stageValid))
+            of.push_payload.assign(cat([mux(residual, addedLast, stageLast)] + pushed.reversed()))
             for p in ["push_ready", "count", "full", "empty"] { m.discard(of.port(p)) }
             let outReady = m.input("out_ready", .bool)
             let outValid = m.output("out_valid", of.pop_valid)

@@ -30,7 +30,8 @@ public enum ControlCycleModel {
     public static let tailIntermediate = 16
     /// The same when the reshape unit inserts the bottom padding row (its windows overlap the tail).
     public static let tailIntermediateAfterPaddingRow = 12
-    /// Last passes: engine, accumulator, requantizer, output path and the last output beat.
+    /// Last passes: engine, accumulator, requantizer, output path and the last output beat (through
+    /// the fused ADD: a last pass or copy without one takes ResidualAdder.latency cycles less).
     public static let tailStandard = 44
     public static let tailDepthwise = 41
     /// Folded: the standard pipeline without the reshape unit, plus the gather register. A folded
@@ -101,7 +102,7 @@ public enum ControlCycleModel {
         func beat(_ bytes: Int, onChip: Bool = false) -> Double { onChip ? 1 : max(1, Double(bytes) / memory.bandwidth) }
         let pixelBeats = Double(dataBeats) * beat(r.inChunk, onChip: pixelsOnChip) + Double(positions - dataBeats) + Double(paddingRow)
         let serial = Double(paramBeats) * beat(16 * perBeat) + Double(residual) * beat(residualPhase?.chunk ?? 0, onChip: residualOnChip) + pixelBeats
-        let tail: Int
+        var tail: Int
         switch (r.op, r.mode, r.last) {
         case (.copy, _, _): tail = tailCopy
         // A wide pass's engine beat is one position, so like a folded pass it ends as its last
@@ -120,6 +121,9 @@ public enum ControlCycleModel {
             let inLastBeat = r.wide ? 1 : positions % c.pv == 0 ? c.pv : positions % c.pv
             tail = tailPointwise + inLastBeat - 1
         }
+        // The tails of writing passes were measured through the fused ADD; a pass without one goes
+        // around it (OutputPath) and is out that much sooner.
+        if (r.last || r.op == .copy) && !r.residual { tail -= ResidualAdder.latency }
         // The memory bound covers the writes too, but the last results are written during the tail
         // (measured: about 5/8 of it overlaps; 2/8 for a stride-2 pass, whose last output row is a
         // quarter as long as its last input row: MobileNetV2's stride-2 depthwise passes at B = 64).
