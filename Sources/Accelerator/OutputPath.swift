@@ -205,12 +205,10 @@ public struct OutputPath: Sendable {
             }
             // The registered words' rotation: chunk i of the position is bank (rotate + i) mod B/U.
             let rotateQ = m.reg("residual_rotate_q", next: readRotate)
-            let residualWord = (0 ..< lanes).map { j -> Signal in
-                let i = j / unit, b = j % unit
-                let bank = (rotateQ &+ Signal.uint(i, width: bankBits)).truncate(to: bankBits)
-                let chunk = banks == 1 ? bankData[0] : select(bank, bankData)
-                return chunk.bits(8 * b + 7, 8 * b).asSigned
+            let positionChunks = (0 ..< perPosition).map { i in
+                m.wire("residual_chunk_\(i)", select((rotateQ &+ Signal.uint(i, width: bankBits)).truncate(to: bankBits), bankData))
             }
+            let residualWord = (0 ..< lanes).map { j in positionChunks[j / unit].bits(8 * (j % unit) + 7, 8 * (j % unit)).asSigned }
 
             // MARK: the fused ADD (never stalls; `add` = residual)
             let ra = m.instance(adder.module, "residual_add")
