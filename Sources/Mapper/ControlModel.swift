@@ -206,7 +206,6 @@ public final class ControlModel {
             guard stride % unit == 0, r.residualOffset % unit == 0, stride < 1 << 16 else {
                 throw fail(n, r, "residual span stride \(stride) and offset \(r.residualOffset) must be multiples of \(unit) (the residual buffer's banks), the stride below 65536")
             }
-            guard r.outChunk <= lanes else { throw fail(n, r, "ADD of \(r.outChunk) bytes per position; the ADD has \(lanes) lanes") }
             if !r.residualKept {
                 let capacity = OutputPath.residualWords(positions: config.outputBufferDepth, lanes: lanes, streamBytes: b)
                 guard r.residualBeats <= capacity else { throw fail(n, r, "residual span of \(r.residualBeats) beats; the residual buffer holds \(capacity)") }
