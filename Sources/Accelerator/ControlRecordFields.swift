@@ -34,6 +34,9 @@ public struct ControlRecordFields {
     public let residualSpan, residualKept, residualOffset, residualBeats: Signal
     /// Wide slot s's offset into the beat, in `AcceleratorConfig.slotOffsetUnit` bytes.
     public let slotOffsets: [Signal]
+    /// A depthwise beat's positions P (word 24 bits 16-19; 0 and 1: one) of Q channel slices each
+    /// (bits 20-23).
+    public let depthwisePositions, positionSlices: Signal
 
     /// `w` holds words 0 ..< `usedWords`, each uint(32).
     public init(words w: [Signal]) {
@@ -68,14 +71,17 @@ public struct ControlRecordFields {
         bufferRow0 = lo16(w[25])
         residualSpan = w[0][21]; residualKept = w[0][22]; residualOffset = byte(w[24], 1); residualBeats = hi16(w[25])
         slotOffsets = (0 ..< Self.slotOffsetCount).map { byte(w[26 + $0 / 4], $0 % 4) }
+        depthwisePositions = w[24].bits(19, 16); positionSlices = w[24].bits(23, 20)
     }
 
     /// The ExecutionUnit's pass-configuration ports (/work/EXECUTION_UNIT.md), name and value;
     /// `slots`: the wide slots the execution unit has (AcceleratorConfig.wideSlots when wide passes
     /// exist, else 0); `singleSlice`: whether it has `singleSlice` passes (more single-slice slots
     /// than two-slice ones); `oneTap`: whether folded beats fill more than one tap lane, so a pass
-    /// may ask for one (`AcceleratorConfig.foldTaps` > 1).
-    public func executionPorts(isCopy: Signal, slots: Int, singleSlice hasSingle: Bool, oneTap hasOneTap: Bool) -> [(String, Signal)] {
+    /// may ask for one (`AcceleratorConfig.foldTaps` > 1); `positions`: whether a depthwise beat
+    /// may carry several positions (`AcceleratorConfig.depthwiseSlices` > 1).
+    public func executionPorts(isCopy: Signal, slots: Int, singleSlice hasSingle: Bool, oneTap hasOneTap: Bool,
+                               positions hasPositions: Bool) -> [(String, Signal)] {
         (0 ..< slots).map { ("slot_offset_\($0)", slotOffsets[$0]) } + [
             ("op_copy", isCopy), ("mode", mode), ("first", first), ("last", last), ("load_params", loadParams),
             ("residual", residual), ("result_second", resultSecond), ("stride2", stride2),
@@ -92,5 +98,6 @@ public struct ControlRecordFields {
             ("keep", keep), ("replay", replay), ("wide", wide), ("buffer_row0", bufferRow0),
             ("residual_span", residualSpan), ("residual_stride", outputPixelStride.bits(15, 0)), ("residual_offset", residualOffset),
         ] + (hasSingle ? [("single_slice", singleSlice)] : []) + (hasOneTap ? [("one_tap", oneTapPerBeat)] : [])
+            + (hasPositions ? [("dw_positions", depthwisePositions), ("position_slices", positionSlices)] : [])
     }
 }

@@ -255,7 +255,8 @@ public struct ControlUnit {
 
             // ExecutionUnit side.
             let slots = c.pointwiseSlices > 1 ? c.wideSlots : 0
-            for (name, value) in f.executionPorts(isCopy: isCopy, slots: slots, singleSlice: c.hasSingleSliceSlots, oneTap: c.foldTaps > 1) {
+            for (name, value) in f.executionPorts(isCopy: isCopy, slots: slots, singleSlice: c.hasSingleSliceSlots, oneTap: c.foldTaps > 1,
+                                                           positions: c.depthwiseSlices > 1) {
                 m.output(name, value)
             }
             m.output("pass_start", inState(.startPass))

@@ -24,7 +24,9 @@ import HDLKit
 /// S slices (x_<s·PC + c>): window group s < S of the engine takes slice s with weights
 /// `w_<s>_<k>_<c>` and its results are `y_<s>_<c>`, requantized with parameter slice s (the
 /// quantization unit's `pixel_slices`), so S windows are computed per cycle; groups from S to PD
-/// repeat slice 0 (lane 0's weights), unread.
+/// repeat slice 0 (lane 0's weights), unread. With `dw_positions` P > 1 and `position_slices` Q
+/// (held like `depthwise`) a pixel is P adjacent positions of Q slices and window group j·Q + q
+/// takes its taps as `DepthwisePositions.source` names them, so P positions are computed per cycle.
 /// `pointwise` and `depthwise` select the engine's mode; hold them for the layer.
 ///
 /// Ports:
@@ -235,11 +237,38 @@ public struct LayerDatapath: Sendable {
             m.output("activity", ce.activity)
             m.output("engine_beat", window)
             m.output("engine_last", window && streamLast)
+            // Depthwise beats of P positions of Q slices (DepthwisePositions): per window group and
+            // tap, one select per wide-pixel tap and slice some shape reads instead of the default.
+            var positionSelects = [[[(tap: Int, slice: Int, select: Signal)]]](repeating: [], count: pd)
+            if slices > 1 {
+                let p = m.input("dw_positions", .uint(4)), q = m.input("position_slices", .uint(4))
+                let shapes = DepthwisePositions.shapes(slices: slices)
+                let shape = shapes.map { m.wire("positions_\($0.positions)x\($0.slices)", depthwise && p == $0.positions && q == $0.slices) }
+                for d in 0 ..< pd {
+                    positionSelects[d] = (0 ..< pk).map { k in
+                        var sources = [(tap: Int, slice: Int, shapes: [Signal])]()
+                        for (n, (pp, qq)) in shapes.enumerated() {
+                            guard pk == 9, let from = DepthwisePositions.source(group: d, tap: k, positions: pp, slices: qq),
+                                  from != (k, d) else { continue }
+                            if let at = sources.firstIndex(where: { $0.tap == from.tap && $0.slice == from.slice }) {
+                                sources[at].shapes.append(shape[n])
+                            } else { sources.append((from.tap, from.slice, [shape[n]])) }
+                        }
+                        return sources.map { src in
+                            (src.tap, src.slice, m.wire("window_\(d)_\(k)_from_\(src.tap)_\(src.slice)", src.shapes.dropFirst().reduce(src.shapes[0]) { $0 || $1 }))
+                        }
+                    }
+                }
+            }
             for d in 0 ..< pd {
                 for k in 0 ..< pk {
                     for ch in 0 ..< pc {
                         let lane = (d < slices ? d : 0) * pc + ch
-                        var x = d == 0 ? mux(gathered, px[k][ch], ru.port("win_\(k)_\(ch)")) : ru.port("win_\(k)_\(lane)")
+                        var tap = ru.port("win_\(k)_\(lane)")
+                        for src in positionSelects[d].isEmpty ? [] : positionSelects[d][k] {
+                            tap = mux(src.select, ru.port("win_\(src.tap)_\(src.slice * pc + ch)"), tap)
+                        }
+                        var x = d == 0 ? mux(gathered, px[k][ch], tap) : tap
                         if d == 0 && c.pointwiseSlices > 1, let tap = SplitWindow.copiedTap(lane: k) {
                             x = mux(split, ru.port("win_\(tap)_\(ch)"), x)
                         }

@@ -115,6 +115,10 @@ public final class ControlModel {
         guard !r.oneTapPerBeat || (r.op == .conv && r.mode == .folded && config.foldTaps > 1) else {
             throw fail(n, r, "one tap per beat on a pass that is not folded, or a configuration whose folded beats fill one tap anyway")
         }
+        guard r.depthwisePositions == 1 || r.depthwisePositions * r.positionSlices <= slices && slices > 1 else {
+            throw fail(n, r, "a depthwise beat of \(r.depthwisePositions) positions of \(r.positionSlices) slices; the engine takes \(slices) slices")
+        }
+        guard r.depthwisePositions == 1 || !r.stride2 else { throw fail(n, r, "a depthwise beat of several positions at stride 2") }
         // Tap lanes a folded beat fills.
         let foldTaps = r.oneTapPerBeat ? 1 : config.foldTaps
         guard !r.singleSlice || (r.wide && r.mode == .pointwise && config.hasSingleSliceSlots) else {
@@ -347,7 +351,7 @@ public final class ControlModel {
                 }
             } } }
         case .standard, .depthwise:
-            let s = r.stride2 ? 2 : 1
+            let s = r.stride2 ? 2 : 1, s1 = s
             let oh = (r.regionRows + r.padTop + r.padBottom - 3) / s + 1, ow = (r.regionCols + r.padLeft + r.padRight - 3) / s + 1
             guard r.regionRows + r.padTop + r.padBottom >= 3, r.regionCols + r.padLeft + r.padRight >= 3, oh == r.outputRows, ow == r.outputCols else {
                 throw fail(n, r, "the reshape unit makes \(oh)x\(ow) windows of a \(r.regionRows)x\(r.regionCols) region; the record writes \(r.outputRows)x\(r.outputCols)")
@@ -362,10 +366,26 @@ public final class ControlModel {
                 if let tap = SplitWindow.copiedTap(lane: k) { return (k, tap, 1) }
                 return SplitWindow.taps.contains(k) ? (k, k, 0) : nil
             }
+            // Several positions a beat: window group s's tap k is the source DepthwisePositions names.
+            let positionSources = depthwise && r.depthwisePositions > 1
+                ? (0 ..< slices).map { s in (0 ..< 9).map { DepthwisePositions.source(group: s, tap: $0, positions: r.depthwisePositions, slices: r.positionSlices) } }
+                : nil
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { sums in
                 for oy in 0 ..< oh {
                     for ox in 0 ..< ow {
                         let p = oy * ow + ox
+                        if let positionSources {
+                            for s in 0 ..< slices {
+                                for k in 0 ..< 9 where (s * 9 + k) * pc < w.count {
+                                    guard let from = positionSources[s][k] else { continue }
+                                    let ry = oy * s1 + from.tap / 3 - pt, rx = ox * s1 + from.tap % 3 - pl
+                                    guard ry >= 0, ry < rows, rx >= 0, rx < cols else { continue }
+                                    let xv = (ry * cols + rx) * width + from.slice * pc
+                                    for c in 0 ..< pc { sums[p * al + s * lanes + c] &+= w[(s * 9 + k) * pc + c] &* x[xv + c] }
+                                }
+                            }
+                            continue
+                        }
                         for (lane, k, slot) in laneTaps {
                             let ry = oy * s + k / 3 - pt, rx = ox * s + k % 3 - pl
                             guard ry >= 0, ry < rows, rx >= 0, rx < cols else { continue }   // a pad: x − in_zp = 0

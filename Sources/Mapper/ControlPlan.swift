@@ -983,6 +983,31 @@ private struct PlanBuilder {
     /// the pieces. A run's weight set is its slices' sets one after the other, its parameter block
     /// one group of `lanes` per slice.
     mutating func depthwise(_ i: Instruction) throws {
+        try depthwise(i, positions: depthwisePositions(i) ?? 1)
+    }
+
+    /// The positions a depthwise beat of `i` can carry (DepthwisePositions): the most, at least
+    /// two, whose Q slices each the engine's S take and that divide the width; nil where the layer
+    /// is not a whole-width 3×3 stride-1 SAME depthwise of whole slices without a fused ADD.
+    func depthwisePositions(_ i: Instruction) -> Int? {
+        let slices = config.depthwiseSlices, q = i.channelSlices
+        guard slices > 1, config.pk == 9, !i.fusedAdd, i.pieces == 1, i.kernelHeight == 3, i.kernelWidth == 3,
+              i.strideH == 1, i.strideW == 1, i.batches == 1, i.inputChannels == i.outputChannels, i.outputChannels == q * config.pc,
+              i.tileOutColumn == 0, i.tileOutColumns == i.outputWidth, i.outputWidth == i.inputWidth, i.padLeft == 1, i.padRight == 1,
+              2 * q <= slices
+        else { return nil }
+        return (2 ... slices / q).reversed().first { i.inputWidth % $0 == 0 }
+    }
+
+    /// `positions` P > 1: the layer runs as one of P·C channels over an image W/P wide (the same
+    /// bytes), P·Q slices a beat, each position's weights and parameters those of the layer's Q.
+    mutating func depthwise(_ layer: Instruction, positions p: Int) throws {
+        let q = layer.channelSlices
+        var i = layer
+        if p > 1 {
+            i.inputWidth /= p; i.outputWidth /= p; i.tileOutColumns = i.outputWidth
+            i.inputChannels *= p; i.outputChannels *= p; i.channelSlices *= p
+        }
         let pc = config.pc, c = i.outputChannels, pieces = i.pieces
         let (s, perRow) = try windowStride(i, rows: i.outputHeight, cols: i.tileOutColumns)
         let blocks = windowBlocks(rows: i.outputHeight, col0: i.tileOutColumn, cols: i.tileOutColumns, strideH: i.strideH, strideW: s, perRow: perRow)
@@ -991,10 +1016,13 @@ private struct PlanBuilder {
         var sets = [[(address: UInt32, beats: Int)]]()
         var params = [UInt32]()
         for (cs, n) in runs {
+            // Slice k of a beat of positions is the layer's slice k mod Q.
             sets.append(try (0 ..< pieces).map { piece in
-                try weightSet(try (cs ..< cs + n).flatMap { try read(i.weightAddress + UInt32(($0 * pieces + piece) * 9 * pc), 9 * pc) })
+                try weightSet(try (cs ..< cs + n).flatMap { try read(layer.weightAddress + UInt32(($0 % q * pieces + piece) * 9 * pc), 9 * pc) })
             })
-            params.append(try parameterBlock(slices: try (cs ..< cs + n).map { try instructionParameters(i, from: $0 * pc, count: pc, channels: c) }))
+            params.append(try parameterBlock(slices: try (cs ..< cs + n).map {
+                try instructionParameters(layer, from: $0 % q * pc, count: pc, channels: layer.outputChannels)
+            }))
         }
         for (oy0, nr, ox0, nc) in blocks {
             for (k, (cs, n)) in runs.enumerated() {
@@ -1008,6 +1036,7 @@ private struct PlanBuilder {
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)
                     r.inputPixelStride = UInt32(i.inputChannels); r.inputRowStride = UInt32(i.inputWidth * i.inputChannels)
                     r.inChunk = chunk; r.fillValue = i.inputZeroPoint
+                    if p > 1 { r.depthwisePositions = p; r.positionSlices = q }
                     r.weightAddress = sets[k][piece].address; r.weightBeats = sets[k][piece].beats
                     output(&r, i, row: oy0, col: ox0, channel: cs * pc, chunk: chunk)
                     return r

@@ -101,6 +101,15 @@ public struct ControlRecord: Sendable, Equatable {
     /// `AcceleratorConfig.slotOffsetUnit` into the beat (0: the beat's own slices), so a beat may
     /// carry several positions, each on its own slots. Empty means all 0.
     public var slotOffsets: [Int] = []
+    /// Word 24 bits 16-19 (0 and 1 both mean one), on a depthwise pass: each beat is P =
+    /// `depthwisePositions` horizontally adjacent positions of Q = `positionSlices` channel slices
+    /// each (bits 20-23), side by side, and window group j·Q + q computes slice q of position j, its
+    /// taps taken across the neighbouring positions of the beats left and right. So a layer of
+    /// C = Q·PC channels runs at P positions a cycle on P·Q of the engine's window groups instead
+    /// of one (seed 003's PD windows per cycle), its image being the NHWC tensor read as W/P pixels
+    /// of P·C bytes.
+    public var depthwisePositions = 1
+    public var positionSlices = 0
     public var sequence = 0
 
     public init() {}
@@ -180,7 +189,10 @@ extension ControlRecord {
         try w.set(22, [("add.input1Shift", add.input1Shift, 0, 8, R.i8), ("add.input2Shift", add.input2Shift, 8, 8, R.i8),
                        ("add.outputShift", add.outputShift, 16, 8, R.i8), ("add.outputOffset", Int(add.outputOffset), 24, 8, R.i8)])
         try w.set(23, [("add.activationMin", Int(add.activationMin), 0, 8, R.i8), ("add.activationMax", Int(add.activationMax), 8, 8, R.i8)])
-        try w.set(24, [("pruningThreshold", pruningThreshold, 0, 8, 0 ... 127), ("residualOffset", residualOffset, 8, 8, R.u8)])
+        try w.set(24, [("pruningThreshold", pruningThreshold, 0, 8, 0 ... 127), ("residualOffset", residualOffset, 8, 8, R.u8),
+                       ("depthwisePositions", depthwisePositions > 1 ? depthwisePositions : 0, 16, 4, 0 ... 15),
+                       ("positionSlices", positionSlices, 20, 4, 0 ... 15)])
+        guard depthwisePositions >= 1 else { throw ControlRecordError("control record field depthwisePositions = \(depthwisePositions) outside 1 ... 15") }
         try w.set(25, [("bufferRow0", bufferRow0, 0, 16, R.u16), ("residualBeats", residualBeats, 16, 16, R.u16)])
         guard slotOffsets.count <= R.slotOffsetCount else {
             throw ControlRecordError("control record has \(slotOffsets.count) slot offsets; words 26-28 hold \(R.slotOffsetCount)")
@@ -218,7 +230,7 @@ extension ControlRecord {
         guard r.sequence == expectedSequence else { throw ControlRecordError("\(at): sequence number \(r.sequence) (records out of order or missing)") }
         guard let op = Op(rawValue: UInt8(u(0, 0, 4))) else { throw ControlRecordError("\(at): unknown op \(u(0, 0, 4))") }
         guard let mode = Mode(rawValue: UInt8(u(0, 4, 2))) else { throw ControlRecordError("\(at): unknown mode \(u(0, 4, 2))") }
-        let reservedClear = u(0, 23, 1) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 16, 16) == 0
+        let reservedClear = u(0, 23, 1) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 24, 8) == 0
             && words[29] == 0
         guard reservedClear else { throw ControlRecordError("\(at): reserved bits are set") }
         r.op = op; r.mode = mode
@@ -246,6 +258,7 @@ extension ControlRecord {
         r.oneTapPerBeat = u(0, 20, 1) == 1
         r.residualSpan = u(0, 21, 1) == 1; r.residualKept = u(0, 22, 1) == 1
         r.residualOffset = u(24, 8, 8); r.residualBeats = u(25, 16, 16)
+        r.depthwisePositions = max(1, u(24, 16, 4)); r.positionSlices = u(24, 20, 4)
         r.bufferRow0 = u(25, 0, 16)
         let offsets = (0 ..< slotOffsetCount).map { u(26 + $0 / 4, 8 * ($0 % 4), 8) }
         r.slotOffsets = offsets.allSatisfy { $0 == 0 } ? [] : Array(offsets[0 ... offsets.lastIndex { $0 != 0 }!])
@@ -256,6 +269,8 @@ extension ControlRecord {
         try rule(r.pruningThreshold <= 127, "pruning threshold \(r.pruningThreshold) above 127")
         try rule(!r.residualKept || r.residualSpan, "residualKept without residualSpan")
         try rule(!r.residualSpan || r.residual, "residualSpan without residual")
+        try rule((r.depthwisePositions > 1) == (r.positionSlices > 0), "depthwisePositions \(r.depthwisePositions) with positionSlices \(r.positionSlices) (both set, or neither)")
+        try rule(r.depthwisePositions == 1 || (op == .conv && mode == .depthwise), "depthwisePositions on a pass that is not depthwise")
         return r
     }
 
@@ -292,6 +307,7 @@ extension ControlRecord: CustomStringConvertible {
         if keep { flags.append("keep@\(bufferRow0)") }
         if replay { flags.append("replay@\(bufferRow0)") }
         if oneTapPerBeat { flags.append("onetap") }
+        if depthwisePositions > 1 { flags.append("positions\(depthwisePositions)x\(positionSlices)") }
         if wide { flags.append((singleSlice ? "wide1" : "wide") + (slotOffsets.isEmpty ? "" : "(slots \(slotOffsets.map(String.init).joined(separator: "/")))")) }
         let pads = [padTop, padBottom, padLeft, padRight]
         if pads.contains(1) { flags.append("pads(t\(padTop)b\(padBottom)l\(padLeft)r\(padRight))") }

@@ -30,6 +30,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         var threshold = 0
         var keep = false, replay = false, bufferRow0 = 0
         var residualSpan = false, residualKept = false, residualOffset = 0, residualBeats = 0
+        var positions = 0, positionSlices = 0
 
         var writes: Bool { op == 2 || last }
 
@@ -56,7 +57,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             w[19] = UInt32(truncatingIfNeeded: in1Multiplier); w[20] = UInt32(truncatingIfNeeded: in2Multiplier)
             w[21] = UInt32(truncatingIfNeeded: outMultiplier)
             w[22] = u8s(in1Shift, in2Shift, outShift, outOffset); w[23] = u8s(addMin, addMax, 0, 0)
-            w[24] = UInt32(threshold) | UInt32(residualOffset) << 8
+            w[24] = UInt32(threshold) | UInt32(residualOffset) << 8 | UInt32(positions) << 16 | UInt32(positionSlices) << 20
             w[25] = u16(bufferRow0, residualBeats)
             w[30] = UInt32(sequence)
             var bytes = w.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
@@ -67,8 +68,8 @@ final class AcceleratorTopControlTests: XCTestCase {
         }
 
         /// The ExecutionUnit's configuration ports, in the stand-in's hashing order, as unsigned
-        /// values of the port widths.
-        func portValues() -> [Int] {
+        /// values of the port widths (`positions`: with the depthwise positions' ports).
+        func portValues(positions hasPositions: Bool) -> [Int] {
             func u(_ v: Int, _ w: Int) -> Int { v & ((1 << w) - 1) }
             func b(_ v: Bool) -> Int { v ? 1 : 0 }
             return [b(op == 2), mode, b(first), b(last), b(loadParams), b(residual), b(resultSecond), b(stride2),
@@ -77,6 +78,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                     u(in1Multiplier, 32), u(in2Multiplier, 32), u(outMultiplier, 32), u(in1Shift, 8), u(in2Shift, 8),
                     u(outShift, 8), u(outOffset, 8), u(addMin, 8), u(addMax, 8), threshold, paramRecords, weightBeats,
                     b(keep), b(replay), bufferRow0, b(residualSpan), u(outputPixelStride, 16), residualOffset]
+                + (hasPositions ? [positions, positionSlices] : [])
         }
     }
 
@@ -93,6 +95,8 @@ final class AcceleratorTopControlTests: XCTestCase {
         ("keep", .bool), ("replay", .bool), ("buffer_row0", .uint(16)),
         ("residual_span", .bool), ("residual_stride", .uint(16)), ("residual_offset", .uint(8)),
     ]
+    /// Where a depthwise beat may carry several positions (`depthwiseSlices` > 1).
+    private static let positionPorts: [(String, HWType)] = [("dw_positions", .uint(4)), ("position_slices", .uint(4))]
 
     private static func configHash(_ values: [Int]) -> Int {
         values.enumerated().reduce(0) { ($0 + $1.element * (2 * $1.offset + 1)) & ((1 << 48) - 1) }
@@ -116,7 +120,7 @@ final class AcceleratorTopControlTests: XCTestCase {
     private static func standIn(_ c: AcceleratorConfig) -> Module {
         let b = c.streamBytes
         return Module("StandInExecutionUnit_b\(b)") { m in
-            let config = configPorts.map { m.input($0.0, $0.1) }
+            let config = (configPorts + (c.depthwiseSlices > 1 ? positionPorts : [])).map { m.input($0.0, $0.1) }
             let passStart = m.input("pass_start", .bool)
             let inValid = m.input("in_valid", .bool)
             let inReady = m.output("in_ready", .bool)
@@ -484,11 +488,15 @@ final class AcceleratorTopControlTests: XCTestCase {
                               imageRows: 3, imageCols: 12, inputAddress: 0x1_1000, inputPixelStride: 3, inputRowStride: 36,
                               inChunk: 3, fillValue: -128, outChunk: 3, outputAddress: 0x6_0000, outputPixelStride: 3,
                               outputRowStride: 12, outputRows: 3, outputCols: 4, residualAddress: 0x7_0000))
-        // Depthwise last pass whose region lies wholly below the image: fill beats only, no pixel command.
-        records.append(Record(op: 1, mode: 2, last: true, layer: 6, regionRows: 3, regionCols: 3, row0: 20, col0: 0,
-                              imageRows: 8, imageCols: 8, inputAddress: 0x1_2000, inputPixelStride: 4, inputRowStride: 32,
-                              inChunk: 4, fillValue: 17, outChunk: 4, weightAddress: 0x2200, weightBeats: 3,
-                              outputAddress: 0x8_0000, outputPixelStride: 4, outputRowStride: 4, outputRows: 1, outputCols: 1))
+        // Depthwise last pass whose region lies wholly below the image: fill beats only, no pixel
+        // command; its beats are two positions of one slice (word 24 bits 16-23, passed through).
+        r = Record(op: 1, mode: 2, last: true, layer: 6, regionRows: 3, regionCols: 3, row0: 20, col0: 0,
+                   imageRows: 8, imageCols: 8, inputAddress: 0x1_2000, inputPixelStride: 8, inputRowStride: 32,
+                   inChunk: 8, fillValue: 17, outChunk: 8, weightAddress: 0x2200, weightBeats: 5,
+                   outputAddress: 0x8_0000, outputPixelStride: 8, outputRowStride: 8, outputRows: 1, outputCols: 1)
+        XCTAssertEqual(c.depthwiseSlices, 2)
+        r.positions = 2; r.positionSlices = 1
+        records.append(r)
         // Plain copy of a region inside the image with full 16-byte positions.
         records.append(Record(op: 2, layer: 7, regionRows: 2, regionCols: 3, row0: 1, col0: 1, imageRows: 4, imageCols: 4,
                               inputAddress: 0x1_3000, inputPixelStride: 16, inputRowStride: 64, inChunk: 16, fillValue: 0,
@@ -580,7 +588,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         XCTAssertGreaterThan(bench.stallsAtIrq.first?.input ?? 0, 0)
         XCTAssertGreaterThan(bench.stallsAtIrq.first?.output ?? 0, 0)
         let activity = ran.reduce(0) { acc, rec in
-            (acc + Self.configHash(rec.portValues()) + (rec.op == 1 ? rec.weightBeats : 0)) & ((1 << 48) - 1)
+            (acc + Self.configHash(rec.portValues(positions: c.depthwiseSlices > 1)) + (rec.op == 1 ? rec.weightBeats : 0)) & ((1 << 48) - 1)
         }
         XCTAssertEqual(reg[O.pruneActive], activity & 0xFFFF_FFFF)
         let cycles = (reg[O.cyclesLo] ?? 0) | (reg[O.cyclesHi] ?? 0) << 32

@@ -199,6 +199,32 @@ final class AcceleratorRTLTests: XCTestCase {
         try runOnRTL(vtop, e.net, config: c, "single-slice slots at B = 64, no back-pressure", seed: 39)
     }
 
+    /// Depthwise beats of several positions (DepthwisePositions) at PC = 8, PD = 6, B = 64 (S = 6):
+    /// 16 channels 12 wide as three positions a beat, 8 channels after an expansion as six, and
+    /// 24 channels 10 wide as two, each bit-exact on the whole top under back-pressure, the records
+    /// checked to take the path.
+    func testDepthwiseBeatsOfSeveralPositionsEndToEndUnderBackPressure() throws {
+        let c = Self.singleSlice
+        var nets = [(String, Network, Int)]()
+        var a = NetBuilder(seed: 95)
+        a.output(a.depthwise(a.input([1, 6, 12, 16]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
+        nets.append(("16 channels, three positions a beat", a.net, 3))
+        var e = NetBuilder(seed: 96)
+        let y = e.conv(e.input([1, 5, 12, 4]), outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let d = e.depthwise(y, kernel: (3, 3), stride: 1, multiplier: 1, padding: .same)
+        e.output(e.conv(d, outputs: 6, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        nets.append(("expansion, 8-channel depthwise of six positions a beat, projection", e.net, 6))
+        var t = NetBuilder(seed: 97)
+        t.output(t.depthwise(t.input([1, 4, 10, 24]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
+        nets.append(("24 channels, two positions a beat", t.net, 2))
+        let vtop = try VtopBuild.binary(for: c)
+        for (n, (what, net, positions)) in nets.enumerated() {
+            let plan = try ControlPlan(program: try Mapper.compile(net, config: c, options: .externalOnly))
+            XCTAssertEqual(plan.records.map(\.depthwisePositions).max(), positions, "\(what): the mapper no longer takes the path this test is about")
+            try runOnRTL(vtop, net, config: c, "\(what) at B = 64", seed: UInt64(60 + n), options: ["--backpressure", "0.3", "--bandwidth", "8", "--latency", "29"])
+        }
+    }
+
     /// Row bands (RowBandTests' blocks with a 20 KiB RAM-M): the expansion and the depthwise
     /// alternate band by band through one buffer in RAM-M, bit-exact on the whole top under
     /// back-pressure, at the small configuration and with single-slice expansions as MobileNetV2's

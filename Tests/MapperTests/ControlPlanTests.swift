@@ -348,6 +348,53 @@ final class ControlPlanTests: XCTestCase {
         try assertRecordsMatch(b.net, "depthwise of 96 channels, slices per beat", configs: [wide, Self.configs[1], packed])
     }
 
+    /// A stride-1 SAME depthwise layer whose channels are fewer than the beat's slices carries
+    /// several horizontally adjacent positions a beat (DepthwisePositions): at B = 128 (S = 6) a
+    /// 32-channel layer 12 wide takes three positions of two slices, its image four pixels of
+    /// 96 bytes, each position's weights and parameters the layer's own (one weight set of six
+    /// slices, 7 beats; six parameter groups); 8 wide, two (6 is not a divisor); 16 channels 10
+    /// wide, five. Stride 2, VALID, a fused ADD or a single position a row leave it per position.
+    func testDepthwiseBeatsCarrySeveralPositionsWhereTheLayerHasFewerSlicesThanTheBeat() throws {
+        var paper = AcceleratorConfig(); paper.streamBytes = 128
+        XCTAssertEqual(paper.depthwiseSlices, 6)
+        func plan(_ shape: [Int], stride: Int = 1, padding: Padding = .same) throws -> (Network, ControlPlan) {
+            var b = NetBuilder(seed: 61)
+            b.output(b.depthwise(b.input(shape), kernel: (3, 3), stride: stride, multiplier: 1, padding: padding))
+            return (b.net, try ControlPlan(program: try Mapper.compile(b.net, config: paper, options: .externalOnly)))
+        }
+        let (net, three) = try plan([1, 5, 12, 32])
+        XCTAssertEqual(three.records.map(\.depthwisePositions), [3])
+        XCTAssertEqual(three.records.map(\.positionSlices), [2])
+        XCTAssertEqual(three.records.map(\.inChunk), [96])
+        XCTAssertEqual(three.records.map(\.outChunk), [96])
+        XCTAssertEqual(three.records.map(\.imageCols), [4])
+        XCTAssertEqual(three.records.map(\.inputPixelStride), [96])
+        XCTAssertEqual(three.records.map(\.outputCols), [4])
+        XCTAssertEqual(three.records.map(\.weightBeats), [(6 * 9 * 16 + 127) / 128])
+        XCTAssertEqual(three.records.map(\.paramRecords), [6 * 16])
+        XCTAssertEqual(try plan([1, 5, 8, 32]).1.records.map(\.depthwisePositions), [2])
+        XCTAssertEqual(try plan([1, 3, 10, 16]).1.records.map(\.depthwisePositions), [5])
+        for (shape, stride, padding) in [([1, 6, 12, 32], 2, Padding.same), ([1, 6, 12, 32], 1, .valid), ([1, 6, 1, 32], 1, .same), ([1, 6, 12, 40], 1, .same)] {
+            XCTAssertEqual(try plan(shape, stride: stride, padding: padding).1.records.map(\.depthwisePositions).max(), 1, "\(shape) stride \(stride) \(padding)")
+        }
+        try assertRecordsMatch(net, "depthwise of 32 channels, three positions a beat", configs: [paper])
+        var b64 = paper; b64.streamBytes = 64
+        var s = NetBuilder(seed: 62)
+        let e = s.conv(s.input([1, 7, 10, 8]), outputs: 16, kernel: (1, 1), stride: 1, padding: .same, activation: .relu6)
+        let d = s.depthwise(e, kernel: (3, 3), stride: 1, multiplier: 1, padding: .same)
+        s.output(s.conv(d, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        XCTAssertTrue(try ControlPlan(program: try Mapper.compile(s.net, config: b64, options: .externalOnly)).records.contains { $0.depthwisePositions == 2 })
+        try assertRecordsMatch(s.net, "expansion, depthwise of positions, projection", configs: [paper, b64, ControlPlanTests.configs[1]])
+        // Every shape the engine takes, on random images, against the Reference.
+        for (p, q) in DepthwisePositions.shapes(slices: paper.depthwiseSlices) {
+            var r = NetBuilder(seed: UInt64(70 + 10 * p + q))
+            r.output(r.depthwise(r.input([1, 4, 2 * p, 16 * q]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
+            let plan = try ControlPlan(program: try Mapper.compile(r.net, config: paper, options: .externalOnly))
+            XCTAssertEqual(plan.records.map(\.depthwisePositions).max(), [6 / q, 5, 4, 3, 2].first { $0 <= 6 / q && (2 * p) % $0 == 0 })
+            try assertRecordsMatch(r.net, "depthwise of \(16 * q) channels \(2 * p) wide", configs: [paper])
+        }
+    }
+
     func testFullyConnectedPerTensorPerChannelAndWithAWeightZeroPoint() throws {
         for (perChannel, zp, range) in [(false, Int32(0), 127), (true, 0, 127), (false, 9, 100)] {
             var b = NetBuilder(seed: 11)

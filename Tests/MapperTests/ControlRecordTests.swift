@@ -86,6 +86,21 @@ final class ControlRecordTests: XCTestCase {
         XCTAssertThrowsError(try ControlRecord.decode(try stray.encoded()[0 ..< 128], expectedSequence: 0)) { e in
             XCTAssertTrue("\(e)".contains("residualKept without residualSpan"), "\(e)")
         }
+        // A depthwise beat of 3 positions of 2 slices: word 24 bits 16-19 and 20-23 (byte 98).
+        var positions = sample; positions.op = .conv; positions.mode = .depthwise; positions.depthwisePositions = 3; positions.positionSlices = 2
+        let dp = try positions.encoded()
+        XCTAssertEqual(Array(dp[96 ..< 100]), [3, 0, 0x23, 0])
+        XCTAssertEqual(try ControlRecord.decode(dp[0 ..< 128], expectedSequence: 0), positions)
+        var lonely = positions; lonely.positionSlices = 0
+        XCTAssertThrowsError(try ControlRecord.decode(try lonely.encoded()[0 ..< 128], expectedSequence: 0)) { e in
+            XCTAssertTrue("\(e)".contains("depthwisePositions 3 with positionSlices 0 (both set, or neither)"), "\(e)")
+        }
+        var pointwise = positions; pointwise.mode = .pointwise
+        XCTAssertThrowsError(try ControlRecord.decode(try pointwise.encoded()[0 ..< 128], expectedSequence: 0)) { e in
+            XCTAssertTrue("\(e)".contains("depthwisePositions on a pass that is not depthwise"), "\(e)")
+        }
+        var tooWide = positions; tooWide.depthwisePositions = 16
+        XCTAssertThrowsError(try tooWide.encoded()) { e in XCTAssertTrue("\(e)".contains("field depthwisePositions = 16 outside 0...15"), "\(e)") }
         // Slot offsets: byte s of words 26, 27, 28 (bytes 104 + s).
         var packed = wide; packed.slotOffsets = [0, 0, 2, 2, 0, 0, 0, 0, 0, 7]
         let p = try packed.encoded()
@@ -130,6 +145,8 @@ final class ControlRecordTests: XCTestCase {
         expectError(good, sequence: 1, "sequence number 0")
         var reserved = good; reserved[2] = 0x80   // word 0 bit 23, the reserved one
         expectError(resealed(reserved), "reserved")
+        var word24 = good; word24[99] = 1   // word 24 bits 24-31
+        expectError(resealed(word24), "reserved")
         var word29 = good; word29[116] = 1
         expectError(resealed(word29), "reserved")
         var op = good; op[0] = (op[0] & 0xF0) | 3
