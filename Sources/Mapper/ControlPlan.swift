@@ -983,29 +983,49 @@ private struct PlanBuilder {
     /// the pieces. A run's weight set is its slices' sets one after the other, its parameter block
     /// one group of `lanes` per slice.
     mutating func depthwise(_ i: Instruction) throws {
-        try depthwise(i, positions: depthwisePositions(i) ?? 1)
+        guard let most = mostDepthwisePositions(i) else { return try depthwise(i, positions: 1) }
+        // P positions a beat over the first `main` columns, the rest (where P does not divide the
+        // width) at the most positions that divide both; the cycle model picks P, or one a beat.
+        let w = i.outputWidth
+        var candidates: [(inout PlanBuilder) throws -> Bool] = [{ try $0.depthwise(i, positions: 1); return true }]
+        for p in 2 ... most {
+            let main = w % p == 0 ? w : p * (w / p - 1)
+            guard main > 0 else { continue }
+            let rest = (1 ... most).reversed().first { main % $0 == 0 && w % $0 == 0 } ?? 1
+            candidates.append({ b in
+                try b.depthwise(i, positions: p, columns: (0, main))
+                if main < w { try b.depthwise(i, positions: rest, columns: (main, w - main)) }
+                return true
+            })
+        }
+        _ = try fastest(candidates)
     }
 
-    /// The positions a depthwise beat of `i` can carry (DepthwisePositions): the most, at least
-    /// two, whose Q slices each the engine's S take and that divide the width; nil where the layer
-    /// is not a whole-width 3×3 stride-1 SAME depthwise of whole slices without a fused ADD.
-    func depthwisePositions(_ i: Instruction) -> Int? {
+    /// The most positions a depthwise beat of `i` can carry (DepthwisePositions): S / Q, at least
+    /// two; nil where the layer is not a whole-width 3×3 stride-1 SAME depthwise of whole slices
+    /// without a fused ADD.
+    func mostDepthwisePositions(_ i: Instruction) -> Int? {
         let slices = config.depthwiseSlices, q = i.channelSlices
         guard slices > 1, config.pk == 9, !i.fusedAdd, i.pieces == 1, i.kernelHeight == 3, i.kernelWidth == 3,
               i.strideH == 1, i.strideW == 1, i.batches == 1, i.inputChannels == i.outputChannels, i.outputChannels == q * config.pc,
               i.tileOutColumn == 0, i.tileOutColumns == i.outputWidth, i.outputWidth == i.inputWidth, i.padLeft == 1, i.padRight == 1,
               2 * q <= slices
         else { return nil }
-        return (2 ... slices / q).reversed().first { i.inputWidth % $0 == 0 }
+        return slices / q
     }
 
-    /// `positions` P > 1: the layer runs as one of P·C channels over an image W/P wide (the same
-    /// bytes), P·Q slices a beat, each position's weights and parameters those of the layer's Q.
-    mutating func depthwise(_ layer: Instruction, positions p: Int) throws {
+    /// `positions` P > 1: output columns `columns` (P divides their first and count) run as a
+    /// layer of P·C channels over an image ⌊W/P⌋ wide (the same bytes, the same rows), P·Q slices
+    /// a beat, each position's weights and parameters those of the layer's Q. Columns whose last
+    /// window reaches past that image are not P's to run: where P does not divide W, the last
+    /// wide pixel's right neighbour is data, not padding, so the caller stops a pixel earlier.
+    /// `columns` nil: the instruction's own column tile, one position a beat.
+    mutating func depthwise(_ layer: Instruction, positions p: Int, columns: (first: Int, count: Int)? = nil) throws {
         let q = layer.channelSlices
         var i = layer
+        if let (first, count) = columns { i.tileOutColumn = first; i.tileOutColumns = count }
         if p > 1 {
-            i.inputWidth /= p; i.outputWidth /= p; i.tileOutColumns = i.outputWidth
+            i.inputWidth /= p; i.outputWidth /= p; i.tileOutColumn /= p; i.tileOutColumns /= p
             i.inputChannels *= p; i.outputChannels *= p; i.channelSlices *= p
         }
         let pc = config.pc, c = i.outputChannels, pieces = i.pieces
@@ -1036,9 +1056,15 @@ private struct PlanBuilder {
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)
                     r.inputPixelStride = UInt32(i.inputChannels); r.inputRowStride = UInt32(i.inputWidth * i.inputChannels)
                     r.inChunk = chunk; r.fillValue = i.inputZeroPoint
-                    if p > 1 { r.depthwisePositions = p; r.positionSlices = q }
                     r.weightAddress = sets[k][piece].address; r.weightBeats = sets[k][piece].beats
                     output(&r, i, row: oy0, col: ox0, channel: cs * pc, chunk: chunk)
+                    if p > 1 {
+                        // The rows are the layer's, whatever part of them the wide image covers.
+                        r.depthwisePositions = p; r.positionSlices = q
+                        r.inputRowStride = UInt32(layer.inputWidth * layer.inputChannels)
+                        r.outputRowStride = UInt32(layer.outputWidth * layer.outputChannels)
+                        r.outputAddress = layer.outputAddress + UInt32((oy0 * layer.outputWidth + ox0 * p) * layer.outputChannels + cs * pc)
+                    }
                     return r
                 }
                 group(passes, parameters: params[k], residual: residual(i, row: oy0, col: ox0, channel: cs * pc), parameterSlices: n)

@@ -200,8 +200,9 @@ final class AcceleratorRTLTests: XCTestCase {
     }
 
     /// Depthwise beats of several positions (DepthwisePositions) at PC = 8, PD = 6, B = 64 (S = 6):
-    /// 16 channels 12 wide as three positions a beat, 8 channels after an expansion as six, and
-    /// 24 channels 10 wide as two, each bit-exact on the whole top under back-pressure, the records
+    /// 16 channels 12 wide as three positions a beat, 8 channels after an expansion as six,
+    /// 24 channels 10 wide as two, and 16 channels 28 wide as three and, over the last four
+    /// columns, two, each bit-exact on the whole top under back-pressure, the records
     /// checked to take the path.
     func testDepthwiseBeatsOfSeveralPositionsEndToEndUnderBackPressure() throws {
         let c = Self.singleSlice
@@ -217,6 +218,12 @@ final class AcceleratorRTLTests: XCTestCase {
         var t = NetBuilder(seed: 97)
         t.output(t.depthwise(t.input([1, 4, 10, 24]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
         nets.append(("24 channels, two positions a beat", t.net, 2))
+        // 28 wide: three positions a beat over columns 0 ..< 24, two over the last 4.
+        var r = NetBuilder(seed: 98)
+        r.output(r.depthwise(r.input([1, 20, 28, 16]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
+        nets.append(("16 channels 28 wide, three positions a beat and two", r.net, 3))
+        let rest = try ControlPlan(program: try Mapper.compile(r.net, config: c, options: .externalOnly))
+        XCTAssertEqual(Set(rest.records.map(\.depthwisePositions)), [3, 2], "the mapper no longer runs the last columns apart")
         let vtop = try VtopBuild.binary(for: c)
         for (n, (what, net, positions)) in nets.enumerated() {
             let plan = try ControlPlan(program: try Mapper.compile(net, config: c, options: .externalOnly))

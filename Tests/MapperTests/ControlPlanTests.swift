@@ -352,8 +352,10 @@ final class ControlPlanTests: XCTestCase {
     /// several horizontally adjacent positions a beat (DepthwisePositions): at B = 128 (S = 6) a
     /// 32-channel layer 12 wide takes three positions of two slices, its image four pixels of
     /// 96 bytes, each position's weights and parameters the layer's own (one weight set of six
-    /// slices, 7 beats; six parameter groups); 8 wide, two (6 is not a divisor); 16 channels 10
-    /// wide, five. Stride 2, VALID, a fused ADD or a single position a row leave it per position.
+    /// slices, 7 beats; six parameter groups); 8 wide, two (3 is not a divisor); 16 channels 10
+    /// wide, five; where the most positions do not divide the width, they run over all but the
+    /// last few columns and those at fewer. Stride 2, VALID, a fused ADD or a single position a
+    /// row leave it per position.
     func testDepthwiseBeatsCarrySeveralPositionsWhereTheLayerHasFewerSlicesThanTheBeat() throws {
         var paper = AcceleratorConfig(); paper.streamBytes = 128
         XCTAssertEqual(paper.depthwiseSlices, 6)
@@ -373,6 +375,15 @@ final class ControlPlanTests: XCTestCase {
         XCTAssertEqual(three.records.map(\.weightBeats), [(6 * 9 * 16 + 127) / 128])
         XCTAssertEqual(three.records.map(\.paramRecords), [6 * 16])
         XCTAssertEqual(try plan([1, 5, 8, 32]).1.records.map(\.depthwisePositions), [2])
+        // 112 wide, as MobileNetV2's: three positions a beat over columns 0 ..< 108 (the wide
+        // pixel of columns 108-110 has column 111, not padding, on its right), two over the last 4.
+        let (wideNet, wide) = try plan([1, 64, 112, 32])
+        XCTAssertEqual(wide.records.map(\.depthwisePositions), [3, 2])
+        XCTAssertEqual(wide.records.map(\.outputCols), [36, 2])
+        XCTAssertEqual(wide.records.map(\.imageCols), [37, 56])
+        XCTAssertEqual(wide.records.map(\.outputRowStride), [112 * 32, 112 * 32])
+        XCTAssertEqual(wide.records.map { $0.outputAddress - wide.records[0].outputAddress }, [0, 108 * 32])
+        try assertRecordsMatch(wideNet, "depthwise of 32 channels 112 wide, three positions a beat and two", configs: [paper])
         XCTAssertEqual(try plan([1, 3, 10, 16]).1.records.map(\.depthwisePositions), [5])
         for (shape, stride, padding) in [([1, 6, 12, 32], 2, Padding.same), ([1, 6, 12, 32], 1, .valid), ([1, 6, 1, 32], 1, .same), ([1, 6, 12, 40], 1, .same)] {
             XCTAssertEqual(try plan(shape, stride: stride, padding: padding).1.records.map(\.depthwisePositions).max(), 1, "\(shape) stride \(stride) \(padding)")
@@ -385,13 +396,14 @@ final class ControlPlanTests: XCTestCase {
         s.output(s.conv(d, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
         XCTAssertTrue(try ControlPlan(program: try Mapper.compile(s.net, config: b64, options: .externalOnly)).records.contains { $0.depthwisePositions == 2 })
         try assertRecordsMatch(s.net, "expansion, depthwise of positions, projection", configs: [paper, b64, ControlPlanTests.configs[1]])
-        // Every shape the engine takes, on random images, against the Reference.
+        // Every shape the engine takes (a layer P wide: one wide pixel a row), on random images,
+        // against the Reference.
         for (p, q) in DepthwisePositions.shapes(slices: paper.depthwiseSlices) {
             var r = NetBuilder(seed: UInt64(70 + 10 * p + q))
-            r.output(r.depthwise(r.input([1, 4, 2 * p, 16 * q]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
+            r.output(r.depthwise(r.input([1, 24, p, 16 * q]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
             let plan = try ControlPlan(program: try Mapper.compile(r.net, config: paper, options: .externalOnly))
-            XCTAssertEqual(plan.records.map(\.depthwisePositions).max(), [6 / q, 5, 4, 3, 2].first { $0 <= 6 / q && (2 * p) % $0 == 0 })
-            try assertRecordsMatch(r.net, "depthwise of \(16 * q) channels \(2 * p) wide", configs: [paper])
+            XCTAssertEqual(plan.records.map(\.depthwisePositions), [p], "\(p) positions of \(q) slices")
+            try assertRecordsMatch(r.net, "depthwise of \(16 * q) channels \(p) wide", configs: [paper])
         }
     }
 
