@@ -3,8 +3,8 @@
 #   make bench PC=8 PF=8 PD=4     any knobs; BENCH_BANDWIDTH / BENCH_LATENCY set the memory model
 # The stream (BENCH_STREAM_BYTES, default 128) is twice as wide as the memory: an external beat
 # takes two cycles, but RAM-S/RAM-M beats take one, so a depthwise pass carries six channel slices
-# a beat (PD = 6) instead of four, and a folded beat fills eight tap lanes instead of four (282,254
-# cycles against 344,753 at B = 64 and 1,694,328 at B = 16).
+# a beat (PD = 6) instead of four, and a folded beat fills eight tap lanes instead of four (273,533
+# cycles against 337,817 at B = 64 and 1,694,328 at B = 16).
 BENCH_STREAM_BYTES ?= 128
 .PHONY: bench
 
