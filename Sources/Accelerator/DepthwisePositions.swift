@@ -7,7 +7,8 @@
 /// (j + kx − 1) mod P. Groups from P·Q on are unused. The padding and fill of the wide pixels are
 /// those of the positions in them, so a layer whose width is a multiple of P needs nothing else:
 /// its weights and parameters are the layer's own, repeated for each position (docs/control.md,
-/// `depthwisePositions`). MobileNetV2's 112×112×32 depthwise: two positions of two slices a beat.
+/// `depthwisePositions`). MobileNetV2's 112×112×32 depthwise at B = 128: three positions of two
+/// slices a beat over 108 columns, two over the last 4.
 public enum DepthwisePositions {
     /// The (P, Q) shapes a configuration's engine takes: P ≥ 2 positions of Q ≥ 1 slices, P·Q at
     /// most its depthwise slices S.

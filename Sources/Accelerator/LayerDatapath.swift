@@ -248,7 +248,7 @@ public struct LayerDatapath: Sendable {
                     positionSelects[d] = (0 ..< pk).map { k in
                         var sources = [(tap: Int, slice: Int, shapes: [Signal])]()
                         for (n, (pp, qq)) in shapes.enumerated() {
-                            guard pk == 9, let from = DepthwisePositions.source(group: d, tap: k, positions: pp, slices: qq),
+                            guard let from = DepthwisePositions.source(group: d, tap: k, positions: pp, slices: qq),
                                   from != (k, d) else { continue }
                             if let at = sources.firstIndex(where: { $0.tap == from.tap && $0.slice == from.slice }) {
                                 sources[at].shapes.append(shape[n])

@@ -351,7 +351,7 @@ public final class ControlModel {
                 }
             } } }
         case .standard, .depthwise:
-            let s = r.stride2 ? 2 : 1, s1 = s
+            let s = r.stride2 ? 2 : 1
             let oh = (r.regionRows + r.padTop + r.padBottom - 3) / s + 1, ow = (r.regionCols + r.padLeft + r.padRight - 3) / s + 1
             guard r.regionRows + r.padTop + r.padBottom >= 3, r.regionCols + r.padLeft + r.padRight >= 3, oh == r.outputRows, ow == r.outputCols else {
                 throw fail(n, r, "the reshape unit makes \(oh)x\(ow) windows of a \(r.regionRows)x\(r.regionCols) region; the record writes \(r.outputRows)x\(r.outputCols)")
@@ -366,22 +366,22 @@ public final class ControlModel {
                 if let tap = SplitWindow.copiedTap(lane: k) { return (k, tap, 1) }
                 return SplitWindow.taps.contains(k) ? (k, k, 0) : nil
             }
-            // Several positions a beat: window group s's tap k is the source DepthwisePositions names.
+            // Several positions a beat: window group g's tap k is the source DepthwisePositions names.
             let positionSources = depthwise && r.depthwisePositions > 1
-                ? (0 ..< slices).map { s in (0 ..< 9).map { DepthwisePositions.source(group: s, tap: $0, positions: r.depthwisePositions, slices: r.positionSlices) } }
+                ? (0 ..< slices).map { g in (0 ..< 9).map { DepthwisePositions.source(group: g, tap: $0, positions: r.depthwisePositions, slices: r.positionSlices) } }
                 : nil
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { sums in
                 for oy in 0 ..< oh {
                     for ox in 0 ..< ow {
                         let p = oy * ow + ox
                         if let positionSources {
-                            for s in 0 ..< slices {
-                                for k in 0 ..< 9 where (s * 9 + k) * pc < w.count {
-                                    guard let from = positionSources[s][k] else { continue }
-                                    let ry = oy * s1 + from.tap / 3 - pt, rx = ox * s1 + from.tap % 3 - pl
+                            for g in 0 ..< slices {
+                                for k in 0 ..< 9 where (g * 9 + k) * pc < w.count {
+                                    guard let from = positionSources[g][k] else { continue }
+                                    let ry = oy + from.tap / 3 - pt, rx = ox + from.tap % 3 - pl   // stride 1
                                     guard ry >= 0, ry < rows, rx >= 0, rx < cols else { continue }
                                     let xv = (ry * cols + rx) * width + from.slice * pc
-                                    for c in 0 ..< pc { sums[p * al + s * lanes + c] &+= w[(s * 9 + k) * pc + c] &* x[xv + c] }
+                                    for c in 0 ..< pc { sums[p * al + g * lanes + c] &+= w[(g * 9 + k) * pc + c] &* x[xv + c] }
                                 }
                             }
                             continue

@@ -1006,7 +1006,7 @@ private struct PlanBuilder {
     /// without a fused ADD.
     func mostDepthwisePositions(_ i: Instruction) -> Int? {
         let slices = config.depthwiseSlices, q = i.channelSlices
-        guard slices > 1, config.pk == 9, !i.fusedAdd, i.pieces == 1, i.kernelHeight == 3, i.kernelWidth == 3,
+        guard slices > 1, !i.fusedAdd, i.pieces == 1, i.kernelHeight == 3, i.kernelWidth == 3,
               i.strideH == 1, i.strideW == 1, i.batches == 1, i.inputChannels == i.outputChannels, i.outputChannels == q * config.pc,
               i.tileOutColumn == 0, i.tileOutColumns == i.outputWidth, i.outputWidth == i.inputWidth, i.padLeft == 1, i.padRight == 1,
               2 * q <= slices
