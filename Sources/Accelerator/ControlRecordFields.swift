@@ -35,8 +35,8 @@ public struct ControlRecordFields {
     /// Wide slot s's offset into the beat, in `AcceleratorConfig.slotOffsetUnit` bytes.
     public let slotOffsets: [Signal]
     /// A depthwise beat's positions P (word 24 bits 16-19; 0 and 1: one) of Q channel slices each
-    /// (bits 20-23).
-    public let depthwisePositions, positionSlices: Signal
+    /// (bits 20-23), or of half a slice (bit 24).
+    public let depthwisePositions, positionSlices, positionHalf: Signal
 
     /// `w` holds words 0 ..< `usedWords`, each uint(32).
     public init(words w: [Signal]) {
@@ -71,7 +71,7 @@ public struct ControlRecordFields {
         bufferRow0 = lo16(w[25])
         residualSpan = w[0][21]; residualKept = w[0][22]; residualOffset = byte(w[24], 1); residualBeats = hi16(w[25])
         slotOffsets = (0 ..< Self.slotOffsetCount).map { byte(w[26 + $0 / 4], $0 % 4) }
-        depthwisePositions = w[24].bits(19, 16); positionSlices = w[24].bits(23, 20)
+        depthwisePositions = w[24].bits(19, 16); positionSlices = w[24].bits(23, 20); positionHalf = w[24][24]
     }
 
     /// The ExecutionUnit's pass-configuration ports (/work/EXECUTION_UNIT.md), name and value;
@@ -98,6 +98,6 @@ public struct ControlRecordFields {
             ("keep", keep), ("replay", replay), ("wide", wide), ("buffer_row0", bufferRow0),
             ("residual_span", residualSpan), ("residual_stride", outputPixelStride.bits(15, 0)), ("residual_offset", residualOffset),
         ] + (hasSingle ? [("single_slice", singleSlice)] : []) + (hasOneTap ? [("one_tap", oneTapPerBeat)] : [])
-            + (hasPositions ? [("dw_positions", depthwisePositions), ("position_slices", positionSlices)] : [])
+            + (hasPositions ? [("dw_positions", depthwisePositions), ("position_slices", positionSlices), ("position_half", positionHalf)] : [])
     }
 }

@@ -146,7 +146,8 @@ public struct ExecutionUnit: Sendable {
             // Folded beats of one tap lane each (word 0 bit 20), where a beat otherwise fills several.
             let oneTapFlag = c.foldTaps > 1 ? m.input("one_tap", .bool) : Signal.false
             // Depthwise beats of several positions (word 24 bits 16-23; LayerDatapath's window remap).
-            let dwPositions = c.depthwiseSlices > 1 ? (m.input("dw_positions", .uint(4)), m.input("position_slices", .uint(4))) : nil
+            let dwPositions = c.depthwiseSlices > 1
+                ? (m.input("dw_positions", .uint(4)), m.input("position_slices", .uint(4)), m.input("position_half", .bool)) : nil
             let passStart = m.input("pass_start", .bool)
 
             let inValid = m.input("in_valid", .bool)
@@ -182,7 +183,7 @@ public struct ExecutionUnit: Sendable {
             dp.folded.assign(folded)
             dp.wide.assign(wide || split)
             if hasSingleSlice { dp.single_slice.assign(single) }
-            if let (p, q) = dwPositions { dp.dw_positions.assign(p); dp.position_slices.assign(q) }
+            if let (p, q, half) = dwPositions { dp.dw_positions.assign(p); dp.position_slices.assign(q); dp.position_half.assign(half) }
             dp.in_zp.assign(fillValue.resize(dw))
             dp.out_zp.assign(outZp.resize(dw))
             dp.threshold.assign(threshold.resize(ww))

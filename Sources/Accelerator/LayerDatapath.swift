@@ -25,8 +25,9 @@ import HDLKit
 /// `w_<s>_<k>_<c>` and its results are `y_<s>_<c>`, requantized with parameter slice s (the
 /// quantization unit's `pixel_slices`), so S windows are computed per cycle; groups from S to PD
 /// repeat slice 0 (lane 0's weights), unread. With `dw_positions` P > 1 and `position_slices` Q
-/// (held like `depthwise`) a pixel is P adjacent positions of Q slices and window group j·Q + q
-/// takes its taps as `DepthwisePositions.source` names them, so P positions are computed per cycle.
+/// (or `position_half`: half a slice; all held like `depthwise`) a pixel is P adjacent positions
+/// and the window groups' lanes take their taps as `DepthwisePositions.source` names them, so P
+/// positions are computed per cycle.
 /// `pointwise` and `depthwise` select the engine's mode; hold them for the layer.
 ///
 /// Ports:
@@ -237,25 +238,33 @@ public struct LayerDatapath: Sendable {
             m.output("activity", ce.activity)
             m.output("engine_beat", window)
             m.output("engine_last", window && streamLast)
-            // Depthwise beats of P positions of Q slices (DepthwisePositions): per window group and
-            // tap, one select per wide-pixel tap and slice some shape reads instead of the default.
-            var positionSelects = [[[(tap: Int, slice: Int, select: Signal)]]](repeating: [], count: pd)
+            // Depthwise beats of several positions (DepthwisePositions): per window group, tap and
+            // chunk of lanes (half a slice where PC is even, which is what a shape moves at least),
+            // one select per wide-pixel tap and lane some shape reads instead of the default.
+            let chunk = pc % 2 == 0 ? pc / 2 : pc
+            var positionSelects = [[[[(tap: Int, lane: Int, select: Signal)]]]](repeating: [], count: pd)
             if slices > 1 {
-                let p = m.input("dw_positions", .uint(4)), q = m.input("position_slices", .uint(4))
-                let shapes = DepthwisePositions.shapes(slices: slices)
-                let shape = shapes.map { m.wire("positions_\($0.positions)x\($0.slices)", depthwise && p == $0.positions && q == $0.slices) }
-                for d in 0 ..< pd {
+                let p = m.input("dw_positions", .uint(4)), q = m.input("position_slices", .uint(4)), half = m.input("position_half", .bool)
+                let shapes = DepthwisePositions.shapes(slices: slices, pc: pc)
+                let shape = shapes.map { sh in
+                    m.wire("positions_\(sh.positions)x\(sh.half ? "half" : "\(sh.slices)")",
+                           depthwise && p == sh.positions && q == sh.slices && (sh.half ? half : !half))
+                }
+                for d in 0 ..< pd where d < slices {
                     positionSelects[d] = (0 ..< pk).map { k in
-                        var sources = [(tap: Int, slice: Int, shapes: [Signal])]()
-                        for (n, (pp, qq)) in shapes.enumerated() {
-                            guard let from = DepthwisePositions.source(group: d, tap: k, positions: pp, slices: qq),
-                                  from != (k, d) else { continue }
-                            if let at = sources.firstIndex(where: { $0.tap == from.tap && $0.slice == from.slice }) {
-                                sources[at].shapes.append(shape[n])
-                            } else { sources.append((from.tap, from.slice, [shape[n]])) }
-                        }
-                        return sources.map { src in
-                            (src.tap, src.slice, m.wire("window_\(d)_\(k)_from_\(src.tap)_\(src.slice)", src.shapes.dropFirst().reduce(src.shapes[0]) { $0 || $1 }))
+                        (0 ..< pc / chunk).map { h in
+                            let lane = d * pc + h * chunk
+                            var sources = [(tap: Int, lane: Int, shapes: [Signal])]()
+                            for (n, sh) in shapes.enumerated() {
+                                guard let from = DepthwisePositions.source(lane: lane, tap: k, shape: sh, pc: pc), from != (k, lane) else { continue }
+                                if let at = sources.firstIndex(where: { $0.tap == from.tap && $0.lane == from.lane }) {
+                                    sources[at].shapes.append(shape[n])
+                                } else { sources.append((from.tap, from.lane, [shape[n]])) }
+                            }
+                            return sources.map { src in
+                                (src.tap, src.lane, m.wire("window_\(d)_\(k)_\(h)_from_\(src.tap)_\(src.lane)",
+                                                           src.shapes.dropFirst().reduce(src.shapes[0]) { $0 || $1 }))
+                            }
                         }
                     }
                 }
@@ -265,8 +274,8 @@ public struct LayerDatapath: Sendable {
                     for ch in 0 ..< pc {
                         let lane = (d < slices ? d : 0) * pc + ch
                         var tap = ru.port("win_\(k)_\(lane)")
-                        for src in positionSelects[d].isEmpty ? [] : positionSelects[d][k] {
-                            tap = mux(src.select, ru.port("win_\(src.tap)_\(src.slice * pc + ch)"), tap)
+                        for src in positionSelects[d].isEmpty ? [] : positionSelects[d][k][ch / chunk] {
+                            tap = mux(src.select, ru.port("win_\(src.tap)_\(src.lane + ch % chunk)"), tap)
                         }
                         var x = d == 0 ? mux(gathered, px[k][ch], tap) : tap
                         if d == 0 && c.pointwiseSlices > 1, let tap = SplitWindow.copiedTap(lane: k) {

@@ -115,8 +115,9 @@ public final class ControlModel {
         guard !r.oneTapPerBeat || (r.op == .conv && r.mode == .folded && config.foldTaps > 1) else {
             throw fail(n, r, "one tap per beat on a pass that is not folded, or a configuration whose folded beats fill one tap anyway")
         }
-        guard r.depthwisePositions == 1 || r.depthwisePositions * r.positionSlices <= slices && slices > 1 else {
-            throw fail(n, r, "a depthwise beat of \(r.depthwisePositions) positions of \(r.positionSlices) slices; the engine takes \(slices) slices")
+        let positionShape = DepthwisePositions.Shape(positions: r.depthwisePositions, slices: r.positionSlices, half: r.positionHalfSlice)
+        guard r.depthwisePositions == 1 || DepthwisePositions.shapes(slices: slices, pc: config.pc).contains(positionShape) else {
+            throw fail(n, r, "a depthwise beat of \(r.depthwisePositions) positions of \(r.positionHalfSlice ? "half a slice" : "\(r.positionSlices) slices"); the engine takes \(slices) slices")
         }
         guard r.depthwisePositions == 1 || !r.stride2 else { throw fail(n, r, "a depthwise beat of several positions at stride 2") }
         // Tap lanes a folded beat fills.
@@ -366,22 +367,22 @@ public final class ControlModel {
                 if let tap = SplitWindow.copiedTap(lane: k) { return (k, tap, 1) }
                 return SplitWindow.taps.contains(k) ? (k, k, 0) : nil
             }
-            // Several positions a beat: window group g's tap k is the source DepthwisePositions names.
+            // Several positions a beat: lane L's tap k is the source DepthwisePositions names.
             let positionSources = depthwise && r.depthwisePositions > 1
-                ? (0 ..< slices).map { g in (0 ..< 9).map { DepthwisePositions.source(group: g, tap: $0, positions: r.depthwisePositions, slices: r.positionSlices) } }
+                ? (0 ..< slices * pc).map { lane in (0 ..< 9).map { DepthwisePositions.source(lane: lane, tap: $0, shape: positionShape, pc: pc) } }
                 : nil
             diff.withUnsafeBufferPointer { x in weights.withUnsafeBufferPointer { w in acc.withUnsafeMutableBufferPointer { sums in
                 for oy in 0 ..< oh {
                     for ox in 0 ..< ow {
                         let p = oy * ow + ox
                         if let positionSources {
-                            for g in 0 ..< slices {
+                            for lane in 0 ..< slices * pc {
+                                let g = lane / pc, c = lane % pc
                                 for k in 0 ..< 9 where (g * 9 + k) * pc < w.count {
-                                    guard let from = positionSources[g][k] else { continue }
+                                    guard let from = positionSources[lane][k] else { continue }
                                     let ry = oy + from.tap / 3 - pt, rx = ox + from.tap % 3 - pl   // stride 1
                                     guard ry >= 0, ry < rows, rx >= 0, rx < cols else { continue }
-                                    let xv = (ry * cols + rx) * width + from.slice * pc
-                                    for c in 0 ..< pc { sums[p * al + g * lanes + c] &+= w[(g * 9 + k) * pc + c] &* x[xv + c] }
+                                    sums[p * al + g * lanes + c] &+= w[(g * 9 + k) * pc + c] &* x[(ry * cols + rx) * width + from.lane]
                                 }
                             }
                             continue

@@ -110,6 +110,9 @@ public struct ControlRecord: Sendable, Equatable {
     /// of P·C bytes.
     public var depthwisePositions = 1
     public var positionSlices = 0
+    /// Word 24 bit 24, with `depthwisePositions`: a position is half a slice (PC/2 channels;
+    /// `positionSlices` 1), so a beat of S slices carries up to 2·S of them.
+    public var positionHalfSlice = false
     public var sequence = 0
 
     public init() {}
@@ -191,7 +194,7 @@ extension ControlRecord {
         try w.set(23, [("add.activationMin", Int(add.activationMin), 0, 8, R.i8), ("add.activationMax", Int(add.activationMax), 8, 8, R.i8)])
         try w.set(24, [("pruningThreshold", pruningThreshold, 0, 8, 0 ... 127), ("residualOffset", residualOffset, 8, 8, R.u8),
                        ("depthwisePositions", depthwisePositions > 1 ? depthwisePositions : 0, 16, 4, 0 ... 15),
-                       ("positionSlices", positionSlices, 20, 4, 0 ... 15)])
+                       ("positionSlices", positionSlices, 20, 4, 0 ... 15), ("positionHalfSlice", b(positionHalfSlice), 24, 1, R.bit)])
         guard depthwisePositions >= 1 else { throw ControlRecordError("control record field depthwisePositions = \(depthwisePositions) outside 1 ... 15") }
         try w.set(25, [("bufferRow0", bufferRow0, 0, 16, R.u16), ("residualBeats", residualBeats, 16, 16, R.u16)])
         guard slotOffsets.count <= R.slotOffsetCount else {
@@ -230,7 +233,7 @@ extension ControlRecord {
         guard r.sequence == expectedSequence else { throw ControlRecordError("\(at): sequence number \(r.sequence) (records out of order or missing)") }
         guard let op = Op(rawValue: UInt8(u(0, 0, 4))) else { throw ControlRecordError("\(at): unknown op \(u(0, 0, 4))") }
         guard let mode = Mode(rawValue: UInt8(u(0, 4, 2))) else { throw ControlRecordError("\(at): unknown mode \(u(0, 4, 2))") }
-        let reservedClear = u(0, 23, 1) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 24, 8) == 0
+        let reservedClear = u(0, 23, 1) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 25, 7) == 0
             && words[29] == 0
         guard reservedClear else { throw ControlRecordError("\(at): reserved bits are set") }
         r.op = op; r.mode = mode
@@ -258,7 +261,7 @@ extension ControlRecord {
         r.oneTapPerBeat = u(0, 20, 1) == 1
         r.residualSpan = u(0, 21, 1) == 1; r.residualKept = u(0, 22, 1) == 1
         r.residualOffset = u(24, 8, 8); r.residualBeats = u(25, 16, 16)
-        r.depthwisePositions = max(1, u(24, 16, 4)); r.positionSlices = u(24, 20, 4)
+        r.depthwisePositions = max(1, u(24, 16, 4)); r.positionSlices = u(24, 20, 4); r.positionHalfSlice = u(24, 24, 1) == 1
         r.bufferRow0 = u(25, 0, 16)
         let offsets = (0 ..< slotOffsetCount).map { u(26 + $0 / 4, 8 * ($0 % 4), 8) }
         r.slotOffsets = offsets.allSatisfy { $0 == 0 } ? [] : Array(offsets[0 ... offsets.lastIndex { $0 != 0 }!])
@@ -271,6 +274,7 @@ extension ControlRecord {
         try rule(!r.residualSpan || r.residual, "residualSpan without residual")
         try rule((r.depthwisePositions > 1) == (r.positionSlices > 0), "depthwisePositions \(r.depthwisePositions) with positionSlices \(r.positionSlices) (both set, or neither)")
         try rule(r.depthwisePositions == 1 || (op == .conv && mode == .depthwise), "depthwisePositions on a pass that is not depthwise")
+        try rule(!r.positionHalfSlice || (r.depthwisePositions > 1 && r.positionSlices == 1), "positionHalfSlice without depthwisePositions, or with positionSlices \(r.positionSlices), not 1")
         return r
     }
 
@@ -307,7 +311,7 @@ extension ControlRecord: CustomStringConvertible {
         if keep { flags.append("keep@\(bufferRow0)") }
         if replay { flags.append("replay@\(bufferRow0)") }
         if oneTapPerBeat { flags.append("onetap") }
-        if depthwisePositions > 1 { flags.append("positions\(depthwisePositions)x\(positionSlices)") }
+        if depthwisePositions > 1 { flags.append("positions\(depthwisePositions)x\(positionHalfSlice ? "half" : "\(positionSlices)")") }
         if wide { flags.append((singleSlice ? "wide1" : "wide") + (slotOffsets.isEmpty ? "" : "(slots \(slotOffsets.map(String.init).joined(separator: "/")))")) }
         let pads = [padTop, padBottom, padLeft, padRight]
         if pads.contains(1) { flags.append("pads(t\(padTop)b\(padBottom)l\(padLeft)r\(padRight))") }

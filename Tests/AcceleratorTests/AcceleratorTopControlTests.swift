@@ -30,7 +30,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         var threshold = 0
         var keep = false, replay = false, bufferRow0 = 0
         var residualSpan = false, residualKept = false, residualOffset = 0, residualBeats = 0
-        var positions = 0, positionSlices = 0
+        var positions = 0, positionSlices = 0, positionHalf = false
 
         var writes: Bool { op == 2 || last }
 
@@ -57,7 +57,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             w[19] = UInt32(truncatingIfNeeded: in1Multiplier); w[20] = UInt32(truncatingIfNeeded: in2Multiplier)
             w[21] = UInt32(truncatingIfNeeded: outMultiplier)
             w[22] = u8s(in1Shift, in2Shift, outShift, outOffset); w[23] = u8s(addMin, addMax, 0, 0)
-            w[24] = UInt32(threshold) | UInt32(residualOffset) << 8 | UInt32(positions) << 16 | UInt32(positionSlices) << 20
+            w[24] = UInt32(threshold) | UInt32(residualOffset) << 8 | UInt32(positions) << 16 | UInt32(positionSlices) << 20 | UInt32(bit(positionHalf, 24))
             w[25] = u16(bufferRow0, residualBeats)
             w[30] = UInt32(sequence)
             var bytes = w.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
@@ -78,7 +78,7 @@ final class AcceleratorTopControlTests: XCTestCase {
                     u(in1Multiplier, 32), u(in2Multiplier, 32), u(outMultiplier, 32), u(in1Shift, 8), u(in2Shift, 8),
                     u(outShift, 8), u(outOffset, 8), u(addMin, 8), u(addMax, 8), threshold, paramRecords, weightBeats,
                     b(keep), b(replay), bufferRow0, b(residualSpan), u(outputPixelStride, 16), residualOffset]
-                + (hasPositions ? [positions, positionSlices] : [])
+                + (hasPositions ? [positions, positionSlices, b(positionHalf)] : [])
         }
     }
 
@@ -96,7 +96,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         ("residual_span", .bool), ("residual_stride", .uint(16)), ("residual_offset", .uint(8)),
     ]
     /// Where a depthwise beat may carry several positions (`depthwiseSlices` > 1).
-    private static let positionPorts: [(String, HWType)] = [("dw_positions", .uint(4)), ("position_slices", .uint(4))]
+    private static let positionPorts: [(String, HWType)] = [("dw_positions", .uint(4)), ("position_slices", .uint(4)), ("position_half", .bool)]
 
     private static func configHash(_ values: [Int]) -> Int {
         values.enumerated().reduce(0) { ($0 + $1.element * (2 * $1.offset + 1)) & ((1 << 48) - 1) }
@@ -489,13 +489,13 @@ final class AcceleratorTopControlTests: XCTestCase {
                               inChunk: 3, fillValue: -128, outChunk: 3, outputAddress: 0x6_0000, outputPixelStride: 3,
                               outputRowStride: 12, outputRows: 3, outputCols: 4, residualAddress: 0x7_0000))
         // Depthwise last pass whose region lies wholly below the image: fill beats only, no pixel
-        // command; its beats are two positions of one slice (word 24 bits 16-23, passed through).
+        // command; its beats are four positions of half a slice (word 24 bits 16-24, passed through).
         r = Record(op: 1, mode: 2, last: true, layer: 6, regionRows: 3, regionCols: 3, row0: 20, col0: 0,
                    imageRows: 8, imageCols: 8, inputAddress: 0x1_2000, inputPixelStride: 8, inputRowStride: 32,
                    inChunk: 8, fillValue: 17, outChunk: 8, weightAddress: 0x2200, weightBeats: 5,
                    outputAddress: 0x8_0000, outputPixelStride: 8, outputRowStride: 8, outputRows: 1, outputCols: 1)
         XCTAssertEqual(c.depthwiseSlices, 2)
-        r.positions = 2; r.positionSlices = 1
+        r.positions = 4; r.positionSlices = 1; r.positionHalf = true
         records.append(r)
         // Plain copy of a region inside the image with full 16-byte positions.
         records.append(Record(op: 2, layer: 7, regionRows: 2, regionCols: 3, row0: 1, col0: 1, imageRows: 4, imageCols: 4,

@@ -201,8 +201,8 @@ final class AcceleratorRTLTests: XCTestCase {
 
     /// Depthwise beats of several positions (DepthwisePositions) at PC = 8, PD = 6, B = 64 (S = 6):
     /// 16 channels 12 wide as three positions a beat, 8 channels after an expansion as six,
-    /// 24 channels 10 wide as two, and 16 channels 28 wide as three and, over the last four
-    /// columns, two, each bit-exact on the whole top under back-pressure, the records
+    /// 24 channels 10 wide as two, 16 channels 28 wide as three and, over the last four
+    /// columns, two, and 4 channels (half a slice) 24 wide as twelve, each bit-exact on the whole top under back-pressure, the records
     /// checked to take the path.
     func testDepthwiseBeatsOfSeveralPositionsEndToEndUnderBackPressure() throws {
         let c = Self.singleSlice
@@ -222,6 +222,10 @@ final class AcceleratorRTLTests: XCTestCase {
         var r = NetBuilder(seed: 98)
         r.output(r.depthwise(r.input([1, 20, 28, 16]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
         nets.append(("16 channels 28 wide, three positions a beat and two", r.net, 3))
+        // Positions of half a slice (4 channels at PC = 8): twelve a beat.
+        var h = NetBuilder(seed: 99)
+        h.output(h.depthwise(h.input([1, 6, 24, 4]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
+        nets.append(("4 channels (half a slice), twelve positions a beat", h.net, 12))
         let rest = try ControlPlan(program: try Mapper.compile(r.net, config: c, options: .externalOnly))
         XCTAssertEqual(Set(rest.records.map(\.depthwisePositions)), [3, 2], "the mapper no longer runs the last columns apart")
         let vtop = try VtopBuild.binary(for: c)

@@ -353,7 +353,7 @@ final class ControlPlanTests: XCTestCase {
     /// 32-channel layer 12 wide takes three positions of two slices, its image four pixels of
     /// 96 bytes, each position's weights and parameters the layer's own (one weight set of six
     /// slices, 7 beats; six parameter groups); 8 wide, two (3 is not a divisor); 16 channels 10
-    /// wide, five; where the most positions do not divide the width, they run over all but the
+    /// wide, five; 8 channels (half a slice) 48 wide, twelve; where the most positions do not divide the width, they run over all but the
     /// last few columns and those at fewer. Stride 2, VALID, a fused ADD or a single position a
     /// row leave it per position.
     func testDepthwiseBeatsCarrySeveralPositionsWhereTheLayerHasFewerSlicesThanTheBeat() throws {
@@ -396,14 +396,24 @@ final class ControlPlanTests: XCTestCase {
         s.output(s.conv(d, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
         XCTAssertTrue(try ControlPlan(program: try Mapper.compile(s.net, config: b64, options: .externalOnly)).records.contains { $0.depthwisePositions == 2 })
         try assertRecordsMatch(s.net, "expansion, depthwise of positions, projection", configs: [paper, b64, ControlPlanTests.configs[1]])
+        // Eight channels, half a slice: twelve positions a beat (96 bytes), every lane's weights and
+        // parameters those of its channel.
+        let (eightNet, eight) = try plan([1, 6, 48, 8])
+        XCTAssertEqual(eight.records.map(\.depthwisePositions), [12])
+        XCTAssertEqual(eight.records.map(\.positionHalfSlice), [true])
+        XCTAssertEqual(eight.records.map(\.inChunk), [96])
+        XCTAssertEqual(eight.records.map(\.paramRecords), [6 * 16])
+        try assertRecordsMatch(eightNet, "depthwise of 8 channels, twelve positions a beat", configs: [paper])
         // Every shape the engine takes (a layer P wide: one wide pixel a row), on random images,
         // against the Reference.
-        for (p, q) in DepthwisePositions.shapes(slices: paper.depthwiseSlices) {
-            var r = NetBuilder(seed: UInt64(70 + 10 * p + q))
-            r.output(r.depthwise(r.input([1, 24, p, 16 * q]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
+        for shape in DepthwisePositions.shapes(slices: paper.depthwiseSlices, pc: paper.pc) {
+            let p = shape.positions, c = shape.channels(pc: paper.pc)
+            var r = NetBuilder(seed: UInt64(70 + 10 * p + c))
+            r.output(r.depthwise(r.input([1, 24, p, c]), kernel: (3, 3), stride: 1, multiplier: 1, padding: .same))
             let plan = try ControlPlan(program: try Mapper.compile(r.net, config: paper, options: .externalOnly))
-            XCTAssertEqual(plan.records.map(\.depthwisePositions), [p], "\(p) positions of \(q) slices")
-            try assertRecordsMatch(r.net, "depthwise of \(16 * q) channels \(p) wide", configs: [paper])
+            XCTAssertEqual(plan.records.map(\.depthwisePositions), [p], "\(p) positions of \(c) channels")
+            XCTAssertEqual(plan.records.map(\.positionHalfSlice), [shape.half], "\(p) positions of \(c) channels")
+            try assertRecordsMatch(r.net, "depthwise of \(c) channels \(p) wide", configs: [paper])
         }
     }
 

@@ -99,6 +99,14 @@ final class ControlRecordTests: XCTestCase {
         XCTAssertThrowsError(try ControlRecord.decode(try pointwise.encoded()[0 ..< 128], expectedSequence: 0)) { e in
             XCTAssertTrue("\(e)".contains("depthwisePositions on a pass that is not depthwise"), "\(e)")
         }
+        // Positions of half a slice: word 24 bit 24, with positionSlices 1.
+        var half = positions; half.depthwisePositions = 12; half.positionSlices = 1; half.positionHalfSlice = true
+        XCTAssertEqual(Array(try half.encoded()[96 ..< 100]), [3, 0, 0x1C, 1])
+        XCTAssertEqual(try ControlRecord.decode(try half.encoded()[0 ..< 128], expectedSequence: 0), half)
+        var halfOfTwo = half; halfOfTwo.positionSlices = 2
+        XCTAssertThrowsError(try ControlRecord.decode(try halfOfTwo.encoded()[0 ..< 128], expectedSequence: 0)) { e in
+            XCTAssertTrue("\(e)".contains("positionHalfSlice without depthwisePositions, or with positionSlices 2, not 1"), "\(e)")
+        }
         var tooWide = positions; tooWide.depthwisePositions = 16
         XCTAssertThrowsError(try tooWide.encoded()) { e in XCTAssertTrue("\(e)".contains("field depthwisePositions = 16 outside 0...15"), "\(e)") }
         // Slot offsets: byte s of words 26, 27, 28 (bytes 104 + s).
@@ -145,7 +153,7 @@ final class ControlRecordTests: XCTestCase {
         expectError(good, sequence: 1, "sequence number 0")
         var reserved = good; reserved[2] = 0x80   // word 0 bit 23, the reserved one
         expectError(resealed(reserved), "reserved")
-        var word24 = good; word24[99] = 1   // word 24 bits 24-31
+        var word24 = good; word24[99] = 2   // word 24 bits 25-31
         expectError(resealed(word24), "reserved")
         var word29 = good; word29[116] = 1
         expectError(resealed(word29), "reserved")
