@@ -145,7 +145,7 @@ public struct ExecutionUnit: Sendable {
             let singleSliceFlag = hasSingleSlice ? m.input("single_slice", .bool) : Signal.false
             // Folded beats of one tap lane each (word 0 bit 20), where a beat otherwise fills several.
             let oneTapFlag = c.foldTaps > 1 ? m.input("one_tap", .bool) : Signal.false
-            // Depthwise beats of several positions (word 24 bits 16-23; LayerDatapath's window remap).
+            // Depthwise beats of several positions (word 24 bits 16-24; LayerDatapath's window remap).
             let dwPositions = c.depthwiseSlices > 1
                 ? (m.input("dw_positions", .uint(4)), m.input("position_slices", .uint(4)), m.input("position_half", .bool)) : nil
             let passStart = m.input("pass_start", .bool)
