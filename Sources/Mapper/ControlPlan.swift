@@ -1034,20 +1034,14 @@ private struct PlanBuilder {
         let blocks = windowBlocks(rows: i.outputHeight, col0: i.tileOutColumn, cols: i.tileOutColumns, strideH: i.strideH, strideW: s, perRow: perRow)
         let run = i.fusedAdd ? 1 : config.depthwiseSlices
         let runs = stride(from: 0, to: i.channelSlices, by: run).map { ($0, min(run, i.channelSlices - $0)) }
+        // Lane L of a beat (slice L / PC, channel L mod PC) is the layer's channel L mod C: with
+        // one position a beat that is channel L, with P it is position L / C's. Lanes from P·C on
+        // are unused.
+        let cl = layer.outputChannels
+        let layerSets = try (0 ..< q).map { ls in try (0 ..< pieces).map { try read(layer.weightAddress + UInt32((ls * pieces + $0) * 9 * pc), 9 * pc) } }
         var sets = [[(address: UInt32, beats: Int)]]()
         var params = [UInt32]()
         for (cs, n) in runs {
-            guard p > 1 else {
-                sets.append(try (0 ..< pieces).map { piece in
-                    try weightSet(try (cs ..< cs + n).flatMap { try read(i.weightAddress + UInt32(($0 * pieces + piece) * 9 * pc), 9 * pc) })
-                })
-                params.append(try parameterBlock(slices: try (cs ..< cs + n).map { try instructionParameters(i, from: $0 * pc, count: pc, channels: c) }))
-                continue
-            }
-            // Lane L of a beat of positions (slice L / PC, channel L mod PC) is the layer's
-            // channel L mod C; lanes from P·C on are unused.
-            let cl = layer.outputChannels
-            let layerSets = try (0 ..< q).map { ls in try (0 ..< pieces).map { try read(layer.weightAddress + UInt32((ls * pieces + $0) * 9 * pc), 9 * pc) } }
             sets.append(try (0 ..< pieces).map { piece in
                 try weightSet((cs ..< cs + n).flatMap { g in (0 ..< 9 * pc).map { t -> UInt8 in
                     let lane = g * pc + t % pc, ch = lane % cl
