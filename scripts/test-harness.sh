@@ -139,6 +139,9 @@ rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; echo "on_chip_beats 0 0" >>"$tmp/m/
 expect_pass "$v16" "$tmp/m"
 rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; rm "$tmp/m/layers/5.bin"
 expect_error "layer file $tmp/m/layers/5.bin: cannot read" "$v16" "$tmp/m"
+# A memory image cut short before its records: named, not run into a record of zeros.
+rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; head -c 1000 "$tmp/good/memory.bin" >"$tmp/m/memory.bin"
+expect_error "memory image $tmp/m/memory.bin is 1000 bytes, but sim.txt puts the records at bytes" "$v16" "$tmp/m"
 rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; head -c 100 "$tmp/good/expected_device.bin" >"$tmp/m/expected_device.bin"
 expect_error "100 bytes, but sim.txt's output says 240" "$v16" "$tmp/m"
 

@@ -371,11 +371,24 @@ private:
     bool running_ = false, irq_ = false;
 };
 
+// A control record's bytes (docs/control.md).
+constexpr uint64_t recordBytes = 128;
+
+void checkInImage(uint64_t imageBytes, const std::string& file, const char* what, uint64_t address, uint64_t length) {
+    if (length == 0 || address + length <= imageBytes) return;
+    throw HarnessError("memory image " + file + " is " + std::to_string(imageBytes) + " bytes, but sim.txt puts " + what + " at bytes " +
+                       std::to_string(address) + " ... " + std::to_string(address + length - 1) + " (is it cut short?)");
+}
+
 // Loads the folder into memory and returns whether the device output matched.
 bool runFolder(const Options& options) {
     const SimSpec spec = readSimSpec(options.dir);
     Memory memory;
     memory.load(spec.memoryFile);
+    // The program and the weights come from the image itself: where they lie past its end the image
+    // is cut short, and the run would fetch zeros and stop on a bad record far from the cause.
+    checkInImage(memory.size(), spec.memoryFile, "the records", spec.recordBase, spec.recordCount * recordBytes);
+    checkInImage(memory.size(), spec.memoryFile, "the weight stream", spec.weightBase, spec.weightBeats * spec.streamBytes);
     memory.place(spec.inputAddress, readFile(spec.inputFile, "input"));
     const std::vector<uint8_t> expected = readFile(spec.expectedFile, "expected output");
     if (expected.size() != spec.outputLength)

@@ -34,9 +34,15 @@ func failing<T>(_ body: () throws -> T) throws -> T {
         let message = (error as? ReferenceError)?.description ?? (error as? MapperError)?.description
             ?? (error as? AcceleratorConfig.Invalid)?.description ?? (error as? InstructionDecodingError)?.description
             ?? (error as? ControlRecordError)?.description ?? "\(error.localizedDescription)"
-        FileHandle.standardError.write(Data("dsc: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("dsc: error: \(oneLine(message))\n".utf8))
         throw ExitCode(1)
     }
+}
+
+/// A message stays one line whatever a file put into it (a tensor name with a newline in a
+/// corrupt model): control characters are written as escapes.
+func oneLine(_ message: String) -> String {
+    message.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined()
 }
 
 func readModel(_ path: String) throws -> Network {
