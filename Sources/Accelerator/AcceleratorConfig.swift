@@ -207,7 +207,10 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
         let c: AcceleratorConfig
         do { c = try JSONDecoder().decode(AcceleratorConfig.self, from: data) }
         catch { throw Invalid(description: "\(url.path) is not an accelerator config.json") }
-        try c.validate()
+        // The rules name elaborate's knobs; the file is what the user has to look at.
+        do { try c.validate() } catch let e as Invalid {
+            throw Invalid(description: "\(url.path) holds a configuration elaborate refuses: \(e.description)")
+        }
         return c
     }
 }

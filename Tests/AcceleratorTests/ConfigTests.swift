@@ -37,6 +37,20 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try AcceleratorConfig.load(from: url), c)
     }
 
+    /// A config.json edited into a configuration elaborate would refuse is refused on load, naming
+    /// the file and the broken rule.
+    func testALoadedConfigIsCheckedAndTheErrorNamesTheFile() throws {
+        var c = AcceleratorConfig()
+        c.pd = 17
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try c.json().write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try AcceleratorConfig.load(from: url)) { error in
+            XCTAssertEqual((error as? AcceleratorConfig.Invalid)?.description,
+                           "\(url.path) holds a configuration elaborate refuses: --pd 17: depthwise windows run on filter lanes, so PD must not exceed PF (16)")
+        }
+    }
+
     /// A folded pass's beat carries as many PC-channel slices as fit it, at most the 9 taps.
     func testFoldTapsAreTheSlicesABeatHoldsUpToNineTaps() {
         for (pc, bytes, taps) in [(16, 16, 1), (16, 32, 2), (16, 64, 4), (16, 128, 8), (4, 16, 4), (4, 32, 8), (4, 64, 9), (8, 16, 2), (3, 32, 9)] {
