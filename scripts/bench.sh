@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The performance benchmark (issue 7's `make bench`): MobileNetV2 1.0/224 (300.8M MACs) on the RTL
-# at the given knobs (the paper's PC=PF=16, PD=6, 150 MHz by default) with a 64-byte-per-cycle
-# memory, bit-exact, printing the harness's per-layer table (cycles, MACs, utilisation, stalls, bytes,
-# bound) and the totals (cycles, FPS, GOPS, utilisation).
+# at the given knobs (`make bench`: PC=PF=16 as the paper, PD=8, a 128-byte stream, 150 MHz) with a
+# 64-byte-per-cycle memory, bit-exact, printing the harness's per-layer table (cycles, MACs,
+# utilisation, stalls, bytes, bound) and the totals (cycles, FPS, GOPS, utilisation).
 #
 #   scripts/bench.sh BIN_DIR "ELABORATE KNOBS" [MODEL_DIR]
 #   BENCH_BANDWIDTH (64), BENCH_LATENCY (64) set the memory model.

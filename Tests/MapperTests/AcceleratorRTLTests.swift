@@ -358,8 +358,9 @@ final class AcceleratorRTLTests: XCTestCase {
         }
     }
 
-    /// vww_96_int8 at the bench's configuration (the paper's knobs with a 128-byte stream, six
-    /// depthwise slices and four wide slots of two slices) and at B = 64 (four of each): wide,
+    /// vww_96_int8 at the bench's configuration (PC = PF = 16 with a 128-byte stream and PD = 8:
+    /// eight depthwise slices and single-slice slots, four wide slots of two slices) and at the
+    /// paper's PD = 6 with B = 64 (four of each): wide,
     /// packed, folded and depthwise-slice passes with RAM-S and RAM-M, against LiteRT's expected.bin,
     /// once as it is (every layer's cycles within 5% of the cycle model's) and once under random
     /// back-pressure on both streams.
@@ -372,8 +373,10 @@ final class AcceleratorRTLTests: XCTestCase {
         let golden = try Data(contentsOf: caseDir.appendingPathComponent("expected.bin")).map { Int8(bitPattern: $0) }
         for b in [128, 64] {
             var config = AcceleratorConfig(); config.streamBytes = b
-            let what = "vww at B = \(b)"
-            XCTAssertEqual([config.depthwiseSlices, config.pointwiseSlices, config.pointwiseBeatSlices], b == 128 ? [6, 4, 2] : [4, 4, 2], what)
+            if b == 128 { config.pd = 8 }
+            let what = "vww at B = \(b), PD = \(config.pd)"
+            XCTAssertEqual([config.depthwiseSlices, config.pointwiseSlices, config.singleSliceSlots, config.pointwiseBeatSlices],
+                           b == 128 ? [8, 4, 8, 2] : [4, 4, 4, 2], what)
             let bundle = try SimulationBundle(network: network, config: config, input: input)
             XCTAssertTrue(bundle.plan.records.contains { !$0.slotOffsets.isEmpty }, "\(what): the mapper no longer packs positions into beats here")
             let vtop = try VtopBuild.binary(for: config)
