@@ -2,8 +2,10 @@
 /// address. Bottleneck tensors go on chip as in section 3.4: a tensor read again by a fused
 /// shortcut ADD lives in RAM-S; a result read only by the next layer (an expansion or depthwise
 /// result inside a block, the stem's output, a block output without a shortcut) lives in RAM-M.
-/// Everything else, the network input and output and what the host reads, is external. Within a memory, tensors whose lifetimes overlap never share bytes
-/// (first fit by address), so no layer overwrites what it still reads.
+/// Everything else, the network input and output and what the host reads, is external. Within a
+/// memory, tensors whose lifetimes overlap never share bytes (first fit by address), so no layer
+/// overwrites what it still reads; what no live tensor holds is a layer's room for scratch images
+/// (`freeOnChip`).
 struct Allocation {
     struct Place: Equatable {
         var route: Instruction.Route
@@ -17,6 +19,10 @@ struct Allocation {
     static let readSlack = 9 * 64
     /// One past the highest byte used in each memory.
     private(set) var highWater: [Instruction.Route: Int] = [.external: 0, .ramS: 0, .ramM: 0]
+    /// Per memory, the bytes each tensor holds (its read slack included) and the lowered layers
+    /// from its producer to its last reader.
+    private var blocks: [Instruction.Route: [(lo: Int, hi: Int, first: Int, last: Int)]] = [:]
+    private let capacity: [Instruction.Route: Int]
 
     func place(_ tensor: Int) throws -> Place {
         guard let p = places[tensor] else { throw MapperError("internal: tensor \(tensor) was never allocated") }
@@ -53,7 +59,7 @@ struct Allocation {
             return p >= 0 && readers.count == 1 && readers[0].offset == p + 1 && readers[0].element.input == t
         }
 
-        var blocks: [Instruction.Route: [(lo: Int, hi: Int, first: Int, last: Int)]] = [:]
+        capacity = [.ramS: options.ramSBytes, .ramM: options.ramMBytes]
         let order = def.keys.sorted { (def[$0]!, $0) < (def[$1]!, $1) }
         for t in order {
             let first = def[t]!, last = lastUse[t] ?? first
@@ -86,5 +92,22 @@ struct Allocation {
             }
             guard places[t] != nil else { throw MapperError("tensor \(t) (\(sizes[t]) bytes) does not fit the 32-bit external address space") }
         }
+    }
+
+    /// The largest range of RAM-M or RAM-S that no tensor live during the lowered layers `layers`
+    /// holds, nor its read slack: room for a scratch image those layers' lowerings write whole
+    /// before they read it (nil without on-chip memory or room).
+    func freeOnChip(during layers: ClosedRange<Int>) -> Program.OnChipSpace? {
+        var best: Program.OnChipSpace?
+        for route in [Instruction.Route.ramM, .ramS] {
+            let end = capacity[route] ?? 0
+            let live = (blocks[route] ?? []).filter { !($0.last < layers.lowerBound || $0.first > layers.upperBound) }.sorted { $0.lo < $1.lo }
+            var at = 0
+            for b in live + [(lo: end, hi: end, first: 0, last: 0)] {
+                if min(b.lo, end) - at > best?.length ?? 0 { best = .init(route: route, address: UInt32(at), length: min(b.lo, end) - at) }
+                at = max(at, b.hi)
+            }
+        }
+        return best
     }
 }

@@ -68,6 +68,8 @@ public struct ControlPlan: Sendable {
         let instructions = program.instructions.map { Self.deviceAddressed($0, config: c) }
         for (n, i) in instructions.enumerated() {
             let before = b.records.count
+            b.onChipScratch = (n < program.onChipScratch.count ? program.onChipScratch[n] : nil)
+                .map { (Self.deviceAddress($0.route, $0.address, config: c), $0.length) }
             do { try b.lower(i) } catch let e as MapperError { throw e } catch { throw MapperError("\(b.here(i)): \(error)") }
             guard b.records.count > before else { throw MapperError("internal: \(b.here(i)) produced no control records") }
             b.recordInstruction += [Int](repeating: n, count: b.records.count - before)
@@ -253,6 +255,9 @@ struct PlanBuilder {
     private var engineSetIndex: [[UInt8]: Int] = [:]
     /// Per layer, the space-to-depth image and weights its first column tile made.
     var spaceToDepthMade: [Int: (image: UInt32, weights: UInt32)] = [:]
+    /// The on-chip room the instruction being lowered leaves (`Program.onChipScratch`), as device
+    /// addresses; `scratch` takes from its start.
+    var onChipScratch: (address: UInt32, length: Int)?
 
     init(_ program: Program) throws {
         self.program = program
@@ -282,6 +287,22 @@ struct PlanBuilder {
         image += [UInt8](repeating: 0, count: at - image.count)
         image += data
         return UInt32(at)
+    }
+
+    /// `bytes` of scratch memory for an image the lowering writes whole before it reads it (the
+    /// space-to-depth and im2col images): on chip where the layer leaves room for them and the
+    /// read slack after them, so writing and reading them moves nothing through external memory;
+    /// else zeros appended to the memory image.
+    mutating func scratch(_ bytes: Int) throws -> UInt32 {
+        let a = max(beat, program.options.alignment)
+        if let room = onChipScratch {
+            let at = (Int(room.address) + a - 1) / a * a, end = at + bytes + Allocation.readSlack
+            if end <= Int(room.address) + room.length {
+                onChipScratch = (UInt32(end), Int(room.address) + room.length - end)
+                return UInt32(at)
+            }
+        }
+        return try append([UInt8](repeating: 0, count: bytes))
     }
 
     func read(_ address: UInt32, _ count: Int) throws -> [UInt8] {

@@ -43,7 +43,7 @@ extension PlanBuilder {
         else { return false }
         let pc = config.pc, pf = config.pf, h = i.inputHeight, w = i.inputWidth
         guard !tapRows || kw * c <= beat else { return false }
-        let scratch = try append([UInt8](repeating: 0, count: oh * ow * t))
+        let scratch = try scratch(oh * ow * t)
         // The first output row/column whose input is inside, and how many are.
         func inside(_ k: Int, _ pad: Int, _ stride: Int, _ size: Int, _ outputs: Int) -> (first: Int, count: Int) {
             guard size - 1 + pad - k >= 0 else { return (0, 0) }
@@ -332,7 +332,7 @@ extension PlanBuilder {
             return true
         }
         let pc = config.pc, pf = config.pf, setBytes = 9 * pc * pf
-        let scratch = try append([UInt8](repeating: 0, count: hs * ws * 4 * c))
+        let scratch = try scratch(hs * ws * 4 * c)
         // The s2d image: by copies, or by the engine where a beat holds several s2d pixels; the
         // cycle model picks.
         _ = try fastest([{ $0.spaceToDepthCopies(i, scratch: scratch); return true },

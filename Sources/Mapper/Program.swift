@@ -98,6 +98,15 @@ public struct Program: Sendable {
     /// a row-band pair's interleaved bands (`RowBands`), whose expanded map never exists whole.
     /// What a trace is checked against, layer by layer.
     public var layerSpans: [LayerSpan]
+    /// For each instruction, the on-chip bytes no tensor live while it runs holds
+    /// (`Allocation.freeOnChip`): where its lowering may keep a scratch image (nil: none).
+    public var onChipScratch: [OnChipSpace?] = []
+
+    public struct OnChipSpace: Sendable, Equatable {
+        public var route: Instruction.Route
+        public var address: UInt32
+        public var length: Int
+    }
 
     public struct LayerSpan: Sendable, Equatable {
         /// The TFLite layers whose instructions the span holds, in order; the last one's output is

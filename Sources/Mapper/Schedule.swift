@@ -70,6 +70,9 @@ public enum Mapper {
 
         var instructions = [Instruction]()
         var producedTensors = [Int]()
+        // The lowered layers the instructions being made compute, and the on-chip room they leave.
+        var lowered = 0 ... 0
+        var onChipScratch = [Program.OnChipSpace?]()
         var layerSpans = [Program.LayerSpan]()
         /// Layer k's instruction before its shape: routes, addresses, constants and the fused ADD.
         func placed(_ k: Int) throws -> Instruction {
@@ -116,6 +119,7 @@ public enum Mapper {
         func append(_ made: [Instruction], producing tensor: Int) {
             instructions += made
             producedTensors += [Int](repeating: tensor, count: made.count)
+            onChipScratch += [Program.OnChipSpace?](repeating: alloc.freeOnChip(during: lowered), count: made.count)
         }
         /// The instructions from `first` on leave `tensor` whole; `whole` are the layers'
         /// instructions as they would be without row bands, whose MACs the layers have.
@@ -129,6 +133,7 @@ public enum Mapper {
             // The depthwise of a row-band pair: its bands went out with the expansion's.
             if rowBands[k - 1] != nil { continue }
             let first = instructions.count
+            lowered = k ... (rowBands[k] != nil ? k + 1 : k)
             var i = try placed(k)
             let here = "layer \(l.layer) (\(network.layers[l.layer].op.name))"
             switch l.work {
@@ -197,8 +202,7 @@ public enum Mapper {
                 i.outputZeroPoint = Int32(value)
                 i.tileOutColumns = i.outputWidth; i.tileInColumns = shape[2]
             }
-            instructions.append(i)
-            producedTensors.append(l.output)
+            append([i], producing: l.output)
             try span([l.layer], from: first, leaving: l.output)
         }
         for n in instructions.indices { instructions[n].sequence = n }
@@ -234,6 +238,6 @@ public enum Mapper {
             outputTensor: fromHost ? net.networkOutput : outputStorage, outputLength: t[net.networkOutput].elementCount, outputFromHost: fromHost)
         return Program(config: config, options: options, instructions: instructions, memory: image.bytes, constantBytes: constantBytes,
                        dma: dma, inputAddress: inputPlace.address, inputLength: inputPlace.length,
-                       producedTensors: producedTensors, layerSpans: layerSpans)
+                       producedTensors: producedTensors, layerSpans: layerSpans, onChipScratch: onChipScratch)
     }
 }

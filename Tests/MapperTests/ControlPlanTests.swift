@@ -878,6 +878,48 @@ final class ControlPlanTests: XCTestCase {
         for (what, net, _) in nets { try assertRecordsMatch(net, "\(what), wide passes", configs: [wide]) }
     }
 
+    /// Scratch images a layer writes whole before it reads them (a stride-2 stem's space-to-depth
+    /// image, a 10×4 layer's im2col image) go where the layer leaves room on chip, so neither the
+    /// writes nor the reads move external bytes; without room (a 4 KiB RAM-M) they stay in the
+    /// memory image. The on-chip memory is filled with garbage before the run, as a second frame
+    /// finds it, and the result is still the Reference's: no scratch byte is read unwritten.
+    func testScratchImagesGoOnChipWhereTheLayerLeavesRoom() throws {
+        var stem = NetBuilder(seed: 41)
+        let s = stem.conv(stem.input([1, 32, 30, 3]), outputs: 16, kernel: (3, 3), stride: 2, padding: .same, activation: .relu6)
+        stem.output(stem.conv(stem.depthwise(s, kernel: (3, 3), stride: 1, multiplier: 1, padding: .same),
+                              outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        var kws = NetBuilder(seed: 42)
+        let k = kws.conv(kws.input([1, 25, 10, 1]), outputs: 16, kernel: (10, 4), stride: 2, padding: .same, activation: .relu)
+        kws.output(kws.conv(k, outputs: 8, kernel: (1, 1), stride: 1, padding: .same, activation: .none))
+        var roomy = AcceleratorConfig(); roomy.streamBytes = 64
+        var cramped = roomy; cramped.ramSBytes = 0; cramped.ramMBytes = 4096
+        for (what, net) in [("stem on its s2d image", stem.net), ("10×4 layer on its im2col image", kws.net)] {
+            for config in [roomy, cramped] {
+                let label = "\(what), \(config.ramMBytes)-byte RAM-M"
+                let plan = try ControlPlan(program: try Mapper.compile(net, config: config, options: .device(config)))
+                // The first layer's convolution passes that do not read the network input read its
+                // scratch image.
+                let input = plan.inputAddress ..< plan.inputAddress + UInt32(plan.inputLength)
+                let image = plan.records[plan.checks[0].firstRecord ... plan.checks[0].lastRecord].filter { $0.op == .conv && !input.contains($0.inputAddress) }
+                XCTAssertFalse(image.isEmpty, "\(label): the layer no longer runs on a scratch image")
+                XCTAssertEqual(Set(image.map { DeviceMemory.isOnChip($0.inputAddress) }), [config == roomy], label)
+                if config == roomy, what.hasPrefix("stem") {
+                    // RAM-M from 0 holds the stem's 15×16×16 result and its 576 bytes of read
+                    // slack while the stem runs: the s2d image starts at the next 64-byte beat.
+                    XCTAssertEqual(Set(image.map(\.inputAddress)), [AcceleratorConfig.onChipBase + UInt32(config.ramSBytes) + 4416], label)
+                }
+                var rng = SeededRandom(seed: 5)
+                let values = (0 ..< plan.inputLength).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 256) - 128) }
+                var memory = DeviceMemory(external: plan.memory, config: config)
+                memory.onChip = (0 ..< memory.onChip.count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                for (n, v) in values.enumerated() { memory[Int(plan.inputAddress) + n] = UInt8(bitPattern: v) }
+                try ControlModel(plan: plan).run(memory: &memory)
+                XCTAssertEqual(memory.bytes(plan.deviceOutputAddress, plan.deviceOutputLength).map { Int8(bitPattern: $0) },
+                               try net.run(input: values), "\(label): against the Reference, on-chip memory not cleared")
+            }
+        }
+    }
+
     /// Where a layer's weights use one 2×2 of the window's taps (a stride-2 convolution on its
     /// space-to-depth image: the bottom-right 2×2 when it pads nothing before, the top-left after a
     /// PAD of one), filter groups go in pairs, one split-window pass computing both: MobileNetV2's
