@@ -498,11 +498,13 @@ struct PlanBuilder {
     }
 
     /// The output fields of a pass writing block (row, col) of `i`'s NHWC output from `channel` on.
-    func output(_ r: inout ControlRecord, _ i: Instruction, row: Int, col: Int, channel: Int, chunk: Int) {
-        let cout = i.outputChannels
+    /// `rowStride`: the output tensor's bytes a row where `i` views it narrower than it is (depthwise
+    /// positions over the columns a P divides); else `i`'s width × channels.
+    func output(_ r: inout ControlRecord, _ i: Instruction, row: Int, col: Int, channel: Int, chunk: Int, rowStride: Int? = nil) {
+        let cout = i.outputChannels, rowBytes = rowStride ?? i.outputWidth * cout
         r.outChunk = chunk; r.outZeroPoint = i.outputZeroPoint
-        r.outputAddress = i.outputAddress + UInt32((row * i.outputWidth + col) * cout + channel)
-        r.outputPixelStride = UInt32(cout); r.outputRowStride = UInt32(i.outputWidth * cout)
+        r.outputAddress = i.outputAddress + UInt32(row * rowBytes + col * cout + channel)
+        r.outputPixelStride = UInt32(cout); r.outputRowStride = UInt32(rowBytes)
     }
 
     func residual(_ i: Instruction, row: Int, col: Int, channel: Int) -> (address: UInt32, add: Instruction.AddFields, second: Bool)? {

@@ -56,6 +56,8 @@ extension PlanBuilder {
             i.inputChannels *= p; i.outputChannels *= p; i.channelSlices = Slicing.ceilDiv(i.outputChannels, config.pc)
         }
         let pc = config.pc, c = i.outputChannels, pieces = i.pieces
+        // The rows are the layer's, whatever part of them the wide image covers (⌊W/P⌋ wide).
+        let inputRow = layer.inputWidth * layer.inputChannels, outputRow = layer.outputWidth * layer.outputChannels
         let (s, perRow) = try windowStride(i, rows: i.outputHeight, cols: i.tileOutColumns)
         let blocks = windowBlocks(rows: i.outputHeight, col0: i.tileOutColumn, cols: i.tileOutColumns, strideH: i.strideH, strideW: s, perRow: perRow)
         let run = i.fusedAdd ? 1 : config.depthwiseSlices
@@ -89,17 +91,11 @@ extension PlanBuilder {
                              x0: ox0 * i.strideW - i.padLeft + Slicing.pieceOffset(px, kernel: i.kernelWidth, pieces: i.piecesW),
                              nr: nr, nc: nc, stride: s, imageRows: i.inputHeight, imageCols: i.inputWidth)
                     r.inputAddress = i.inputAddress + UInt32(cs * pc)
-                    r.inputPixelStride = UInt32(i.inputChannels); r.inputRowStride = UInt32(i.inputWidth * i.inputChannels)
+                    r.inputPixelStride = UInt32(i.inputChannels); r.inputRowStride = UInt32(inputRow)
                     r.inChunk = chunk; r.fillValue = i.inputZeroPoint
                     r.weightAddress = sets[k][piece].address; r.weightBeats = sets[k][piece].beats
-                    output(&r, i, row: oy0, col: ox0, channel: cs * pc, chunk: chunk)
-                    if p > 1 {
-                        // The rows are the layer's, whatever part of them the wide image covers.
-                        r.depthwisePositions = p; r.positionSlices = half ? 1 : q; r.positionHalfSlice = half
-                        r.inputRowStride = UInt32(layer.inputWidth * layer.inputChannels)
-                        r.outputRowStride = UInt32(layer.outputWidth * layer.outputChannels)
-                        r.outputAddress = layer.outputAddress + UInt32((oy0 * layer.outputWidth + ox0 * p) * layer.outputChannels + cs * pc)
-                    }
+                    output(&r, i, row: oy0, col: ox0, channel: cs * pc, chunk: chunk, rowStride: outputRow)
+                    if p > 1 { r.depthwisePositions = p; r.positionSlices = half ? 1 : q; r.positionHalfSlice = half }
                     return r
                 }
                 group(passes, parameters: params[k], residual: residual(i, row: oy0, col: ox0, channel: cs * pc), parameterSlices: n)
