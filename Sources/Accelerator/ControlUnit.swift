@@ -22,13 +22,19 @@ import HDLKit
 /// pass that waited for its own commands would pay that latency every time (14,762 passes in
 /// MobileNetV2). So while pass k runs, the unit already holds record k+1 and issues pass k+1's read
 /// commands: their beats queue behind pass k's and are there when pass k+1 starts. That needs
-/// record k+1 before pass k's data on the one in-order data stream, so records are fetched two
-/// ahead: during pass k, record k+2's fetch is issued before pass k+1's commands, and its beats,
-/// which arrive right after pass k's, land in a third record buffer. The order on `s_axis` is
-/// therefore always: the running pass's data, record fetches, the next pass's data (which waits,
-/// `s_axis_tready` low, until that pass starts). A short pass may end before record k+2 is in;
-/// pass k+1 then takes that record's beats first (`stale_fetch`). Before a bad record, the pass
-/// waits for every fetch, so a run that stops leaves nothing in flight.
+/// record k+1 before pass k's data ends on the one in-order data stream. A record fetched just
+/// before pass k+1's commands would lie between pass k's data and pass k+1's, and pass k+1's
+/// on-chip data (a few cycles' latency) would wait there for the external record's latency
+/// (MobileNetV2's 7×7 passes of 49 on-chip beats took 55 and 65 cycles in turn). So records are
+/// fetched three ahead (`recordsAhead`), behind the next pass's commands: during pass k, pass
+/// k+1's commands go out, then record k+3's fetch, whose beats follow pass k+1's data into the
+/// record queue; record k+2, fetched during pass k−1, lies between pass k's data and pass k+1's
+/// and had a whole pass for its latency. The order on `s_axis` is therefore: the running pass's
+/// data, the record fetched in the pass before, the next pass's data (which waits, `s_axis_tready`
+/// low, until that pass starts). A fetch the pass before did not get to (a short pass) is late:
+/// it goes out before the next pass's commands, and a pass takes the beats of fetches issued
+/// before its data first (`stale_fetches`). Before a bad record, the pass waits for every fetch,
+/// so a run that stops leaves nothing in flight.
 ///
 /// Timing: from the cycle a pass ends to the next `pass_start` is `fastPassGapCycles` where the
 /// next record was checked and clipped while the pass ran, else `passGapCycles` (check, clamp,
@@ -78,6 +84,10 @@ public struct ControlUnit {
     /// the pass's own commands go out meanwhile, 2 cycles each, and delay it only when there are
     /// more than two of them.
     public static let earlyIssueCycles = 7
+    /// Records fetched past the running one, at most: the next pass's record must be here for its
+    /// commands to go out early, and the one after it on its way; the third's fetch goes out behind
+    /// the next pass's commands, so it never sits between the next pass's data and the pass.
+    public static let recordsAhead = 3
 
     /// Phases of a pass on the data stream, in their order; the value is the ExecutionUnit's
     /// `in_phase` (1 was the weights', which have their own stream now: WeightStreamer).
@@ -227,13 +237,14 @@ public struct ControlUnit {
             let state = m.reg("state", .uint(4), reset: State.idle.rawValue)
             func inState(_ s: State) -> Signal { state == s.rawValue }
 
-            // Three record buffers, words 0 ... 28 each: the running pass's (its fields hold until
-            // it ends), the next record's and the one after it (see "Why commands run ahead").
+            // Record buffers, words 0 ... 28 each: the running pass's (its fields hold until it
+            // ends) and a queue of the `recordsAhead` records after it, the next one first (see
+            // "Why commands run ahead"). Records arrive in order, so the valid flags are a prefix.
             let words = (0..<ControlRecordFields.usedWords).map { m.reg("record_w\($0)", .uint(32), reset: 0) }
-            let nextWords = (0..<ControlRecordFields.usedWords).map { m.reg("next_record_w\($0)", .uint(32), reset: 0) }
-            let aheadWords = (0..<ControlRecordFields.usedWords).map { m.reg("ahead_record_w\($0)", .uint(32), reset: 0) }
-            let nextValid = m.reg("next_valid", .bool, reset: 0)
-            let aheadValid = m.reg("ahead_valid", .bool, reset: 0)
+            let queueNames = ["next"] + (1 ..< Self.recordsAhead).map { $0 == 1 ? "ahead" : "ahead\($0)" }
+            let queue = queueNames.map { name in (0..<ControlRecordFields.usedWords).map { m.reg("\(name)_record_w\($0)", .uint(32), reset: 0) } }
+            let queueValid = queueNames.map { m.reg("\($0)_valid", .bool, reset: 0) }
+            let nextWords = queue[0], nextValid = queueValid[0]
             let f = ControlRecordFields(words: words)
             let nf = ControlRecordFields(words: nextWords)
             let isConv = m.wire("is_conv", f.op == ControlRecordFields.opConv)
@@ -274,11 +285,16 @@ public struct ControlUnit {
             let recordIndex = m.reg("record_index", .uint(32), reset: 0)
             let fetchIndex = m.reg("fetch_index", .uint(32), reset: 0)
             let fetchAddress = m.reg("fetch_address", .uint(32), reset: 0)
-            let fetchesPending = m.reg("fetches_pending", .uint(2), reset: 0)
+            // Fetches in flight, counted by where their beats are on the stream: `older` ahead of
+            // the next pass's data (issued before its commands), `younger` behind it.
+            let countWidth = addressWidth(Self.recordsAhead + 1)
+            let olderFetches = m.reg("older_fetches", .uint(countWidth), reset: 0)
+            let youngerFetches = m.reg("younger_fetches", .uint(countWidth), reset: 0)
+            let fetchesPending = m.wire("fetches_pending", olderFetches &+ youngerFetches)
             let fetchBeat = m.reg("fetch_beat", .uint(addressWidth(recordBeats)), reset: 0)
-            // The oldest fetch in flight was issued before this pass's data commands (in the pass
-            // before), so its beats come first.
-            let staleFetch = m.reg("stale_fetch", .bool, reset: 0)
+            // Fetches in flight that were issued before this pass's data commands (in a pass
+            // before), so their beats come first.
+            let staleFetches = m.reg("stale_fetches", .uint(countWidth), reset: 0)
             let error = m.reg("error_q", .bool, reset: 0)
             let errorRecord = m.reg("error_record_q", .uint(32), reset: 0)
             let runDone = m.reg("run_done_q", .bool, reset: 0)
@@ -306,30 +322,36 @@ public struct ControlUnit {
 
             let commandTargets = [rdAddress, rdChunk, rdCount1, rdStride1, rdCount2, rdStride2]
             let ownCommands = clip.commands(f, beat: b), earlyCommands = early.commands(nf, beat: b)
-            // Records are fetched in order, at most two past the running one, and only while the weight
-            // streamer has room for the sets they may announce (always, with three records held).
+            // Records are fetched in order, at most `recordsAhead` past the running one, and only
+            // while the weight streamer has room for the sets they may announce (always, with four
+            // records held). A fetch at most two past the running record is late (the pass before
+            // did not get to it) and goes before the next pass's commands; the third goes behind
+            // them, so its latency runs while the next pass's data streams, and the pass after
+            // finds it there.
             let setsHeld = m.input("sets_held", .uint(addressWidth(WeightStreamer.setDepth + 1)))
             let setRoom = m.wire("set_room", .bool)   // assigned where the announcements are made
-            let wantFetch = m.wire("want_fetch", fetchIndex < recordCount && fetchIndex <= recordIndex &+ 2 && setRoom)
-            let issueSlot = m.wire("issue_slot", inState(.pass) && !rdValid)
+            let canFetch = fetchIndex < recordCount && setRoom
+            let earlyLeft = earlyNeed.dropFirst().reduce(earlyNeed[0]) { $0 || $1 }
+            let lateFetch = m.wire("late_fetch", canFetch && fetchIndex <= recordIndex &+ (Self.recordsAhead - 1))
+            let aheadFetch = m.wire("ahead_fetch", canFetch && fetchIndex == recordIndex &+ Self.recordsAhead && earlyStep == 5 && !earlyLeft)
+            // No command goes out in the cycle the pass ends: where a fetch lies on the stream
+            // relative to the next pass's data is settled at the switch.
+            let passEnds = m.wire("pass_ends", .bool)   // assigned in the sequencer
+            let issueSlot = m.wire("issue_slot", inState(.pass) && !rdValid && !passEnds)
             let ownLeft = needCommand.dropFirst().reduce(needCommand[0]) { $0 || $1 }
-            let issueFetch = m.wire("issue_fetch", issueSlot && !ownLeft && wantFetch)
+            let issueFetch = m.wire("issue_fetch", issueSlot && !ownLeft && (lateFetch || aheadFetch))
+            // A fetch issued after the next pass's commands lies behind its data.
+            let issuedBehind = m.wire("fetch_behind_next", earlyIssued.dropFirst().reduce(earlyIssued[0]) { $0 || $1 })
             m.when(issueSlot) {
-                // Priority: the running pass's own commands, the record fetch, the next pass's
-                // commands, each in phase order (`when` chains keep the priority), so the stream
-                // always carries this pass's data, then records, then the next pass's data.
+                // Priority: the running pass's own commands, a late record fetch, the next pass's
+                // commands, each in phase order, then the fetch ahead (`when` chains keep the
+                // priority), so the stream carries this pass's data, the next pass's data and the
+                // record fetched ahead, in that order.
                 var chain: WhenContext?
                 func add(_ condition: Signal, _ body: @escaping () -> Void) {
                     chain = chain.map { $0.elsewhen(condition, body) } ?? m.when(condition, body)
                 }
-                for p in Phase.allCases.map(\.index) {
-                    add(needCommand[p]) {
-                        for (target, value) in zip(commandTargets, ownCommands[p]) { target.assign(value) }
-                        rdValid.assign(1)
-                        needCommand[p].assign(0)
-                    }
-                }
-                add(wantFetch) {
+                func fetch() {
                     let record = [fetchAddress, .uint(b, width: 8), .uint(recordBeats, width: 16), .uint(b, width: 32),
                                   .uint(1, width: 16), .uint(0, width: 32)]
                     for (target, value) in zip(commandTargets, record) { target.assign(value) }
@@ -338,6 +360,14 @@ public struct ControlUnit {
                     fetchAddress.assign(fetchAddress &+ ControlRecordFields.recordBytes)
                 }
                 for p in Phase.allCases.map(\.index) {
+                    add(needCommand[p]) {
+                        for (target, value) in zip(commandTargets, ownCommands[p]) { target.assign(value) }
+                        rdValid.assign(1)
+                        needCommand[p].assign(0)
+                    }
+                }
+                add(lateFetch, fetch)
+                for p in Phase.allCases.map(\.index) {
                     add(earlyNeed[p]) {
                         for (target, value) in zip(commandTargets, earlyCommands[p]) { target.assign(value) }
                         rdValid.assign(1)
@@ -345,6 +375,7 @@ public struct ControlUnit {
                         earlyIssued[p].assign(1)
                     }
                 }
+                add(aheadFetch, fetch)
             }
 
             // The next record's clip, once it is here and the running pass is under way.
@@ -383,42 +414,48 @@ public struct ControlUnit {
             let pixelPhase = m.wire("pixel_phase", phase == Phase.pixels.rawValue)
             let inImage = m.wire("in_image", beatJ >= clip.rowFirst && beatJ < clip.rowEnd && beatI >= clip.colFirst && beatI < clip.colEnd)
             let isFill = m.wire("is_fill", pixelPhase && !inImage)
-            let routing = m.wire("routing", anyData && !staleFetch)
+            // Beats from the stream wait until the stale fetches' records are off it; fill beats
+            // (a replayed pass's, a padding row's) need nothing from it and go meanwhile.
+            let routing = m.wire("routing", anyData && (staleFetches == 0 || isFill))
             inValid.assign(routing && (isFill || sValid))
             inPhase.assign(phase)
             for (i, out) in inBytes.enumerated() {
                 let replaced = isFill || (pixelPhase && f.inChunk <= i)
                 out.assign(mux(replaced, f.fillValue, sBytes[i].asSigned))
             }
-            // Record beats: the first record's fetch, a fetch left over from the pass before, or the
-            // records ahead once the pass's beats are all routed. They fill the next buffer, or the
-            // one after it when the next is taken.
-            let prefetching = m.wire("prefetching", inState(.pass) && fetchesPending != 0 && (staleFetch || !anyData))
+            // Record beats: the first record's fetch, fetches left over from the passes before, or,
+            // once the pass's beats are all routed, those ahead of the next pass's data (the younger
+            // ones come after it, in the next pass). Each fills the first free buffer of the queue.
+            let prefetching = m.wire("prefetching", inState(.pass) && (staleFetches != 0 || (!anyData && olderFetches != 0)))
             let fetching = m.wire("fetching", inState(.fetchData) || prefetching)
             sReady.assign(fetching || (routing && !isFill && inReady))
-            let intoAhead = m.wire("into_ahead", prefetching && nextValid)
+            let into = queueValid.indices.map { i in
+                m.wire("into_\(queueNames[i])", queueValid[..<i].reduce(!queueValid[i]) { $0 && $1 })
+            }
             m.when(fetching && sValid) {
-                for (w, (word, ahead)) in zip(nextWords, aheadWords).enumerated() {
+                for w in 0 ..< ControlRecordFields.usedWords {
                     let lane = w % wordsPerBeat
                     m.when(fetchBeat == w / wordsPerBeat) {
                         let value = cat(sBytes[4 * lane + 3], sBytes[4 * lane + 2], sBytes[4 * lane + 1], sBytes[4 * lane])
-                        m.when(intoAhead) { ahead.assign(value) }.otherwise { word.assign(value) }
+                        for (buffer, target) in zip(queue, into) { m.when(target) { buffer[w].assign(value) } }
                     }
                 }
                 m.when(fetchBeat == recordBeats - 1) {
                     fetchBeat.assign(0)
                     m.when(prefetching) {
-                        m.when(intoAhead) { aheadValid.assign(1) }.otherwise { nextValid.assign(1) }
-                        staleFetch.assign(0)
+                        for (valid, target) in zip(queueValid, into) { m.when(target) { valid.assign(1) } }
                     }.otherwise { state.assign(State.load.rawValue) }
                 }.otherwise { fetchBeat.assign(fetchBeat &+ 1) }
             }
             // The weight stream (WeightStreamer) is cut into sets by these announcements: each record's
             // set (its weight beats and layout), in record order, in the cycle after the record is in.
             let recordArrived = m.reg("record_arrived", next: fetching && sValid && fetchBeat == recordBeats - 1, reset: 0)
-            let arrivedAhead = m.reg("record_arrived_ahead", next: intoAhead, reset: 0)
-            let arrivedWord0 = m.wire("arrived_word0", mux(arrivedAhead, aheadWords[0], nextWords[0]))
-            let arrivedBeats = m.wire("arrived_weight_beats", mux(arrivedAhead, aheadWords[10], nextWords[10]).bits(15, 0))
+            // Where it landed (the queue shifts only in a cycle without a record beat, so it is still there).
+            let slotWidth = addressWidth(Self.recordsAhead)
+            let landing = into.indices.dropFirst().reduce(Signal.uint(0, width: slotWidth)) { mux(into[$1], Signal.uint($1, width: slotWidth), $0) }
+            let arrivedSlot = m.reg("record_arrived_slot", next: landing, reset: 0)
+            let arrivedWord0 = m.wire("arrived_word0", select(arrivedSlot, queue.map { $0[0] }))
+            let arrivedBeats = m.wire("arrived_weight_beats", select(arrivedSlot, queue.map { $0[10] }).bits(15, 0))
             let arrivedConv = arrivedWord0.bits(31, 24) == ControlRecordFields.magic && arrivedWord0.bits(3, 0) == ControlRecordFields.opConv
             m.output("set_push", recordArrived && arrivedConv && arrivedBeats != 0)
             // Sets held, fetches in flight and the announcement on its way each may take a place.
@@ -431,8 +468,13 @@ public struct ControlUnit {
             m.output("weights_flush", inState(.drain))
             // A fetch issued and a record arriving in the same cycle leave the count as it was.
             let fetchArrives = m.wire("fetch_arrives", prefetching && sValid && fetchBeat == recordBeats - 1)
-            m.when(issueFetch && !fetchArrives) { fetchesPending.assign(fetchesPending &+ 1) }
-                .elsewhen(!issueFetch && fetchArrives) { fetchesPending.assign(fetchesPending &- 1) }
+            // Records arrive oldest first; the switch to the next pass re-sorts the counts (in the
+            // sequencer below, where no fetch is issued and none arrives).
+            olderFetches.assign(olderFetches &+ (issueFetch && !issuedBehind).extend(to: countWidth)
+                                &- (fetchArrives && olderFetches != 0).extend(to: countWidth))
+            youngerFetches.assign(youngerFetches &+ (issueFetch && issuedBehind).extend(to: countWidth)
+                                  &- (fetchArrives && olderFetches == 0).extend(to: countWidth))
+            m.when(fetchArrives && staleFetches != 0) { staleFetches.assign(staleFetches &- 1) }
             let routed = m.wire("beat_routed", routing && (isFill || sValid) && inReady)
             m.when(routed) {
                 m.when(beatI == extent1 &- 1) {
@@ -475,6 +517,15 @@ public struct ControlUnit {
             let layerSnapshot = [layerDoneCycles, layerDoneStallInput, layerDoneStallOutput, layerDoneEngineBeats]
             for (counter, event) in layerCounters { m.when(event) { counter.assign(counter &+ 1) } }
 
+            // A pass ends when its data is routed, its commands are out, its results are written
+            // and the next record is here; records further ahead may still be on their way (they
+            // are then the next pass's stale fetches), but none half received: the buffer it lands
+            // in changes with the switch. A run's bad record waits for every fetch.
+            let commandsOut = needCommand.reduce(rdValid) { $0 || $1 }
+            let nextHere = mux(nextValid, nextRunnable || fetchesPending == 0, recordIndex &+ 1 == recordCount)
+            let noRecordBeat = !(fetching && sValid) && fetchBeat == 0
+            passEnds.assign(inState(.pass) && !anyData && !commandsOut && !wrValid && passDoneSeen && nextHere && noRecordBeat)
+
             // The sequencer.
             m.switch(state) { s in
                 s.is(State.idle.rawValue) {
@@ -496,10 +547,10 @@ public struct ControlUnit {
                     fetchBeat.assign(0)
                     fetchIndex.assign(1)
                     fetchAddress.assign(recordBase &+ ControlRecordFields.recordBytes)
-                    fetchesPending.assign(0)
-                    staleFetch.assign(0)
-                    nextValid.assign(0)
-                    aheadValid.assign(0)
+                    olderFetches.assign(0)
+                    youngerFetches.assign(0)
+                    staleFetches.assign(0)
+                    for valid in queueValid { valid.assign(0) }
                     earlyStep.assign(0)
                     for flag in earlyNeed + earlyIssued { flag.assign(0) }
                     state.assign(State.fetchData.rawValue)
@@ -544,13 +595,7 @@ public struct ControlUnit {
                 }
                 s.is(State.pass.rawValue) {
                     m.when(passDone) { passDoneSeen.assign(1) }
-                    let commandsOut = needCommand.reduce(rdValid) { $0 || $1 }
-                    // The next record must be here; one further ahead may still be on its way (it
-                    // is then the next pass's stale fetch), but not half received: the buffer it
-                    // lands in changes with the switch.
-                    let nextHere = mux(nextValid, nextRunnable || fetchesPending == 0, recordIndex &+ 1 == recordCount)
-                    let noRecordBeat = !(fetching && sValid) && fetchBeat == 0
-                    m.when(!anyData && !commandsOut && !wrValid && passDoneSeen && nextHere && noRecordBeat) {
+                    m.when(passEnds) {
                         traceDone.assign(1)
                         traceLayer.assign(f.layer.bits(15, 0))
                         recordsDone.assign(recordsDone &+ 1)
@@ -576,10 +621,15 @@ public struct ControlUnit {
                             state.assign(State.drain.rawValue)
                         }.otherwise {
                             for (word, next) in zip(words, nextWords) { word.assign(next) }
-                            for (next, ahead) in zip(nextWords, aheadWords) { next.assign(ahead) }
-                            nextValid.assign(aheadValid)
-                            aheadValid.assign(0)
-                            staleFetch.assign(fetchesPending != 0)
+                            for (buffer, after) in zip(queue, queue.dropFirst()) {
+                                for (word, next) in zip(buffer, after) { word.assign(next) }
+                            }
+                            for (valid, after) in zip(queueValid, queueValid.dropFirst() + [Signal.false]) { valid.assign(after) }
+                            // The older fetches lie ahead of the new pass's data; the younger ones
+                            // behind it, and so ahead of the pass after's.
+                            staleFetches.assign(olderFetches)
+                            olderFetches.assign(fetchesPending)
+                            youngerFetches.assign(0)
                             // The next record was checked (runnable) and clipped while this pass
                             // ran: start it in the next cycle instead of clipping it again.
                             m.when(earlyStep >= 4 && nextRunnable) {
@@ -621,7 +671,7 @@ public struct ControlUnit {
             m.output("trace_layer", traceLayer)
             // Reserved bits of the record, the high activity bits and the stream's tlast (the router
             // counts beats itself) are unused on purpose.
-            for w in words + nextWords + aheadWords { m.discard(w) }
+            for w in words + queue.joined() { m.discard(w) }
             m.discard(activity)
             m.discard(sLast)
         }

@@ -27,9 +27,10 @@ public struct WeightStreamer {
     /// 256·B / 64 cycles (512 at B = 128), and a memory that answers late stalls the run instead
     /// of the unit asking for more.
     public static let windowBeats = 256
-    /// Sets announced and not yet loaded: the control unit holds at most three records, so four;
-    /// it fetches a record only while `sets_held` plus its fetches in flight leave room.
-    public static let setDepth = 4
+    /// Sets announced and not yet loaded: the control unit holds at most four records (the running
+    /// one and `ControlUnit.recordsAhead`), so five; it fetches a record only while `sets_held` plus
+    /// its fetches in flight leave room.
+    public static let setDepth = ControlUnit.recordsAhead + 2
 
     public init(config c: AcceleratorConfig) throws {
         try c.validate()

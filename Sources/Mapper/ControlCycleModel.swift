@@ -14,11 +14,12 @@ import Accelerator
 /// ends with: `tail*` below.
 ///
 /// When the data is there is a timeline of the control unit's run-ahead (ControlUnit, "Why commands
-/// run ahead"): record k+2 is fetched and pass k+1's commands go out while pass k runs, so a pass's
+/// run ahead"): pass k+1's commands go out while pass k runs, then record k+3's fetch, so a pass's
 /// data waits for the later of its commands plus the latency and the record fetched ahead of it
-/// on the one in-order stream; a pass whose commands could not go out early (the first, or one
-/// after a pass too short to issue them) waits a whole latency from its own start. `estimate` walks
-/// that timeline record by record; `cycles` is one pass that issues its own commands.
+/// on the one in-order stream (record k+2 for pass k+1, fetched a pass earlier); a pass whose
+/// commands could not go out early (the first, or one after a pass too short to issue them) waits
+/// a whole latency from its own start. `estimate` walks that timeline record by record; `cycles`
+/// is one pass that issues its own commands.
 ///
 /// The tails were measured on the RTL (`./Vtop --verbose`, cycles per record, no back-pressure) at
 /// PC=PF=16 and PC=PF=4 and are the same at both, since the pipeline depths do not depend on PC or
@@ -205,6 +206,9 @@ public enum ControlCycleModel {
         var start = [Int](repeating: 0, count: count + 1)
         var dataEnd = [Int](repeating: 0, count: count), arrival = dataEnd, fetch = dataEnd
         var early = [Int?](repeating: nil, count: count)
+        // Fetches issued ahead, behind the next pass's commands (else a pass issues its late
+        // fetch itself, after its own commands).
+        var fetchedAhead = [Bool](repeating: false, count: count + ControlUnit.recordsAhead)
         // The first record: its fetch, then load, check, clamp, offsets.
         if count > 0 { start[0] = latency + recordBeats + 2; arrival[0] = latency + recordBeats }
         // The weight stream: its first command goes out a cycle after the run's first; a set's beats
@@ -242,8 +246,10 @@ public enum ControlCycleModel {
             let b = bodies[k]
             let dataStart: Int
             if let issued = early[k] {
-                // Behind its commands' latency and behind the record fetched ahead of it.
-                dataStart = max(start[k] + 1, issued + (b.onChipOnly ? onChipLatency : latency), k + 1 < count ? arrival[k + 1] : 0)
+                // Behind its commands' latency and behind the record fetched ahead of it (a pass of
+                // fill beats only takes nothing from the stream and waits for neither).
+                let ahead = k + 1 < count && b.commands > 0 ? arrival[k + 1] : 0
+                dataStart = max(start[k] + 1, issued + (b.onChipOnly ? onChipLatency : latency), ahead)
             } else {
                 dataStart = start[k] + 2 + (b.onChipOnly ? onChipLatency : latency)
             }
@@ -276,15 +282,16 @@ public enum ControlCycleModel {
                 paramsSlowed = loaded.shared
             }
             dataEnd[k] = max(dataStart + b.stream + Int(paramsSlowed.rounded(.up)), armed + b.pixels)
-            // Fetches issued in this pass after its own commands: records 1 and 2 in the first, then
-            // record k+2. Each lands after the data ahead of it on the stream.
+            // Late fetches, issued in this pass after its own commands: records 1 and 2 in the first,
+            // then record k+2 where pass k−1 did not fetch it ahead. Each lands after the data ahead
+            // of it on the stream (record k+2 after pass k's) and after the record before it.
             let fetchAt = start[k] + 2 + 2 * (early[k] == nil ? b.commands : 0)
             if k == 0 {
                 if count > 1 { fetch[1] = fetchAt; arrival[1] = max(fetch[1] + latency, dataEnd[0]) + recordBeats }
                 if count > 2 { fetch[2] = fetchAt + 2; arrival[2] = max(fetch[2] + latency, arrival[1]) + recordBeats }
             } else if k + 2 < count {
-                fetch[k + 2] = fetchAt
-                arrival[k + 2] = max(fetch[k + 2] + latency, dataEnd[k]) + recordBeats
+                if !fetchedAhead[k + 2] { fetch[k + 2] = fetchAt }
+                arrival[k + 2] = max(fetch[k + 2] + latency, dataEnd[k], arrival[k + 1]) + recordBeats
             }
             // The pass ends after its tail (the tails are measured to the next start across a
             // checked switch), with the next record in. The next starts fastPassGapCycles later
@@ -297,7 +304,12 @@ public enum ControlCycleModel {
             // if this pass is still running by then.
             if k + 1 < count {
                 let issued = max(start[k] + ControlUnit.earlyIssueCycles, next + ControlUnit.earlyIssueCycles - 1)
-                if issued < end { early[k + 1] = issued }
+                if issued < end {
+                    early[k + 1] = issued
+                    // Record k+3's fetch follows them, 2 cycles a command, if this pass still runs.
+                    let ahead = k + ControlUnit.recordsAhead, at = issued + 2 * bodies[k + 1].commands
+                    if ahead < count && at < end { fetch[ahead] = at; fetchedAhead[ahead] = true }
+                }
             }
         }
         return (0 ..< count).map { start[$0 + 1] - ($0 == 0 ? 0 : start[$0]) }

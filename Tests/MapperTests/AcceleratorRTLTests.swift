@@ -323,6 +323,7 @@ final class AcceleratorRTLTests: XCTestCase {
                 }
                 if config == Self.small, net.layers.count == dscnn.layers.count, bandwidth == 64 {
                     let total = measured.reduce(0) { $0 + $1.cycles }
+                    print("AcceleratorRTLTests: \(what): \(total) cycles (recorded \(recordedDSCNNCycles))")
                     XCTAssertLessThanOrEqual(Double(total), Double(recordedDSCNNCycles) * 1.02,
                                              "\(what): \(total) cycles, more than 2% above the recorded \(recordedDSCNNCycles)")
                 }
