@@ -518,13 +518,15 @@ public struct ControlUnit {
             for (counter, event) in layerCounters { m.when(event) { counter.assign(counter &+ 1) } }
 
             // A pass ends when its data is routed, its commands are out, its results are written
-            // and the next record is here; records further ahead may still be on their way (they
-            // are then the next pass's stale fetches), but none half received: the buffer it lands
-            // in changes with the switch. A run's bad record waits for every fetch.
+            // (from the cycle `pass_done` comes: it is registered already) and the next record is
+            // here; records further ahead may still be on their way (they are then the next pass's
+            // stale fetches), but none half received: the buffer it lands in changes with the
+            // switch. A run's bad record waits for every fetch.
+            let passDoneNow = m.wire("pass_done_now", passDoneSeen || passDone)
             let commandsOut = needCommand.reduce(rdValid) { $0 || $1 }
             let nextHere = mux(nextValid, nextRunnable || fetchesPending == 0, recordIndex &+ 1 == recordCount)
             let noRecordBeat = !(fetching && sValid) && fetchBeat == 0
-            passEnds.assign(inState(.pass) && !anyData && !commandsOut && !wrValid && passDoneSeen && nextHere && noRecordBeat)
+            passEnds.assign(inState(.pass) && !anyData && !commandsOut && !wrValid && passDoneNow && nextHere && noRecordBeat)
 
             // The sequencer.
             m.switch(state) { s in

@@ -28,24 +28,24 @@ import Accelerator
 public enum ControlCycleModel {
     /// A pass that is not its group's last: from its last input beat to the next pass's start
     /// (the engine's last beat, the registered pass_done, the control unit's 4-cycle gap).
-    public static let tailIntermediate = 16
+    public static let tailIntermediate = 15
     /// The same when the reshape unit inserts the bottom padding row (its windows overlap the tail).
-    public static let tailIntermediateAfterPaddingRow = 12
+    public static let tailIntermediateAfterPaddingRow = 11
     /// Last passes: engine, accumulator, requantizer, output path and the last output beat (through
     /// the fused ADD: a last pass or copy without one takes ResidualAdder.latency cycles less).
-    public static let tailStandard = 44
-    public static let tailDepthwise = 41
+    public static let tailStandard = 43
+    public static let tailDepthwise = 40
     /// Folded: the standard pipeline without the reshape unit, plus the gather register. A folded
     /// pass that is not the group's last ends as its last position enters the engine, and the next
-    /// pass starts after the record fetched ahead has passed on the stream: 7 cycles plus the
-    /// record's 128 / B beats (measured: 9 at B = 64, 15 at B = 16, kept or replayed).
-    public static let tailFolded = 44
-    public static let tailFoldedIntermediate = 7
+    /// pass starts after the record fetched ahead has passed on the stream: 6 cycles plus the
+    /// record's 128 / B beats (measured: 8 at B = 64, 14 at B = 16, kept or replayed).
+    public static let tailFolded = 43
+    public static let tailFoldedIntermediate = 6
     /// Pointwise: plus one cycle per further position of the last engine beat (the serializer
     /// sends one position per cycle).
-    public static let tailPointwise = 39
+    public static let tailPointwise = 38
     /// Copies: the output path only.
-    public static let tailCopy = 16
+    public static let tailCopy = 15
 
     /// Cycles from an on-chip read command to its first beat: a pass whose reads are all on chip
     /// waits this instead of the external memory's latency.
