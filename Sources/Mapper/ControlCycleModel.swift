@@ -75,6 +75,9 @@ public enum ControlCycleModel {
         var stream: Int
         var pixels: Int
         var tail: Int
+        /// Beats of its tail that are the record fetched ahead passing on the stream (a wide or
+        /// folded pass that is not its group's last ends only after them).
+        var recordInTail: Int
         var commands: Int
         /// Every beat it reads on the data port comes from the on-chip memory (no parameters).
         var onChipOnly: Bool
@@ -103,14 +106,15 @@ public enum ControlCycleModel {
         func beat(_ bytes: Int, onChip: Bool = false) -> Double { onChip ? 1 : max(1, Double(bytes) / memory.bandwidth) }
         let pixelBeats = Double(dataBeats) * beat(r.inChunk, onChip: pixelsOnChip) + Double(positions - dataBeats) + Double(paddingRow)
         let serial = Double(paramBeats) * beat(16 * perBeat) + Double(residual) * beat(residualPhase?.chunk ?? 0, onChip: residualOnChip) + pixelBeats
-        var tail: Int
+        var tail: Int, recordInTail = 0
         switch (r.op, r.mode, r.last) {
         case (.copy, _, _): tail = tailCopy
         // A wide pass's engine beat is one position, so like a folded pass it ends as its last
         // position enters the engine (measured: 90 cycles for MobileNetV2's 7×7 320 → 1280 passes
         // of 32 weight and 49 on-chip pixel beats at B = 64, as for folded ones).
         case (.conv, let mode, false) where mode == .folded || (mode == .pointwise && r.wide):
-            tail = tailFoldedIntermediate + ControlRecordFields.recordBytes / c.streamBytes
+            recordInTail = ControlRecordFields.recordBytes / c.streamBytes
+            tail = tailFoldedIntermediate + recordInTail
         case (_, _, false): tail = r.padBottom > 0 && r.mode != .pointwise ? tailIntermediateAfterPaddingRow : tailIntermediate
         // A split window's sums leave the engine in its pointwise mode, without the channel adder.
         case (_, .standard, true) where r.wide: tail = tailStandard - splitWindowShortening(c)
@@ -136,7 +140,7 @@ public enum ControlCycleModel {
         let stream = max(serial, paramPhase + Double(dataReads + writes - params * 16) / memory.bandwidth - overlap)
         let commands = [paramBeats > 0, residual > 0, dataBeats > 0].filter { $0 }.count
         let onChipOnly = paramBeats == 0 && (residual == 0 || residualOnChip) && (dataBeats == 0 || pixelsOnChip)
-        return Body(stream: Int(stream.rounded(.up)), pixels: Int(pixelBeats.rounded(.up)), tail: tail, commands: commands,
+        return Body(stream: Int(stream.rounded(.up)), pixels: Int(pixelBeats.rounded(.up)), tail: tail, recordInTail: recordInTail, commands: commands,
                     onChipOnly: onChipOnly, conv: r.op == .conv, weightBeats: weights, paramCycles: paramPhase,
                     externalRate: stream > paramPhase ? Double(dataReads + writes - params * 16) / (stream - paramPhase) : 0)
     }
@@ -298,7 +302,9 @@ public enum ControlCycleModel {
             // where the record came early enough to be checked and clipped while this pass ran,
             // else passGapCycles later.
             let next = k + 1 < count ? arrival[k + 1] : 0
-            let end = max(dataEnd[k] + b.tail - 2 - ControlUnit.passGapCycles, next + 1)
+            // (The record behind pass k's data is record k+2; the last two passes have none.)
+            let tail = b.tail - (k + 2 < count ? 0 : b.recordInTail)
+            let end = max(dataEnd[k] + tail - 2 - ControlUnit.passGapCycles, next + 1)
             start[k + 1] = end + (end >= next + ControlUnit.earlyClipCycles ? ControlUnit.fastPassGapCycles : ControlUnit.passGapCycles)
             // The next pass's commands go out once its record is here and the early clip has run,
             // if this pass is still running by then.

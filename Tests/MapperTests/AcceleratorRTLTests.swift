@@ -318,8 +318,7 @@ final class AcceleratorRTLTests: XCTestCase {
                 let predicted = ControlCycleModel.estimate(bundle.plan, memory: .init(bandwidth: Double(bandwidth), latency: latency))
                 XCTAssertEqual(measured.map(\.layer), predicted.map(\.layer), "\(what): the layers of the harness's table")
                 for (m, p) in zip(measured, predicted) {
-                    let error = abs(Double(p.cycles - m.cycles)) / Double(m.cycles)
-                    XCTAssertLessThan(error, 0.05, "\(what), \(bandwidth) B/cycle, latency \(latency): layer \(m.layer) predicted \(p.cycles) cycles, the RTL took \(m.cycles)")
+                    XCTAssertTrue(Self.withinFivePercent(p.cycles, of: m.cycles), "\(what), \(bandwidth) B/cycle, latency \(latency): layer \(m.layer) predicted \(p.cycles) cycles, the RTL took \(m.cycles)")
                 }
                 if config == Self.small, net.layers.count == dscnn.layers.count, bandwidth == 64 {
                     let total = measured.reduce(0) { $0 + $1.cycles }
@@ -329,6 +328,12 @@ final class AcceleratorRTLTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Issue 7's accuracy bound, in integers: |predicted − measured| ≤ 5% of measured (a 60-cycle
+    /// layer may be 3 cycles off, as VWW's last FC is).
+    private static func withinFivePercent(_ predicted: Int, of measured: Int) -> Bool {
+        20 * abs(predicted - measured) <= measured
     }
 
     /// The per-layer rows of Vtop's table: layer index and cycles.
@@ -395,7 +400,7 @@ final class AcceleratorRTLTests: XCTestCase {
             let predicted = ControlCycleModel.estimate(bundle.plan, memory: .init(bandwidth: 64, latency: 64))
             XCTAssertEqual(measured.map(\.layer), predicted.map(\.layer), what)
             for (m, p) in zip(measured, predicted) {
-                XCTAssertLessThan(abs(Double(p.cycles - m.cycles)) / Double(m.cycles), 0.05, "\(what): layer \(m.layer) predicted \(p.cycles) cycles, the RTL took \(m.cycles)")
+                XCTAssertTrue(Self.withinFivePercent(p.cycles, of: m.cycles), "\(what): layer \(m.layer) predicted \(p.cycles) cycles, the RTL took \(m.cycles)")
             }
             try runOnRTL(vtop, network, config: config, "\(what) under back-pressure", input: input, golden: golden,
                          options: ["--backpressure", "0.2", "--latency", "37"])
