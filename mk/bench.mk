@@ -5,8 +5,8 @@
 # takes two cycles, but RAM-S/RAM-M beats take one, so a depthwise pass carries B/PC = 8 channel
 # slices a beat instead of four, and a folded beat fills eight tap lanes instead of four. PD = 8
 # (the paper has 6) lets depthwise passes use all eight: the window groups run on the PF filter
-# lanes, so the multipliers stay 2304 (267,529 cycles against 272,731 at PD = 6, 337,810 at B = 64
-# and 1,694,328 at B = 16).
+# lanes, so the multipliers stay 2304 (261,940 cycles against 267,247 at PD = 6, 332,096 at B = 64
+# and 1,662,414 at B = 16).
 BENCH_STREAM_BYTES ?= 128
 # PD given on the command line (or in the environment) is the user's; otherwise the bench's 8.
 BENCH_PD = $(if $(filter command line environment,$(origin PD)),$(PD),8)
