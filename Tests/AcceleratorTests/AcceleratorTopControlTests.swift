@@ -372,10 +372,12 @@ final class AcceleratorTopControlTests: XCTestCase {
     // MARK: the model
 
     /// The order of the read commands of a run of `count` records from `recordBase` (docs/control.md,
-    /// ControlUnit "Why commands run ahead"): records are fetched two ahead and each pass's commands go
-    /// out while the pass before it runs, so the stream is record 0, pass 0's commands, records 1 and
-    /// 2, pass 1's commands, record 3, pass 2's commands, ... A run that stops at record `stop` (a bad
-    /// one) has fetched up to record stop + 1 and issued no commands of its own for it.
+    /// ControlUnit "Why commands run ahead"): each pass's commands go out while the pass before it
+    /// runs, and record k+3's fetch follows pass k+1's commands (records 1 and 2 are fetched in pass 0,
+    /// before pass 1's), so the stream is record 0, pass 0's commands, records 1 and 2, pass 1's
+    /// commands, record 3, pass 2's commands, ... A run that stops at record `stop` (a bad one) has
+    /// fetched up to record stop + 1 (nothing is fetched behind a record that is not runnable) and
+    /// issued no commands of its own for it.
     private static func readOrder(recordBase: Int, b: Int, count: Int, commands: [[Command]], stop: Int? = nil) -> [Command] {
         func fetch(_ n: Int) -> [Command] {
             n < count ? [Command(address: recordBase + 128 * n, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0)] : []
@@ -762,10 +764,10 @@ final class AcceleratorTopControlTests: XCTestCase {
 
     /// ControlUnit.passGapCycles and earlyIssueCycles, measured with a memory that takes commands at
     /// once and answers one cycle after the handshake: a pass's read commands go out while the pass
-    /// before it runs (record 1's arrive after pass 0's data, later ones are two ahead), so from the
-    /// third pass on a pass's first command follows the previous pass's start by earlyIssueCycles,
-    /// and a pass starts fastPassGapCycles after the previous one ended (`trace_record_done` is
-    /// end + 1): its record was here, checked and clipped, long before.
+    /// before it runs (record 1 arrives after pass 0's data, each later one during the pass two
+    /// before its own), so from the third pass on a pass's first command follows the previous pass's
+    /// start by earlyIssueCycles, and a pass starts fastPassGapCycles after the previous one ended
+    /// (`trace_record_done` is end + 1): its record was here, checked and clipped, long before.
     func testCommandsRunAheadOfThePasses() throws {
         let c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
         let b = c.streamBytes
