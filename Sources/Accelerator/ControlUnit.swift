@@ -466,10 +466,10 @@ public struct ControlUnit {
             m.output("weights_clear", inState(.fetchCommand))
             let weightsIdle = m.input("weights_idle", .bool)
             m.output("weights_flush", inState(.drain))
-            // A fetch issued and a record arriving in the same cycle leave the count as it was.
             let fetchArrives = m.wire("fetch_arrives", prefetching && sValid && fetchBeat == recordBeats - 1)
-            // Records arrive oldest first; the switch to the next pass re-sorts the counts (in the
-            // sequencer below, where no fetch is issued and none arrives).
+            // A fetch issued and a record arriving in the same cycle both count. Records arrive
+            // oldest first; the switch to the next pass re-sorts the counts (in the sequencer
+            // below, where no fetch is issued and none arrives).
             olderFetches.assign(olderFetches &+ (issueFetch && !issuedBehind).extend(to: countWidth)
                                 &- (fetchArrives && olderFetches != 0).extend(to: countWidth))
             youngerFetches.assign(youngerFetches &+ (issueFetch && issuedBehind).extend(to: countWidth)
