@@ -122,7 +122,7 @@ expect_error "$tmp/none/sim.txt: cannot read" "$v16" "$tmp/none"
 malformed() {   # malformed TEXT SED-EXPRESSION
   rm -rf "$tmp/m"; cp -r "$tmp/good" "$tmp/m"; sed -i "$2" "$tmp/m/sim.txt"; expect_error "$1" "$v16" "$tmp/m"
 }
-malformed "sim.txt:2: stream_bytes 17 must be 16, 32, 64 or 128" 's/^stream_bytes 16/stream_bytes 17/'
+malformed "sim.txt:2: stream_bytes 17 must be 16, 32, 64, 128 or 256" 's/^stream_bytes 16/stream_bytes 17/'
 malformed "unknown key 'frobnicate'" '$a frobnicate 1'
 malformed "'layer' takes 7 fields" 's/^layer 5 .*/layer 5 COPY_PAD 2000/'
 malformed "no 'records' line" '/^records/d'

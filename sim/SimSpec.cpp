@@ -70,7 +70,7 @@ SimSpec readSimSpec(const std::string& dir) {
         if (key == "stream_bytes") {
             r.expectFields(2, "BYTES");
             uint64_t b = r.number(1, "stream_bytes");
-            if (b != 16 && b != 32 && b != 64 && b != 128) r.fail("stream_bytes " + r.fields[1] + " must be 16, 32, 64 or 128");
+            if (b != 16 && b != 32 && b != 64 && b != 128 && b != 256) r.fail("stream_bytes " + r.fields[1] + " must be 16, 32, 64, 128 or 256");
             s.streamBytes = uint32_t(b);
         } else if (key == "clock_mhz") {
             r.expectFields(2, "MHZ");

@@ -85,8 +85,9 @@ public:
         reset();
         if (uint32_t id = readRegister(regId); id != expectedId)
             throw HarnessError("register ID reads " + hex(id) + ", not " + hex(expectedId) + ": is the top an AcceleratorTop?");
-        if (uint32_t config = readRegister(regConfig); (config >> 24) != spec_.streamBytes)
-            throw HarnessError("register CONFIG says B = " + std::to_string(config >> 24) + ", but sim.txt says stream_bytes " +
+        // CONFIG's B field is 8 bits; B = 256 reads as 0.
+        if (uint32_t config = readRegister(regConfig), b = (config >> 24) ? (config >> 24) : 256; b != spec_.streamBytes)
+            throw HarnessError("register CONFIG says B = " + std::to_string(b) + ", but sim.txt says stream_bytes " +
                                std::to_string(spec_.streamBytes));
         // The program addresses RAM-M after RAM-S, so the on-chip window must be the one it was compiled for.
         if (spec_.onChipLength) {

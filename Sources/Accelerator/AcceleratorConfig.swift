@@ -134,6 +134,10 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
     /// three taps took three and two).
     public var foldTaps: Int { max(1, min(pk, pv, streamBytes / pc)) }
 
+    /// Bits of a byte count 1 ... B (a command's or a record's chunk, a beat's bytes): 8 up to
+    /// B = 128, so those configurations keep the 8-bit chunk ports they always had, 9 at B = 256.
+    public var chunkWidth: Int { max(8, Int.bitWidth - streamBytes.leadingZeroBitCount) }
+
     public var inputBufferBits: Int { inputBufferDepth * pc * dataWidth }
     public var weightBufferBits: Int { weightBufferDepth * pk * pc * pf * weightWidth }
     public var outputBufferBits: Int { outputBufferDepth * pf * accumulatorWidth }
@@ -166,7 +170,7 @@ public struct AcceleratorConfig: Codable, Sendable, Equatable {
                           ("output-buffer-depth", outputBufferDepth)] {
             try rule((1...(1 << 22)).contains(v), "--\(name) \(v): must be 1 to \(1 << 22) words")
         }
-        try rule([16, 32, 64, 128].contains(streamBytes), "--stream-bytes \(streamBytes): must be 16, 32, 64 or 128")
+        try rule([16, 32, 64, 128, 256].contains(streamBytes), "--stream-bytes \(streamBytes): must be 16, 32, 64, 128 or 256")
         try rule(streamBytes >= max(pc, pf), "--stream-bytes \(streamBytes): a stream beat carries one position of PC or PF channels, so it must be at least max(PC, PF) = \(max(pc, pf))")
         for (flag, key, v) in [("ram-s-kib", "ramSBytes", ramSBytes), ("ram-m-kib", "ramMBytes", ramMBytes)] {
             // Named as the user gave it: whole KiB from elaborate's flag, a byte count from config.json.

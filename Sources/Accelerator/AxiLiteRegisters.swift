@@ -49,7 +49,8 @@ public struct AxiLiteRegisters {
 
     public static let identification = 0xD5C1_0001
 
-    /// The CONFIG register's value: PC [7:0], PF [15:8], PD [23:16], B [31:24].
+    /// The CONFIG register's value: PC [7:0], PF [15:8], PD [23:16], B [31:24]. B = 256 reads as 0
+    /// there (B mod 256), as an 8-bit byte count has no 256; every other B reads as itself.
     public static func configWord(_ c: AcceleratorConfig) -> Int {
         (c.pc & 0xFF) | (c.pf & 0xFF) << 8 | (c.pd & 0xFF) << 16 | (c.streamBytes & 0xFF) << 24
     }

@@ -38,8 +38,9 @@ public struct ControlRecordFields {
     /// (bits 20-23), or of half a slice (bit 24).
     public let depthwisePositions, positionSlices, positionHalf: Signal
 
-    /// `w` holds words 0 ..< `usedWords`, each uint(32).
-    public init(words w: [Signal]) {
+    /// `w` holds words 0 ..< `usedWords`, each uint(32); `chunkWidth`: the chunks' width
+    /// (AcceleratorConfig.chunkWidth), 8, or 9 with bit 8 from word 24 (bit 25 in, bit 26 out).
+    public init(words w: [Signal], chunkWidth: Int) {
         func lo16(_ x: Signal) -> Signal { x.bits(15, 0) }
         func hi16(_ x: Signal) -> Signal { x.bits(31, 16) }
         func byte(_ x: Signal, _ i: Int) -> Signal { x.bits(8 * i + 7, 8 * i) }
@@ -53,7 +54,8 @@ public struct ControlRecordFields {
         regionRow0 = lo16(w[3]).asSigned; regionCol0 = hi16(w[3]).asSigned
         imageRows = lo16(w[4]); imageCols = hi16(w[4])
         inputAddress = w[5]; inputPixelStride = w[6]; inputRowStride = w[7]
-        inChunk = byte(w[8], 0); fillValue = byte(w[8], 1).asSigned; outChunk = byte(w[8], 2); outZeroPoint = byte(w[8], 3).asSigned
+        func chunk(_ low: Int, _ high: Int) -> Signal { chunkWidth > 8 ? cat(w[24][high], byte(w[8], low)) : byte(w[8], low) }
+        inChunk = chunk(0, 25); fillValue = byte(w[8], 1).asSigned; outChunk = chunk(2, 26); outZeroPoint = byte(w[8], 3).asSigned
         weightAddress = w[9]
         weightBeats = lo16(w[10]); paramRecords = hi16(w[10])
         parameterAddress = w[11]

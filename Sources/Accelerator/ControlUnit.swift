@@ -179,11 +179,12 @@ public struct ControlUnit {
 
         /// The read command of each phase: address, chunk, count1, stride1, count2, stride2.
         func commands(_ f: ControlRecordFields, beat b: Int) -> [[Signal]] {
-            [
-                [f.parameterAddress, .uint(16 * paramsPerBeat, width: 8), paramBeats(f), .uint(16 * paramsPerBeat, width: 32),
+            let cw = f.inChunk.width
+            return [
+                [f.parameterAddress, .uint(16 * paramsPerBeat, width: cw), paramBeats(f), .uint(16 * paramsPerBeat, width: 32),
                  .uint(1, width: 16), .uint(0, width: 32)],
                 // Per position, or as a span: `residualBeats` whole B-byte beats from the address.
-                [f.residualAddress, mux(f.residualSpan, Signal.uint(b, width: 8), f.outChunk),
+                [f.residualAddress, mux(f.residualSpan, Signal.uint(b, width: cw), f.outChunk),
                  mux(f.residualSpan, f.residualBeats, f.outputCols), mux(f.residualSpan, Signal.uint(b, width: 32), f.outputPixelStride),
                  mux(f.residualSpan, Signal.uint(1, width: 16), f.outputRows), mux(f.residualSpan, Signal.uint(0, width: 32), f.outputRowStride)],
                 [pixelAddress, f.inChunk, colsIn, f.inputPixelStride, rowsIn, f.inputRowStride],
@@ -205,7 +206,13 @@ public struct ControlUnit {
         try c.validate()
         config = c
         let b = c.streamBytes
-        let recordBeats = ControlRecordFields.recordBytes / b
+        let cw = c.chunkWidth
+        // A record is 128 bytes: 128 / B beats, or one partial beat where B = 256.
+        let recordBeats = max(1, ControlRecordFields.recordBytes / b)
+        let recordChunk = min(b, ControlRecordFields.recordBytes)
+        func recordCommand(_ address: Signal) -> [Signal] {
+            [address, .uint(recordChunk, width: cw), .uint(recordBeats, width: 16), .uint(recordChunk, width: 32), .uint(1, width: 16), .uint(0, width: 32)]
+        }
         let wordsPerBeat = b / 4
         module = Module("ControlUnit_b\(b)") { m in
             // Registers' side.
@@ -216,7 +223,7 @@ public struct ControlUnit {
             let rdValidOut = m.output("m_rd_cmd_valid", .bool)
             let rdReady = m.input("m_rd_cmd_ready", .bool)
             let rdAddress = m.reg("m_rd_cmd_address_q", .uint(32), reset: 0)
-            let rdChunk = m.reg("m_rd_cmd_chunk_q", .uint(8), reset: 0)
+            let rdChunk = m.reg("m_rd_cmd_chunk_q", .uint(cw), reset: 0)
             let rdCount1 = m.reg("m_rd_cmd_count1_q", .uint(16), reset: 0)
             let rdStride1 = m.reg("m_rd_cmd_stride1_q", .uint(32), reset: 0)
             let rdCount2 = m.reg("m_rd_cmd_count2_q", .uint(16), reset: 0)
@@ -245,8 +252,8 @@ public struct ControlUnit {
             let queue = queueNames.map { name in (0..<ControlRecordFields.usedWords).map { m.reg("\(name)_record_w\($0)", .uint(32), reset: 0) } }
             let queueValid = queueNames.map { m.reg("\($0)_valid", .bool, reset: 0) }
             let nextWords = queue[0], nextValid = queueValid[0]
-            let f = ControlRecordFields(words: words)
-            let nf = ControlRecordFields(words: nextWords)
+            let f = ControlRecordFields(words: words, chunkWidth: cw)
+            let nf = ControlRecordFields(words: nextWords, chunkWidth: cw)
             let isConv = m.wire("is_conv", f.op == ControlRecordFields.opConv)
             let isCopy = m.wire("is_copy", f.op == ControlRecordFields.opCopy)
             let writes = m.wire("writes_results", isCopy || f.last)
@@ -352,9 +359,7 @@ public struct ControlUnit {
                     chain = chain.map { $0.elsewhen(condition, body) } ?? m.when(condition, body)
                 }
                 func fetch() {
-                    let record = [fetchAddress, .uint(b, width: 8), .uint(recordBeats, width: 16), .uint(b, width: 32),
-                                  .uint(1, width: 16), .uint(0, width: 32)]
-                    for (target, value) in zip(commandTargets, record) { target.assign(value) }
+                    for (target, value) in zip(commandTargets, recordCommand(fetchAddress)) { target.assign(value) }
                     rdValid.assign(1)
                     fetchIndex.assign(fetchIndex &+ 1)
                     fetchAddress.assign(fetchAddress &+ ControlRecordFields.recordBytes)
@@ -542,9 +547,7 @@ public struct ControlUnit {
                     }
                 }
                 s.is(State.fetchCommand.rawValue) {
-                    let record = [recordBase, .uint(b, width: 8), .uint(recordBeats, width: 16), .uint(b, width: 32),
-                                  .uint(1, width: 16), .uint(0, width: 32)]
-                    for (target, value) in zip(commandTargets, record) { target.assign(value) }
+                    for (target, value) in zip(commandTargets, recordCommand(recordBase)) { target.assign(value) }
                     rdValid.assign(1)
                     fetchBeat.assign(0)
                     fetchIndex.assign(1)

@@ -125,7 +125,7 @@ public struct ExecutionUnit: Sendable {
             let regionCols = m.input("region_cols", .uint(16))
             let outRows = m.input("out_rows", .uint(16))
             let outCols = m.input("out_cols", .uint(16))
-            let outChunk = m.input("out_chunk", .uint(8))
+            let outChunk = m.input("out_chunk", .uint(c.chunkWidth))
             let fillValue = m.input("fill_value", .sint(8))
             let outZp = m.input("out_zp", .sint(8))
             let actMin = m.input("act_min", .sint(8))

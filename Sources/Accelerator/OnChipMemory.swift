@@ -7,7 +7,7 @@ import HDLKit
 /// units see the stream semantics of docs/control.md either way, so a feature map that stays on chip
 /// costs them nothing but a different address in the control record.
 ///
-/// Ports (clk, rst; commands: `_valid`, `_address` 32, `_chunk` 8, `_count1` 16, `_stride1` 32,
+/// Ports (clk, rst; commands: `_valid`, `_address` 32, `_chunk` 8 (9 at B = 256), `_count1` 16, `_stride1` 32,
 /// `_count2` 16, `_stride2` 32, `_ready`; data: one 8·B-bit vector, byte b in bits 8b+7 ... 8b):
 ///   upstream:   up_rd_cmd_* (in), up_s_axis_tvalid/tdata/tlast (out, tready in), up_wr_cmd_* (in),
 ///               up_m_axis_tvalid/tdata/tlast (in, tready out);
@@ -81,10 +81,11 @@ public struct OnChipMemory {
     /// Width of the write sequence numbers that order reads against writes.
     static let indexBits = 16
 
-    public static let commandFields: [(name: String, type: HWType)] = [
-        ("address", .uint(32)), ("chunk", .uint(8)), ("count1", .uint(16)), ("stride1", .uint(32)),
-        ("count2", .uint(16)), ("stride2", .uint(32)),
-    ]
+    /// A command's fields; the chunk is `AcceleratorConfig.chunkWidth` bits (8, or 9 at B = 256).
+    public static func commandFields(chunkWidth: Int) -> [(name: String, type: HWType)] {
+        [("address", .uint(32)), ("chunk", .uint(chunkWidth)), ("count1", .uint(16)), ("stride1", .uint(32)),
+         ("count2", .uint(16)), ("stride2", .uint(32))]
+    }
 
     /// Bytes per beat and banks (B).
     public var banks: Int { config.streamBytes }
@@ -110,10 +111,11 @@ public struct OnChipMemory {
         let b = c.streamBytes, size = c.onChipBytes
         let ob = addressWidth(size), rb = addressWidth(b), rows = (size + b - 1) / b, rowBits = addressWidth(rows)
         let ib = Self.indexBits, slots = Self.writeSlots, sb = addressWidth(slots)
-        let fieldWidths = Self.commandFields.map(\.type.width)
+        let cw = c.chunkWidth, commandFields = Self.commandFields(chunkWidth: cw)
+        let fieldWidths = commandFields.map(\.type.width)
         // An on-chip command in a queue: offset, chunk, last column, stride1, last row, stride2
         // (the counts minus one, so the walk compares against them directly).
-        let onChipWidths = [ob, 8, 16, ob, 16, ob]
+        let onChipWidths = [ob, cw, 16, ob, 16, ob]
 
         let externalQueue = FIFO(depth: Self.commandDepth, payload: .uint(fieldWidths.reduce(0, +)))
         let readQueue = FIFO(depth: Self.readTagDepth, payload: .uint(onChipWidths.reduce(0, +) + ib), storage: .memory(.distributed))
@@ -123,7 +125,7 @@ public struct OnChipMemory {
 
         module = Module(Self.moduleName) { m in
             func commandPorts(_ prefix: String, input: Bool) -> [Signal] {
-                Self.commandFields.map { input ? m.input("\(prefix)_\($0.name)", $0.type) : m.output("\(prefix)_\($0.name)", $0.type) }
+                commandFields.map { input ? m.input("\(prefix)_\($0.name)", $0.type) : m.output("\(prefix)_\($0.name)", $0.type) }
             }
             // MARK: ports
             let upRdValid = m.input("up_rd_cmd_valid", .bool)
@@ -287,7 +289,7 @@ public struct OnChipMemory {
             let wAt = m.reg("write_at", .uint(ob))
             let wRowAt = m.reg("write_row_at", .uint(ob))
             let wI = m.reg("write_i", .uint(16)), wJ = m.reg("write_j", .uint(16))
-            let wChunk = m.reg("write_chunk", .uint(8))
+            let wChunk = m.reg("write_chunk", .uint(cw))
             let wEnd1 = m.reg("write_end1", .uint(16)), wEnd2 = m.reg("write_end2", .uint(16))
             let wStride1 = m.reg("write_stride1", .uint(ob)), wStride2 = m.reg("write_stride2", .uint(ob))
             mValid.assign(writeTagValid && !writeTagOnChip && upMValid)
@@ -373,13 +375,13 @@ public struct OnChipMemory {
             let rAt = m.reg("read_at", .uint(ob))
             let rRowAt = m.reg("read_row_at", .uint(ob))
             let rI = m.reg("read_i", .uint(16)), rJ = m.reg("read_j", .uint(16))
-            let rChunk = m.reg("read_chunk", .uint(8))
+            let rChunk = m.reg("read_chunk", .uint(cw))
             let rEnd1 = m.reg("read_end1", .uint(16)), rEnd2 = m.reg("read_end2", .uint(16))
             let rStride1 = m.reg("read_stride1", .uint(ob)), rStride2 = m.reg("read_stride2", .uint(ob))
             let rWrites = m.reg("read_writes_before", .uint(ib))
             let readLastBeat = m.wire("read_last_beat", rI == rEnd1 && rJ == rEnd2)
 
-            let eb = max(ob, 8) + 1
+            let eb = max(ob, cw) + 1
             let rEndByte = m.wire("read_end_byte", rAt.extend(to: eb) &+ rChunk.extend(to: eb) &- 1)
             let waits = (0 ..< slots).map { k -> Signal in
                 let newer = rWrites &- slotIndex[k]

@@ -110,7 +110,7 @@ public struct OutputPath: Sendable {
             let residual = m.input("residual", .bool)
             let resultSecond = m.input("result_second", .bool)
             let positions = m.input("positions", .uint(32))
-            let outChunk = m.input("out_chunk", .uint(8))
+            let outChunk = m.input("out_chunk", .uint(c.chunkWidth))
 
             // MARK: result FIFO and its credits
             let claim = m.input("claim", .bool)

@@ -50,7 +50,7 @@ public struct WeightStreamer {
             let cmdCount = m.reg("cmd_count", .uint(16), reset: 0)
             m.output("m_wt_cmd_valid", cmdValid)
             m.output("m_wt_cmd_address", cmdAddress)
-            m.output("m_wt_cmd_chunk", Signal.uint(b, width: 8))
+            m.output("m_wt_cmd_chunk", Signal.uint(b, width: c.chunkWidth))
             m.output("m_wt_cmd_count1", cmdCount)
             m.output("m_wt_cmd_stride1", Signal.uint(b, width: 32))
             m.output("m_wt_cmd_count2", Signal.uint(1, width: 16))

@@ -113,7 +113,7 @@ public enum ControlCycleModel {
         // position enters the engine (measured: 90 cycles for MobileNetV2's 7×7 320 → 1280 passes
         // of 32 weight and 49 on-chip pixel beats at B = 64, as for folded ones).
         case (.conv, let mode, false) where mode == .folded || (mode == .pointwise && r.wide):
-            recordInTail = ControlRecordFields.recordBytes / c.streamBytes
+            recordInTail = max(1, ControlRecordFields.recordBytes / c.streamBytes)
             tail = tailFoldedIntermediate + recordInTail
         case (_, _, false): tail = r.padBottom > 0 && r.mode != .pointwise ? tailIntermediateAfterPaddingRow : tailIntermediate
         // A split window's sums leave the engine in its pointwise mode, without the channel adder.
@@ -200,7 +200,7 @@ public enum ControlCycleModel {
     /// Each record's cycles, from its pass's start to the next's (the first record's from the run's
     /// start, its own fetch included).
     public static func timeline(_ records: [ControlRecord], config c: AcceleratorConfig, memory: Memory) -> [Int] {
-        let latency = memory.latency, recordBeats = ControlRecordFields.recordBytes / c.streamBytes
+        let latency = memory.latency, recordBeats = max(1, ControlRecordFields.recordBytes / c.streamBytes)
         let count = records.count
         let bodies = records.map { body($0, config: c, memory: memory) }
         // The timeline, in cycles from the run's start: pass k starts at `start[k]` (its

@@ -137,6 +137,8 @@ public struct ControlRecordError: Error, CustomStringConvertible, Equatable, Sen
 extension ControlRecord {
     private static let u8 = 0 ... 255, i8 = -128 ... 127, u16 = 0 ... 65535, i16 = -32768 ... 32767
     private static let u32 = 0 ... Int(UInt32.max), i32 = Int(Int32.min) ... Int(Int32.max), bit = 0 ... 1
+    /// A chunk's bytes: 1 up to the widest beat, B = 256.
+    static let chunks = 1 ... 256
 
     private struct Writer {
         var words = [UInt32](repeating: 0, count: 32)
@@ -174,8 +176,12 @@ extension ControlRecord {
         try w.set(5, [("inputAddress", Int(inputAddress), 0, 32, R.u32)])
         try w.set(6, [("inputPixelStride", Int(inputPixelStride), 0, 32, R.u32)])
         try w.set(7, [("inputRowStride", Int(inputRowStride), 0, 32, R.u32)])
-        try w.set(8, [("inChunk", inChunk, 0, 8, 1 ... 128), ("fillValue", Int(fillValue), 8, 8, R.i8),
-                      ("outChunk", outChunk, 16, 8, 1 ... 128), ("outZeroPoint", Int(outZeroPoint), 24, 8, R.i8)])
+        // A chunk is 1 ... B bytes; its low 8 bits are in word 8 and bit 8 (B = 256 only) in word 24.
+        for (name, chunk) in [("inChunk", inChunk), ("outChunk", outChunk)] where !R.chunks.contains(chunk) {
+            throw ControlRecordError("control record field \(name) = \(chunk) outside 1...256")
+        }
+        try w.set(8, [("inChunk", inChunk & 0xFF, 0, 8, R.u8), ("fillValue", Int(fillValue), 8, 8, R.i8),
+                      ("outChunk", outChunk & 0xFF, 16, 8, R.u8), ("outZeroPoint", Int(outZeroPoint), 24, 8, R.i8)])
         try w.set(9, [("weightAddress", Int(weightAddress), 0, 32, R.u32)])
         try w.set(10, [("weightBeats", weightBeats, 0, 16, R.u16), ("paramRecords", paramRecords, 16, 16, R.u16)])
         try w.set(11, [("parameterAddress", Int(parameterAddress), 0, 32, R.u32)])
@@ -194,7 +200,8 @@ extension ControlRecord {
         try w.set(23, [("add.activationMin", Int(add.activationMin), 0, 8, R.i8), ("add.activationMax", Int(add.activationMax), 8, 8, R.i8)])
         try w.set(24, [("pruningThreshold", pruningThreshold, 0, 8, 0 ... 127), ("residualOffset", residualOffset, 8, 8, R.u8),
                        ("depthwisePositions", depthwisePositions > 1 ? depthwisePositions : 0, 16, 4, 0 ... 15),
-                       ("positionSlices", positionSlices, 20, 4, 0 ... 15), ("positionHalfSlice", b(positionHalfSlice), 24, 1, R.bit)])
+                       ("positionSlices", positionSlices, 20, 4, 0 ... 15), ("positionHalfSlice", b(positionHalfSlice), 24, 1, R.bit),
+                       ("inChunk bit 8", inChunk >> 8, 25, 1, R.bit), ("outChunk bit 8", outChunk >> 8, 26, 1, R.bit)])
         guard depthwisePositions >= 1 else { throw ControlRecordError("control record field depthwisePositions = \(depthwisePositions) outside 1 ... 15") }
         try w.set(25, [("bufferRow0", bufferRow0, 0, 16, R.u16), ("residualBeats", residualBeats, 16, 16, R.u16)])
         guard slotOffsets.count <= R.slotOffsetCount else {
@@ -233,7 +240,7 @@ extension ControlRecord {
         guard r.sequence == expectedSequence else { throw ControlRecordError("\(at): sequence number \(r.sequence) (records out of order or missing)") }
         guard let op = Op(rawValue: UInt8(u(0, 0, 4))) else { throw ControlRecordError("\(at): unknown op \(u(0, 0, 4))") }
         guard let mode = Mode(rawValue: UInt8(u(0, 4, 2))) else { throw ControlRecordError("\(at): unknown mode \(u(0, 4, 2))") }
-        let reservedClear = u(0, 23, 1) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 25, 7) == 0
+        let reservedClear = u(0, 23, 1) == 0 && u(17, 16, 16) == 0 && u(23, 16, 16) == 0 && u(24, 27, 5) == 0
             && words[29] == 0
         guard reservedClear else { throw ControlRecordError("\(at): reserved bits are set") }
         r.op = op; r.mode = mode
@@ -245,7 +252,7 @@ extension ControlRecord {
         r.regionRow0 = s(3, 0, 16); r.regionCol0 = s(3, 16, 16)
         r.imageRows = u(4, 0, 16); r.imageCols = u(4, 16, 16)
         r.inputAddress = words[5]; r.inputPixelStride = words[6]; r.inputRowStride = words[7]
-        r.inChunk = u(8, 0, 8); r.fillValue = Int32(s(8, 8, 8)); r.outChunk = u(8, 16, 8); r.outZeroPoint = Int32(s(8, 24, 8))
+        r.inChunk = u(8, 0, 8) | u(24, 25, 1) << 8; r.fillValue = Int32(s(8, 8, 8)); r.outChunk = u(8, 16, 8) | u(24, 26, 1) << 8; r.outZeroPoint = Int32(s(8, 24, 8))
         r.weightAddress = words[9]; r.weightBeats = u(10, 0, 16); r.paramRecords = u(10, 16, 16)
         r.parameterAddress = words[11]; r.outputAddress = words[12]; r.outputPixelStride = words[13]; r.outputRowStride = words[14]
         r.outputRows = u(15, 0, 16); r.outputCols = u(15, 16, 16)
@@ -267,7 +274,7 @@ extension ControlRecord {
         r.slotOffsets = offsets.allSatisfy { $0 == 0 } ? [] : Array(offsets[0 ... offsets.lastIndex { $0 != 0 }!])
         func rule(_ ok: Bool, _ m: String) throws { if !ok { throw ControlRecordError("\(at) (layer \(r.layer), \(op)): \(m)") } }
         try rule(r.regionRows >= 1 && r.regionCols >= 1 && r.outputRows >= 1 && r.outputCols >= 1, "a region or output dimension is 0")
-        try rule((1 ... 128).contains(r.inChunk) && (1 ... 128).contains(r.outChunk), "chunk sizes \(r.inChunk)/\(r.outChunk) outside 1...128")
+        try rule(chunks.contains(r.inChunk) && chunks.contains(r.outChunk), "chunk sizes \(r.inChunk)/\(r.outChunk) outside 1...256")
         try rule(r.activationMin <= r.activationMax, "activation range [\(r.activationMin), \(r.activationMax)] is empty")
         try rule(r.pruningThreshold <= 127, "pruning threshold \(r.pruningThreshold) above 127")
         try rule(!r.residualKept || r.residualSpan, "residualKept without residualSpan")

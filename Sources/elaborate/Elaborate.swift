@@ -39,7 +39,7 @@ struct Elaborate: ParsableCommand {
     @Flag(name: .customLong("dsp-packing"), help: "Pack two int8 products into each DSP48E1.") var dspPacking = false
     @Option(name: .customLong("ram-s-kib"), help: "RAM-S of the bottleneck flow in KiB (block inputs kept for the shortcut; 0 with --ram-m-kib 0: no on-chip memory).") var ramSKiB = AcceleratorConfig.paper.ramSBytes / 1024
     @Option(name: .customLong("ram-m-kib"), help: "RAM-M of the bottleneck flow in KiB (expansion and depthwise results).") var ramMKiB = AcceleratorConfig.paper.ramMBytes / 1024
-    @Option(name: .customLong("stream-bytes"), help: "Bytes per AXI4-Stream data beat (16, 32, 64, 128; at least max(PC, PF)).") var streamBytes = AcceleratorConfig.paper.streamBytes
+    @Option(name: .customLong("stream-bytes"), help: "Bytes per AXI4-Stream data beat (16, 32, 64, 128, 256; at least max(PC, PF)).") var streamBytes = AcceleratorConfig.paper.streamBytes
     @Option(help: "Output folder for the Verilog and config.json.") var out = "rtl"
 
     func config() -> AcceleratorConfig {

@@ -58,6 +58,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             w[21] = UInt32(truncatingIfNeeded: outMultiplier)
             w[22] = u8s(in1Shift, in2Shift, outShift, outOffset); w[23] = u8s(addMin, addMax, 0, 0)
             w[24] = UInt32(threshold) | UInt32(residualOffset) << 8 | UInt32(positions) << 16 | UInt32(positionSlices) << 20 | UInt32(bit(positionHalf, 24))
+                | UInt32(inChunk >> 8) << 25 | UInt32(outChunk >> 8) << 26
             w[25] = u16(bufferRow0, residualBeats)
             w[30] = UInt32(sequence)
             var bytes = w.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
@@ -82,19 +83,20 @@ final class AcceleratorTopControlTests: XCTestCase {
         }
     }
 
-    /// Configuration ports of the ExecutionUnit in the contract's order.
-    private static let configPorts: [(String, HWType)] = [
+    /// Configuration ports of the ExecutionUnit in the contract's order (`out_chunk` 8 bits, 9 at B = 256).
+    private static func configPorts(chunkWidth: Int) -> [(String, HWType)] { [
+
         ("op_copy", .bool), ("mode", .uint(2)), ("first", .bool), ("last", .bool), ("load_params", .bool), ("residual", .bool),
         ("result_second", .bool), ("stride2", .bool), ("pad_top", .bool), ("pad_bottom", .bool), ("pad_left", .bool),
         ("pad_right", .bool), ("region_rows", .uint(16)), ("region_cols", .uint(16)), ("out_rows", .uint(16)),
-        ("out_cols", .uint(16)), ("out_chunk", .uint(8)), ("fill_value", .sint(8)), ("out_zp", .sint(8)), ("act_min", .sint(8)),
+        ("out_cols", .uint(16)), ("out_chunk", .uint(chunkWidth)), ("fill_value", .sint(8)), ("out_zp", .sint(8)), ("act_min", .sint(8)),
         ("act_max", .sint(8)), ("add_in1_offset", .sint(16)), ("add_in2_offset", .sint(16)), ("add_in1_multiplier", .sint(32)),
         ("add_in2_multiplier", .sint(32)), ("add_out_multiplier", .sint(32)), ("add_in1_shift", .sint(8)),
         ("add_in2_shift", .sint(8)), ("add_out_shift", .sint(8)), ("add_out_offset", .sint(8)), ("add_min", .sint(8)),
         ("add_max", .sint(8)), ("threshold", .uint(8)), ("param_records", .uint(16)), ("weight_beats", .uint(16)),
         ("keep", .bool), ("replay", .bool), ("buffer_row0", .uint(16)),
         ("residual_span", .bool), ("residual_stride", .uint(16)), ("residual_offset", .uint(8)),
-    ]
+    ] }
     /// Where a depthwise beat may carry several positions (`depthwiseSlices` > 1).
     private static let positionPorts: [(String, HWType)] = [("dw_positions", .uint(4)), ("position_slices", .uint(4)), ("position_half", .bool)]
 
@@ -120,7 +122,7 @@ final class AcceleratorTopControlTests: XCTestCase {
     private static func standIn(_ c: AcceleratorConfig) -> Module {
         let b = c.streamBytes
         return Module("StandInExecutionUnit_b\(b)") { m in
-            let config = (configPorts + (c.depthwiseSlices > 1 ? positionPorts : [])).map { m.input($0.0, $0.1) }
+            let config = (configPorts(chunkWidth: c.chunkWidth) + (c.depthwiseSlices > 1 ? positionPorts : [])).map { m.input($0.0, $0.1) }
             let passStart = m.input("pass_start", .bool)
             let inValid = m.input("in_valid", .bool)
             let inReady = m.output("in_ready", .bool)
@@ -196,10 +198,12 @@ final class AcceleratorTopControlTests: XCTestCase {
             let u = m.instance(top, "dut")
             for p in top.portList {
                 if p.type.width > 64 {
+                    // The data ports (8·B bits) and, at B = 256, tkeep (B bits), a byte a port.
+                    let n = p.type.width / 8
                     if p.isInput {
-                        u.port(p.name).assign(cat((0..<b).reversed().map { m.input("\(p.name)_\($0)", .uint(8)) }))
+                        u.port(p.name).assign(cat((0..<n).reversed().map { m.input("\(p.name)_\($0)", .uint(8)) }))
                     } else {
-                        for i in 0..<b { m.output("\(p.name)_\(i)", u.port(p.name).bits(8 * i + 7, 8 * i)) }
+                        for i in 0..<n { m.output("\(p.name)_\(i)", u.port(p.name).bits(8 * i + 7, 8 * i)) }
                     }
                 } else if p.isInput {
                     u.port(p.name).assign(m.input(p.name, p.type))
@@ -247,7 +251,7 @@ final class AcceleratorTopControlTests: XCTestCase {
         var writeCommands: [Command] = []
         var outBeats: [[Int]] = []
         var outLasts: [Int] = []
-        var outKeeps: [Int] = []
+        var outKeeps: [[Bool]] = []
         var traces: [Int] = []
         var stallInput = 0, stallOutput = 0
         /// stallInput and stallOutput up to the cycle before each trace pulse (the pass's end).
@@ -336,7 +340,8 @@ final class AcceleratorTopControlTests: XCTestCase {
                 if outReady {
                     outBeats.append((0..<b).map { v("m_axis_tdata_\($0)") })
                     outLasts.append(v("m_axis_tlast"))
-                    outKeeps.append(v("m_axis_tkeep"))
+                    // tkeep, a flag a byte lane; above 64 bits (B = 256) it comes as byte ports.
+                    outKeeps.append((0..<b).map { k in (b <= 64 ? v("m_axis_tkeep") >> k : v("m_axis_tkeep_\(k / 8)") >> (k % 8)) & 1 == 1 })
                 } else { stallOutput += 1 }
             }
             if v("trace_record_done") == 1 {
@@ -378,9 +383,14 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// commands, record 3, pass 2's commands, ... A run that stops at record `stop` (a bad one) has
     /// fetched up to record stop + 1 (nothing is fetched behind a record that is not runnable) and
     /// issued no commands of its own for it.
+    /// A record's fetch: its 128 bytes in 128 / B beats of B, or in one beat of 128 where B = 256.
+    private static func recordFetch(_ address: Int, b: Int) -> Command {
+        Command(address: address, chunk: min(b, 128), count1: max(1, 128 / b), stride1: min(b, 128), count2: 1, stride2: 0)
+    }
+
     private static func readOrder(recordBase: Int, b: Int, count: Int, commands: [[Command]], stop: Int? = nil) -> [Command] {
         func fetch(_ n: Int) -> [Command] {
-            n < count ? [Command(address: recordBase + 128 * n, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0)] : []
+            n < count ? [recordFetch(recordBase + 128 * n, b: b)] : []
         }
         let runs = stop ?? count
         var reads = fetch(0)
@@ -394,7 +404,8 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// What the controller must do with `record` (docs/control.md): its read commands after the
     /// record fetch, its write command, and the beats the execution unit sees (phase, bytes) on the
     /// data stream. Its weights come on the weight stream (`weightStream`).
-    private static func expected(_ r: Record, memory: [Int: UInt8], b: Int)
+    /// `perBeat`: parameter records a beat carries (AcceleratorConfig.parameterRecordsPerBeat).
+    private static func expected(_ r: Record, memory: [Int: UInt8], b: Int, perBeat: Int = 1)
         -> (reads: [Command], write: Command?, beats: [(phase: Int, bytes: [Int])])
     {
         var reads: [Command] = []
@@ -407,7 +418,8 @@ final class AcceleratorTopControlTests: XCTestCase {
             } }
         }
         if r.loadParams && r.paramRecords > 0 {
-            fetch(Command(address: r.parameterAddress, chunk: 16, count1: r.paramRecords, stride1: 16, count2: 1, stride2: 0), phase: 0)
+            fetch(Command(address: r.parameterAddress, chunk: 16 * perBeat, count1: (r.paramRecords + perBeat - 1) / perBeat,
+                          stride1: 16 * perBeat, count2: 1, stride2: 0), phase: 0)
         }
         let out = Command(address: r.outputAddress, chunk: r.outChunk, count1: r.outputCols, stride1: r.outputPixelStride,
                           count2: r.outputRows, stride2: r.outputRowStride)
@@ -547,14 +559,14 @@ final class AcceleratorTopControlTests: XCTestCase {
         let ran = records.prefix(5)
         var commands: [[Command]] = [], writes: [Command] = [], beats: [(phase: Int, bytes: [Int])] = [], lasts: [Int] = []
         for rec in ran {
-            let e = Self.expected(rec, memory: memory, b: b)
+            let e = Self.expected(rec, memory: memory, b: b, perBeat: c.parameterRecordsPerBeat)
             commands.append(e.reads)
             if let w = e.write { writes.append(w) }
             beats += e.beats
             lasts += e.beats.indices.map { $0 == e.beats.count - 1 ? 1 : 0 }
         }
         var reads = Self.readOrder(recordBase: recordBase, b: b, count: records.count, commands: commands, stop: 5)
-        reads.append(Command(address: recordBase + 128 * 7, chunk: b, count1: 128 / b, stride1: b, count2: 1, stride2: 0))
+        reads.append(Self.recordFetch(recordBase + 128 * 7, b: b))
         XCTAssertEqual(bench.readCommands, reads)
         XCTAssertEqual(bench.writeCommands, writes)
         // The weight stream: read whole in both runs that start; the second one stops at its first
@@ -756,7 +768,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             break
         }
         XCTAssertEqual(bench.outLasts, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1])
-        XCTAssertEqual(Set(bench.outKeeps), [0xF])
+        XCTAssertEqual(Set(bench.outKeeps), [(0..<b).map { $0 < copy.outChunk }], "tkeep: the low outChunk (4) lanes")
         XCTAssertEqual(bench.traces, [11, 12])
         XCTAssertEqual(bench.writeCommands.count, 2)
         XCTAssertEqual(bench.reads.map(\.value), [0b010, 2])
@@ -803,7 +815,18 @@ final class AcceleratorTopControlTests: XCTestCase {
     /// Random regions against random images (inside, overlapping any edge, wholly outside), random
     /// chunks, phases and strides: commands, the fill/data beat sequence and the trace.
     func testRandomRegionsAreClippedAndFilled() throws {
-        let c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
+        try randomRegions(Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig()))
+    }
+
+    /// The same at B = 256: a record is one 128-byte beat, and chunks of 129 ... 256 bytes carry
+    /// their bit 8 in word 24.
+    func testRandomRegionsAreClippedAndFilledAtTwoHundredFiftySixBytes() throws {
+        var c = Self.withoutOnChipMemory(AcceleratorTopLintTests.smallConfig())
+        c.streamBytes = 256
+        try randomRegions(c)
+    }
+
+    private func randomRegions(_ c: AcceleratorConfig) throws {
         let b = c.streamBytes
         var rng = SplitMix(state: 0x5EED)
         var records: [Record] = []
@@ -858,10 +881,10 @@ final class AcceleratorTopControlTests: XCTestCase {
         let result = try controlCosimulate(sim, Bench(memory: memory, b: b, rng: SplitMix(state: 3), ops: ops), maxCycles: 8000,
                                            window: 384)
         let bench = result.bench
-        print("AcceleratorTopControlTests (random regions): \(result.cycles) cycles in \(result.runs) simulator runs")
+        print("AcceleratorTopControlTests (random regions, B = \(b)): \(result.cycles) cycles in \(result.runs) simulator runs")
         var commands: [[Command]] = [], writes: [Command] = [], beats: [(phase: Int, bytes: [Int])] = []
         for rec in records {
-            let e = Self.expected(rec, memory: memory, b: b)
+            let e = Self.expected(rec, memory: memory, b: b, perBeat: c.parameterRecordsPerBeat)
             commands.append(e.reads)
             if let w = e.write { writes.append(w) }
             beats += e.beats

@@ -36,6 +36,11 @@ final class OnChipMemoryTests: XCTestCase {
         try runRandomTraffic(Self.config(streamBytes: 64, ramMBytes: 2048), seed: 0x0C_0064)
     }
 
+    /// 256-byte beats: chunks up to 256 need the commands' ninth chunk bit.
+    func testRandomTrafficMatchesTheModelsAtTwoHundredFiftySixBytes() throws {
+        try runRandomTraffic(Self.config(streamBytes: 256), seed: 0x0C_0256)
+    }
+
     /// The control unit offers a pass's write command before the pass's own reads, and the write's
     /// beats need those reads. A read that does not overlap a pending write therefore must not wait
     /// for it; one that does must wait and then see it.

@@ -128,8 +128,25 @@ final class ControlRecordTests: XCTestCase {
         XCTAssertEqual(try ControlRecord.decode(b[0 ..< 128], expectedSequence: 0), r)
     }
 
+    /// At B = 256 a chunk may be 256: its low 8 bits stay in word 8, bit 8 is word 24's bit 25
+    /// (inChunk) or 26 (outChunk), so every record of a narrower stream is unchanged.
+    func testChunksAboveOneHundredTwentyEightCarryBitEightInWordTwentyFour() throws {
+        var r = sample
+        r.inChunk = 256; r.outChunk = 144
+        let b = try r.encoded()
+        XCTAssertEqual(b[32], 0x00, "inChunk 256, low byte")
+        XCTAssertEqual(b[34], 0x90, "outChunk 144, low byte")
+        // Word 24: threshold 3; byte 3 holds bits 24-31: inChunk bit 8 at bit 25 and outChunk's (0) at 26.
+        XCTAssertEqual(Array(b[96 ..< 100]), [0x03, 0x00, 0x00, 0x02])
+        XCTAssertEqual(try ControlRecord.decode(b[0 ..< 128], expectedSequence: 0), r)
+        r.inChunk = 100; r.outChunk = 256
+        let c = try r.encoded()
+        XCTAssertEqual([c[32], c[34], c[99]], [100, 0x00, 0x04])
+        XCTAssertEqual(try ControlRecord.decode(c[0 ..< 128], expectedSequence: 0), r)
+    }
+
     func testTheEncoderNamesTheFieldThatDoesNotFit() {
-        for (mutate, field) in [({ (r: inout ControlRecord) in r.inChunk = 0 }, "inChunk"), ({ $0.regionRow0 = -40000 }, "regionRow0"),
+        for (mutate, field) in [({ (r: inout ControlRecord) in r.inChunk = 0 }, "inChunk"), ({ $0.outChunk = 257 }, "outChunk"), ({ $0.regionRow0 = -40000 }, "regionRow0"),
                                 ({ $0.padTop = 2 }, "padTop"), ({ $0.fillValue = 128 }, "fillValue"), ({ $0.outputCols = 0 }, "outputCols"),
                                 ({ $0.slotOffsets = [1, 256] }, "slotOffsets[1]")] {
             var r = sample
@@ -153,8 +170,10 @@ final class ControlRecordTests: XCTestCase {
         expectError(good, sequence: 1, "sequence number 0")
         var reserved = good; reserved[2] = 0x80   // word 0 bit 23, the reserved one
         expectError(resealed(reserved), "reserved")
-        var word24 = good; word24[99] = 2   // word 24 bits 25-31
+        var word24 = good; word24[99] = 8   // word 24 bits 27-31
         expectError(resealed(word24), "reserved")
+        var chunkHigh = good; chunkHigh[99] = 2   // inChunk bit 8: 16 + 256
+        expectError(resealed(chunkHigh), "chunk sizes 272/4 outside 1...256")
         var word29 = good; word29[116] = 1
         expectError(resealed(word29), "reserved")
         var op = good; op[0] = (op[0] & 0xF0) | 3
