@@ -47,6 +47,12 @@ expect_error "expected.bin" "$bin/dsc" finish "$tmp/tiny"
 if "$bin/dsc" estimate --builtin dscnn-tiny --config "$tmp/rtl/config.json" | grep -q '^total: .* cycles'; then ok
 else bad "dsc estimate --builtin dscnn-tiny printed no total"; fi
 expect_error "give a .tflite model or --builtin" "$bin/dsc" estimate --config "$tmp/rtl/config.json"
+# --records: a line per control record, whose cycles add up to the total.
+"$bin/dsc" estimate --builtin dscnn-tiny --config "$tmp/rtl/config.json" --records > "$tmp/records.txt"
+sum=$(awk '/^record [0-9]+ \(layer [0-9]+\): [0-9]+ cycles$/ { s += $5 } END { print s + 0 }' "$tmp/records.txt")
+total=$(sed -n 's/^total: \([0-9]*\) cycles, \([0-9]*\) records.*/\1 \2/p' "$tmp/records.txt")
+if [ "$sum $(grep -c '^record ' "$tmp/records.txt")" = "$total" ]; then ok
+else bad "dsc estimate --records: the records' cycles and count ($sum, $(grep -c '^record ' "$tmp/records.txt")) are not the total's ($total)"; fi
 
 if [ -d "$models/kws_ref_model" ]; then
   m=$models/kws_ref_model; case_dir=$m/mlperf_kws_sample0

@@ -105,7 +105,12 @@ public enum ControlCycleModel {
         let reads = external.read - ControlRecordFields.recordBytes, writes = external.written
         func beat(_ bytes: Int, onChip: Bool = false) -> Double { onChip ? 1 : max(1, Double(bytes) / memory.bandwidth) }
         let pixelBeats = Double(dataBeats) * beat(r.inChunk, onChip: pixelsOnChip) + Double(positions - dataBeats) + Double(paddingRow)
-        let serial = Double(paramBeats) * beat(16 * perBeat) + Double(residual) * beat(residualPhase?.chunk ?? 0, onChip: residualOnChip) + pixelBeats
+        // The memory's credit is one cycle's bytes: a beat moves while it is positive and leaves it
+        // negative for the next to repay (sim/DataMover.h). So the parameter phase's last beat takes
+        // a cycle when on-chip beats follow it, and its debt is repaid behind them.
+        let nextOnChip = residual > 0 ? residualOnChip : dataBeats == 0 || pixelsOnChip
+        let paramSerial = paramBeats == 0 ? 0 : Double(paramBeats - 1) * beat(16 * perBeat) + (nextOnChip ? 1 : beat(16 * perBeat))
+        let serial = paramSerial + Double(residual) * beat(residualPhase?.chunk ?? 0, onChip: residualOnChip) + pixelBeats
         var tail: Int, recordInTail = 0
         switch (r.op, r.mode, r.last) {
         case (.copy, _, _): tail = tailCopy

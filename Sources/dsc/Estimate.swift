@@ -25,6 +25,9 @@ struct Estimate: ParsableCommand {
     @Flag(name: .customLong("external-only"), help: "Keep every tensor in external memory (no RAM-S / RAM-M), as an accelerator built with --ram-s-kib 0 --ram-m-kib 0.")
     var externalOnly = false
 
+    @Flag(help: "Also print each control record's predicted cycles (rtl schedule), to set beside ./Vtop --verbose.")
+    var records = false
+
     @Option(help: "rtl: the control records the RTL runs (ControlCycleModel, measured against ./Vtop); paper: the paper's schedule without stalls (CycleModel).")
     var schedule: String = "rtl"
 
@@ -57,6 +60,11 @@ struct Estimate: ParsableCommand {
         let plan = try ControlPlan(program: program)
         let memory = ControlCycleModel.Memory(bandwidth: bandwidth, latency: latency)
         let layers = ControlCycleModel.estimate(plan, memory: memory)
+        if records {
+            for (n, cycles) in ControlCycleModel.timeline(plan.records, config: cfg, memory: memory).enumerated() {
+                print("record \(n) (layer \(plan.records[n].layer)): \(cycles) cycles")
+            }
+        }
         let multipliers = Double(cfg.multipliers)
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
         print(["layer", "op", "records", "cycles", "MACs", "util%", "bytes in", "bytes out", "bound"].enumerated()
