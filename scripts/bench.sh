@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The performance benchmark (issue 7's `make bench`): MobileNetV2 1.0/224 (300.8M MACs) on the RTL
-# at the given knobs (`make bench`: PC=PF=16 as the paper, PD=8, a 128-byte stream, 150 MHz) with a
+# at the given knobs (`make bench`: PC=PF=16 as the paper, PD=9, a 256-byte stream, 150 MHz) with a
 # 64-byte-per-cycle memory, bit-exact, printing the harness's per-layer table (cycles, MACs,
 # utilisation, stalls, bytes, bound) and the totals (cycles, FPS, GOPS, utilisation).
 #

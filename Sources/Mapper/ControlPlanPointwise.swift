@@ -207,7 +207,13 @@ extension PlanBuilder {
         let total = i.outputHeight * i.outputWidth
         let bufferRun = config.inputBufferWords / chunks.count
         let reuse = nFS > 1 && beatsOf.reduce(0, +) > chunks.count && bufferRun >= min(64, total)
-        let runLength = reuse ? min(depth, bufferRun) : depth
+        // A fused ADD reads its shortcut as whole pixels, one span for the run's filter groups
+        // (ResidualSpans), only where the run's pixels fit the residual buffer; else a beat per
+        // position and group. At B = 256, where a 144-channel position is one beat and nothing
+        // asks for reuse, MobileNetV2's 56×56 projection ran 3136 positions a pass: 12.6k cycles.
+        let lanes = max(config.pc, config.pf), b = config.streamBytes
+        let spanRun = OutputPath.residualWords(positions: config.outputBufferDepth, lanes: lanes, streamBytes: b) * b / max(1, cout)
+        let runLength = min(reuse ? min(depth, bufferRun) : depth, i.fusedAdd ? max(1, spanRun) : depth)
         // Runs of positions: (first output row, first column, positions).
         var runs = [(row: Int, col: Int, count: Int)]()
         let linear = i.strideH == 1 && i.strideW == 1 && i.inputWidth == i.outputWidth
