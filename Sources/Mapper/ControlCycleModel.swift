@@ -87,6 +87,8 @@ public enum ControlCycleModel {
         var paramCycles: Double
         /// Bytes a cycle it moves to and from external memory on the data port after its parameters.
         var externalRate: Double
+        /// The mean size of those transfers' beats, in bytes.
+        var externalBeatBytes: Double
     }
 
     static func body(_ r: ControlRecord, config c: AcceleratorConfig, memory: Memory) -> Body {
@@ -145,9 +147,11 @@ public enum ControlCycleModel {
         let stream = max(serial, paramPhase + Double(dataReads + writes - params * 16) / memory.bandwidth - overlap)
         let commands = [paramBeats > 0, residual > 0, dataBeats > 0].filter { $0 }.count
         let onChipOnly = paramBeats == 0 && (residual == 0 || residualOnChip) && (dataBeats == 0 || pixelsOnChip)
+        let externalBeats = (residualOnChip ? 0 : residual) + (pixelsOnChip ? 0 : dataBeats) + (writes > 0 ? r.outputPositions : 0)
         return Body(stream: Int(stream.rounded(.up)), pixels: Int(pixelBeats.rounded(.up)), tail: tail, recordInTail: recordInTail, commands: commands,
                     onChipOnly: onChipOnly, conv: r.op == .conv, weightBeats: weights, paramCycles: paramPhase,
-                    externalRate: stream > paramPhase ? Double(dataReads + writes - params * 16) / (stream - paramPhase) : 0)
+                    externalRate: stream > paramPhase ? Double(dataReads + writes - params * 16) / (stream - paramPhase) : 0,
+                    externalBeatBytes: externalBeats > 0 ? Double(dataReads + writes - params * 16) / Double(externalBeats) : 0)
     }
 
     /// How much sooner a split window's last results are out than a standard window's: the
@@ -228,24 +232,34 @@ public enum ControlCycleModel {
         // Two transfers at once share the memory: each of `cycles` cycles at their rates (bytes a
         // cycle) costs the bytes beyond the bandwidth again.
         let bandwidth = memory.bandwidth
-        func contention(_ cycles: Double, _ rate: Double, _ other: Double) -> Double {
-            cycles * max(0, min(rate, bandwidth) + min(other, bandwidth) - bandwidth) / bandwidth
-        }
         let weightRate = Double(c.streamBytes) / weightBeat
+        // But the memory's credit is one cycle's bytes (sim/DataMover.h): a weight beat wider than
+        // that leaves it negative for `weightBeat` cycles, in which the data port's beats wait, so
+        // a weight beat and a data beat of `beatBytes` move together every (B + beatBytes) /
+        // bandwidth cycles. A data port that wants a beat every cycle (1 / `rate` of its beats a
+        // cycle, `rate` bytes a cycle) gets one a period: measured, a stride-2 3×3 conv reading
+        // 16-byte pixels from external memory (ResNet's layer 8) takes 20 cycles a pass more at
+        // B = 256 and 13 at B = 128 than the fluid share says.
+        func contention(_ cycles: Double, _ rate: Double, beatBytes: Double) -> Double {
+            let fluid = cycles * max(0, min(rate, bandwidth) + min(weightRate, bandwidth) - bandwidth) / bandwidth
+            guard weightBeat > 1, beatBytes > 0, rate > 0 else { return fluid }
+            let period = (Double(c.streamBytes) + beatBytes) / bandwidth, wanted = min(1, rate / beatBytes)
+            return max(fluid, cycles / weightBeat * (period - 1 / wanted))
+        }
         /// Set j's load: from the later of the set before it going active, the stream's next beat and
         /// its announcement (the cycle after its record is in), a beat per `weightBeat` cycles,
         /// longer where it shares the memory with the data port's external transfers of the pass
         /// running (`sharing`: windows of from, to, bytes a cycle). Returns the cycle of its last
         /// beat and what the sharing cost. (The record fetched meanwhile takes the memory's idle
         /// cycles while the set swaps.)
-        func loadSet(_ j: Int, sharing: [(Double, Double, Double)]) -> (done: Double, shared: Double) {
+        func loadSet(_ j: Int, sharing: [(Double, Double, Double, Double)]) -> (done: Double, shared: Double) {
             let from = max(Double(swapped + 1), streamAt, Double(arrival[j] + 2))
             setFrom[j] = from
             let alone = Double(bodies[j].weightBeats) * weightBeat
             var shared = 0.0
-            for (p0, p1, rate) in sharing where p1 > p0 {
+            for (p0, p1, rate, beatBytes) in sharing where p1 > p0 {
                 let overlap = max(0, min(p1, from + alone) - max(p0, from))
-                shared += contention(overlap, rate, weightRate)
+                shared += contention(overlap, rate, beatBytes: beatBytes)
             }
             let done = from + alone - weightBeat + shared
             streamAt = done + weightBeat
@@ -271,7 +285,7 @@ public enum ControlCycleModel {
                     // Its own parameter records, where they come while the set still loads, share
                     // the memory with it.
                     let overlap = max(0, min(Double(dataStart) + b.paramCycles, done) - max(Double(dataStart), setFrom[k]))
-                    let shared = contention(overlap, Double(16 * c.parameterRecordsPerBeat), weightRate)
+                    let shared = contention(overlap, Double(16 * c.parameterRecordsPerBeat), beatBytes: 0)
                     done += shared
                     streamAt += shared
                     weightsIn = max(start[k], Int(done.rounded(.up)) + 1)
@@ -285,8 +299,9 @@ public enum ControlCycleModel {
             var paramsSlowed = 0.0
             if k >= 1, k + 1 < count, bodies[k + 1].weightBeats > 0 {
                 let params = Double(dataStart) + b.paramCycles
-                let loaded = loadSet(k + 1, sharing: [(Double(dataStart), params, Double(16 * c.parameterRecordsPerBeat)),
-                                                      (params, Double(dataStart + b.stream), b.externalRate)])
+                let paramBeat = Double(16 * c.parameterRecordsPerBeat)
+                let loaded = loadSet(k + 1, sharing: [(Double(dataStart), params, paramBeat, 0),
+                                                      (params, Double(dataStart + b.stream), b.externalRate, b.externalBeatBytes)])
                 setDone[k + 1] = loaded.done
                 paramsSlowed = loaded.shared
             }
