@@ -364,8 +364,9 @@ final class AcceleratorRTLTests: XCTestCase {
         }
     }
 
-    /// vww_96_int8 at the bench's configuration (PC = PF = 16 with a 128-byte stream and PD = 8:
-    /// eight depthwise slices and single-slice slots, four wide slots of two slices) and at the
+    /// vww_96_int8 at the bench's configuration (PC = PF = 16 with a 256-byte stream and PD = 9:
+    /// nine depthwise slices and single-slice slots, four wide slots of two slices, chunks of up to
+    /// 256 bytes and a record in one beat) and at the
     /// paper's PD = 6 with B = 64 (four of each): wide, packed, folded and depthwise-slice passes
     /// with RAM-S and RAM-M, the first layer on its space-to-depth image in on-chip scratch, against
     /// LiteRT's expected.bin, once as it is (every layer's cycles within 5% of the cycle model's) and
@@ -377,12 +378,12 @@ final class AcceleratorRTLTests: XCTestCase {
         let network = try TFLiteReader.read(contentsOf: dir.appendingPathComponent("model.tflite"))
         let input = try Data(contentsOf: caseDir.appendingPathComponent("input.bin")).map { Int8(bitPattern: $0) }
         let golden = try Data(contentsOf: caseDir.appendingPathComponent("expected.bin")).map { Int8(bitPattern: $0) }
-        for b in [128, 64] {
+        for b in [256, 64] {
             var config = AcceleratorConfig(); config.streamBytes = b
-            if b == 128 { config.pd = 8 }
+            if b == 256 { config.pd = 9 }
             let what = "vww at B = \(b), PD = \(config.pd)"
             XCTAssertEqual([config.depthwiseSlices, config.pointwiseSlices, config.singleSliceSlots, config.pointwiseBeatSlices],
-                           b == 128 ? [8, 4, 8, 2] : [4, 4, 4, 2], what)
+                           b == 256 ? [9, 4, 9, 2] : [4, 4, 4, 2], what)
             let bundle = try SimulationBundle(network: network, config: config, input: input)
             XCTAssertTrue(bundle.plan.records.contains { !$0.slotOffsets.isEmpty }, "\(what): the mapper no longer packs positions into beats here")
             let stem = bundle.plan.records[bundle.plan.checks[0].firstRecord ... bundle.plan.checks[0].lastRecord].filter { $0.mode == .standard }
