@@ -238,10 +238,11 @@ public enum ControlCycleModel {
         // But the memory's credit is one cycle's bytes (sim/DataMover.h): a weight beat wider than
         // that leaves it negative for `weightBeat` cycles, in which the data port's beats wait, so
         // a weight beat and a data beat of `beatBytes` move together every (B + beatBytes) /
-        // bandwidth cycles. A data port that wants a beat every cycle (1 / `rate` of its beats a
-        // cycle, `rate` bytes a cycle) gets one a period: measured, a stride-2 3×3 conv reading
-        // 16-byte pixels from external memory (ResNet's layer 8) takes 20 cycles a pass more at
-        // B = 256 and 13 at B = 128 than the fluid share says.
+        // bandwidth cycles. A data port that wants `rate` / `beatBytes` beats a cycle (at most one)
+        // gets one a period: measured, a stride-2 3×3 conv reading 16-byte pixels from external
+        // memory (ResNet's layer 8) takes 20 cycles a pass more at B = 256 and 13 at B = 128 than
+        // the fluid share says. `beatBytes` 0: the fluid share only (the parameter phase, whose
+        // beats are whole beats of the stream, as wide as the weights').
         func contention(_ cycles: Double, _ rate: Double, beatBytes: Double) -> Double {
             let fluid = cycles * max(0, min(rate, bandwidth) + min(weightRate, bandwidth) - bandwidth) / bandwidth
             guard weightBeat > 1, beatBytes > 0, rate > 0 else { return fluid }
