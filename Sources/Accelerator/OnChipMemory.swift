@@ -20,10 +20,13 @@ import HDLKit
 ///
 /// Order. The control unit takes the beats of its reads in the order it issued them, on-chip and
 /// external mixed, so a tag FIFO remembers where each accepted read goes and `up_s_axis` carries
-/// the beats of the read at its head: external ones straight from `s_axis` (combinational both
-/// ways, no bubble), on-chip ones from the read engine's output FIFO. A write tag FIFO splits the
-/// output beats between `m_axis` and the write engine the same way. A command with a count of 0
-/// has no beats: it gets no tag, and on chip it does nothing.
+/// the beats of the read at its head: on-chip ones from the read engine's output FIFO, external ones
+/// from the read-ahead FIFO (`externalReadAhead` beats), which takes `s_axis` beats whenever it has
+/// room and no external write is pending, so the memory streams the external reads behind an
+/// on-chip one instead of waiting for it; while that FIFO is empty and an external read is at the
+/// head, `s_axis` passes straight through (combinational both ways, no bubble). A write tag FIFO
+/// splits the output beats between `m_axis` and the write engine the same way. A command with a
+/// count of 0 has no beats: it gets no tag, and on chip it does nothing.
 ///
 /// External commands leave through two-entry queues, so `m_rd_cmd`/`m_wr_cmd` hold valid and
 /// fields until their handshake and never depend on the DataMover's ready.
@@ -75,6 +78,12 @@ public struct OnChipMemory {
     public static let commandDepth = 2
     /// The read engine's output FIFO: the RAM's cycle plus the registered credit count.
     public static let outputDepth = 4
+    /// External read beats taken ahead of the read at the head, 4 KiB of them (at least 16 beats):
+    /// while a pass streams on chip, the next pass's parameter records and the record fetched ahead
+    /// come in at the memory's pace instead of after the pass's last on-chip beat (MobileNetV2's 7×7
+    /// depthwise passes at B = 256: 9 parameter beats and a record, 38 cycles of a 64-byte memory;
+    /// at B = 64 the same 144 records are 36 beats).
+    public static func externalReadAhead(streamBytes b: Int) -> Int { max(16, 4096 / b) }
     /// Cycles from an on-chip read command's handshake to its first beat: the command queue (1),
     /// loading the engine (1), the RAM read (1), the output FIFO (1).
     public static let readLatency = 4
@@ -122,6 +131,7 @@ public struct OnChipMemory {
         let readTagQueue = FIFO(depth: Self.readTagDepth, payload: .bool)
         let writeTagQueue = FIFO(depth: Self.writeTagDepth, payload: .bool)
         let beatQueue = FIFO(depth: Self.outputDepth, payload: .uint(8 * b + 1))
+        let externalAhead = FIFO(depth: Self.externalReadAhead(streamBytes: b), payload: .uint(8 * b + 1), storage: .memory(.distributed))
 
         module = Module(Self.moduleName) { m in
             func commandPorts(_ prefix: String, input: Bool) -> [Signal] {
@@ -439,11 +449,33 @@ public struct OnChipMemory {
             beats.push_payload.assign(cat(readLastQ, rotate(cat(bankQ.reversed()), by: readShiftQ, unit: 8, up: false, name: "read_rotate")))
 
             // MARK: the input stream, in the order of the read commands
+            // A beat is read from external memory when it is taken, and nothing orders an external
+            // read after an earlier external write (the DataMover's read and write channels are
+            // apart). The control unit takes a pass's beats only once the pass before it has written
+            // everything, so reading ahead is safe only while no external write is pending: a pass's
+            // write command goes out at its start, before the next pass's reads.
+            let externalWritesPending = m.reg("external_writes_pending", .uint(addressWidth(Self.writeTagDepth + 1)), reset: 0)
+            let externalWriteIn = m.wire("external_write_in", wrFire && !wrOnChip && hasBeats(upWr))
+            let externalWriteOut = m.wire("external_write_out", mValid && mReady && upMLast)
+            m.when(externalWriteIn && !externalWriteOut) { externalWritesPending.assign(externalWritesPending &+ 1) }
+                .elsewhen(externalWriteOut && !externalWriteIn) { externalWritesPending.assign(externalWritesPending &- 1) }
+            let noExternalWrites = m.wire("no_external_writes", externalWritesPending == 0)
+            // External beats the head read does not take yet wait in the read-ahead FIFO, in the
+            // DataMover's order (the external reads' order); while it is empty and an external read
+            // is at the head, they pass straight through.
+            let ahead = m.instance(externalAhead.module, "external_ahead")
+            quiet(ahead)
             let tagValid = readTags.pop_valid, tagOnChip = readTags.pop_payload
-            upSValid.assign(tagValid && mux(tagOnChip, beats.pop_valid, sValid))
-            upSData.assign(mux(tagOnChip, beats.pop_payload.bits(8 * b - 1, 0), sData))
-            upSLast.assign(mux(tagOnChip, beats.pop_payload[8 * b], sLast))
-            sReady.assign(tagValid && !tagOnChip && upSReady)
+            let headExternal = m.wire("head_external", tagValid && !tagOnChip)
+            let aheadHeld = ahead.pop_valid
+            let bypass = m.wire("external_bypass", headExternal && !aheadHeld && upSReady)
+            upSValid.assign(tagValid && mux(tagOnChip, beats.pop_valid, aheadHeld || sValid))
+            upSData.assign(mux(tagOnChip, beats.pop_payload.bits(8 * b - 1, 0), mux(aheadHeld, ahead.pop_payload.bits(8 * b - 1, 0), sData)))
+            upSLast.assign(mux(tagOnChip, beats.pop_payload[8 * b], mux(aheadHeld, ahead.pop_payload[8 * b], sLast)))
+            ahead.push_valid.assign(sValid && !bypass && noExternalWrites)
+            ahead.push_payload.assign(cat(sLast, sData))
+            ahead.pop_ready.assign(headExternal && upSReady)
+            sReady.assign(bypass || (ahead.push_ready && noExternalWrites))
             beats.pop_ready.assign(tagValid && tagOnChip && upSReady)
             readTags.pop_ready.assign(upSValid && upSReady && upSLast)
 

@@ -13,6 +13,10 @@ import Accelerator
 /// bytes per cycle. What follows the last input beat is a fixed tail that depends on what the pass
 /// ends with: `tail*` below.
 ///
+/// With an on-chip memory, external beats are taken ahead into its read-ahead FIFO
+/// (OnChipMemory.externalReadAhead) while no external write is pending, so a pass's parameter
+/// records and its first external data beats may be in before it starts.
+///
 /// When the data is there is a timeline of the control unit's run-ahead (ControlUnit, "Why commands
 /// run ahead"): pass k+1's commands go out while pass k runs, then record k+3's fetch, so a pass's
 /// data waits for the later of its commands plus the latency and the record fetched ahead of it
@@ -87,6 +91,23 @@ public enum ControlCycleModel {
         var weightBeats: Int
         /// Cycles its parameter records take on the data port (from external memory, first).
         var paramCycles: Double
+        /// Its parameter beats, the memory's cycles per beat, and the cycles the parameter phase
+        /// takes in `stream` when its beats come from the memory as the pass takes them.
+        var paramBeats: Int
+        var paramBeatCycles: Double
+        var paramSerial: Double
+        /// It reads from external memory after its parameters (residual or pixels).
+        var externalData: Bool
+        /// It writes results to external memory.
+        var externalWrites: Bool
+        /// Its external data beats after the parameters (residual and pixels), and the memory's
+        /// cycles for the first of them.
+        var externalDataBeats: Int
+        var externalDataBeatCycles: Double
+        /// Its beats after the parameters, a cycle each: what the phase takes with all of them in;
+        /// and its pixel beats alone.
+        var dataBeats: Double
+        var pixelBeats: Int
         /// Bytes a cycle it moves to and from external memory on the data port after its parameters.
         var externalRate: Double
         /// The mean size of those transfers' beats, in bytes.
@@ -152,6 +173,11 @@ public enum ControlCycleModel {
         let externalBeats = (residualOnChip ? 0 : residual) + (pixelsOnChip ? 0 : dataBeats) + (writes > 0 ? r.outputPositions : 0)
         return Body(stream: Int(stream.rounded(.up)), pixels: Int(pixelBeats.rounded(.up)), tail: tail, recordInTail: recordInTail, commands: commands,
                     onChipOnly: onChipOnly, writes: r.last || r.op == .copy, conv: r.op == .conv, weightBeats: weights, paramCycles: paramPhase,
+                    paramBeats: paramBeats, paramBeatCycles: beat(16 * perBeat), paramSerial: paramSerial,
+                    externalData: (residual > 0 && !residualOnChip) || (dataBeats > 0 && !pixelsOnChip), externalWrites: writes > 0,
+                    externalDataBeats: (residualOnChip ? 0 : residual) + (pixelsOnChip ? 0 : dataBeats),
+                    externalDataBeatCycles: residual > 0 && !residualOnChip ? beat(residualPhase?.chunk ?? 0) : beat(r.inChunk),
+                    dataBeats: Double(residual + positions + paddingRow), pixelBeats: positions + paddingRow,
                     externalRate: stream > paramPhase ? Double(dataReads + writes - params * 16) / (stream - paramPhase) : 0,
                     externalBeatBytes: externalBeats > 0 ? Double(dataReads + writes - params * 16) / Double(externalBeats) : 0)
     }
@@ -212,6 +238,7 @@ public enum ControlCycleModel {
     /// start, its own fetch included).
     public static func timeline(_ records: [ControlRecord], config c: AcceleratorConfig, memory: Memory) -> [Int] {
         let latency = memory.latency, recordBeats = max(1, ControlRecordFields.recordBytes / c.streamBytes)
+        let readAhead = c.onChipBytes > 0 ? OnChipMemory.externalReadAhead(streamBytes: c.streamBytes) : 0
         let count = records.count
         let bodies = records.map { body($0, config: c, memory: memory) }
         // The timeline, in cycles from the run's start: pass k starts at `start[k]` (its
@@ -279,18 +306,31 @@ public enum ControlCycleModel {
             } else {
                 dataStart = start[k] + 2 + (b.onChipOnly ? onChipLatency : latency)
             }
+            // Where its parameter records come from memory: at the head of its stream, or, taken
+            // ahead by the read-ahead FIFO (OnChipMemory.externalReadAhead), as the memory sends
+            // them from their command's latency on, behind the external data of the pass before
+            // (which takes nothing ahead while it writes to external memory).
+            let paramBeat = Double(16 * c.parameterRecordsPerBeat)
+            var paramFrom = Double(dataStart)
+            let readsAhead = readAhead > 0 && b.paramBeats > 0 && early[k] != nil && !(k > 0 && bodies[k - 1].externalWrites)
+            if readsAhead, let issued = early[k] {
+                paramFrom = max(Double(issued + latency), k > 0 && bodies[k - 1].externalData ? Double(dataEnd[k - 1]) : 0)
+            }
+            let paramTo = paramFrom + b.paramCycles
             // Its pixels wait until its set is in and swapped in (a keeping pass: its flags only).
             var armed = 0
+            var paramShare = 0.0
             if b.conv {
                 var weightsIn = start[k]
                 if b.weightBeats > 0 {
                     var done = setDone[k] ?? loadSet(k, sharing: []).done
                     // Its own parameter records, where they come while the set still loads, share
                     // the memory with it.
-                    let overlap = max(0, min(Double(dataStart) + b.paramCycles, done) - max(Double(dataStart), setFrom[k]))
-                    let shared = contention(overlap, Double(16 * c.parameterRecordsPerBeat), beatBytes: 0)
+                    let overlap = max(0, min(paramTo, done) - max(paramFrom, setFrom[k]))
+                    let shared = contention(overlap, paramBeat, beatBytes: 0)
                     done += shared
                     streamAt += shared
+                    if readsAhead { paramShare += shared }
                     weightsIn = max(start[k], Int(done.rounded(.up)) + 1)
                     swapped = weightsIn + 2
                 }
@@ -301,15 +341,42 @@ public enum ControlCycleModel {
             // both take longer.
             var paramsSlowed = 0.0
             if k >= 1, k + 1 < count, bodies[k + 1].weightBeats > 0 {
-                let params = Double(dataStart) + b.paramCycles
-                let paramBeat = Double(16 * c.parameterRecordsPerBeat)
-                let loaded = loadSet(k + 1, sharing: [(Double(dataStart), params, paramBeat, 0),
-                                                      (params, Double(dataStart + b.stream), b.externalRate, b.externalBeatBytes)])
+                let rest = Double(dataStart) + (readsAhead ? Double(b.paramBeats) : b.paramCycles)
+                let loaded = loadSet(k + 1, sharing: [(paramFrom, paramTo, paramBeat, 0),
+                                                      (rest, Double(dataStart + b.stream), b.externalRate, b.externalBeatBytes)])
                 setDone[k + 1] = loaded.done
                 paramsSlowed = loaded.shared
+                if readsAhead {
+                    let from = setFrom[k + 1], to = from + Double(bodies[k + 1].weightBeats) * weightBeat
+                    let share = contention(max(0, min(paramTo, to) - max(paramFrom, from)), paramBeat, beatBytes: 0)
+                    paramShare += share
+                    paramsSlowed -= share
+                }
             }
-            let streamEnd = dataStart + b.stream + Int(paramsSlowed.rounded(.up))
-            dataEnd[k] = max(streamEnd, armed + b.pixels)
+            // Taken ahead, the parameter beats in the FIFO by the pass's start leave a beat a cycle;
+            // the rest come at the memory's pace (those past the FIFO's room as it drains).
+            var paramChange = 0.0
+            if readsAhead {
+                let arrived = paramFrom + Double(b.paramBeats - 1) * b.paramBeatCycles + paramShare + 1 - Double(dataStart)
+                let behind = Double(max(0, b.paramBeats - (readAhead - recordBeats))) * b.paramBeatCycles + 1
+                paramChange = max(Double(b.paramBeats), arrived, behind) - b.paramSerial
+            }
+            // Its external data beats too: those the FIFO has room for come in as soon as the memory
+            // is free of what is ahead of them, so where they were in before the pass took its first
+            // one (or, for pixels, before its weight set armed it), the memory's part of the phase
+            // (wide beats, sharing with the weight stream) is that much shorter, down to a beat a cycle.
+            var dataChange = 0.0, pixelChange = 0
+            if readAhead > 0, b.externalDataBeats > 0, let issued = early[k], !(k > 0 && bodies[k - 1].externalWrites) {
+                let from = max(Double(issued + latency), k > 0 && bodies[k - 1].externalData ? Double(dataEnd[k - 1]) : 0)
+                    + (b.paramBeats > 0 ? b.paramCycles + paramShare : 0)
+                let phase = Double(dataStart) + b.paramSerial + paramChange
+                let room = Double(min(b.externalDataBeats, readAhead - recordBeats)) * b.externalDataBeatCycles
+                let memoryPart = Double(b.stream) - b.paramSerial + paramsSlowed - b.dataBeats
+                dataChange = -max(0, min(room, phase - from, memoryPart))
+                pixelChange = -Int(max(0, min(room, Double(armed) - from, Double(b.pixels - b.pixelBeats))).rounded(.down))
+            }
+            let streamEnd = dataStart + b.stream + Int((paramChange + dataChange).rounded(.up)) + Int(paramsSlowed.rounded(.up))
+            dataEnd[k] = max(streamEnd, armed + b.pixels + pixelChange)
             // Late fetches, issued in this pass after its own commands: records 1 and 2 in the first,
             // then record k+2 where pass k−1 did not fetch it ahead. Each lands after the data ahead
             // of it on the stream (record k+2 after pass k's) and after the record before it.

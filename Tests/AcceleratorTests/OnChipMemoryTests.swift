@@ -106,6 +106,50 @@ final class OnChipMemoryTests: XCTestCase {
         }
     }
 
+    /// An external read behind an on-chip one does not wait for it: the memory's beats come in
+    /// while the on-chip beats stream (up to `externalReadAhead`, 4 KiB, of them), and then leave
+    /// right behind the on-chip read's last beat, one a cycle.
+    func testExternalBeatsComeInWhileAnOnChipReadStreams() throws {
+        for b in [16, 256] {
+            let c = Self.config(streamBytes: b, ramMBytes: 16384)
+            let ahead = OnChipMemory.externalReadAhead(streamBytes: b), onChip = ahead + 24
+            var p = Program()
+            p.read(OCMCommand(address: Self.base + 64, chunk: b, count1: onChip, stride1: b, count2: 1, stride2: 0))
+            p.read(OCMCommand(address: 0x2000_0000, chunk: b, count1: ahead, stride1: b, count2: 1, stride2: 0))
+            p.read(OCMCommand(address: 0x2000_4000, chunk: b / 2, count1: 10, stride1: b, count2: 1, stride2: 0))
+            let bench = try simulate(c, p, seed: 1, eager: true, maxCycles: 2000)
+            XCTAssertEqual(bench.failures, [], "B = \(b)")
+            guard bench.beatCycles.count == onChip + ahead + 10, bench.externalBeatCycles.count == ahead + 10 else {
+                return XCTFail("B = \(b): \(bench.beatCycles.count) beats delivered, \(bench.externalBeatCycles.count) taken from the memory")
+            }
+            // The read-ahead FIFO holds the first external read whole before the on-chip read ends.
+            XCTAssertLessThan(bench.externalBeatCycles[ahead - 1], bench.beatCycles[onChip - 1], "B = \(b)")
+            for n in 1 ..< bench.beatCycles.count {
+                XCTAssertEqual(bench.beatCycles[n], bench.beatCycles[n - 1] + 1, "B = \(b): a bubble before beat \(n)")
+            }
+        }
+    }
+
+    /// Nothing orders an external read after an external write, so while one is pending the FIFO
+    /// takes no beat ahead: the external read behind an on-chip one waits until it is at the head
+    /// (which the control unit reaches only once the pass before has written everything), as
+    /// without the FIFO. Here the write's beats wait for the on-chip read to be taken whole.
+    func testNoExternalBeatIsTakenAheadWhileAnExternalWriteIsPending() throws {
+        let b = 16, c = Self.config(streamBytes: b)
+        var rng = SplitMix(state: 7)
+        var p = Program()
+        p.write(OCMCommand(address: Self.externalWriteBase, chunk: b, count1: 8, stride1: b, count2: 1, stride2: 0), b: b, rng: &rng,
+                holdBeatsUntilRead: 0)
+        p.read(OCMCommand(address: Self.base + 64, chunk: b, count1: 40, stride1: b, count2: 1, stride2: 0), afterWrites: 1)
+        p.read(OCMCommand(address: 0x2000_0000, chunk: b, count1: 12, stride1: b, count2: 1, stride2: 0), afterWrites: 1)
+        let bench = try simulate(c, p, seed: 1, eager: true, maxCycles: 1000)
+        XCTAssertEqual(bench.failures, [])
+        guard bench.beatCycles.count == 52, let first = bench.externalBeatCycles.first else {
+            return XCTFail("\(bench.beatCycles.count) beats delivered, \(bench.externalBeatCycles.count) taken from the memory")
+        }
+        XCTAssertGreaterThan(first, bench.beatCycles[39])
+    }
+
     func testVerilogPassesTheThreeToolLint() throws {
         for b in [16, 64] {
             let memory = try OnChipMemory(config: Self.config(streamBytes: b))
@@ -308,6 +352,8 @@ private struct OCMBench: ControlTestBench {
     var readEnd: [Int] = []
     var readAcceptedAt: [Int] = [], writeAcceptedAt: [Int] = []
     var beatCycles: [Int] = [], writeBeatCycles: [Int] = []
+    /// Cycles in which the DataMover's `s_axis` beats were taken.
+    var externalBeatCycles: [Int] = []
     var readsDuringWrites = 0
     var checkedOnChipBytes = 0
     var expectedOnChipBeats = 0, expectedOnChipWriteBeats = 0
@@ -453,6 +499,7 @@ private struct OCMBench: ControlTestBench {
             if c.beats > 0 { externalReads.append(c) }
         }
         if i["s_axis_tvalid"] == 1 && v("s_axis_tready") == 1 {
+            externalBeatCycles.append(cycle)
             externalReadBeat += 1
             if externalReadBeat == externalReads[externalReadHead].beats { externalReadHead += 1; externalReadBeat = 0 }
             inValid = false

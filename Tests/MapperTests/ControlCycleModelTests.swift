@@ -110,3 +110,71 @@ extension ControlCycleModelTests {
         XCTAssertEqual(Array(passes[4 ..< 10]), [Int](repeating: 17 * 2 + 1 + 2 + 1, count: 6))
     }
 }
+
+extension ControlCycleModelTests {
+    /// A depthwise pass of ten on-chip pixels that loads 16 parameter records at B = 64 (4 records
+    /// a beat: 4 beats of 64 bytes, 4 cycles each at 16 bytes a cycle): the memory's credit is one
+    /// cycle's bytes, so the last parameter beat moves in one cycle when on-chip beats follow it
+    /// (3·4 + 1 + 10 pixels) and in its full 4 when the pixels come from the memory too (16 + 10
+    /// pixels of 16 bytes, a cycle each); then the intermediate tail of 15.
+    func testTheLastParameterBeatTakesACycleWhenOnChipBeatsFollowIt() {
+        var c = AcceleratorConfig(); c.streamBytes = 64
+        var r = conv(.depthwise, rows: 1, cols: 10, last: false)
+        r.weightBeats = 0
+        r.loadParams = true; r.paramRecords = 16
+        r.inputAddress = AcceleratorConfig.onChipBase
+        let memory = ControlCycleModel.Memory(bandwidth: 16, latency: 0)
+        XCTAssertEqual(ControlCycleModel.cycles(r, config: c, memory: memory), 3 * 4 + 1 + 10 + 15)
+        r.inputAddress = 0
+        XCTAssertEqual(ControlCycleModel.cycles(r, config: c, memory: memory), 4 * 4 + 10 + 15)
+    }
+
+    /// Runs of depthwise passes of 200 on-chip pixels, each loading its parameter records (B = 256,
+    /// 16 records a beat of 4 cycles at 64 bytes a cycle; the weight set kept), with and without
+    /// the on-chip memory's read-ahead FIFO. Each pass's commands go out 7 cycles into the pass
+    /// before, which runs 200 + 15 cycles, so its parameter beats are all in the FIFO (from 64 cycles
+    /// after the command, 4 cycles apart) well before it starts and leave a cycle each: 144 records
+    /// (9 beats) take 9 cycles instead of 8·4 + 1 = 33, 24 a pass less. 640 records (40 beats) do
+    /// not fit its 16 beats beside the record fetched ahead: 15 are in, the other 25 come at the
+    /// memory's pace as it drains, 25·4 + 1 = 101 cycles instead of 39·4 + 1 = 157, 56 a pass less.
+    func testTheReadAheadFIFOTakesTheNextPassesParametersWhileAPassStreamsOnChip() {
+        var ahead = AcceleratorConfig(); ahead.streamBytes = 256; ahead.pd = 9
+        var without = ahead; without.ramSBytes = 0; without.ramMBytes = 0
+        let memory = ControlCycleModel.Memory(bandwidth: 64, latency: 64)
+        for (records, saved) in [(144, 24), (640, 56)] {
+            var r = conv(.depthwise, rows: 10, cols: 20, last: false)
+            r.weightBeats = 0
+            r.loadParams = true; r.paramRecords = records
+            r.inputAddress = AcceleratorConfig.onChipBase
+            let run = [ControlRecord](repeating: r, count: 8)
+            let fast = ControlCycleModel.timeline(run, config: ahead, memory: memory)
+            let slow = ControlCycleModel.timeline(run, config: without, memory: memory)
+            XCTAssertEqual(zip(slow, fast).map { $0 - $1 }[2 ..< 7], [Int](repeating: saved, count: 5)[...], "\(records) records")
+        }
+    }
+}
+
+extension ControlCycleModelTests {
+    /// Passes of 40 external 16-byte pixels (B = 16, 8 bytes a cycle: 2 cycles a beat) each behind
+    /// a pass of 200 on-chip pixels, with and without the read-ahead FIFO (4 KiB: 256 beats). The
+    /// external pass's command goes out 7 cycles into the on-chip pass, which keeps the memory free
+    /// for 200 cycles, so all 40 of its beats are in the FIFO 64 + 80 cycles later, before it
+    /// starts, and leave a cycle each: 40 cycles instead of 80, 40 a pass less. The on-chip passes
+    /// gain nothing; nor would 16-byte beats at 16 bytes a cycle, a beat a cycle either way.
+    func testTheReadAheadFIFOTakesExternalPixelsWhileTheMemoryIsFree() {
+        var ahead = AcceleratorConfig(); ahead.streamBytes = 16
+        var without = ahead; without.ramSBytes = 0; without.ramMBytes = 0
+        var onChip = conv(.pointwise, rows: 10, cols: 20, last: false)
+        onChip.weightBeats = 0
+        onChip.inputAddress = AcceleratorConfig.onChipBase
+        var external = conv(.pointwise, rows: 4, cols: 10, last: false)
+        external.weightBeats = 0
+        let run = (0 ..< 5).flatMap { _ in [onChip, external] }
+        for (bandwidth, saved) in [(8.0, 40), (16.0, 0)] {
+            let memory = ControlCycleModel.Memory(bandwidth: bandwidth, latency: 64)
+            let fast = ControlCycleModel.timeline(run, config: ahead, memory: memory)
+            let slow = ControlCycleModel.timeline(run, config: without, memory: memory)
+            XCTAssertEqual(zip(slow, fast).map { $0 - $1 }[2 ..< 8], [0, saved, 0, saved, 0, saved][...], "\(bandwidth) bytes a cycle")
+        }
+    }
+}
