@@ -178,3 +178,43 @@ extension ControlCycleModelTests {
         }
     }
 }
+
+extension ControlCycleModelTests {
+    /// The run of testLaterPassesFindTheirDataAlreadyRequested with a last pass 3 that writes and
+    /// loads a set of 100 beats (a cycle each at 64 bytes a cycle) instead of 9. Set 3 loads from
+    /// 302 (set 2 was swapped in at 301) to 401, so pass 3, which starts at 347 as before, is armed
+    /// at 401 + 1 + 3 = 405, 55 cycles late, and its 35 pixels end at 440 instead of 405. Its tail
+    /// is the standard pass's 43 less the ADD's 11 it goes around, and 3 less again because it
+    /// waited for its set (the tails were measured on passes whose sets were in): 440 + 29 − 2 − 4
+    /// = 463, the run's end at 464, 117 cycles. With its 9-beat set it ends at 405 + 32 − 6 + 1.
+    func testAWritingPassThatWaitedForItsWeightsEndsThreeCyclesSooner() {
+        let r = conv(.standard, rows: 5, cols: 7, last: false)
+        var last = conv(.standard, rows: 5, cols: 7, last: true)
+        let memory = ControlCycleModel.Memory(bandwidth: 64, latency: 64)
+        XCTAssertEqual(ControlCycleModel.timeline([r, r, r, last], config: AcceleratorConfig(), memory: memory), [188, 111, 48, 432 - 347])
+        last.weightBeats = 100
+        XCTAssertEqual(ControlCycleModel.timeline([r, r, r, last], config: AcceleratorConfig(), memory: memory), [188, 111, 48, 117])
+    }
+}
+
+extension ControlCycleModelTests {
+    /// At B = 256 and 64 bytes a cycle a weight beat takes 4 cycles of the memory's credit, and a
+    /// data beat of 16 bytes waits behind it: they move together every (256 + 16) / 64 = 4.25
+    /// cycles, where the data port alone would move 4.25 beats. Pass 2 streams 200 external 16-byte
+    /// pixels a cycle each from a cycle after its start (its commands went out during pass 1), and
+    /// pass 3's 9-beat set (36 cycles) loads from 3 cycles after pass 2's start, when set 2 was
+    /// swapped in: inside the pixels. So the stream loses 36 / 4 · 3.25 = 29.25 cycles, 30 whole
+    /// ones (the fluid share would say 36 · 16 / 64 = 9) and ends at 201 + 30; alone it ends at 201,
+    /// but its pixels wait for set 2's swap and end at 3 + 200: pass 2 takes 28 cycles more. (No
+    /// on-chip memory, so nothing is read ahead.)
+    func testWideWeightBeatsHoldSmallDataBeatsBackByTheBeat() {
+        var c = AcceleratorConfig(); c.streamBytes = 256; c.pd = 9; c.ramSBytes = 0; c.ramMBytes = 0
+        var r = conv(.pointwise, rows: 10, cols: 20, last: false)
+        r.weightBeats = 9
+        var kept = r; kept.weightBeats = 0
+        let memory = ControlCycleModel.Memory(bandwidth: 64, latency: 64)
+        let loading = ControlCycleModel.timeline([r, r, r, r, r], config: c, memory: memory)
+        let alone = ControlCycleModel.timeline([r, r, r, kept, r], config: c, memory: memory)
+        XCTAssertEqual(loading[2] - alone[2], 231 - 203)
+    }
+}
