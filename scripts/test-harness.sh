@@ -3,7 +3,8 @@
 # small folders written by sim/test/make_case.cpp, whose expected bytes are computed there from the
 # copy-pass semantics. Checks: bit-exact runs under back-pressure, bandwidth and latency; the layer
 # checks and the final compare catch a corrupted byte; STATUS.error, timeouts and a wrong tlast fail;
-# bad arguments and bad folders are one line on stderr with exit 1; B = 32 and FST waves work.
+# bad arguments and bad folders are one line on stderr with exit 1; B = 32 and 256 (9-bit chunks, a
+# 128-byte record beat, CONFIG's B field reading 0) and FST waves work.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,11 +25,13 @@ mkdir -p "$work"
 g++ -std=c++17 -O1 -Wall -Wextra -Werror -o "$work/make_case" sim/test/make_case.cpp || { echo "test-harness: cannot build make_case" >&2; exit 1; }
 make_case=$work/make_case
 build b16 ""
-build b32 "-GB=8'd32" 1
-v16=$work/b16/Vtop v32=$work/b32/Vtop
+build b32 "-GB=9'd32" 1
+build b256 "-GB=9'd256"
+v16=$work/b16/Vtop v32=$work/b32/Vtop v256=$work/b256/Vtop
 
 "$make_case" "$tmp/good"
 "$make_case" "$tmp/good32" --stream-bytes 32
+"$make_case" "$tmp/good256" --stream-bytes 256
 "$make_case" "$tmp/layer" --corrupt-layer 5
 "$make_case" "$tmp/final" --corrupt-expected
 "$make_case" "$tmp/magic" --bad-magic
@@ -59,6 +62,8 @@ for seed in 1 2 3 4 5; do expect_pass "$v16" "$tmp/good" --backpressure 0.4 --se
 expect_pass "$v16" "$tmp/good" --bandwidth 2.5 --latency 0 --backpressure 0.2
 expect_pass "$v32" "$tmp/good32" --backpressure 0.3 --seed 9
 expect_pass "$v32" "$tmp/good32" --bandwidth 1
+expect_pass "$v256" "$tmp/good256" --backpressure 0.3 --seed 4
+expect_pass "$v256" "$tmp/good256" --bandwidth 64 --latency 64
 
 # Timing figures follow the model: at N bytes/cycle the run takes at least bytes/N cycles; each record
 # needs two reads in sequence (record, then pixels), each at least --latency cycles.
@@ -104,6 +109,7 @@ expect_error "m_rd_cmd valid dropped without a handshake" "$v16" "$tmp/fault3" -
 expect_error "m_wr_cmd command (address 0x40002069, chunk 7, count1 5, count2 3): reaches beyond the memory image" "$v16" "$tmp/fault4"
 expect_error "LAYER_DONE_CYCLES is" "$v16" "$tmp/fault5"
 expect_error "rebuild for the folder's configuration" "$v16" "$tmp/good32"
+expect_error "rebuild for the folder's configuration" "$v256" "$tmp/good"
 
 # Waves only from a tracing build, and there they are written.
 expect_error "built without tracing" "$v16" "$tmp/good" --fst "$tmp/w.fst"

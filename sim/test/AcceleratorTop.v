@@ -3,9 +3,11 @@
 // copy passes (op 2) without residual and without fill (the region lies inside the image): fetch the
 // record, issue the pixel read and the output write commands, and stream the beats through a
 // 4-entry FIFO, bytes at and above inChunk replaced by fillValue. Anything else stops the run with
-// STATUS.error, as the real top does for a bad magic or op. B = 16 or 32 (-GB=8'd32). Record word 25
+// STATUS.error, as the real top does for a bad magic or op. B = 16, 32 or 256 (-GB=9'd32, -GB=9'd256;
+// at 256 the chunk ports are 9 bits, a record is one 128-byte beat and chunk bit 8 is in word 24,
+// bits 25 and 26, as in the real top; CONFIG's 8-bit B field reads 0). Record word 25
 // (reserved in the real format) injects protocol faults for the self-test.
-module AcceleratorTop #(parameter [7:0] B = 8'd16) (
+module AcceleratorTop #(parameter [8:0] B = 9'd16, parameter integer CW = (B == 9'd256) ? 9 : 8) (
     input clk,
     input rst,
     input s_axil_awvalid,
@@ -29,7 +31,7 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     output m_rd_cmd_valid,
     input m_rd_cmd_ready,
     output [31:0] m_rd_cmd_address,
-    output [7:0] m_rd_cmd_chunk,
+    output [CW-1:0] m_rd_cmd_chunk,
     output [15:0] m_rd_cmd_count1,
     output [31:0] m_rd_cmd_stride1,
     output [15:0] m_rd_cmd_count2,
@@ -41,7 +43,7 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     output m_wt_cmd_valid,
     input m_wt_cmd_ready,
     output [31:0] m_wt_cmd_address,
-    output [7:0] m_wt_cmd_chunk,
+    output [CW-1:0] m_wt_cmd_chunk,
     output [15:0] m_wt_cmd_count1,
     output [31:0] m_wt_cmd_stride1,
     output [15:0] m_wt_cmd_count2,
@@ -53,7 +55,7 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     output m_wr_cmd_valid,
     input m_wr_cmd_ready,
     output [31:0] m_wr_cmd_address,
-    output [7:0] m_wr_cmd_chunk,
+    output [CW-1:0] m_wr_cmd_chunk,
     output [15:0] m_wr_cmd_count1,
     output [31:0] m_wr_cmd_stride1,
     output [15:0] m_wr_cmd_count2,
@@ -67,7 +69,9 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     output [15:0] trace_layer
 );
     localparam [2:0] IDLE = 3'd0, FETCH_CMD = 3'd1, FETCH = 3'd2, DECODE = 3'd3, RUN = 3'd4;
-    localparam [7:0] RECORD_BEATS = 8'd128 / B;
+    // A record is 128 bytes: 128 / B beats, or one beat of 128 bytes where a beat is wider.
+    localparam [8:0] RECORD_BYTES = (B >= 9'd128) ? 9'd128 : B;
+    localparam [7:0] RECORD_BEATS = 8'd128 / RECORD_BYTES[7:0];
 
     reg [2:0] state;
     reg busy, done, error, irq_enable;
@@ -102,9 +106,10 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     wire [31:0] input_address = record[191:160];
     wire [31:0] input_pixel_stride = record[223:192];
     wire [31:0] input_row_stride = record[255:224];
-    wire [7:0] in_chunk = record[263:256];
+    // Chunks of 256 bytes carry bit 8 in word 24 (bits 25 and 26), read only at B = 256.
+    wire [8:0] in_chunk = {B == 9'd256 && record[793], record[263:256]};
     wire [7:0] fill_value = record[271:264];
-    wire [7:0] out_chunk = record[279:272];
+    wire [8:0] out_chunk = {B == 9'd256 && record[794], record[279:272]};
     wire [31:0] output_address = record[415:384];
     wire [31:0] output_pixel_stride = record[447:416];
     wire [31:0] output_row_stride = record[479:448];
@@ -121,11 +126,11 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     wire [31:0] output_positions = output_rows * output_cols;
     wire [16:0] row_end = {1'b0, row0} + {1'b0, region_rows};
     wire [16:0] col_end = {1'b0, col0} + {1'b0, region_cols};
-    wire [7:0] beat_bytes = B;
+    wire [8:0] beat_bytes = B;
     wire supported = magic == 8'hC5 && op == 4'd2 && !residual && !row0[15] && !col0[15]
         && row_end <= {1'b0, image_rows} && col_end <= {1'b0, image_cols} && region_positions != 32'd0
-        && region_positions == output_positions && in_chunk != 8'd0 && in_chunk <= beat_bytes
-        && out_chunk != 8'd0 && out_chunk <= beat_bytes;
+        && region_positions == output_positions && in_chunk != 9'd0 && in_chunk <= beat_bytes
+        && out_chunk != 9'd0 && out_chunk <= beat_bytes;
 
     // The stream FIFO between s_axis and m_axis.
     reg [8*B-1:0] fifo0, fifo1, fifo2, fifo3;
@@ -140,10 +145,18 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     assign m_axis_tdata = head == 2'd0 ? fifo0 : head == 2'd1 ? fifo1 : head == 2'd2 ? fifo2 : fifo3;
     genvar b;
     wire [8*B-1:0] masked;
+    wire [1023:0] record_next;
+    wire [8:0] record_chunk = RECORD_BYTES;
+    wire [8:0] rd_chunk = state == FETCH_CMD ? record_chunk : in_chunk;
     generate
         for (b = 0; b < B; b = b + 1) begin : lane
             assign masked[8*b+7:8*b] = b < in_chunk ? s_axis_tdata[8*b+7:8*b] : fill_value;
-            assign m_axis_tkeep[b] = b < out_chunk + (fault == 8'd2 ? 8'd1 : 8'd0);
+            assign m_axis_tkeep[b] = b < out_chunk + (fault == 8'd2 ? 9'd1 : 9'd0);
+        end
+        if (B >= 9'd128) begin : whole_record
+            assign record_next = s_axis_tdata[1023:0];
+        end else begin : record_beats
+            assign record_next = {s_axis_tdata, record[1023:8*B]};
         end
     endgenerate
     assign m_axis_tlast = out_left == (fault == 8'd1 ? 32'd2 : 32'd1);
@@ -151,14 +164,14 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     assign m_rd_cmd_valid = state == FETCH_CMD || (state == RUN && rd_pending && !(fault == 8'd3 && toggle));
     assign m_rd_cmd_address = state == FETCH_CMD ? record_base + {record_index[24:0], 7'd0}
         : input_address + row0 * input_row_stride + col0 * input_pixel_stride;
-    assign m_rd_cmd_chunk = state == FETCH_CMD ? beat_bytes : in_chunk;
+    assign m_rd_cmd_chunk = rd_chunk[CW-1:0];
     assign m_rd_cmd_count1 = state == FETCH_CMD ? {8'd0, RECORD_BEATS} : region_cols;
-    assign m_rd_cmd_stride1 = state == FETCH_CMD ? {24'd0, beat_bytes} : input_pixel_stride;
+    assign m_rd_cmd_stride1 = state == FETCH_CMD ? {23'd0, record_chunk} : input_pixel_stride;
     assign m_rd_cmd_count2 = state == FETCH_CMD ? 16'd1 : region_rows;
     assign m_rd_cmd_stride2 = state == FETCH_CMD ? 32'd0 : input_row_stride;
     assign m_wr_cmd_valid = state == RUN && wr_pending;
     assign m_wr_cmd_address = fault == 8'd4 ? output_address + 32'h4000_0000 : output_address;
-    assign m_wr_cmd_chunk = out_chunk;
+    assign m_wr_cmd_chunk = out_chunk[CW-1:0];
     assign m_wr_cmd_count1 = output_cols;
     assign m_wr_cmd_stride1 = output_pixel_stride;
     assign m_wr_cmd_count2 = output_rows;
@@ -184,14 +197,15 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
     // Copy passes read no weights: the weight stream stays idle.
     assign m_wt_cmd_valid = 1'b0;
     assign m_wt_cmd_address = 32'd0;
-    assign m_wt_cmd_chunk = 8'd0;
+    assign m_wt_cmd_chunk = {CW{1'b0}};
     assign m_wt_cmd_count1 = 16'd0;
     assign m_wt_cmd_stride1 = 32'd0;
     assign m_wt_cmd_count2 = 16'd0;
     assign m_wt_cmd_stride2 = 32'd0;
     assign s_axis_wt_tready = 1'b0;
     wire unused_wt = &{1'b0, m_wt_cmd_ready, s_axis_wt_tvalid, s_axis_wt_tdata, s_axis_wt_tlast};
-    wire unused_ok = &{1'b0, s_axil_wstrb, record[1023:808], record[799:512], record[383:288], record[63:48], record[23:10], record[8:4]};
+    wire unused_ok = &{1'b0, s_axil_wstrb, record[1023:808], record[799:512], record[383:280], record[63:48], record[23:10], record[8:4],
+                       rd_chunk, out_chunk, beat_bytes};
 
     always @(posedge clk) begin
         if (rst) begin
@@ -223,7 +237,7 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
                 rvalid <= 1'b1;
                 case (s_axil_araddr)
                     12'h000: rdata <= 32'hD5C10001;
-                    12'h004: rdata <= {beat_bytes, 8'd2, 8'd4, 8'd4};
+                    12'h004: rdata <= {beat_bytes[7:0], 8'd2, 8'd4, 8'd4};
                     12'h008: rdata <= {30'd0, irq_enable, 1'b0};
                     12'h00C: rdata <= {29'd0, error, done, busy};
                     12'h014: rdata <= record_base;
@@ -276,7 +290,7 @@ module AcceleratorTop #(parameter [7:0] B = 8'd16) (
             end else case (state)
                 FETCH_CMD: if (m_rd_cmd_ready) begin state <= FETCH; fetched <= 8'd0; end
                 FETCH: if (beat_in) begin
-                    record <= {s_axis_tdata, record[1023:8*B]};
+                    record <= record_next;
                     fetched <= fetched + 8'd1;
                     if (s_axis_tlast != (fetched == RECORD_BEATS - 8'd1)) begin
                         state <= IDLE; busy <= 1'b0; done <= 1'b1; error <= 1'b1; error_record <= record_index;

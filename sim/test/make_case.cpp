@@ -2,12 +2,13 @@
 // four records in three "layers" over a 6 × 5 × 7 image, in the sim.txt format. The expected bytes are
 // computed here from the copy-pass semantics, independently of the harness and of any RTL.
 //
-//   make_case DIR [--stream-bytes 16|32] [--corrupt-layer K] [--corrupt-expected] [--bad-magic]
+//   make_case DIR [--stream-bytes 16|32|256] [--corrupt-layer K] [--corrupt-expected] [--bad-magic]
 //                 [--fault N] [--with-fill] [--repeat N]
 // --fault N      record 1 asks the stand-in top (sim/test/AcceleratorTop.v) for protocol fault N (word 25)
 // --with-fill    adds layer 9: a copy whose region overhangs the image by one position on every side
 //                (fill beats; the stand-in top refuses it, the real control unit runs it)
 // --repeat N     runs the program N times over (copies are idempotent), for speed measurements
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -53,7 +54,8 @@ std::vector<uint8_t> encode(const Copy& c, uint32_t sequence) {
     w[3] = (uint32_t(c.row0) & 0xFFFF) | (uint32_t(c.col0) & 0xFFFF) << 16;
     w[4] = uint32_t(c.imageRows) | uint32_t(c.imageCols) << 16;
     w[5] = c.inAddress; w[6] = c.inPixel; w[7] = c.inRow;
-    w[8] = c.inChunk | (uint32_t(c.fill) & 0xFF) << 8 | c.outChunk << 16;
+    w[8] = (c.inChunk & 0xFF) | (uint32_t(c.fill) & 0xFF) << 8 | (c.outChunk & 0xFF) << 16;
+    w[24] = (c.inChunk >> 8 & 1) << 25 | (c.outChunk >> 8 & 1) << 26;   // a chunk of 256 (B = 256)
     w[12] = c.outAddress; w[13] = c.outPixel; w[14] = c.outRow;
     w[15] = uint32_t(c.rows) | uint32_t(c.cols) << 16;   // copies: output shape = region shape
     w[25] = uint32_t(c.fault);                            // stand-in only: protocol fault to inject
@@ -109,7 +111,7 @@ Args parse(int argc, char** argv) {
         else a.dir = s;
     }
     if (a.dir.empty()) fail("usage: make_case DIR [options]");
-    if (a.streamBytes != 16 && a.streamBytes != 32) fail("--stream-bytes must be 16 or 32");
+    if (a.streamBytes != 16 && a.streamBytes != 32 && a.streamBytes != 256) fail("--stream-bytes must be 16, 32 or 256");
     if (a.repeat < 1) fail("--repeat must be at least 1");
     return a;
 }
@@ -143,8 +145,8 @@ int main(int argc, char** argv) {
     Copy widen{5, 6, 5, 0, 0, 6, 5, mid, 7, 35, 7, -3, 9, pad, 9, 45};
     widen.badMagic = a.badMagic;
     program.push_back(widen);
-    // Layer 7: whole stream beats (chunk B) of the widened tensor, 240 bytes.
-    const int n = int(240 / B);
+    // Layer 7: whole stream beats (chunk B) of the widened tensor, 240 bytes (one beat of 256 at B = 256).
+    const int n = std::max(1, int(240 / B));
     program.push_back(Copy{7, 1, n, 0, 0, 1, n, pad, B, 0, B, 0, B, out, B, 0});
     struct Layer { int index; const char* op; int macs; uint64_t lastRecord; uint32_t address, length; };
     std::vector<Layer> layers = {{3, "COPY", 1000, 1, mid, 210}, {5, "COPY_PAD", 2000, 2, pad, 270}, {7, "COPY_WIDE", 3000, 3, out, 240}};
