@@ -311,11 +311,13 @@ public enum ControlCycleModel {
             // them from their command's latency on, behind the external data of the pass before
             // (which takes nothing ahead while it writes to external memory).
             let paramBeat = Double(16 * c.parameterRecordsPerBeat)
-            var paramFrom = Double(dataStart)
-            let readsAhead = readAhead > 0 && b.paramBeats > 0 && early[k] != nil && !(k > 0 && bodies[k - 1].externalWrites)
-            if readsAhead, let issued = early[k] {
-                paramFrom = max(Double(issued + latency), k > 0 && bodies[k - 1].externalData ? Double(dataEnd[k - 1]) : 0)
+            // When the memory is free to send this pass's first external beat ahead, if it may.
+            var aheadFrom: Double?
+            if readAhead > 0, let issued = early[k], !(k > 0 && bodies[k - 1].externalWrites) {
+                aheadFrom = max(Double(issued + latency), k > 0 && bodies[k - 1].externalData ? Double(dataEnd[k - 1]) : 0)
             }
+            let readsAhead = aheadFrom != nil && b.paramBeats > 0
+            let paramFrom = readsAhead ? aheadFrom ?? 0 : Double(dataStart)
             let paramTo = paramFrom + b.paramCycles
             // Its pixels wait until its set is in and swapped in (a keeping pass: its flags only).
             var armed = 0
@@ -366,9 +368,8 @@ public enum ControlCycleModel {
             // one (or, for pixels, before its weight set armed it), the memory's part of the phase
             // (wide beats, sharing with the weight stream) is that much shorter, down to a beat a cycle.
             var dataChange = 0.0, pixelChange = 0
-            if readAhead > 0, b.externalDataBeats > 0, let issued = early[k], !(k > 0 && bodies[k - 1].externalWrites) {
-                let from = max(Double(issued + latency), k > 0 && bodies[k - 1].externalData ? Double(dataEnd[k - 1]) : 0)
-                    + (b.paramBeats > 0 ? b.paramCycles + paramShare : 0)
+            if let memoryFree = aheadFrom, b.externalDataBeats > 0 {
+                let from = memoryFree + (b.paramBeats > 0 ? b.paramCycles + paramShare : 0)
                 let phase = Double(dataStart) + b.paramSerial + paramChange
                 let room = Double(min(b.externalDataBeats, readAhead - recordBeats)) * b.externalDataBeatCycles
                 let memoryPart = Double(b.stream) - b.paramSerial + paramsSlowed - b.dataBeats
