@@ -96,12 +96,10 @@ public enum ControlCycleModel {
         var paramBeats: Int
         var paramBeatCycles: Double
         var paramSerial: Double
-        /// It reads from external memory after its parameters (residual or pixels).
-        var externalData: Bool
         /// It writes results to external memory.
         var externalWrites: Bool
-        /// Its external data beats after the parameters (residual and pixels), and the memory's
-        /// cycles for the first of them.
+        /// Its external data beats after the parameters (residual and pixels; none: it reads only
+        /// parameters from external memory), and the memory's cycles for the first of them.
         var externalDataBeats: Int
         var externalDataBeatCycles: Double
         /// Its beats after the parameters, a cycle each: what the phase takes with all of them in;
@@ -170,12 +168,12 @@ public enum ControlCycleModel {
         let stream = max(serial, paramPhase + Double(dataReads + writes - params * 16) / memory.bandwidth - overlap)
         let commands = [paramBeats > 0, residual > 0, dataBeats > 0].filter { $0 }.count
         let onChipOnly = paramBeats == 0 && (residual == 0 || residualOnChip) && (dataBeats == 0 || pixelsOnChip)
-        let externalBeats = (residualOnChip ? 0 : residual) + (pixelsOnChip ? 0 : dataBeats) + (writes > 0 ? r.outputPositions : 0)
+        let externalDataBeats = (residualOnChip ? 0 : residual) + (pixelsOnChip ? 0 : dataBeats)
+        let externalBeats = externalDataBeats + (writes > 0 ? r.outputPositions : 0)
         return Body(stream: Int(stream.rounded(.up)), pixels: Int(pixelBeats.rounded(.up)), tail: tail, recordInTail: recordInTail, commands: commands,
                     onChipOnly: onChipOnly, writes: r.last || r.op == .copy, conv: r.op == .conv, weightBeats: weights, paramCycles: paramPhase,
                     paramBeats: paramBeats, paramBeatCycles: beat(16 * perBeat), paramSerial: paramSerial,
-                    externalData: (residual > 0 && !residualOnChip) || (dataBeats > 0 && !pixelsOnChip), externalWrites: writes > 0,
-                    externalDataBeats: (residualOnChip ? 0 : residual) + (pixelsOnChip ? 0 : dataBeats),
+                    externalWrites: writes > 0, externalDataBeats: externalDataBeats,
                     externalDataBeatCycles: residual > 0 && !residualOnChip ? beat(residualPhase?.chunk ?? 0) : beat(r.inChunk),
                     dataBeats: Double(residual + positions + paddingRow), pixelBeats: positions + paddingRow,
                     externalRate: stream > paramPhase ? Double(dataReads + writes - params * 16) / (stream - paramPhase) : 0,
@@ -314,7 +312,7 @@ public enum ControlCycleModel {
             // When the memory is free to send this pass's first external beat ahead, if it may.
             var aheadFrom: Double?
             if readAhead > 0, let issued = early[k], !(k > 0 && bodies[k - 1].externalWrites) {
-                aheadFrom = max(Double(issued + latency), k > 0 && bodies[k - 1].externalData ? Double(dataEnd[k - 1]) : 0)
+                aheadFrom = max(Double(issued + latency), k > 0 && bodies[k - 1].externalDataBeats > 0 ? Double(dataEnd[k - 1]) : 0)
             }
             let readsAhead = aheadFrom != nil && b.paramBeats > 0
             let paramFrom = readsAhead ? aheadFrom ?? 0 : Double(dataStart)
