@@ -8,9 +8,12 @@
 # filter lanes, so the multipliers stay 2304 (227,731 cycles; 258,519 at B = 128 and PD = 8,
 # 263,732 at PD = 6, 329,951 at B = 64 and 1,662,414 at B = 16).
 BENCH_STREAM_BYTES ?= 256
+# The weight buffer, in words of PK·PC·PF weights: 256 (576 KiB at PC = PF = 16) holds what FC
+# would otherwise wait for at the memory's pace.
+BENCH_WEIGHT_BUFFER ?= 256
 # PD given on the command line (or in the environment) is the user's; otherwise the bench's 9.
 BENCH_PD = $(if $(filter command line environment,$(origin PD)),$(PD),9)
 .PHONY: bench
 
 bench: build
-	scripts/bench.sh $(BIN) "--pk $(PK) --pv $(PV) --pc $(PC) --pf $(PF) --pd $(BENCH_PD) --stream-bytes $(BENCH_STREAM_BYTES)"
+	scripts/bench.sh $(BIN) "--pk $(PK) --pv $(PV) --pc $(PC) --pf $(PF) --pd $(BENCH_PD) --stream-bytes $(BENCH_STREAM_BYTES) --weight-buffer-depth $(BENCH_WEIGHT_BUFFER)"

@@ -26,6 +26,9 @@ bool DataMover::stall() {
 
 void DataMover::beginCycle(uint64_t cycle) {
     cycle_ = cycle;
+    // The weight stream gets what the data side left of the last cycle's bytes (the credit it did
+    // not spend, which the cap would drop), so it never delays a data beat or a write.
+    weightCredit_ = std::min(weightCredit_ + std::max(0.0, credit_), settings_.bandwidth);
     credit_ = std::min(credit_ + settings_.bandwidth, settings_.bandwidth);
     bool credit = credit_ > 0;
     readers_[data].commandReady = readers_[data].queue.size() < settings_.queueDepth && !stall();
@@ -33,7 +36,7 @@ void DataMover::beginCycle(uint64_t cycle) {
     writeBeatReady_ = !writes_.empty() && credit && !stall();
     present(readers_[data], credit);
     readers_[weights].commandReady = readers_[weights].queue.size() < settings_.queueDepth && !stall();
-    present(readers_[weights], credit);
+    present(readers_[weights], weightCredit_ > 0);
 }
 
 void DataMover::present(Reader& r, bool credit) {
@@ -78,7 +81,7 @@ void DataMover::readBeatTaken(Channel channel) {
     Reader& r = readers_[channel];
     if (!r.presented) throw HarnessError(channel == data ? "internal: s_axis handshake without a beat" : "internal: s_axis_wt handshake without a beat");
     Queued& q = r.queue.front();
-    credit_ -= q.command.chunk;
+    (channel == weights ? weightCredit_ : credit_) -= q.command.chunk;
     bytesRead_ += q.command.chunk;
     r.presented = false;
     if (++q.next == q.beats()) r.queue.pop_front();

@@ -7,8 +7,12 @@
 // * Bandwidth is ONE budget shared by reads and writes, as on a board where both directions reach the
 //   same DDR: `bandwidth` bytes of credit arrive per cycle (capped at one cycle's worth, so idle time is
 //   not banked); a beat may move while the credit is positive and costs its `chunk` bytes (the credit may
-//   go negative, which the following cycles repay). At most one beat per stream per cycle; the two read
-//   channels present beats independently, so either may take the cycle's credit.
+//   go negative, which the following cycles repay). At most one beat per stream per cycle.
+// * The data side (the data stream's reads and the writes) has priority over the weight stream, which
+//   prefetches into the accelerator's weight buffer: the weight channel has a credit of its own, fed
+//   with the bytes the data side left unspent in the cycle before (at most one cycle's worth), so a
+//   weight beat never delays a data beat, and the weights take the whole bandwidth while the data
+//   side is idle.
 // * Latency: a read command's first beat is valid `latency` cycles (at least 1) after the command's
 //   handshake; queued
 //   commands age while the one before them streams, as a DataMover's outstanding requests do. Writes are
@@ -94,7 +98,7 @@ private:
     DataMoverSettings settings_;
     uint64_t rng_;
     uint64_t cycle_ = 0;
-    double credit_ = 0;
+    double credit_ = 0, weightCredit_ = 0;
     struct Reader {
         std::deque<Queued> queue;
         bool commandReady = false, presented = false, last = false;

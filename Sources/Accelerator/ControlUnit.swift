@@ -26,15 +26,16 @@ import HDLKit
 /// before pass k+1's commands would lie between pass k's data and pass k+1's, and pass k+1's
 /// on-chip data (a few cycles' latency) would wait there for the external record's latency
 /// (MobileNetV2's 7×7 passes of 49 on-chip beats took 55 and 65 cycles in turn). So records are
-/// fetched three ahead (`recordsAhead`), behind the next pass's commands: during pass k, pass
-/// k+1's commands go out, then record k+3's fetch, whose beats follow pass k+1's data into the
-/// record queue; record k+2, fetched during pass k−1, lies between pass k's data and pass k+1's
-/// and had a whole pass for its latency. The order on `s_axis` is therefore: the running pass's
-/// data, the record fetched in the pass before, the next pass's data (which waits, `s_axis_tready`
-/// low, until that pass starts). A fetch the pass before did not get to (a short pass) is late:
-/// it goes out before the next pass's commands, and a pass takes the beats of fetches issued
-/// before its data first (`stale_fetches`). Before a bad record, the pass waits for every fetch,
-/// so a run that stops leaves nothing in flight.
+/// fetched up to `recordsAhead` (eight) ahead, behind the next pass's commands: during pass k, pass
+/// k+1's commands go out, then the fetches of the records up to k+8 not yet fetched (usually one),
+/// whose beats follow pass k+1's data into the record queue; those fetched during pass k−1 lie
+/// between pass k's data and pass k+1's and had a whole pass for their latency. The order on
+/// `s_axis` is therefore: the running pass's data, the records fetched in the pass before, the next
+/// pass's data (which waits, `s_axis_tready` low, until that pass starts). A fetch of record k+1 or
+/// k+2 the passes before did not get to (short passes) is late: it goes out before the next pass's
+/// commands, and a pass takes the beats of fetches issued before its data first (`stale_fetches`).
+/// Before a bad record, the pass waits for every fetch, so a run that stops leaves nothing in
+/// flight.
 ///
 /// Timing: from the cycle a pass ends to the next `pass_start` is `fastPassGapCycles` where the
 /// next record was checked and clipped while the pass ran, else `passGapCycles` (check, clamp,
@@ -85,9 +86,18 @@ public struct ControlUnit {
     /// more than two of them.
     public static let earlyIssueCycles = 7
     /// Records fetched past the running one, at most: the next pass's record must be here for its
-    /// commands to go out early, and the one after it on its way; the third's fetch goes out behind
-    /// the next pass's commands, so it never sits between the next pass's data and the pass.
-    public static let recordsAhead = 3
+    /// commands to go out early, and the one after it on its way (`lateFetchAhead`); the others'
+    /// fetches go out behind the next pass's commands, as many as the pass has issue slots for, so
+    /// they never sit between the next pass's data and the pass. Eight: with their weights in the
+    /// weight buffer MobileNetV2's FC passes take 6 to 15 cycles, and a record fetched three ahead
+    /// came a latency (64 cycles) late every third pass.
+    public static let recordsAhead = 8
+    /// Records past the running one whose fetch is late if not yet issued: it goes before the next
+    /// pass's commands, so the next pass's data waits behind it for the memory's latency. Only the
+    /// two that the next passes need: a pass too short to fetch ahead (FC's 6-cycle passes) leaves
+    /// the others to the next pass's fetches ahead instead of making the pass after it wait
+    /// (MobileNetV2's FC: 13,984 cycles against 16,224 with every fetch short of eight late).
+    public static let lateFetchAhead = 2
 
     /// Phases of a pass on the data stream, in their order; the value is the ExecutionUnit's
     /// `in_phase` (1 was the weights', which have their own stream now: WeightStreamer).
@@ -330,17 +340,17 @@ public struct ControlUnit {
             let commandTargets = [rdAddress, rdChunk, rdCount1, rdStride1, rdCount2, rdStride2]
             let ownCommands = clip.commands(f, beat: b), earlyCommands = early.commands(nf, beat: b)
             // Records are fetched in order, at most `recordsAhead` past the running one, and only
-            // while the weight streamer has room for the sets they may announce (always, with four
-            // records held). A fetch at most two past the running record is late (the pass before
-            // did not get to it) and goes before the next pass's commands; the third goes behind
-            // them, so its latency runs while the next pass's data streams, and the pass after
-            // finds it there.
+            // while the weight streamer has room for the sets they may announce (always, with
+            // `recordsAhead` + 1 records held). A fetch at most `lateFetchAhead` past the running
+            // record is late (the passes before did not get to it) and goes before the next pass's
+            // commands; the others go behind them, so their latency runs while the next pass's data
+            // streams, and the passes after find them there.
             let setsHeld = m.input("sets_held", .uint(addressWidth(WeightStreamer.setDepth + 1)))
             let setRoom = m.wire("set_room", .bool)   // assigned where the announcements are made
             let canFetch = fetchIndex < recordCount && setRoom
             let earlyLeft = earlyNeed.dropFirst().reduce(earlyNeed[0]) { $0 || $1 }
-            let lateFetch = m.wire("late_fetch", canFetch && fetchIndex <= recordIndex &+ (Self.recordsAhead - 1))
-            let aheadFetch = m.wire("ahead_fetch", canFetch && fetchIndex == recordIndex &+ Self.recordsAhead && earlyStep == 5 && !earlyLeft)
+            let lateFetch = m.wire("late_fetch", canFetch && fetchIndex <= recordIndex &+ Self.lateFetchAhead)
+            let aheadFetch = m.wire("ahead_fetch", canFetch && fetchIndex <= recordIndex &+ Self.recordsAhead && earlyStep == 5 && !earlyLeft)
             // No command goes out in the cycle the pass ends: where a fetch lies on the stream
             // relative to the next pass's data is settled at the switch.
             let passEnds = m.wire("pass_ends", .bool)   // assigned in the sequencer
@@ -464,7 +474,8 @@ public struct ControlUnit {
             let arrivedConv = arrivedWord0.bits(31, 24) == ControlRecordFields.magic && arrivedWord0.bits(3, 0) == ControlRecordFields.opConv
             m.output("set_push", recordArrived && arrivedConv && arrivedBeats != 0)
             // Sets held, fetches in flight and the announcement on its way each may take a place.
-            setRoom.assign(setsHeld.extend(to: 4) &+ fetchesPending.extend(to: 4) &+ recordArrived.extend(to: 4) < WeightStreamer.setDepth)
+            let roomWidth = addressWidth(2 * WeightStreamer.setDepth)   // the sum at its most fits
+            setRoom.assign(setsHeld.extend(to: roomWidth) &+ fetchesPending.extend(to: roomWidth) &+ recordArrived.extend(to: roomWidth) < WeightStreamer.setDepth)
             m.output("set_beats", arrivedBeats)
             m.output("set_mode", arrivedWord0.bits(5, 4))
             m.output("set_wide", arrivedWord0[18])

@@ -10,12 +10,13 @@ import HDLKit
 ///
 /// Why a stream of its own: a pass's weights (2,304 bytes at PC = PF = 16) used to wait on the
 /// one in-order data stream behind the pass before's pixels and for their own read's latency, so
-/// passes of on-chip pixels paid both, one after the other. Read as a stream that runs
-/// `windowBeats` ahead of what has been loaded, the weights need no per-pass command: their
-/// latency is paid once per run, and a pass's set comes in while the pass before it computes.
+/// passes of on-chip pixels paid both, one after the other. Read as a stream that runs ahead of
+/// what has been loaded, into the weight buffer (`bufferBeats`), the weights need no per-pass
+/// command: their latency is paid once per run, and a pass's set comes in while the passes before
+/// it compute.
 ///
 /// Commands ask for `commandBeats` beats each (fewer for the last), as long as the beats asked for
-/// and not yet taken stay within `windowBeats`. `flush` (the control unit's end of a run) stops
+/// and not yet taken stay within the window (`window`). `flush` (the control unit's end of a run) stops
 /// the commands and takes and drops the beats still coming; `idle` says that none are.
 public struct WeightStreamer {
     public let config: AcceleratorConfig
@@ -23,21 +24,31 @@ public struct WeightStreamer {
 
     /// Beats one read command asks for.
     public static let commandBeats = 32
-    /// Beats asked for and not yet taken, at most: at 64 bytes a cycle they cover a latency of
+    /// Beats asked for and not yet taken, at least: at 64 bytes a cycle they cover a latency of
     /// 256·B / 64 cycles (512 at B = 128), and a memory that answers late stalls the run instead
-    /// of the unit asking for more.
+    /// of the unit asking for more. A weight buffer deeper than that widens the window to its depth.
     public static let windowBeats = 256
-    /// Sets announced and not yet loaded: the control unit holds at most four records (the running
-    /// one and `ControlUnit.recordsAhead`), so five; it fetches a record only while `sets_held` plus
-    /// its fetches in flight leave room.
+
+    /// The weight buffer, in beats: `weightBufferDepth` words of PK·PC·PF weights (at least two
+    /// beats). It is the stream's read-ahead FIFO: beats come into it from the memory whenever it
+    /// has room, whatever the sets announced, so the weights of a layer that is bound by them
+    /// (MobileNetV2's FC: 1.28 MB in 567 passes) come in while the layers before it compute.
+    public static func bufferBeats(_ c: AcceleratorConfig) -> Int { max(2, c.weightBufferBits / (8 * c.streamBytes)) }
+
+    /// Beats asked for and not yet taken, at most.
+    public static func window(_ c: AcceleratorConfig) -> Int { max(windowBeats, bufferBeats(c)) }
+    /// Sets announced and not yet loaded: the control unit holds at most `ControlUnit.recordsAhead`
+    /// + 1 records (the running one and those ahead), so one more; it fetches a record only while
+    /// `sets_held` plus its fetches in flight leave room.
     public static let setDepth = ControlUnit.recordsAhead + 2
 
     public init(config c: AcceleratorConfig) throws {
         try c.validate()
         config = c
         let b = c.streamBytes
-        let window = Self.windowBeats, chunk = Self.commandBeats, depth = Self.setDepth
-        module = Module("WeightStreamer_b\(b)") { m in
+        let window = Self.window(c), chunk = Self.commandBeats, depth = Self.setDepth
+        let buffer = FIFO(depth: Self.bufferBeats(c), payload: .uint(8 * b), storage: .memory(.block))
+        module = Module("WeightStreamer_b\(b)_d\(Self.bufferBeats(c))") { m in
             let start = m.input("start", .bool)
             let base = m.input("weight_base", .uint(32))
             let total = m.input("weight_beats", .uint(32))
@@ -102,7 +113,10 @@ public struct WeightStreamer {
                 }
             }
 
-            // MARK: beats → the execution unit's next set, or dropped while flushing
+            // MARK: beats → the weight buffer → the execution unit's next set, or dropped while flushing
+            // Every beat asked for has room in the buffer (the window is at least its depth), so the
+            // stream is always ready; while the buffer is empty, a beat the execution unit can take
+            // passes straight through (no cycle lost where the weights are the bound).
             let sValid = m.input("s_axis_wt_tvalid", .bool)
             let sData = m.input("s_axis_wt_tdata", .uint(8 * b))
             m.discard(m.input("s_axis_wt_tlast", .bool))
@@ -110,13 +124,23 @@ public struct WeightStreamer {
             let beatInSet = m.reg("beat_in_set", .uint(16), reset: 0)
             let setLast = m.wire("set_last", beatInSet == headBeats &- 1)
             let delivering = m.wire("delivering", hasSet && !flush)
-            m.output("wt_valid", sValid && delivering)
-            m.output("s_axis_wt_tready", flush || (delivering && wtReady))
-            for i in 0 ..< b { m.output("wt_byte_\(i)", sData.bits(8 * i + 7, 8 * i).asSigned) }
+            let store = m.instance(buffer.module, "weight_buffer")
+            for p in ["count", "full", "empty"] { m.discard(store.port(p)) }
+            let buffered = store.pop_valid
+            let consumer = m.wire("consumer_ready", flush || (delivering && wtReady))
+            let bypass = m.wire("buffer_bypass", !buffered && consumer)
+            let beatValid = m.wire("beat_valid", buffered || sValid)
+            let beatData = m.wire("beat_data", mux(buffered, store.pop_payload, sData))
+            store.push_valid.assign(sValid && !bypass)
+            store.push_payload.assign(sData)
+            store.pop_ready.assign(consumer)
+            m.output("s_axis_wt_tready", bypass || store.push_ready)
+            m.output("wt_valid", beatValid && delivering)
+            for i in 0 ..< b { m.output("wt_byte_\(i)", beatData.bits(8 * i + 7, 8 * i).asSigned) }
             m.output("wt_set_last", setLast)
             m.output("wt_mode", select(readAt, modeRing))
             m.output("wt_wide", select(readAt, wideRing))
-            let delivered = m.wire("delivered", sValid && delivering && wtReady)
+            let delivered = m.wire("delivered", beatValid && delivering && wtReady)
             let popped = m.wire("set_popped", delivered && setLast)
             func successor(_ p: Signal) -> Signal { mux(p == depth - 1, Signal.uint(0, width: ab), p &+ 1) }
             m.when(start) {
@@ -130,7 +154,7 @@ public struct WeightStreamer {
                 m.when(popped) { readAt.assign(successor(readAt)) }
                 m.when(setPush && !popped) { held.assign(held &+ 1) }.elsewhen(popped && !setPush) { held.assign(held &- 1) }
                 m.when(popped) { beatInSet.assign(Signal.uint(0, width: 16)) }.elsewhen(delivered) { beatInSet.assign(beatInSet &+ 1) }
-                m.when(sValid && (flush || (delivering && wtReady))) { taken.assign(taken &+ 1) }
+                m.when(beatValid && consumer) { taken.assign(taken &+ 1) }
             }
             m.output("idle", !cmdValid && issued == taken)
         }

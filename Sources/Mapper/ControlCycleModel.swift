@@ -7,8 +7,9 @@ import Accelerator
 /// A pass is a serial stream of beats on the data port: the parameter records, the residual block
 /// and the region's positions (fill beats included, one per cycle; the reshape unit adds a row of
 /// `regionCols` cycles when it inserts the bottom padding). Its weights come on the weight stream
-/// (WeightStreamer): set by set in record order, each as soon as the set before it went active, at
-/// the memory's bytes per cycle, so a conv pass's pixels wait for its set only where the set was
+/// (WeightStreamer): into the weight buffer as far ahead as its room allows, on the bytes per cycle
+/// the data side leaves, and to the execution unit set by set in record order, a beat a cycle once
+/// the set before it went active, so a conv pass's pixels wait for its set only where the set was
 /// not in when the pass started. Wider-than-bandwidth beats and the writes share the memory's
 /// bytes per cycle. What follows the last input beat is a fixed tail that depends on what the pass
 /// ends with: `tail*` below.
@@ -18,9 +19,10 @@ import Accelerator
 /// records and its first external data beats may be in before it starts.
 ///
 /// When the data is there is a timeline of the control unit's run-ahead (ControlUnit, "Why commands
-/// run ahead"): pass k+1's commands go out while pass k runs, then record k+3's fetch, so a pass's
-/// data waits for the later of its commands plus the latency and the record fetched ahead of it
-/// on the one in-order stream (record k+2 for pass k+1, fetched a pass earlier); a pass whose
+/// run ahead"): pass k+1's commands go out while pass k runs, then the fetches of the records up to
+/// k+R (R = ControlUnit.recordsAhead), so a pass's data waits for the later of its commands plus the
+/// latency and the records fetched ahead of it on the one in-order stream (for pass k+1, those
+/// fetched a pass earlier); a pass whose
 /// commands could not go out early (the first, or one after a pass too short to issue them) waits
 /// a whole latency from its own start. `estimate` walks that timeline record by record; `cycles`
 /// is one pass that issues its own commands.
@@ -108,8 +110,6 @@ public enum ControlCycleModel {
         var pixelBeats: Int
         /// Bytes a cycle it moves to and from external memory on the data port after its parameters.
         var externalRate: Double
-        /// The mean size of those transfers' beats, in bytes.
-        var externalBeatBytes: Double
     }
 
     static func body(_ r: ControlRecord, config c: AcceleratorConfig, memory: Memory) -> Body {
@@ -169,15 +169,13 @@ public enum ControlCycleModel {
         let commands = [paramBeats > 0, residual > 0, dataBeats > 0].filter { $0 }.count
         let onChipOnly = paramBeats == 0 && (residual == 0 || residualOnChip) && (dataBeats == 0 || pixelsOnChip)
         let externalDataBeats = (residualOnChip ? 0 : residual) + (pixelsOnChip ? 0 : dataBeats)
-        let externalBeats = externalDataBeats + (writes > 0 ? r.outputPositions : 0)
         return Body(stream: Int(stream.rounded(.up)), pixels: Int(pixelBeats.rounded(.up)), tail: tail, recordInTail: recordInTail, commands: commands,
                     onChipOnly: onChipOnly, writes: r.last || r.op == .copy, conv: r.op == .conv, weightBeats: weights, paramCycles: paramPhase,
                     paramBeats: paramBeats, paramBeatCycles: beat(16 * perBeat), paramSerial: paramSerial,
                     externalWrites: writes > 0, externalDataBeats: externalDataBeats,
                     externalDataBeatCycles: residual > 0 && !residualOnChip ? beat(residualPhase?.chunk ?? 0) : beat(r.inChunk),
                     dataBeats: Double(residual + positions + paddingRow), pixelBeats: positions + paddingRow,
-                    externalRate: stream > paramPhase ? Double(dataReads + writes - params * 16) / (stream - paramPhase) : 0,
-                    externalBeatBytes: externalBeats > 0 ? Double(dataReads + writes - params * 16) / Double(externalBeats) : 0)
+                    externalRate: stream > paramPhase ? Double(dataReads + writes - params * 16) / (stream - paramPhase) : 0)
     }
 
     /// How much sooner a split window's last results are out than a standard window's: the
@@ -246,63 +244,82 @@ public enum ControlCycleModel {
         var start = [Int](repeating: 0, count: count + 1)
         var dataEnd = [Int](repeating: 0, count: count), arrival = dataEnd, fetch = dataEnd
         var early = [Int?](repeating: nil, count: count)
-        // Fetches issued ahead, behind the next pass's commands (else a pass issues its late
-        // fetch itself, after its own commands).
-        var fetchedAhead = [Bool](repeating: false, count: count + ControlUnit.recordsAhead)
+        // Records are fetched in order (`fetched`: the next to fetch). Those a pass's data has on
+        // the stream behind it (`landing[k]`: fetched ahead behind pass k's commands during pass
+        // k−1, or late in pass k) come in after it.
+        var fetched = 1
+        var landing = [[Int]](repeating: [], count: count)
         // The first record: its fetch, then load, check, clamp, offsets.
         if count > 0 { start[0] = latency + recordBeats + 2; arrival[0] = latency + recordBeats }
-        // The weight stream: its first command goes out a cycle after the run's first; a set's beats
-        // come at the memory's pace once the set before it went active (`swapped`).
+        // The weight stream: its first command goes out a cycle after the run's first. Its beats
+        // come from the memory into the weight buffer (WeightStreamer.bufferBeats) as far ahead of
+        // the beats the execution unit has taken as the buffer's room allows, at the bandwidth the
+        // data side leaves (sim/DataMover.h: the data stream and the writes have priority); the
+        // execution unit takes a set's beats a cycle each once the set before it went active
+        // (`swapped`) and the set was announced (the cycle after its record is in), or as they come.
         let weightBeat = weightBeatCycles(c, memory)
+        let bandwidth = memory.bandwidth, weightRate = Double(c.streamBytes) / weightBeat
         var streamAt = Double(latency + 2), swapped = 0
-        var setDone = [Double?](repeating: nil, count: count), setFrom = [Double](repeating: 0, count: count)
-        // Two transfers at once share the memory: each of `cycles` cycles at their rates (bytes a
-        // cycle) costs the bytes beyond the bandwidth again.
-        let bandwidth = memory.bandwidth
-        let weightRate = Double(c.streamBytes) / weightBeat
-        // But the memory's credit is one cycle's bytes (sim/DataMover.h): a weight beat wider than
-        // that leaves it negative for `weightBeat` cycles, in which the data port's beats wait, so
-        // a weight beat and a data beat of `beatBytes` move together every (B + beatBytes) /
-        // bandwidth cycles. A data port that wants `rate` / `beatBytes` beats a cycle (at most one)
-        // gets one a period: measured, a stride-2 3×3 conv reading 16-byte pixels from external
-        // memory (ResNet's layer 8) takes 20 cycles a pass more at B = 256 and 13 at B = 128 than
-        // the fluid share says. `beatBytes` 0: the fluid share only (the parameter phase, whose
-        // beats are whole beats of the stream, as wide as the weights').
-        func contention(_ cycles: Double, _ rate: Double, beatBytes: Double) -> Double {
-            let fluid = cycles * max(0, min(rate, bandwidth) + min(weightRate, bandwidth) - bandwidth) / bandwidth
-            guard weightBeat > 1, beatBytes > 0, rate > 0 else { return fluid }
-            let period = (Double(c.streamBytes) + beatBytes) / bandwidth, wanted = min(1, rate / beatBytes)
-            return max(fluid, cycles / weightBeat * (period - 1 / wanted))
+        var setDone = [Double?](repeating: nil, count: count)
+        // Set j's beats are beats offset[j] ..< offset[j + 1] of the stream.
+        var offset = [0]
+        for body in bodies { offset.append(offset.last! + (body.conv ? body.weightBeats : 0)) }
+        // A beat may come in once the beat `lead` before it has been taken: a buffer at least as deep
+        // as the command window asks for a command's beats once they have room (and they come a
+        // latency later); a shallower one takes the beats waiting in the memory as it drains.
+        let bufferBeats = WeightStreamer.bufferBeats(c)
+        let deep = bufferBeats >= WeightStreamer.windowBeats
+        let lead = deep ? bufferBeats - WeightStreamer.commandBeats : bufferBeats
+        let roomLatency = deep ? Double(latency) : 1
+        // When the execution unit took beat n (its set's beats are taken in its last cycles).
+        func taken(_ n: Int) -> Double? {
+            var lo = 0, hi = count
+            while lo < hi { let mid = (lo + hi) / 2; if offset[mid + 1] <= n { lo = mid + 1 } else { hi = mid } }
+            guard lo < count, let done = setDone[lo] else { return nil }
+            return done - Double(offset[lo + 1] - 1 - n)
         }
-        /// Set j's load: from the later of the set before it going active, the stream's next beat and
-        /// its announcement (the cycle after its record is in), a beat per `weightBeat` cycles,
-        /// longer where it shares the memory with the data port's external transfers of the pass
-        /// running (`sharing`: windows of from, to, bytes a cycle). Returns the cycle of its last
-        /// beat and what the sharing cost. (The record fetched meanwhile takes the memory's idle
-        /// cycles while the set swaps.)
-        func loadSet(_ j: Int, sharing: [(Double, Double, Double, Double)]) -> (done: Double, shared: Double) {
-            let from = max(Double(swapped + 1), streamAt, Double(arrival[j] + 2))
-            setFrom[j] = from
-            let alone = Double(bodies[j].weightBeats) * weightBeat
-            var shared = 0.0
-            for (p0, p1, rate, beatBytes) in sharing where p1 > p0 {
-                let overlap = max(0, min(p1, from + alone) - max(p0, from))
-                shared += contention(overlap, rate, beatBytes: beatBytes)
+        // The data side's external transfers so far: from, to, bytes a cycle.
+        var usage: [(from: Double, to: Double, rate: Double)] = []
+        // When `bytes` weight bytes that start coming at `from` are all in.
+        func weightsIn(from: Double, bytes: Double) -> Double {
+            usage.removeAll { $0.to <= streamAt - 1 }
+            let live = usage.filter { $0.to > from && $0.to > $0.from }
+            let points = Set(live.flatMap { [$0.from, $0.to] }.filter { $0 > from }).sorted() + [Double.infinity]
+            var t = from, left = bytes
+            for p in points {
+                let used = live.filter { $0.from <= t && $0.to > t }.reduce(0) { $0 + $1.rate }
+                let rate = max(0, min(weightRate, bandwidth - used))
+                if rate > 0 && t + left / rate <= p { return t + left / rate }
+                left -= rate * (p - t)
+                t = p
             }
-            let done = from + alone - weightBeat + shared
-            streamAt = done + weightBeat
-            return (done, shared)
+            return t
+        }
+        /// Set j: its beats come from the memory from the later of the stream's next beat and the
+        /// buffer's room for its first beat, its last no sooner than the room for it; the
+        /// execution unit takes them from the later of the set before it going active and its
+        /// announcement. Returns the cycle of its last beat.
+        func loadSet(_ j: Int) -> Double {
+            let w = bodies[j].weightBeats
+            var from = streamAt, roomForLast = 0.0
+            if let t = taken(offset[j] - lead) { from = max(from, t + roomLatency) }
+            if offset[j + 1] - 1 - lead < offset[j], let t = taken(offset[j + 1] - 1 - lead) { roomForLast = t + roomLatency }
+            let fetched = max(weightsIn(from: from, bytes: Double(w * c.streamBytes)) - weightBeat, roomForLast)
+            streamAt = fetched + weightBeat
+            let done = max(Double(max(swapped + 1, arrival[j] + 2) + w - 1), fetched)
+            setDone[j] = done
+            return done
         }
         for k in 0 ..< count {
             let b = bodies[k]
             let dataStart: Int
+            // Behind its commands' latency and behind the records fetched ahead of it (a pass of
+            // fill beats only takes nothing from the stream and waits for neither).
+            let before = k > 0 && b.commands > 0 ? landing[k - 1].last.map { arrival[$0] } ?? 0 : 0
             if let issued = early[k] {
-                // Behind its commands' latency and behind the record fetched ahead of it (a pass of
-                // fill beats only takes nothing from the stream and waits for neither).
-                let ahead = k + 1 < count && b.commands > 0 ? arrival[k + 1] : 0
-                dataStart = max(start[k] + 1, issued + (b.onChipOnly ? onChipLatency : latency), ahead)
+                dataStart = max(start[k] + 1, issued + (b.onChipOnly ? onChipLatency : latency), before)
             } else {
-                dataStart = start[k] + 2 + (b.onChipOnly ? onChipLatency : latency)
+                dataStart = max(start[k] + 2 + (b.onChipOnly ? onChipLatency : latency), before)
             }
             // Where its parameter records come from memory: at the head of its stream, or, taken
             // ahead by the read-ahead FIFO (OnChipMemory.externalReadAhead), as the memory sends
@@ -319,45 +336,27 @@ public enum ControlCycleModel {
             let paramTo = paramFrom + b.paramCycles
             // Its pixels wait until its set is in and swapped in (a keeping pass: its flags only).
             var armed = 0
-            var paramShare = 0.0
             if b.conv {
                 var weightsIn = start[k]
                 if b.weightBeats > 0 {
-                    var done = setDone[k] ?? loadSet(k, sharing: []).done
-                    // Its own parameter records, where they come while the set still loads, share
-                    // the memory with it.
-                    let overlap = max(0, min(paramTo, done) - max(paramFrom, setFrom[k]))
-                    let shared = contention(overlap, paramBeat, beatBytes: 0)
-                    done += shared
-                    streamAt += shared
-                    if readsAhead { paramShare += shared }
+                    let done = setDone[k] ?? loadSet(k)
                     weightsIn = max(start[k], Int(done.rounded(.up)) + 1)
                     swapped = weightsIn + 2
                 }
                 armed = weightsIn + armingCycles
             }
-            // The next pass's set loads while this pass runs; where that overlaps this pass's
-            // external transfers (its parameter records, then the rest), both share the memory and
-            // both take longer.
-            var paramsSlowed = 0.0
-            if k >= 1, k + 1 < count, bodies[k + 1].weightBeats > 0 {
-                let rest = Double(dataStart) + (readsAhead ? Double(b.paramBeats) : b.paramCycles)
-                let loaded = loadSet(k + 1, sharing: [(paramFrom, paramTo, paramBeat, 0),
-                                                      (rest, Double(dataStart + b.stream), b.externalRate, b.externalBeatBytes)])
-                setDone[k + 1] = loaded.done
-                paramsSlowed = loaded.shared
-                if readsAhead {
-                    let from = setFrom[k + 1], to = from + Double(bodies[k + 1].weightBeats) * weightBeat
-                    let share = contention(max(0, min(paramTo, to) - max(paramFrom, from)), paramBeat, beatBytes: 0)
-                    paramShare += share
-                    paramsSlowed -= share
-                }
-            }
+            // Its external transfers take the memory's bytes before the weight stream: its parameter
+            // records, then the rest. The next pass's set, which may have come long before, is in
+            // once those of the passes so far have left it the bytes.
+            if b.paramBeats > 0 { usage.append((paramFrom, paramTo, paramBeat / b.paramBeatCycles)) }
+            let rest = Double(dataStart) + (readsAhead ? Double(b.paramBeats) : b.paramCycles)
+            usage.append((rest, Double(dataStart + b.stream), b.externalRate))
+            if k + 1 < count, bodies[k + 1].conv, bodies[k + 1].weightBeats > 0 { _ = loadSet(k + 1) }
             // Taken ahead, the parameter beats in the FIFO by the pass's start leave a beat a cycle;
             // the rest come at the memory's pace (those past the FIFO's room as it drains).
             var paramChange = 0.0
             if readsAhead {
-                let arrived = paramFrom + Double(b.paramBeats - 1) * b.paramBeatCycles + paramShare + 1 - Double(dataStart)
+                let arrived = paramFrom + Double(b.paramBeats - 1) * b.paramBeatCycles + 1 - Double(dataStart)
                 let behind = Double(max(0, b.paramBeats - (readAhead - recordBeats))) * b.paramBeatCycles + 1
                 paramChange = max(Double(b.paramBeats), arrived, behind) - b.paramSerial
             }
@@ -367,38 +366,43 @@ public enum ControlCycleModel {
             // (wide beats, sharing with the weight stream) is that much shorter, down to a beat a cycle.
             var dataChange = 0.0, pixelChange = 0
             if let memoryFree = aheadFrom, b.externalDataBeats > 0 {
-                let from = memoryFree + (b.paramBeats > 0 ? b.paramCycles + paramShare : 0)
+                let from = memoryFree + (b.paramBeats > 0 ? b.paramCycles : 0)
                 let phase = Double(dataStart) + b.paramSerial + paramChange
                 let room = Double(min(b.externalDataBeats, readAhead - recordBeats)) * b.externalDataBeatCycles
-                let memoryPart = Double(b.stream) - b.paramSerial + paramsSlowed - b.dataBeats
+                let memoryPart = Double(b.stream) - b.paramSerial - b.dataBeats
                 dataChange = -max(0, min(room, phase - from, memoryPart))
                 pixelChange = -Int(max(0, min(room, Double(armed) - from, Double(b.pixels - b.pixelBeats))).rounded(.down))
             }
-            let streamEnd = dataStart + b.stream + Int((paramChange + dataChange).rounded(.up)) + Int(paramsSlowed.rounded(.up))
+            let streamEnd = dataStart + b.stream + Int((paramChange + dataChange).rounded(.up))
             dataEnd[k] = max(streamEnd, armed + b.pixels + pixelChange)
-            // Late fetches, issued in this pass after its own commands: records 1 and 2 in the first,
-            // then record k+2 where pass k−1 did not fetch it ahead. Each lands after the data ahead
-            // of it on the stream (record k+2 after pass k's) and after the record before it.
-            let fetchAt = start[k] + 2 + 2 * (early[k] == nil ? b.commands : 0)
-            if k == 0 {
-                if count > 1 { fetch[1] = fetchAt; arrival[1] = max(fetch[1] + latency, dataEnd[0]) + recordBeats }
-                if count > 2 { fetch[2] = fetchAt + 2; arrival[2] = max(fetch[2] + latency, arrival[1]) + recordBeats }
-            } else if k + 2 < count {
-                if !fetchedAhead[k + 2] { fetch[k + 2] = fetchAt }
-                arrival[k + 2] = max(fetch[k + 2] + latency, dataEnd[k], arrival[k + 1]) + recordBeats
+            // Late fetches, issued in this pass after its own commands, 2 cycles apart: the records
+            // up to ControlUnit.lateFetchAhead past it not yet fetched (records 1 and 2 in the first
+            // pass). They land behind its data, after the records fetched ahead there.
+            var fetchAt = start[k] + 2 + 2 * (early[k] == nil ? b.commands : 0)
+            while fetched < count && fetched <= k + ControlUnit.lateFetchAhead {
+                fetch[fetched] = fetchAt
+                landing[k].append(fetched)
+                fetched += 1
+                fetchAt += 2
+            }
+            for j in landing[k] {
+                arrival[j] = max(fetch[j] + latency, dataEnd[k], arrival[j - 1]) + recordBeats
+                // Its bytes are the data side's too (MobileNetV2's FC: 72 KB in 567 records).
+                let recordCycles = Double(ControlRecordFields.recordBytes) / bandwidth
+                usage.append((Double(arrival[j]) - recordCycles, Double(arrival[j]), bandwidth))
             }
             // The pass ends after its tail (the tails are measured to the next start across a
             // checked switch), with the next record in. The next starts fastPassGapCycles later
             // where the record came early enough to be checked and clipped while this pass ran,
             // else passGapCycles later.
             let next = k + 1 < count ? arrival[k + 1] : 0
-            // (The record behind pass k's data is record k+2; the last two passes have none.)
+            // (The record behind pass k's data is record k+R−1; the last R − 1 passes have none.)
             // A pass that writes and waited more than 3 cycles for its weight set ends 3 cycles
             // sooner after its last beat than the tails say (measured: VWW's and person_detect's
             // last FC pass at B = 64, 128 and 256, 3 cycles in 55 to 58; the tails were measured
             // on passes whose sets were in when they started).
             let waited = armed - start[k] - armingCycles
-            let tail = b.tail - (k + 2 < count ? 0 : b.recordInTail) - (b.writes && waited > 3 ? 3 : 0)
+            let tail = b.tail - (landing[k].isEmpty ? b.recordInTail : 0) - (b.writes && waited > 3 ? 3 : 0)
             let end = max(dataEnd[k] + tail - 2 - ControlUnit.passGapCycles, next + 1)
             start[k + 1] = end + (end >= next + ControlUnit.earlyClipCycles ? ControlUnit.fastPassGapCycles : ControlUnit.passGapCycles)
             // The next pass's commands go out once its record is here and the early clip has run,
@@ -407,9 +411,16 @@ public enum ControlCycleModel {
                 let issued = max(start[k] + ControlUnit.earlyIssueCycles, next + ControlUnit.earlyIssueCycles - 1)
                 if issued < end {
                     early[k + 1] = issued
-                    // Record k+3's fetch follows them, 2 cycles a command, if this pass still runs.
-                    let ahead = k + ControlUnit.recordsAhead, at = issued + 2 * bodies[k + 1].commands
-                    if ahead < count && at < end { fetch[ahead] = at; fetchedAhead[ahead] = true }
+                    // Fetches of records up to ControlUnit.recordsAhead past this one follow them,
+                    // 2 cycles a command, while this pass still runs; they land behind the next
+                    // pass's data.
+                    var at = issued + 2 * bodies[k + 1].commands
+                    while fetched < count && fetched <= k + ControlUnit.recordsAhead && at < end {
+                        fetch[fetched] = at
+                        landing[k + 1].append(fetched)
+                        fetched += 1
+                        at += 2
+                    }
                 }
             }
         }

@@ -3,10 +3,12 @@ import HDLKit
 import XCTest
 
 /// WeightStreamer against a Swift memory with latency and a consumer that stalls: the stream is
-/// asked for in `commandBeats` commands from WEIGHT_BASE on, never more than `windowBeats` beats
-/// ahead of what was taken; each announced set reaches the consumer whole, in order, with its
-/// layout and its last beat marked; a flush drops whatever was asked for and not needed, and
-/// `idle` comes only when nothing is left in flight.
+/// asked for in `commandBeats` commands from WEIGHT_BASE on, never more than the window (at least
+/// `windowBeats`, the weight buffer's depth where that is more) ahead of what the consumer took;
+/// the buffer takes the stream's beats while the consumer stalls, up to its depth; each announced
+/// set reaches the consumer whole, in order, with its layout and its last beat marked; a flush
+/// drops whatever was asked for and not needed, and `idle` comes only when nothing is left in
+/// flight.
 final class WeightStreamerTests: XCTestCase {
     private struct Bench: ControlTestBench {
         let b = 16
@@ -25,7 +27,8 @@ final class WeightStreamerTests: XCTestCase {
         var queue: [(address: Int, readyAt: Int)] = []   // beats asked for, in order, with their arrival
         var taken = 0                                      // beats taken off the stream
         var delivered: [(byte: Int, last: Bool, mode: Int, wide: Bool)] = []
-        var mostAhead = 0
+        var dropped = 0                                    // beats taken and dropped while flushing
+        var mostAhead = 0, mostBuffered = 0
         var flushing = false
         var idleSeen: Int?
         var validWhileFlushing = false
@@ -35,8 +38,8 @@ final class WeightStreamerTests: XCTestCase {
 
         var setBeats: Int { sets.reduce(0) { $0 + $1.beats } }
         var finished: Bool { idleSeen != nil || (flushAfter == nil && delivered.count == setBeats) || cycle > 6000 }
-        /// Commands that were not B-byte beats of one row, and stream beats taken without going to the consumer.
-        var oddCommands = 0, lostBeats = 0
+        /// Commands that were not B-byte beats of one row.
+        var oddCommands = 0
 
         func inputs() -> [String: Int] {
             var i: [String: Int] = ["start": cycle == 1 ? 1 : 0, "weight_base": base, "weight_beats": total,
@@ -64,16 +67,17 @@ final class WeightStreamerTests: XCTestCase {
                 for n in 0 ..< count { queue.append((v("m_wt_cmd_address") + n * b, cycle + latency)) }
             }
             if flushing && v("wt_valid") == 1 { validWhileFlushing = true }
+            if v("wt_valid") == 1 && consumerReady {
+                delivered.append((v("wt_byte_0") & 0xFF, v("wt_set_last") == 1, v("wt_mode"), v("wt_wide") == 1))
+            }
             if i["s_axis_wt_tvalid"] == 1 && v("s_axis_wt_tready") == 1 {
-                if !flushing {
-                    if v("wt_valid") != 1 { lostBeats += 1 }
-                    delivered.append((v("wt_byte_0") & 0xFF, v("wt_set_last") == 1, v("wt_mode"), v("wt_wide") == 1))
-                }
                 queue.removeFirst()
                 taken += 1
             }
+            if flushing { dropped = taken - delivered.count }
             let asked = commands.reduce(0) { $0 + $1.count }
-            mostAhead = max(mostAhead, asked - taken)
+            mostAhead = max(mostAhead, asked - delivered.count - dropped)
+            mostBuffered = max(mostBuffered, taken - delivered.count - dropped)
             if let f = flushAfter, delivered.count >= f { flushing = true }
             if flushing && v("idle") == 1 && idleSeen == nil { idleSeen = cycle }
             cycle += 1
@@ -82,8 +86,15 @@ final class WeightStreamerTests: XCTestCase {
         }
     }
 
-    private func simulator() throws -> Simulator {
-        let streamer = try WeightStreamer(config: AcceleratorConfig()).module
+    /// The paper's configuration at B = 16 with a weight buffer of `words` words of 2,304 bytes
+    /// (144 beats each).
+    private func config(bufferWords words: Int) -> AcceleratorConfig {
+        var c = AcceleratorConfig(); c.weightBufferDepth = words
+        return c
+    }
+
+    private func simulator(_ c: AcceleratorConfig) throws -> Simulator {
+        let streamer = try WeightStreamer(config: c).module
         let top = Module("WeightStreamerBench") { m in
             let u = m.instance(streamer, "dut")
             for p in streamer.portList {
@@ -99,29 +110,39 @@ final class WeightStreamerTests: XCTestCase {
         return try Simulator(Design(top: top))
     }
 
+    /// A buffer of one word (144 beats) is shallower than the window of 256 beats: the stream
+    /// fills it and waits in the memory; one of three words (432 beats) is deeper, so the window is
+    /// its depth and every beat asked for has room in it (while the consumer takes nothing, 13
+    /// commands of 32 beats: a 14th would pass the window).
     func testTheStreamRunsAWindowAheadAndCutsItIntoTheAnnouncedSets() throws {
         let sets: [(beats: Int, mode: Int, wide: Bool)] = [(9, 0, false), (1, 1, false), (144, 3, false), (40, 1, true), (106, 2, false)]
         let total = sets.reduce(0) { $0 + $1.beats } + 400   // more than the sets: the rest is never delivered
-        let bench = Bench(total: total, sets: sets, consumeFrom: 400, flushAfter: nil)
-        let result = try controlCosimulate(try simulator(), bench, maxCycles: 6000, window: 512).bench
-        // Commands of 32 beats from WEIGHT_BASE on, back to back in memory, never more than the
-        // window ahead of what was taken, even while the consumer takes nothing.
-        XCTAssertEqual(result.commands.map(\.address), result.commands.indices.map { 0x1000 + $0 * 32 * 16 })
-        XCTAssertTrue(result.commands.allSatisfy { $0.count == WeightStreamer.commandBeats })
-        XCTAssertEqual([result.oddCommands, result.lostBeats], [0, 0])
-        XCTAssertEqual(result.mostAhead, WeightStreamer.windowBeats, "it fills the window while the consumer stalls, and no more")
-        // Every announced set, whole and in order, with its layout and its last beat marked.
-        let want = sets.flatMap { s in (0 ..< s.beats).map { (last: $0 == s.beats - 1, mode: s.mode, wide: s.wide) } }
-        XCTAssertEqual(result.delivered.count, want.count)
-        XCTAssertEqual(result.delivered.map(\.byte), (0 ..< want.count).map { (0x1000 + $0 * 16) & 0xFF })
-        XCTAssertEqual(result.delivered.map(\.last), want.map(\.last))
-        XCTAssertEqual(result.delivered.map(\.mode), want.map(\.mode))
-        XCTAssertEqual(result.delivered.map(\.wide), want.map(\.wide))
+        for (words, window, buffer, filled) in [(1, 256, 144, 144), (3, 432, 432, 416)] {
+            let c = config(bufferWords: words)
+            XCTAssertEqual([WeightStreamer.window(c), WeightStreamer.bufferBeats(c)], [window, buffer])
+            let bench = Bench(total: total, sets: sets, consumeFrom: 600, flushAfter: nil)
+            let result = try controlCosimulate(try simulator(c), bench, maxCycles: 6000, window: 512).bench
+            // Commands of 32 beats from WEIGHT_BASE on, back to back in memory, never more than the
+            // window ahead of what the consumer took, even while it takes nothing.
+            XCTAssertEqual(result.commands.map(\.address), result.commands.indices.map { 0x1000 + $0 * 32 * 16 })
+            XCTAssertTrue(result.commands.dropLast().allSatisfy { $0.count == WeightStreamer.commandBeats })
+            XCTAssertLessThanOrEqual(result.commands.reduce(0) { $0 + $1.count }, total)
+            XCTAssertEqual(result.oddCommands, 0)
+            XCTAssertEqual(result.mostAhead, window, "it fills the window while the consumer stalls, and no more (\(words) words)")
+            XCTAssertEqual(result.mostBuffered, filled, "the buffer takes beats while the consumer stalls, up to its depth (\(words) words)")
+            // Every announced set, whole and in order, with its layout and its last beat marked.
+            let want = sets.flatMap { s in (0 ..< s.beats).map { (last: $0 == s.beats - 1, mode: s.mode, wide: s.wide) } }
+            XCTAssertEqual(result.delivered.count, want.count)
+            XCTAssertEqual(result.delivered.map(\.byte), (0 ..< want.count).map { (0x1000 + $0 * 16) & 0xFF })
+            XCTAssertEqual(result.delivered.map(\.last), want.map(\.last))
+            XCTAssertEqual(result.delivered.map(\.mode), want.map(\.mode))
+            XCTAssertEqual(result.delivered.map(\.wide), want.map(\.wide))
+        }
     }
 
     func testAFlushDropsWhatNoSetNeedsAndIdleWaitsForIt() throws {
         let bench = Bench(total: 1000, sets: [(10, 0, false)], consumeFrom: 0, flushAfter: 10)
-        let result = try controlCosimulate(try simulator(), bench, maxCycles: 6000, window: 512).bench
+        let result = try controlCosimulate(try simulator(config(bufferWords: 1)), bench, maxCycles: 6000, window: 512).bench
         XCTAssertNotNil(result.idleSeen)
         XCTAssertEqual(result.delivered.count, 10)
         XCTAssertFalse(result.validWhileFlushing, "nothing reaches the consumer while flushing")
@@ -129,6 +150,7 @@ final class WeightStreamerTests: XCTestCase {
         XCTAssertGreaterThan(asked, 10, "the stream ran ahead of the one set")
         XCTAssertLessThan(asked, 1000, "a flush stops the commands")
         XCTAssertEqual(result.taken, asked, "idle only once every beat asked for was taken")
-        XCTAssertEqual([result.oddCommands, result.lostBeats], [0, 0])
+        XCTAssertEqual(result.mostBuffered > 0 ? result.dropped + result.delivered.count : 0, asked, "and the buffer's beats dropped")
+        XCTAssertEqual(result.oddCommands, 0)
     }
 }
