@@ -5,8 +5,8 @@
 # takes four cycles, but RAM-S/RAM-M beats take one, so a depthwise pass carries min(PD, B/PC, PV)
 # = 9 channel slices a beat instead of four at B = 64, and a folded beat fills all nine tap lanes.
 # PD = 9 (the paper has 6) lets depthwise passes use all nine: the window groups run on the PF
-# filter lanes, so the multipliers stay 2304 (227,731 cycles; 258,519 at B = 128 and PD = 8,
-# 263,732 at PD = 6, 329,951 at B = 64 and 1,662,414 at B = 16).
+# filter lanes, so the multipliers stay 2304 (218,988 cycles; 248,630 at B = 128 and PD = 8,
+# 253,896 at PD = 6, 328,337 at B = 64).
 BENCH_STREAM_BYTES ?= 256
 # The weight buffer, in words of PK·PC·PF weights: 256 (576 KiB at PC = PF = 16) holds what FC
 # would otherwise wait for at the memory's pace.
