@@ -376,29 +376,72 @@ final class AcceleratorTopControlTests: XCTestCase {
 
     // MARK: the model
 
-    /// The order of the read commands of a run of `count` records from `recordBase` (docs/control.md,
-    /// ControlUnit "Why commands run ahead"): each pass's commands go out while the pass before it
-    /// runs, and record k+3's fetch follows pass k+1's commands (records 1 and 2 are fetched in pass 0,
-    /// before pass 1's), so the stream is record 0, pass 0's commands, records 1 and 2, pass 1's
-    /// commands, record 3, pass 2's commands, ... A run that stops at record `stop` (a bad one) has
-    /// fetched up to record stop + 1 (nothing is fetched behind a record that is not runnable) and
-    /// issued no commands of its own for it.
+    /// The order of the read commands of a short run of `count` records from `recordBase` (at most
+    /// four: docs/control.md, ControlUnit "Why commands run ahead"): each pass's commands go out while
+    /// the pass before it runs, records 1 and 2 are fetched in pass 0, before pass 1's, and record
+    /// 3's fetch follows pass 1's commands, so the stream is record 0, pass 0's commands, records 1
+    /// and 2, pass 1's commands, record 3, pass 2's commands, pass 3's. (Longer runs fetch as many
+    /// records ahead as their passes have room for: `readOrderErrors`.)
     /// A record's fetch: its 128 bytes in 128 / B beats of B, or in one beat of 128 where B = 256.
     private static func recordFetch(_ address: Int, b: Int) -> Command {
         Command(address: address, chunk: min(b, 128), count1: max(1, 128 / b), stride1: min(b, 128), count2: 1, stride2: 0)
     }
 
-    private static func readOrder(recordBase: Int, b: Int, count: Int, commands: [[Command]], stop: Int? = nil) -> [Command] {
+    private static func readOrder(recordBase: Int, b: Int, count: Int, commands: [[Command]]) -> [Command] {
+        precondition(count <= 4, "a longer run's order depends on its passes' lengths: readOrderErrors")
         func fetch(_ n: Int) -> [Command] {
             n < count ? [recordFetch(recordBase + 128 * n, b: b)] : []
         }
-        let runs = stop ?? count
         var reads = fetch(0)
-        for n in 0..<runs {
+        for n in 0..<count {
             if n == 0 { reads += commands[0] + fetch(1) + fetch(2) } else { reads += commands[n] + fetch(n + 2) }
         }
-        if let stop, stop == 0 { reads += fetch(1) }
         return reads
+    }
+
+    /// The order rules of a run's read commands where passes of different lengths fetch different
+    /// numbers of records ahead (docs/control.md, ControlUnit "Why commands run ahead"): the passes'
+    /// commands in pass order; the records fetched once each, in order, record 0 first; record j
+    /// after pass j − recordsAhead's commands (a pass fetches at most that far past itself, after
+    /// its own commands) and before pass j − lateFetchAhead + 1's (pass k fetches records up to
+    /// k + lateFetchAhead late, before pass k+1's commands, if they are not yet fetched). A run that
+    /// stops at record `stop` has fetched it, and nothing past what pass stop − 2 could fetch ahead.
+    /// Returns what breaks them.
+    private static func readOrderErrors(_ reads: [Command], recordBase: Int, b: Int, count: Int, commands: [[Command]],
+                                        stop: Int? = nil) -> [String] {
+        let ahead = ControlUnit.recordsAhead, late = ControlUnit.lateFetchAhead
+        let runs = stop ?? count
+        var recordAt: [Int: Int] = [:], data: [Command] = [], dataAt: [Int] = []
+        for (i, c) in reads.enumerated() {
+            if let j = (0..<count).first(where: { c == recordFetch(recordBase + 128 * $0, b: b) }), recordAt[j] == nil {
+                recordAt[j] = i
+            } else {
+                data.append(c); dataAt.append(i)
+            }
+        }
+        var errors: [String] = []
+        if data != commands.prefix(runs).flatMap({ $0 }) { errors.append("the passes' commands, in pass order: \(data)") }
+        let fetched = recordAt.count
+        if recordAt.keys.sorted() != Array(0..<fetched) || (0..<fetched).map({ recordAt[$0]! }) != (0..<fetched).map({ recordAt[$0]! }).sorted() {
+            errors.append("records fetched once each, in order: \(recordAt.sorted { $0.key < $1.key })")
+            return errors
+        }
+        if recordAt[0] != 0 { errors.append("record 0 first") }
+        let most = stop.map { min(count, $0 + ahead - 1) } ?? count
+        if fetched < (stop.map { $0 + 1 } ?? count) || fetched > most { errors.append("\(fetched) records fetched") }
+        guard errors.isEmpty else { return errors }
+        // Where each pass's commands lie in `reads`.
+        var first: [Int?] = [], last: [Int?] = [], n = 0
+        for cs in commands.prefix(runs) {
+            first.append(cs.isEmpty ? nil : dataAt[n]); last.append(cs.isEmpty ? nil : dataAt[n + cs.count - 1]); n += cs.count
+        }
+        for j in 1..<fetched {
+            let at = recordAt[j]!
+            if j - ahead >= 0, j - ahead < runs, let l = last[j - ahead], at < l { errors.append("record \(j) before pass \(j - ahead)'s commands") }
+            let by = max(1, j - late + 1)
+            if by < runs, let f = first[by], at > f { errors.append("record \(j) after pass \(by)'s commands") }
+        }
+        return errors
     }
 
     /// What the controller must do with `record` (docs/control.md): its read commands after the
@@ -565,9 +608,10 @@ final class AcceleratorTopControlTests: XCTestCase {
             beats += e.beats
             lasts += e.beats.indices.map { $0 == e.beats.count - 1 ? 1 : 0 }
         }
-        var reads = Self.readOrder(recordBase: recordBase, b: b, count: records.count, commands: commands, stop: 5)
-        reads.append(Self.recordFetch(recordBase + 128 * 7, b: b))
-        XCTAssertEqual(bench.readCommands, reads)
+        // The second run fetches its one record, from its own base.
+        XCTAssertEqual(bench.readCommands.last, Self.recordFetch(recordBase + 128 * 7, b: b))
+        XCTAssertEqual(Self.readOrderErrors(Array(bench.readCommands.dropLast()), recordBase: recordBase, b: b, count: records.count,
+                                            commands: commands, stop: 5), [])
         XCTAssertEqual(bench.writeCommands, writes)
         // The weight stream: read whole in both runs that start; the second one stops at its first
         // record and drops every beat before it reports done, so nothing is left in flight.
@@ -889,7 +933,7 @@ final class AcceleratorTopControlTests: XCTestCase {
             if let w = e.write { writes.append(w) }
             beats += e.beats
         }
-        XCTAssertEqual(bench.readCommands, Self.readOrder(recordBase: recordBase, b: b, count: records.count, commands: commands))
+        XCTAssertEqual(Self.readOrderErrors(bench.readCommands, recordBase: recordBase, b: b, count: records.count, commands: commands), [])
         XCTAssertEqual(bench.writeCommands, writes)
         let echoed = beats.map { beat in beat.bytes.enumerated().map { $0.offset == b - 1 ? $0.element ^ (beat.phase << 6) : $0.element } }
         XCTAssertEqual(bench.outBeats.count, echoed.count)
