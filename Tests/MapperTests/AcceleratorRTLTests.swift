@@ -295,7 +295,7 @@ final class AcceleratorRTLTests: XCTestCase {
     /// than the figure recorded when the RTL last changed, by more than 2% (simulated cycles are
     /// deterministic): a performance regression fails here, an improvement asks to lower the figure.
     func testTheCycleModelPredictsEveryLayerWithinFivePercentAndCyclesDoNotRegress() throws {
-        let recordedDSCNNCycles = 41_398
+        let recordedDSCNNCycles = 41_246
         var runs: [(AcceleratorConfig, Network, [Int8], String)] = []
         let (dscnn, dscnnInput) = try SimulationBundle.builtin("dscnn")
         runs.append((Self.small, dscnn, dscnnInput, "built-in DS-CNN at PC=PF=4"))
